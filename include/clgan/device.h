@@ -1,0 +1,228 @@
+/* The device layer: OpenCL platforms and devices, selection, buffers, run-time kernels,
+ * one launch function, profiling, and GEMM through CLBlast with per-device tuning.
+ * Nothing above src/device/ includes CL/cl.h or clblast_c.h; it speaks in these types. */
+#ifndef CLGAN_DEVICE_H
+#define CLGAN_DEVICE_H
+
+#include <stddef.h>
+
+#include "clgan/status.h"
+
+/* ---- Enumeration and selection ---------------------------------------------------------- */
+
+typedef enum {
+  CLGAN_DEVICE_CPU = 1,
+  CLGAN_DEVICE_GPU = 2,
+  CLGAN_DEVICE_ACCELERATOR = 4,
+  CLGAN_DEVICE_OTHER = 8
+} clgan_device_type;
+
+typedef struct {
+  int index;              /* flat index over all platforms, stable for a given machine */
+  int platform, device;   /* the P:D pair */
+  clgan_device_type type;
+  char platform_name[128];
+  char platform_version[128];
+  char name[256];
+  char vendor[128];
+  char version[128];      /* OpenCL version the device reports */
+  char driver[128];
+  char c_version[128];    /* OpenCL C version */
+  unsigned compute_units;
+  unsigned long long global_mem;  /* bytes */
+  unsigned long long max_alloc;   /* bytes, largest single buffer */
+  unsigned long long local_mem;   /* bytes */
+  size_t max_work_group;
+  int fp64, fp16;
+} clgan_device_info;
+
+const char *clgan_device_type_name(clgan_device_type t);
+
+/* Lists every device of every platform. *list is malloc'd; free it with free().
+ * No platform at all is CLGAN_NO_PLATFORM with *count = 0. */
+clgan_status clgan_devices_list(clgan_device_info **list, int *count);
+
+/* A device selector: a flat index ("1"), a platform:device pair ("0:1"), a type ("cpu", "gpu",
+ * "accelerator"), or a case-insensitive substring of the platform or device name ("pocl").
+ * NULL or "" means the default: the first GPU, else the first device. Parsing needs no device. */
+typedef enum {
+  CLGAN_SEL_DEFAULT,
+  CLGAN_SEL_INDEX,
+  CLGAN_SEL_PAIR,
+  CLGAN_SEL_TYPE,
+  CLGAN_SEL_NAME
+} clgan_selector_kind;
+
+typedef struct {
+  clgan_selector_kind kind;
+  int index, platform, device;
+  clgan_device_type type;
+  char text[128];
+} clgan_selector;
+
+clgan_status clgan_selector_parse(const char *text, clgan_selector *sel);
+/* Index into list of the first device the selector matches, or -1. */
+int clgan_selector_match(const clgan_selector *sel, const clgan_device_info *list, int count);
+
+/* ---- An open device ------------------------------------------------------------------------ */
+
+typedef struct clgan_device clgan_device;
+
+typedef struct {
+  const char *selector;   /* see clgan_selector_parse; NULL = default */
+  const char *kernel_dir; /* load the cl/ kernel files from here instead of the embedded copies; NULL = embedded */
+  int profile;            /* record a profiling event per launch (clgan_profile_collect) */
+  int no_tuning;          /* do not apply stored CLBlast tuning parameters */
+} clgan_device_cfg;
+
+/* Fills selector from $CLGAN_DEVICE and kernel_dir from $CLGAN_KERNEL_DIR where they are unset:
+ * the one place the library reads the environment. */
+void clgan_device_cfg_from_env(clgan_device_cfg *cfg);
+
+/* Opens the selected device: context, in-order queue, CLBlast tuning applied.
+ * A selector that matches nothing is CLGAN_NO_DEVICE, reported with the list of devices. */
+clgan_status clgan_device_open(clgan_device **dev, const clgan_device_cfg *cfg);
+void clgan_device_close(clgan_device *dev); /* accepts NULL */
+const clgan_device_info *clgan_device_get_info(const clgan_device *dev);
+
+/* Blocks until every enqueued command has finished. Not for use inside a training step. */
+clgan_status clgan_device_finish(clgan_device *dev);
+clgan_status clgan_device_flush(clgan_device *dev);
+
+/* ---- Buffers ------------------------------------------------------------------------------- */
+
+typedef struct {
+  void *mem;    /* cl_mem */
+  size_t bytes;
+} clgan_buffer;
+
+clgan_status clgan_buffer_alloc(clgan_device *dev, clgan_buffer *buf, size_t bytes);
+/* A view of [offset, offset + bytes) of parent that kernels see as a buffer of its own.
+ * offset must be a multiple of clgan_device_align(dev). Free it before its parent. */
+clgan_status clgan_buffer_view(clgan_device *dev, const clgan_buffer *parent, size_t offset,
+                               size_t bytes, clgan_buffer *view);
+void clgan_buffer_free(clgan_buffer *buf); /* accepts a zeroed or freed buffer */
+size_t clgan_device_align(const clgan_device *dev);
+/* Blocking transfers. */
+clgan_status clgan_buffer_write(clgan_device *dev, clgan_buffer *buf, size_t offset, size_t bytes,
+                                const void *src);
+clgan_status clgan_buffer_read(clgan_device *dev, const clgan_buffer *buf, size_t offset,
+                               size_t bytes, void *dst);
+/* Non-blocking write: src must stay valid until the next clgan_device_finish. */
+clgan_status clgan_buffer_write_async(clgan_device *dev, clgan_buffer *buf, size_t offset,
+                                      size_t bytes, const void *src);
+clgan_status clgan_buffer_zero(clgan_device *dev, clgan_buffer *buf);
+
+/* ---- Kernels ------------------------------------------------------------------------------- */
+
+typedef struct clgan_kernel clgan_kernel;
+
+/* The kernel `name` from cl/<file>, building the file for this device on first use. A build
+ * failure is CLGAN_BUILD_FAILED, reported with the file name and the device's build log.
+ * Handles stay valid until clgan_device_close. */
+clgan_status clgan_kernel_get(clgan_device *dev, const char *file, const char *name,
+                              clgan_kernel **kernel);
+
+typedef enum { CLGAN_ARG_BUF, CLGAN_ARG_INT, CLGAN_ARG_UINT, CLGAN_ARG_FLOAT, CLGAN_ARG_LOCAL } clgan_arg_kind;
+
+typedef struct {
+  clgan_arg_kind kind;
+  union {
+    const clgan_buffer *buf;
+    int i;
+    unsigned u;
+    float f;
+    size_t local_bytes;
+  } v;
+} clgan_arg;
+
+#define CLGAN_BUF(b) ((clgan_arg){.kind = CLGAN_ARG_BUF, .v.buf = (b)})
+#define CLGAN_INT(x) ((clgan_arg){.kind = CLGAN_ARG_INT, .v.i = (int)(x)})
+#define CLGAN_UINT(x) ((clgan_arg){.kind = CLGAN_ARG_UINT, .v.u = (unsigned)(x)})
+#define CLGAN_FLOAT(x) ((clgan_arg){.kind = CLGAN_ARG_FLOAT, .v.f = (float)(x)})
+#define CLGAN_LOCAL(n) ((clgan_arg){.kind = CLGAN_ARG_LOCAL, .v.local_bytes = (size_t)(n)})
+
+/* global is rounded up to a multiple of local, so kernels guard their index. local[i] == 0
+ * picks a default (64 for 1-D, 8x8 for 2-D, clamped to the device). */
+typedef struct {
+  int dims;
+  size_t global[3];
+  size_t local[3];
+} clgan_range;
+
+#define CLGAN_RANGE_1D(n) ((clgan_range){.dims = 1, .global = {(size_t)(n), 1, 1}})
+#define CLGAN_RANGE_2D(x, y) ((clgan_range){.dims = 2, .global = {(size_t)(x), (size_t)(y), 1}})
+
+/* Every kernel launch in clgan goes through here: arguments, enqueue, error report, profiling. */
+clgan_status clgan_launch(clgan_device *dev, clgan_kernel *kernel, clgan_range range, int nargs,
+                          const clgan_arg *args);
+#define CLGAN_LAUNCH(dev, kernel, range, ...)                                                 \
+  clgan_launch((dev), (kernel), (range), (int)(sizeof((clgan_arg[]){__VA_ARGS__}) /           \
+                                               sizeof(clgan_arg)),                              \
+               (clgan_arg[]){__VA_ARGS__})
+
+/* ---- Profiling ----------------------------------------------------------------------------- */
+
+typedef struct {
+  char name[64];
+  long calls;
+  double ms;   /* summed device execution time */
+} clgan_profile_entry;
+
+/* Waits for the recorded events, sums them per kernel name (GEMMs as "gemm"), sorted by time,
+ * and clears the record. *entries is malloc'd. Without cfg.profile it returns zero entries. */
+clgan_status clgan_profile_collect(clgan_device *dev, clgan_profile_entry **entries, int *count);
+
+/* ---- GEMM ---------------------------------------------------------------------------------- */
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) of shape (m, k) and op(B) (k, n).
+ * Offsets and leading dimensions are in floats. Goes to CLBlastSgemm. */
+typedef struct {
+  int trans_a, trans_b;
+  size_t m, n, k;
+  float alpha, beta;
+  const clgan_buffer *a;
+  size_t a_off, lda;
+  const clgan_buffer *b;
+  size_t b_off, ldb;
+  clgan_buffer *c;
+  size_t c_off, ldc;
+} clgan_gemm_args;
+
+clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g);
+
+/* The plain C reference for clgan_gemm on host arrays (double accumulation), with the same
+ * meaning of every field; a, b and c are the host arrays the buffers would hold. */
+void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float *b, float *c);
+
+/* ---- CLBlast tuning ------------------------------------------------------------------------ */
+
+#define CLGAN_TUNE_MAX_PARAMS 20
+
+/* One set of parameters for one CLBlast kernel ("Xgemm", "XgemmDirect", "GemmRoutine"). */
+typedef struct {
+  char kernel[32];
+  int count;
+  char names[CLGAN_TUNE_MAX_PARAMS][16];
+  size_t values[CLGAN_TUNE_MAX_PARAMS];
+  double gflops; /* what the tuner measured, for the record; 0 if unknown */
+} clgan_tuning;
+
+/* The key tuning is stored under: device name, driver version and platform name. */
+void clgan_device_tuning_key(const clgan_device *dev, char *key, size_t size);
+/* $CLGAN_TUNING_FILE, else $XDG_CACHE_HOME/clgan/tuning.txt, else ~/.cache/clgan/tuning.txt. */
+void clgan_tuning_default_path(char *path, size_t size);
+
+/* Reads the entries stored for key. A missing file yields zero entries; a corrupt line is
+ * skipped with a warning naming file and line, never a failure. */
+clgan_status clgan_tuning_load(const char *path, const char *key, clgan_tuning *entries, int max,
+                               int *count);
+/* Replaces the entries for key (keeping other devices' lines), atomically. */
+clgan_status clgan_tuning_store(const char *path, const char *key, const clgan_tuning *entries,
+                                int count);
+/* The table shipped with clgan for devices it has been tuned on; zero entries if none. */
+int clgan_tuning_builtin(const clgan_device *dev, clgan_tuning *entries, int max);
+/* Hands parameters to CLBlastOverrideParameters for this device. */
+clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, int count);
+
+#endif

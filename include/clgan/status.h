@@ -1,0 +1,47 @@
+/* clgan status codes: one X-macro table gives the enum, the names and the messages.
+ * Library functions return a clgan_status; only main() and tests exit. OpenCL and CLBlast
+ * codes are mapped into this table by src/device/ (clgan_status_from_cl, ..._from_clblast). */
+#ifndef CLGAN_STATUS_H
+#define CLGAN_STATUS_H
+
+#define CLGAN_STATUS_TABLE(X)                                                              \
+  X(OK, "success")                                                                         \
+  X(INVALID_ARGUMENT, "invalid argument")                                                  \
+  X(HOST_OUT_OF_MEMORY, "out of host memory")                                              \
+  X(IO_ERROR, "file input/output error")                                                   \
+  X(BAD_FORMAT, "malformed or corrupt input")                                              \
+  X(NO_PLATFORM, "no OpenCL platform found")                                               \
+  X(NO_DEVICE, "no OpenCL device matches the selector")                                    \
+  X(DEVICE_OUT_OF_MEMORY, "device out of memory or resources")                             \
+  X(BUILD_FAILED, "OpenCL kernel build failed")                                            \
+  X(KERNEL_NOT_FOUND, "OpenCL kernel or kernel file not found")                            \
+  X(OPENCL_ERROR, "OpenCL call failed")                                                    \
+  X(CLBLAST_ERROR, "CLBlast call failed")                                                  \
+  X(UNSUPPORTED, "operation not supported on this device")                                 \
+  X(NUMERIC, "non-finite value (NaN or Inf) detected")                                     \
+  X(INTERRUPTED, "interrupted")
+
+typedef enum {
+#define CLGAN_X_ENUM(name, msg) CLGAN_##name,
+  CLGAN_STATUS_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+  CLGAN_STATUS_COUNT
+} clgan_status;
+
+/* "CLGAN_NO_DEVICE" and "no OpenCL device matches the selector"; never NULL. */
+const char *clgan_status_name(clgan_status s);
+const char *clgan_status_message(clgan_status s);
+
+/* Where errors are reported: once, where they are first seen. The default sink writes
+ * "clgan: error: <text>" to stderr; a program may install its own (NULL restores the default). */
+typedef void (*clgan_log_fn)(const char *level, const char *text, void *user);
+void clgan_set_log(clgan_log_fn fn, void *user);
+void clgan_log(const char *level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+#define clgan_error(...) clgan_log("error", __VA_ARGS__)
+#define clgan_warn(...) clgan_log("warning", __VA_ARGS__)
+
+#endif

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's second command, and what CI runs: installs what is missing, builds with
+# warnings as errors and runs the whole CTest suite on PoCL (CLGAN_DEVICE overrides).
+# CI=true: a test that finds no OpenCL device fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export CI=true
+export CLGAN_DEVICE="${CLGAN_DEVICE:-pocl}"
+cmake --preset ci >/dev/null
+cmake --build --preset ci -j"$(nproc)"
+ctest --preset ci "$@"

@@ -1,0 +1,141 @@
+/* Option parsing and the helpers every subcommand shares. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *clgan_cli_version(void) { return CLGAN_CLI_VERSION; }
+
+static void print_default(const cli_opt *o) {
+  switch (o->kind) {
+    case CLI_STR: {
+      const char *v = *(const char **)o->dst;
+      if (v) printf(" (default: %s)", v);
+      break;
+    }
+    case CLI_INT:
+      printf(" (default: %d)", *(int *)o->dst);
+      break;
+    case CLI_LONG:
+      printf(" (default: %ld)", *(long *)o->dst);
+      break;
+    case CLI_FLOAT:
+      printf(" (default: %g)", (double)*(float *)o->dst);
+      break;
+    case CLI_FLAG:
+      break;
+  }
+}
+
+static void help(const char *command, const char *synopsis, const cli_opt *opts, int nopts) {
+  printf("usage: clgan %s [options]\n\n%s\n\noptions:\n", command, synopsis);
+  for (int i = 0; i < nopts; i++) {
+    char left[64];
+    snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
+             opts[i].metavar ? opts[i].metavar : "");
+    printf("  %-24s %s", left, opts[i].help);
+    print_default(&opts[i]);
+    printf("\n");
+  }
+  printf("  %-24s %s\n", "--help", "show this help and exit");
+}
+
+static int set_value(const cli_opt *o, const char *v) {
+  char *end = NULL;
+  errno = 0;
+  switch (o->kind) {
+    case CLI_STR:
+      *(const char **)o->dst = v;
+      return 1;
+    case CLI_INT: {
+      long x = strtol(v, &end, 10);
+      if (errno || end == v || *end || x < -2147483647L || x > 2147483647L) return 0;
+      *(int *)o->dst = (int)x;
+      return 1;
+    }
+    case CLI_LONG: {
+      long x = strtol(v, &end, 10);
+      if (errno || end == v || *end) return 0;
+      *(long *)o->dst = x;
+      return 1;
+    }
+    case CLI_FLOAT: {
+      float x = strtof(v, &end);
+      if (errno || end == v || *end) return 0;
+      *(float *)o->dst = x;
+      return 1;
+    }
+    case CLI_FLAG:
+      return 0;
+  }
+  return 0;
+}
+
+int cli_parse(const char *command, const char *synopsis, const cli_opt *opts, int nopts,
+              int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      help(command, synopsis, opts, nopts);
+      return -1;
+    }
+    if (strncmp(a, "--", 2) != 0) {
+      fprintf(stderr, "clgan %s: error: unexpected argument '%s' (see clgan %s --help)\n", command,
+              a, command);
+      return CLGAN_EXIT_USAGE;
+    }
+    const char *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    const cli_opt *o = NULL;
+    for (int j = 0; j < nopts; j++)
+      if (strlen(opts[j].name) == nlen && !strncmp(opts[j].name, name, nlen)) o = &opts[j];
+    if (!o) {
+      fprintf(stderr, "clgan %s: error: unknown option '%s' (see clgan %s --help)\n", command, a,
+              command);
+      return CLGAN_EXIT_USAGE;
+    }
+    if (o->kind == CLI_FLAG) {
+      if (eq) {
+        fprintf(stderr, "clgan %s: error: --%s takes no value\n", command, o->name);
+        return CLGAN_EXIT_USAGE;
+      }
+      *(int *)o->dst = 1;
+      continue;
+    }
+    const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    if (!v) {
+      fprintf(stderr, "clgan %s: error: --%s needs a value (%s)\n", command, o->name, o->metavar);
+      return CLGAN_EXIT_USAGE;
+    }
+    if (!set_value(o, v)) {
+      fprintf(stderr, "clgan %s: error: --%s: '%s' is not a valid %s\n", command, o->name, v,
+              o->kind == CLI_FLOAT ? "number" : "integer");
+      return CLGAN_EXIT_USAGE;
+    }
+  }
+  return 0;
+}
+
+int cli_exit_code(clgan_status st) {
+  switch (st) {
+    case CLGAN_OK:
+      return CLGAN_EXIT_OK;
+    case CLGAN_INVALID_ARGUMENT:
+    case CLGAN_BAD_FORMAT:
+    case CLGAN_NO_PLATFORM:
+    case CLGAN_NO_DEVICE:
+    case CLGAN_IO_ERROR:
+      return CLGAN_EXIT_USAGE;
+    default:
+      return CLGAN_EXIT_FAILURE;
+  }
+}
+
+clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev) {
+  clgan_device_cfg cfg = {.selector = sel, .profile = profile};
+  clgan_device_cfg_from_env(&cfg);
+  return clgan_device_open(dev, &cfg);
+}

@@ -1,0 +1,42 @@
+/* Shared pieces of the clgan command: subcommand table, option parsing, exit codes. */
+#ifndef CLGAN_CLI_H
+#define CLGAN_CLI_H
+
+#include "clgan/device.h"
+
+enum { CLGAN_EXIT_OK = 0, CLGAN_EXIT_FAILURE = 1, CLGAN_EXIT_USAGE = 2 };
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+} clgan_command;
+
+int cmd_devices(int argc, char **argv);
+int cmd_gemm_check(int argc, char **argv);
+
+const char *clgan_cli_version(void);
+
+/* Table-driven options: `--name VALUE` or `--name=VALUE`; --help prints the table with each
+ * option's current value as its default. */
+typedef enum { CLI_STR, CLI_INT, CLI_LONG, CLI_FLOAT, CLI_FLAG } cli_kind;
+
+typedef struct {
+  const char *name;    /* without the leading dashes */
+  const char *metavar; /* NULL for flags */
+  cli_kind kind;
+  void *dst;           /* const char **, int *, long *, float * or int * (flag) */
+  const char *help;
+} cli_opt;
+
+/* Returns 0 to go on, -1 when --help was printed (exit 0), or CLGAN_EXIT_USAGE. */
+int cli_parse(const char *command, const char *synopsis, const cli_opt *opts, int nopts,
+              int argc, char **argv);
+
+/* The exit code for a failed status: 2 for bad usage or bad input, 1 for runtime failures. */
+int cli_exit_code(clgan_status st);
+
+/* Opens the device named by sel (NULL: $CLGAN_DEVICE, else the default). */
+clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev);
+
+#endif

@@ -1,0 +1,62 @@
+/* clgan devices: every platform and device, with the index --device takes. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+int cmd_devices(int argc, char **argv) {
+  const char *sel = NULL;
+  const cli_opt opts[] = {
+      {"device", "SEL", CLI_STR, &sel, "mark the device this selector picks (also $CLGAN_DEVICE)"},
+  };
+  int rc = cli_parse("devices", "Lists every OpenCL platform and device with the index that "
+                     "--device takes:\na flat index (0), P:D (0:1), a type (cpu, gpu, accelerator) "
+                     "or part of a name (pocl, nvidia).\nThe default device is the first GPU, "
+                     "else the first device.",
+                     opts, 1, argc, argv);
+  if (rc) return rc < 0 ? 0 : rc;
+  clgan_device_info *list = NULL;
+  int n = 0;
+  clgan_status st = clgan_devices_list(&list, &n);
+  if (st == CLGAN_NO_PLATFORM || (st == CLGAN_OK && n == 0)) {
+    fprintf(stderr, "clgan: error: no OpenCL platform or device found. Install a driver (for the "
+                    "CPU: apt-get install pocl-opencl-icd) and check /etc/OpenCL/vendors.\n");
+    free(list);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (st != CLGAN_OK) return cli_exit_code(st);
+  if (!sel) sel = getenv("CLGAN_DEVICE");
+  clgan_selector s;
+  if (clgan_selector_parse(sel, &s) != CLGAN_OK) {
+    fprintf(stderr, "clgan: error: --device '%s' is not a valid selector\n", sel);
+    free(list);
+    return CLGAN_EXIT_USAGE;
+  }
+  int pick = clgan_selector_match(&s, list, n);
+  int last_platform = -1;
+  for (int i = 0; i < n; i++) {
+    const clgan_device_info *d = &list[i];
+    if (d->platform != last_platform) {
+      printf("platform %d: %s (%s)\n", d->platform, d->platform_name, d->platform_version);
+      last_platform = d->platform;
+    }
+    printf("  %c %d  %d:%d  %-11s %s\n", i == pick ? '*' : ' ', d->index, d->platform, d->device,
+           clgan_device_type_name(d->type), d->name);
+    printf("        vendor %s, %s, driver %s, %s\n", d->vendor, d->version, d->driver,
+           d->c_version);
+    printf("        %u compute units, %.2f GiB global memory (max buffer %.2f GiB), "
+           "%llu KiB local, max work-group %zu, fp64 %s, fp16 %s\n",
+           d->compute_units, (double)d->global_mem / (1u << 30), (double)d->max_alloc / (1u << 30),
+           d->local_mem / 1024, d->max_work_group, d->fp64 ? "yes" : "no",
+           d->fp16 ? "yes" : "no");
+  }
+  if (pick >= 0)
+    printf("\n* = selected by %s%s%s\n", sel && *sel ? "'" : "the default",
+           sel && *sel ? sel : "", sel && *sel ? "'" : " (first GPU, else first device)");
+  free(list);
+  if (pick < 0) {
+    fprintf(stderr, "clgan: error: --device '%s' matches none of the devices above\n", sel);
+    return CLGAN_EXIT_USAGE;
+  }
+  return 0;
+}

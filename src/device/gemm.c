@@ -1,0 +1,95 @@
+/* GEMM through CLBlast (row-major CLBlastSgemm), with CLBlast's status codes mapped into
+ * clgan's table. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c). */
+#include <clblast_c.h>
+#include <stdio.h>
+
+#include "device/internal.h"
+
+static const char *clblast_name(CLBlastStatusCode c) {
+  switch (c) {
+    case CLBlastNotImplemented: return "CLBlastNotImplemented";
+    case CLBlastInvalidMatrixA: return "CLBlastInvalidMatrixA";
+    case CLBlastInvalidMatrixB: return "CLBlastInvalidMatrixB";
+    case CLBlastInvalidMatrixC: return "CLBlastInvalidMatrixC";
+    case CLBlastInvalidDimension: return "CLBlastInvalidDimension";
+    case CLBlastInvalidLeadDimA: return "CLBlastInvalidLeadDimA";
+    case CLBlastInvalidLeadDimB: return "CLBlastInvalidLeadDimB";
+    case CLBlastInvalidLeadDimC: return "CLBlastInvalidLeadDimC";
+    case CLBlastInsufficientMemoryA: return "CLBlastInsufficientMemoryA";
+    case CLBlastInsufficientMemoryB: return "CLBlastInsufficientMemoryB";
+    case CLBlastInsufficientMemoryC: return "CLBlastInsufficientMemoryC";
+    case CLBlastInsufficientMemoryTemp: return "CLBlastInsufficientMemoryTemp";
+    case CLBlastInvalidOverrideKernel: return "CLBlastInvalidOverrideKernel";
+    case CLBlastMissingOverrideParameter: return "CLBlastMissingOverrideParameter";
+    case CLBlastInvalidLocalMemUsage: return "CLBlastInvalidLocalMemUsage";
+    case CLBlastDatabaseError: return "CLBlastDatabaseError";
+    case CLBlastUnknownError: return "CLBlastUnknownError";
+    case CLBlastUnexpectedError: return "CLBlastUnexpectedError";
+    default: return c > -1000 ? clgan_cl_error_name((cl_int)c) : "CLBlast error";
+  }
+}
+
+clgan_status clgan_status_from_clblast(int code) {
+  CLBlastStatusCode c = (CLBlastStatusCode)code;
+  if (c == CLBlastSuccess) return CLGAN_OK;
+  if (c > -1000) return clgan_status_from_cl((cl_int)c);
+  switch (c) {
+    case CLBlastInvalidDimension:
+    case CLBlastInvalidLeadDimA:
+    case CLBlastInvalidLeadDimB:
+    case CLBlastInvalidLeadDimC:
+    case CLBlastInsufficientMemoryA:
+    case CLBlastInsufficientMemoryB:
+    case CLBlastInsufficientMemoryC:
+    case CLBlastInvalidMatrixA:
+    case CLBlastInvalidMatrixB:
+    case CLBlastInvalidMatrixC:
+    case CLBlastInvalidOverrideKernel:
+    case CLBlastMissingOverrideParameter:
+      return CLGAN_INVALID_ARGUMENT;
+    case CLBlastInvalidLocalMemUsage:
+      return CLGAN_UNSUPPORTED;
+    default:
+      return CLGAN_CLBLAST_ERROR;
+  }
+}
+
+clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line) {
+  clgan_status st = clgan_status_from_clblast(code);
+  clgan_error("%s: %s returned %s (%d) at %s:%d", clgan_status_message(st), call,
+              clblast_name((CLBlastStatusCode)code), code, file, line);
+  return st;
+}
+
+clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
+  if (g->m == 0 || g->n == 0) return CLGAN_OK;
+  cl_event ev = NULL;
+  CLBlastStatusCode c = CLBlastSgemm(
+      CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+      g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha,
+      (cl_mem)g->a->mem, g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off, g->ldb, g->beta,
+      (cl_mem)g->c->mem, g->c_off, g->ldc, &dev->queue, dev->profile ? &ev : NULL);
+  if (c != CLBlastSuccess) {
+    char call[160];
+    snprintf(call, sizeof call, "CLBlastSgemm(m=%zu, n=%zu, k=%zu, ta=%d, tb=%d, lda=%zu, ldb=%zu, ldc=%zu)",
+             g->m, g->n, g->k, g->trans_a, g->trans_b, g->lda, g->ldb, g->ldc);
+    return clgan_clblast_fail((int)c, call, __FILE__, __LINE__);
+  }
+  if (ev) clgan_profile_record_event(dev, ev, "gemm");
+  return CLGAN_OK;
+}
+
+void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float *b, float *c) {
+  for (size_t i = 0; i < g->m; i++) {
+    for (size_t j = 0; j < g->n; j++) {
+      double acc = 0.0;
+      for (size_t p = 0; p < g->k; p++) {
+        double x = g->trans_a ? a[g->a_off + p * g->lda + i] : a[g->a_off + i * g->lda + p];
+        double y = g->trans_b ? b[g->b_off + j * g->ldb + p] : b[g->b_off + p * g->ldb + j];
+        acc += x * y;
+      }
+      float *out = &c[g->c_off + i * g->ldc + j];
+      *out = (float)(g->alpha * acc + (g->beta != 0.0f ? (double)g->beta * *out : 0.0));
+    }
+  }
+}

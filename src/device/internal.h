@@ -1,0 +1,66 @@
+/* Private to src/device/: the device struct and the checking macros for OpenCL calls. */
+#ifndef CLGAN_DEVICE_INTERNAL_H
+#define CLGAN_DEVICE_INTERNAL_H
+
+#include <CL/cl.h>
+
+#include "clgan/device.h"
+
+typedef struct {
+  char file[64];
+  cl_program program;
+} clgan_program_slot;
+
+struct clgan_kernel {
+  char file[64];
+  char name[64];
+  cl_kernel kernel;
+};
+
+typedef struct {
+  cl_event event;
+  const char *name; /* points into a clgan_kernel or a string literal */
+} clgan_profile_record;
+
+struct clgan_device {
+  clgan_device_info info;
+  cl_platform_id platform;
+  cl_device_id id;
+  cl_context context;
+  cl_command_queue queue;
+  size_t align; /* sub-buffer offset alignment, bytes */
+  char kernel_dir[512];
+  int profile;
+
+  clgan_program_slot *programs;
+  int nprograms;
+  clgan_kernel **kernels;
+  int nkernels;
+
+  clgan_profile_record *records;
+  int nrecords, cap_records;
+};
+
+const char *clgan_cl_error_name(cl_int err);
+clgan_status clgan_status_from_cl(cl_int err);
+
+/* Reports a failed OpenCL call once, with its text, file and line, and yields the status. */
+clgan_status clgan_cl_fail(cl_int err, const char *call, const char *file, int line);
+
+#define CL_TRY(call)                                                                        \
+  do {                                                                                      \
+    cl_int cl_try_err_ = (call);                                                            \
+    if (cl_try_err_ != CL_SUCCESS) {                                                        \
+      st = clgan_cl_fail(cl_try_err_, #call, __FILE__, __LINE__);                           \
+      goto fail;                                                                            \
+    }                                                                                       \
+  } while (0)
+
+/* Records an event for the profile; takes ownership of ev. */
+void clgan_profile_record_event(clgan_device *dev, cl_event ev, const char *name);
+
+clgan_status clgan_status_from_clblast(int code);
+clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line);
+
+#endif
+

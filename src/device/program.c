@@ -1,0 +1,169 @@
+/* Run-time kernels: one OpenCL program per cl/<file>, built on first use for the open device,
+ * from the copy embedded at build time (cmake/embed_run.cmake) or from clgan_device_cfg's
+ * kernel_dir. Build options are explicit: OpenCL C 1.2 and IEEE semantics (no fast-math), so
+ * NaN checks stay honest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/internal.h"
+
+typedef struct {
+  const char *name;
+  const char *text;
+  size_t len;
+} clgan_embedded_kernel;
+extern const clgan_embedded_kernel clgan_embedded_kernels[];
+
+static const char build_options[] = "-cl-std=CL1.2";
+
+static clgan_status read_source(const clgan_device *dev, const char *file, char **text,
+                                size_t *len) {
+  *text = NULL;
+  if (!dev->kernel_dir[0]) {
+    for (const clgan_embedded_kernel *k = clgan_embedded_kernels; k->name; k++) {
+      if (strcmp(k->name, file) == 0) {
+        *text = malloc(k->len + 1);
+        if (!*text) return CLGAN_HOST_OUT_OF_MEMORY;
+        memcpy(*text, k->text, k->len + 1);
+        *len = k->len;
+        return CLGAN_OK;
+      }
+    }
+    clgan_error("%s: no embedded kernel file '%s'", clgan_status_message(CLGAN_KERNEL_NOT_FOUND),
+                file);
+    return CLGAN_KERNEL_NOT_FOUND;
+  }
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dev->kernel_dir, file);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    clgan_error("%s: cannot open %s (CLGAN_KERNEL_DIR=%s)",
+                clgan_status_message(CLGAN_KERNEL_NOT_FOUND), path, dev->kernel_dir);
+    return CLGAN_KERNEL_NOT_FOUND;
+  }
+  clgan_status st = CLGAN_OK;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  if (size < 0) {
+    st = CLGAN_IO_ERROR;
+    goto done;
+  }
+  *text = malloc((size_t)size + 1);
+  if (!*text) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  if (fread(*text, 1, (size_t)size, f) != (size_t)size) {
+    clgan_error("%s: short read from %s", clgan_status_message(CLGAN_IO_ERROR), path);
+    free(*text);
+    *text = NULL;
+    st = CLGAN_IO_ERROR;
+    goto done;
+  }
+  (*text)[size] = '\0';
+  *len = (size_t)size;
+done:
+  fclose(f);
+  return st;
+}
+
+static clgan_status build_program(clgan_device *dev, const char *file, cl_program *out) {
+  clgan_status st = CLGAN_OK;
+  char *text = NULL;
+  size_t len = 0;
+  cl_int err = CL_SUCCESS;
+  cl_program prog = NULL;
+  *out = NULL;
+  st = read_source(dev, file, &text, &len);
+  if (st != CLGAN_OK) return st;
+  const char *srcs[] = {text};
+  prog = clCreateProgramWithSource(dev->context, 1, srcs, &len, &err);
+  CL_TRY(err);
+  err = clBuildProgram(prog, 1, &dev->id, build_options, NULL, NULL);
+  if (err != CL_SUCCESS) {
+    size_t log_size = 0;
+    clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
+    char *log = malloc(log_size + 1);
+    if (log) {
+      log[0] = '\0';
+      clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, log_size, log, NULL);
+      log[log_size] = '\0';
+    }
+    clgan_error("%s: %s%s%s for %s (%s, options '%s'). Build log:\n%s",
+                clgan_status_message(CLGAN_BUILD_FAILED), dev->kernel_dir[0] ? dev->kernel_dir : "",
+                dev->kernel_dir[0] ? "/" : "embedded ", file, dev->info.name,
+                clgan_cl_error_name(err), build_options, log ? log : "(no log)");
+    free(log);
+    st = CLGAN_BUILD_FAILED;
+    goto fail;
+  }
+  free(text);
+  *out = prog;
+  return CLGAN_OK;
+fail:
+  free(text);
+  if (prog) clReleaseProgram(prog);
+  return st;
+}
+
+static clgan_status get_program(clgan_device *dev, const char *file, cl_program *out) {
+  for (int i = 0; i < dev->nprograms; i++) {
+    if (strcmp(dev->programs[i].file, file) == 0) {
+      *out = dev->programs[i].program;
+      return CLGAN_OK;
+    }
+  }
+  if (strlen(file) >= sizeof dev->programs[0].file) return CLGAN_INVALID_ARGUMENT;
+  clgan_program_slot *grown =
+      realloc(dev->programs, (size_t)(dev->nprograms + 1) * sizeof *dev->programs);
+  if (!grown) return CLGAN_HOST_OUT_OF_MEMORY;
+  dev->programs = grown;
+  clgan_status st = build_program(dev, file, out);
+  if (st != CLGAN_OK) return st;
+  clgan_program_slot *slot = &dev->programs[dev->nprograms++];
+  snprintf(slot->file, sizeof slot->file, "%s", file);
+  slot->program = *out;
+  return CLGAN_OK;
+}
+
+clgan_status clgan_kernel_get(clgan_device *dev, const char *file, const char *name,
+                              clgan_kernel **kernel) {
+  clgan_status st = CLGAN_OK;
+  cl_int err = CL_SUCCESS;
+  cl_program prog = NULL;
+  clgan_kernel *k = NULL;
+  *kernel = NULL;
+  for (int i = 0; i < dev->nkernels; i++) {
+    if (strcmp(dev->kernels[i]->name, name) == 0 && strcmp(dev->kernels[i]->file, file) == 0) {
+      *kernel = dev->kernels[i];
+      return CLGAN_OK;
+    }
+  }
+  st = get_program(dev, file, &prog);
+  if (st != CLGAN_OK) return st;
+  k = calloc(1, sizeof *k);
+  clgan_kernel **grown = realloc(dev->kernels, (size_t)(dev->nkernels + 1) * sizeof *grown);
+  if (!k || !grown) {
+    free(k);
+    if (grown) dev->kernels = grown;
+    return CLGAN_HOST_OUT_OF_MEMORY;
+  }
+  dev->kernels = grown;
+  snprintf(k->name, sizeof k->name, "%s", name);
+  snprintf(k->file, sizeof k->file, "%s", file);
+  k->kernel = clCreateKernel(prog, name, &err);
+  if (err != CL_SUCCESS) {
+    st = clgan_status_from_cl(err);
+    clgan_error("%s: kernel %s in %s: %s", clgan_status_message(st), name, file,
+                clgan_cl_error_name(err));
+    goto fail;
+  }
+  dev->kernels[dev->nkernels++] = k;
+  *kernel = k;
+  return CLGAN_OK;
+fail:
+  free(k);
+  return st;
+}

@@ -1,0 +1,48 @@
+/* The test harness: checks that count failures (a test returns non-zero if any failed),
+ * tolerance comparisons, and opening the device under test. Every test ends with
+ * `return test_finish();`. */
+#ifndef CLGAN_TEST_HARNESS_H
+#define CLGAN_TEST_HARNESS_H
+
+#include <stddef.h>
+
+#include "clgan/device.h"
+
+extern int test_failures;
+extern int test_checks;
+
+void test_fail_at(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#define CHECK(cond, ...)                                 \
+  do {                                                   \
+    test_checks++;                                       \
+    if (!(cond)) test_fail_at(__FILE__, __LINE__, __VA_ARGS__); \
+  } while (0)
+
+/* Compares n values: |got - want| <= atol + rtol * |want|, NaN never passes. Reports the worst
+ * element under `what` and returns 1 if all pass. */
+int check_close(const char *what, const float *got, const float *want, size_t n, double atol,
+                double rtol);
+#define CHECK_CLOSE(what, got, want, n, atol, rtol) \
+  do {                                              \
+    test_checks++;                                  \
+    if (!check_close(what, got, want, n, atol, rtol)) test_fail_at(__FILE__, __LINE__, "%s", what); \
+  } while (0)
+
+/* Opens the device under test ($CLGAN_DEVICE or the default). No device: exit 77 (skip), or
+ * a failure when $CI is set to true or 1. */
+clgan_device *test_open_device(void);
+/* Same, with profiling on. */
+clgan_device *test_open_device_cfg(clgan_device_cfg cfg);
+
+/* Deterministic uniform floats in [lo, hi). */
+void test_fill_uniform(float *x, size_t n, float lo, float hi, unsigned long long *state);
+
+/* Prints a summary and returns the process exit code. */
+int test_finish(void);
+
+#endif

@@ -1,0 +1,86 @@
+/* clgan_gemm (CLBlastSgemm) against the C reference: random shapes including odd sizes, all four
+ * transpose combinations, offsets, padded leading dimensions, alpha and beta. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness.h"
+
+static unsigned long long rng = 12345;
+
+static int irand(int lo, int hi) {
+  rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+  return lo + (int)((rng >> 33) % (unsigned long long)(hi - lo + 1));
+}
+
+static void run_case(clgan_device *dev, size_t m, size_t n, size_t k, int ta, int tb, size_t pad,
+                     size_t off, float alpha, float beta) {
+  clgan_gemm_args g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = alpha,
+                       .beta = beta};
+  size_t arows = ta ? k : m, acols = ta ? m : k;
+  size_t brows = tb ? n : k, bcols = tb ? k : n;
+  g.lda = acols + pad;
+  g.ldb = bcols + pad;
+  g.ldc = n + pad;
+  g.a_off = off;
+  g.b_off = 2 * off;
+  g.c_off = 3 * off;
+  size_t na = g.a_off + arows * g.lda, nb = g.b_off + brows * g.ldb, nc = g.c_off + m * g.ldc;
+  float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *want = malloc(nc * 4);
+  test_fill_uniform(a, na, -1, 1, &rng);
+  test_fill_uniform(b, nb, -1, 1, &rng);
+  test_fill_uniform(c, nc, -1, 1, &rng);
+  for (size_t i = 0; i < nc; i++) want[i] = c[i];
+  clgan_buffer da = {0}, db = {0}, dc = {0};
+  clgan_status st;
+  CHECK((st = clgan_buffer_alloc(dev, &da, na * 4)) == CLGAN_OK, "alloc");
+  CHECK((st = clgan_buffer_alloc(dev, &db, nb * 4)) == CLGAN_OK, "alloc");
+  CHECK((st = clgan_buffer_alloc(dev, &dc, nc * 4)) == CLGAN_OK, "alloc");
+  clgan_buffer_write(dev, &da, 0, na * 4, a);
+  clgan_buffer_write(dev, &db, 0, nb * 4, b);
+  clgan_buffer_write(dev, &dc, 0, nc * 4, c);
+  g.a = &da;
+  g.b = &db;
+  g.c = &dc;
+  st = clgan_gemm(dev, &g);
+  CHECK(st == CLGAN_OK, "gemm %zux%zux%zu returned %s", m, n, k, clgan_status_name(st));
+  CHECK(clgan_buffer_read(dev, &dc, 0, nc * 4, c) == CLGAN_OK, "read");
+  clgan_gemm_reference(&g, a, b, want);
+  char what[128];
+  snprintf(what, sizeof what, "gemm m=%zu n=%zu k=%zu %c%c pad=%zu off=%zu alpha=%g beta=%g", m, n,
+           k, ta ? 'T' : 'N', tb ? 'T' : 'N', pad, off, (double)alpha, (double)beta);
+  /* Untouched padding and offsets must stay as they were: the comparison covers all of C. */
+  CHECK_CLOSE(what, c, want, nc, 1e-4 + 2e-6 * (double)k, 1e-4);
+  clgan_buffer_free(&da);
+  clgan_buffer_free(&db);
+  clgan_buffer_free(&dc);
+  free(a);
+  free(b);
+  free(c);
+  free(want);
+}
+
+int main(void) {
+  clgan_device *dev = test_open_device();
+  /* Training shapes of the mlp GAN. */
+  run_case(dev, 128, 256, 784, 0, 1, 0, 0, 1.0f, 0.0f);
+  run_case(dev, 128, 784, 256, 0, 0, 0, 0, 1.0f, 0.0f);
+  run_case(dev, 256, 784, 128, 1, 0, 0, 0, 1.0f, 1.0f);
+  /* Odd sizes, every transpose, offsets and padded leading dimensions. */
+  for (int t = 0; t < 16; t++) {
+    size_t m = (size_t)irand(1, 67), n = (size_t)irand(1, 67), k = (size_t)irand(1, 131);
+    run_case(dev, m, n, k, t & 1, (t >> 1) & 1, (size_t)irand(0, 5), (size_t)irand(0, 9),
+             t & 4 ? 0.5f : 1.0f, t & 8 ? -0.75f : 0.0f);
+  }
+  /* Degenerate and invalid calls. */
+  clgan_buffer d = {0};
+  clgan_buffer_alloc(dev, &d, 64 * 4);
+  clgan_gemm_args bad = {.m = 4, .n = 4, .k = 4, .alpha = 1, .a = &d, .lda = 2, .b = &d, .ldb = 4,
+                         .c = &d, .ldc = 4};
+  CHECK(clgan_gemm(dev, &bad) == CLGAN_INVALID_ARGUMENT, "lda smaller than the row is refused");
+  clgan_gemm_args big = {.m = 64, .n = 64, .k = 64, .alpha = 1, .a = &d, .lda = 64, .b = &d,
+                         .ldb = 64, .c = &d, .ldc = 64};
+  CHECK(clgan_gemm(dev, &big) == CLGAN_INVALID_ARGUMENT, "a buffer too small is refused");
+  clgan_buffer_free(&d);
+  clgan_device_close(dev);
+  return test_finish();
+}
