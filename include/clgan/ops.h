@@ -1,0 +1,193 @@
+/* Device ops: everything a training step does besides GEMM. Each op enqueues one or a few
+ * kernels from cl/<family>.cl through clgan_launch, never blocks, and has a plain C reference
+ * (clgan_ref_*, same argument meaning on host arrays) that tests/test_ops_*.c compare against.
+ *
+ * Conventions: outputs first, then inputs, then sizes. Matrices are row-major (rows = batch).
+ * Buffers hold float32 unless a name says otherwise. Every `n` counts elements. */
+#ifndef CLGAN_OPS_H
+#define CLGAN_OPS_H
+
+#include <stdint.h>
+
+#include "clgan/device.h"
+
+/* ---- Bias (cl/bias.cl) ------------------------------------------------------------------ */
+
+/* y[r, c] += b[c] for a (rows, cols) matrix. */
+clgan_status clgan_bias_forward(clgan_device *dev, clgan_buffer *y, const clgan_buffer *b,
+                                int rows, int cols);
+/* db[c] (+)= sum_r dy[r, c]; accumulate = 0 overwrites db. Deterministic (no atomics). */
+clgan_status clgan_bias_backward(clgan_device *dev, clgan_buffer *db, const clgan_buffer *dy,
+                                 int rows, int cols, int accumulate);
+void clgan_ref_bias_forward(float *y, const float *b, int rows, int cols);
+void clgan_ref_bias_backward(float *db, const float *dy, int rows, int cols, int accumulate);
+
+/* ---- Activations (cl/activation.cl) ------------------------------------------------------- */
+
+typedef enum {
+  CLGAN_ACT_IDENTITY,
+  CLGAN_ACT_RELU,
+  CLGAN_ACT_LRELU,   /* param: negative slope */
+  CLGAN_ACT_TANH,
+  CLGAN_ACT_SIGMOID
+} clgan_act;
+
+/* y = act(x) elementwise. */
+clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
+                               const clgan_buffer *x, int n);
+/* dx = dy * act'(x), given both x and y = act(x) (tanh and sigmoid use y, the others x). */
+clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, clgan_buffer *dx,
+                                const clgan_buffer *dy, const clgan_buffer *x,
+                                const clgan_buffer *y, int n);
+void clgan_ref_act_forward(clgan_act act, float param, float *y, const float *x, int n);
+void clgan_ref_act_backward(clgan_act act, float param, float *dx, const float *dy,
+                            const float *x, const float *y, int n);
+
+/* ---- Batch normalisation (cl/batchnorm.cl) ----------------------------------------------- */
+
+/* Layout (N, C, S): element (n, c, s) at n*C*S + c*S + s. S = 1 for dense (bn), H*W for bn2d.
+ * Training mode: per-channel batch mean and biased variance normalise x;
+ *   y = gamma * (x - mean) / sqrt(var + eps) + beta;
+ *   saves mean[c] and invstd[c] for backward;
+ *   running_mean = (1 - momentum) * running_mean + momentum * mean,
+ *   running_var  = (1 - momentum) * running_var + momentum * var * M / (M - 1), M = N*S
+ *   (PyTorch's convention: momentum is the weight of the new batch, unbiased running variance;
+ *   Keras' momentum 0.8 is PyTorch's 0.2).
+ * Eval mode (clgan_bn_forward_eval): normalises with the running statistics. */
+typedef struct {
+  int n, c, s;
+  float eps, momentum;
+} clgan_bn_shape;
+
+clgan_status clgan_bn_forward_train(clgan_device *dev, const clgan_bn_shape *sh, clgan_buffer *y,
+                                    clgan_buffer *mean, clgan_buffer *invstd,
+                                    clgan_buffer *running_mean, clgan_buffer *running_var,
+                                    const clgan_buffer *x, const clgan_buffer *gamma,
+                                    const clgan_buffer *beta);
+clgan_status clgan_bn_forward_eval(clgan_device *dev, const clgan_bn_shape *sh, clgan_buffer *y,
+                                   const clgan_buffer *running_mean,
+                                   const clgan_buffer *running_var, const clgan_buffer *x,
+                                   const clgan_buffer *gamma, const clgan_buffer *beta);
+/* Backward of the training-mode forward. dgamma and dbeta (+)= per accumulate; dx overwritten. */
+clgan_status clgan_bn_backward(clgan_device *dev, const clgan_bn_shape *sh, clgan_buffer *dx,
+                               clgan_buffer *dgamma, clgan_buffer *dbeta, const clgan_buffer *dy,
+                               const clgan_buffer *x, const clgan_buffer *mean,
+                               const clgan_buffer *invstd, const clgan_buffer *gamma,
+                               int accumulate);
+void clgan_ref_bn_forward_train(const clgan_bn_shape *sh, float *y, float *mean, float *invstd,
+                                float *running_mean, float *running_var, const float *x,
+                                const float *gamma, const float *beta);
+void clgan_ref_bn_forward_eval(const clgan_bn_shape *sh, float *y, const float *running_mean,
+                               const float *running_var, const float *x, const float *gamma,
+                               const float *beta);
+void clgan_ref_bn_backward(const clgan_bn_shape *sh, float *dx, float *dgamma, float *dbeta,
+                           const float *dy, const float *x, const float *mean,
+                           const float *invstd, const float *gamma, int accumulate);
+
+/* ---- Losses (cl/loss.cl) ----------------------------------------------------------------- */
+
+/* Binary cross-entropy on logits z, computed stably from the logits (never through a separate
+ * sigmoid): loss_i = max(z,0) - z*t + log(1 + exp(-|z|)), with target t.
+ *   dz[i]  = sign * scale * (sigmoid(z_i) - t)
+ *   loss[i] = sign * loss_i       (per-sample, for the metrics reduction)
+ *   prob[i] = sigmoid(z_i)        (D(x) or D(G(z)), for metrics); prob may be NULL
+ * scale is 1/batch for a mean loss; sign = -1 gives the minimax generator loss
+ * (minimising -BCE(z, 0) = log(1 - D(G(z)))). dz may be NULL (metrics only). */
+typedef struct {
+  float target, scale, sign;
+} clgan_bce_cfg;
+
+clgan_status clgan_bce_logits(clgan_device *dev, const clgan_bce_cfg *cfg, clgan_buffer *dz,
+                              clgan_buffer *loss, clgan_buffer *prob, const clgan_buffer *z,
+                              int n);
+void clgan_ref_bce_logits(const clgan_bce_cfg *cfg, float *dz, float *loss, float *prob,
+                          const float *z, int n);
+
+/* ---- Reductions (cl/reduce.cl) ----------------------------------------------------------- */
+
+/* Deterministic sums (fixed tree order, one work-group, no atomics).
+ * clgan_reduce_sum: out[slot] (+)= sum_i x[i].
+ * clgan_reduce_count_above: out[slot] (+)= #{i : x[i] > threshold} (for D accuracy: prob > 0.5
+ *   on real, or use threshold with negate = 1 to count x[i] <= threshold on fake).
+ * clgan_reduce_sumsq: out[slot] (+)= sum_i x[i]^2 (for gradient norms). */
+clgan_status clgan_reduce_sum(clgan_device *dev, clgan_buffer *out, int slot,
+                              const clgan_buffer *x, int n, int accumulate);
+clgan_status clgan_reduce_count_above(clgan_device *dev, clgan_buffer *out, int slot,
+                                      const clgan_buffer *x, int n, float threshold, int negate,
+                                      int accumulate);
+clgan_status clgan_reduce_sumsq(clgan_device *dev, clgan_buffer *out, int slot,
+                                const clgan_buffer *x, int n, int accumulate);
+void clgan_ref_reduce_sum(float *out, int slot, const float *x, int n, int accumulate);
+void clgan_ref_reduce_count_above(float *out, int slot, const float *x, int n, float threshold,
+                                  int negate, int accumulate);
+void clgan_ref_reduce_sumsq(float *out, int slot, const float *x, int n, int accumulate);
+
+/* ---- Random numbers (cl/random.cl) ------------------------------------------------------- */
+
+/* Philox-4x32-10 (Salmon et al., SC'11), counter-based: element i of stream `stream` at `step`
+ * under `seed` is a pure function of (seed, step, stream, i), identical on every device and in
+ * the C reference. Counter = (i / 4, step_lo, step_hi, stream), key = (seed_lo, seed_hi);
+ * the four 32-bit outputs serve elements 4*(i/4) .. 4*(i/4)+3.
+ * Uniform: u = (bits >> 8) * 2^-24 + 2^-25, in (0, 1).
+ * Normal: Box-Muller on pairs of uniforms (u0,u1) -> (r cos, r sin), r = sqrt(-2 ln u0). */
+clgan_status clgan_rand_normal(clgan_device *dev, clgan_buffer *out, int n, float mean,
+                               float stddev, uint64_t seed, uint64_t step, uint32_t stream);
+clgan_status clgan_rand_uniform(clgan_device *dev, clgan_buffer *out, int n, float lo, float hi,
+                                uint64_t seed, uint64_t step, uint32_t stream);
+void clgan_ref_rand_normal(float *out, int n, float mean, float stddev, uint64_t seed,
+                           uint64_t step, uint32_t stream);
+void clgan_ref_rand_uniform(float *out, int n, float lo, float hi, uint64_t seed, uint64_t step,
+                            uint32_t stream);
+/* The raw generator: four 32-bit words for one counter block. */
+void clgan_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* ---- Data (cl/data.cl) ------------------------------------------------------------------- */
+
+/* out[b, j] = images[index[first + b], j] / 127.5 - 1 for b < batch, j < dim: uint8 pixels to
+ * floats in [-1, 1]. images is the whole uint8 training set; index an int32 permutation. */
+clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
+                                 const clgan_buffer *index, int first, int batch, int dim);
+void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *index, int first,
+                             int batch, int dim);
+
+/* ---- Elementwise utilities (cl/elementwise.cl) ------------------------------------------- */
+
+clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value);
+/* y = a * x + b * y */
+clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clgan_buffer *x,
+                         float b, int n);
+/* x = clamp(x, -c, c) (WGAN weight clipping) */
+clgan_status clgan_clamp(clgan_device *dev, clgan_buffer *x, int n, float c);
+/* x *= min(1, max_norm / (sqrt(sumsq[slot]) + 1e-6)), reading sumsq on the device
+ * (torch.nn.utils.clip_grad_norm_). */
+clgan_status clgan_clip_by_norm(clgan_device *dev, clgan_buffer *x, int n,
+                                const clgan_buffer *sumsq, int slot, float max_norm);
+
+/* ---- Optimizers (cl/optim.cl) ------------------------------------------------------------ */
+
+/* One launch over a whole parameter arena: w, g and the state buffers have n elements.
+ * Semantics follow torch.optim (1.13) without weight decay:
+ *   adam:    m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *            w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)   (t counts from 1)
+ *   rmsprop: v = alpha v + (1-alpha) g^2; w -= lr * g / (sqrt(v) + eps)
+ *   sgd:     buf = momentum * buf + g; w -= lr * buf   (momentum 0: w -= lr g) */
+typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_RMSPROP, CLGAN_OPT_SGD } clgan_opt_kind;
+
+typedef struct {
+  clgan_opt_kind kind;
+  float lr;
+  float beta1, beta2; /* adam */
+  float alpha;        /* rmsprop smoothing */
+  float momentum;     /* sgd */
+  float eps;
+} clgan_opt_cfg;
+
+/* state1: adam m, rmsprop v, sgd momentum buffer; state2: adam v (unused otherwise).
+ * t: the 1-based step count of this optimizer. */
+clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t, clgan_buffer *w,
+                            const clgan_buffer *g, clgan_buffer *state1, clgan_buffer *state2,
+                            int n);
+void clgan_ref_opt_step(const clgan_opt_cfg *cfg, long t, float *w, const float *g, float *state1,
+                        float *state2, int n);
+
+#endif
