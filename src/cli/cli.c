@@ -97,6 +97,7 @@ int cli_parse(const char *command, const char *synopsis, const cli_opt *opts, in
               command);
       return CLGAN_EXIT_USAGE;
     }
+    if (o->given) *o->given = 1;
     if (o->kind == CLI_FLAG) {
       if (eq) {
         fprintf(stderr, "clgan %s: error: --%s takes no value\n", command, o->name);

@@ -14,6 +14,8 @@ typedef struct {
 
 int cmd_devices(int argc, char **argv);
 int cmd_gemm_check(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 const char *clgan_cli_version(void);
 
@@ -27,6 +29,7 @@ typedef struct {
   cli_kind kind;
   void *dst;           /* const char **, int *, long *, float * or int * (flag) */
   const char *help;
+  int *given;          /* optional: set to 1 when the option appears on the command line */
 } cli_opt;
 
 /* Returns 0 to go on, -1 when --help was printed (exit 0), or CLGAN_EXIT_USAGE. */

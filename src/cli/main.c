@@ -6,6 +6,8 @@
 #include "cli/cli.h"
 
 static const clgan_command commands[] = {
+    {"train", "train a GAN (clgan train --help)", cmd_train},
+    {"sample", "generate images from a checkpoint", cmd_sample},
     {"devices", "list OpenCL platforms and devices", cmd_devices},
     {"gemm-check", "run GEMMs on the device against a C reference", cmd_gemm_check},
 };

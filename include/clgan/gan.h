@@ -1,0 +1,95 @@
+/* GANs: model presets, the training configuration, the trainer that runs DESIGN.md's training
+ * step on the device, metrics, sampling and checkpoints. */
+#ifndef CLGAN_GAN_H
+#define CLGAN_GAN_H
+
+#include <stdint.h>
+
+#include "clgan/device.h"
+#include "clgan/nn.h"
+#include "clgan/ops.h"
+
+typedef enum {
+  CLGAN_LOSS_BCE,         /* non-saturating generator loss: BCE(D(G(z)), 1) */
+  CLGAN_LOSS_BCE_MINIMAX  /* the original minimax generator loss: -BCE(D(G(z)), 0) */
+} clgan_loss_kind;
+
+typedef struct {
+  char model[32];
+  char g_spec[1024], d_spec[1024];
+  int latent;              /* latent size, N(0, 1) */
+  int batch;
+  int epochs;              /* bounds the run with steps; 0 = unbounded by epochs */
+  long steps;              /* G steps; 0 = unbounded by steps */
+  long sample_every;       /* steps between sample grids (0 = only at the end) */
+  long checkpoint_every;   /* steps between checkpoints (0 = only at the end) */
+  int grid;                /* sample grid is grid x grid images */
+  clgan_init init;
+  clgan_opt_cfg opt_g, opt_d;
+  clgan_loss_kind loss;
+  float real_label;        /* 1, or < 1 for one-sided label smoothing */
+  int d_steps;             /* discriminator steps per generator step */
+  float clip_norm;         /* gradient-norm clipping per network; 0 = off */
+  uint64_t seed;
+} clgan_train_cfg;
+
+/* Fills cfg with a preset ("mlp", "mlp-bn", "mlp-tf"); CLGAN_INVALID_ARGUMENT if unknown. */
+clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg);
+/* Preset names, NULL-terminated, and a one-line description of each. */
+extern const char *const clgan_preset_names[];
+const char *clgan_preset_summary(const char *name);
+
+/* Averages over the steps since the last read. */
+typedef struct {
+  long steps;              /* steps in the window */
+  double d_loss;           /* BCE(real) + BCE(fake), mean per step */
+  double g_loss;
+  double d_real, d_fake;   /* mean D(x), mean D(G(z)) in the D steps */
+  double acc_real, acc_fake, acc; /* D accuracy at threshold 0.5 */
+} clgan_metrics;
+
+typedef struct {
+  int count, rows, cols;   /* the uint8 training set on the device */
+  clgan_buffer images;
+} clgan_train_data;
+
+typedef struct clgan_trainer clgan_trainer;
+
+/* Builds both networks, initialises them from cfg->seed. data: the images, already on the
+ * device (rows*cols features); the trainer does not own them. */
+clgan_status clgan_trainer_create(clgan_trainer **t, clgan_device *dev, const clgan_train_cfg *cfg,
+                                  const clgan_train_data *data);
+void clgan_trainer_free(clgan_trainer *t);
+
+/* One generator step, preceded by cfg->d_steps discriminator steps. Enqueues only: no host
+ * synchronisation except once per epoch (the new permutation's upload). */
+clgan_status clgan_trainer_step(clgan_trainer *t);
+/* Reads and resets the metrics accumulated on the device (one small blocking read). */
+clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m);
+
+long clgan_trainer_step_count(const clgan_trainer *t);
+int clgan_trainer_epoch(const clgan_trainer *t);   /* 0-based epoch of the next batch */
+long clgan_trainer_steps_per_epoch(const clgan_trainer *t);
+const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t);
+clgan_net *clgan_trainer_generator(clgan_trainer *t);
+clgan_net *clgan_trainer_discriminator(clgan_trainer *t);
+
+/* Runs G in eval mode on the given latent vectors (count x latent, host) and writes
+ * count x (rows*cols) floats in [-1, 1] to out. */
+clgan_status clgan_generate(clgan_net *g, const float *latent, int count, int latent_dim,
+                            float *out);
+/* The fixed latent batch used for sample grids: N(0,1) from (seed, stream 0x5A4D). */
+void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed);
+
+/* Checkpoints (safetensors; see README "Checkpoints"). Save is atomic. Load refuses a file that
+ * does not match the trainer's specs or is damaged, and changes nothing then. */
+clgan_status clgan_trainer_save(clgan_trainer *t, const char *path);
+clgan_status clgan_trainer_load(clgan_trainer *t, const char *path);
+/* Reads the training configuration stored in a checkpoint (to resume or sample). */
+clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *rows, int *cols);
+/* Loads only the generator of a checkpoint into g (built from the checkpoint's spec). */
+clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev, clgan_net *g,
+                                             clgan_train_cfg *cfg, int *rows, int *cols,
+                                             int max_batch);
+
+#endif

@@ -1,0 +1,115 @@
+/* Networks: layers as forward/backward pairs, a sequential network built from a spec string,
+ * one parameter arena per network (parameters, gradients and optimizer state share one layout,
+ * so an optimizer step is one launch), and initialisers.
+ *
+ * Spec language (README "Network specs"): comma-separated layers, e.g.
+ *   linear:256,lrelu:0.01,bn:0.8:0.001,linear:784,tanh
+ *   linear:N            dense layer with N outputs (PyTorch nn.Linear, weight (N, in))
+ *   relu | tanh | sigmoid
+ *   lrelu[:SLOPE]       leaky ReLU, default slope 0.01 (PyTorch's default)
+ *   bn[:MOMENTUM[:EPS]] batch norm over features; MOMENTUM is Keras-style, the running average's
+ *                       decay (running = m*running + (1-m)*batch), default 0.9 (PyTorch's 0.1);
+ *                       EPS default 1e-5
+ * Each token is one nn.Sequential module, so tensor names follow PyTorch's state_dict:
+ * "<prefix>.<index>.weight". A final sigmoid in a discriminator is folded into the loss, which is
+ * computed from logits. */
+#ifndef CLGAN_NN_H
+#define CLGAN_NN_H
+
+#include <stddef.h>
+
+#include "clgan/device.h"
+#include "clgan/ops.h"
+
+typedef enum { CLGAN_LAYER_LINEAR, CLGAN_LAYER_ACT, CLGAN_LAYER_BN } clgan_layer_kind;
+
+typedef struct {
+  clgan_layer_kind kind;
+  int out;           /* linear: output features */
+  clgan_act act;     /* act */
+  float param;       /* act: leaky slope; bn: PyTorch momentum (weight of the new batch) */
+  float eps;         /* bn */
+} clgan_layer_spec;
+
+#define CLGAN_MAX_LAYERS 64
+
+typedef struct {
+  clgan_layer_spec layers[CLGAN_MAX_LAYERS];
+  int count;
+} clgan_net_spec;
+
+/* Parses text into spec. On error returns CLGAN_INVALID_ARGUMENT and writes a message that
+ * points at the bad token into err (e.g. "token 3 'linaer:784': unknown layer 'linaer'"). */
+clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err, size_t err_size);
+/* Writes the canonical text of spec (round-trips through clgan_spec_parse). */
+void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size);
+
+typedef enum {
+  CLGAN_INIT_TORCH,   /* PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(in), 1/sqrt(in)) */
+  CLGAN_INIT_GLOROT,  /* Keras' glorot_uniform: W ~ U(+-sqrt(6/(in+out))), b = 0 */
+  CLGAN_INIT_DCGAN    /* W ~ N(0, 0.02), b = 0, BN gamma ~ N(1, 0.02) */
+} clgan_init;
+
+typedef struct {
+  clgan_layer_spec spec;
+  int in, out;            /* features per sample */
+  size_t w_off, b_off;    /* float offsets into the arenas; w: (out, in) or BN gamma, b: bias/beta */
+  size_t w_n, b_n;        /* element counts (0 if none) */
+  clgan_buffer w, b;      /* views into params */
+  clgan_buffer dw, db;    /* views into grads */
+  clgan_buffer running_mean, running_var; /* bn: (out) */
+  clgan_buffer mean, invstd;              /* bn: saved batch statistics (out) */
+  clgan_buffer y;         /* (batch, out) output */
+  clgan_buffer dx;        /* (batch, in) gradient of the layer's input */
+  long bn_batches;        /* bn: num_batches_tracked */
+} clgan_layer;
+
+typedef struct {
+  clgan_device *dev;
+  clgan_net_spec spec;
+  clgan_layer *layers;
+  int count;
+  int run_count;          /* layers run in training: a final sigmoid is left to the loss */
+  int in, out, max_batch;
+  size_t arena_n;         /* floats in each arena, padding included */
+  clgan_buffer params;    /* (arena_n) */
+  clgan_buffer grads;     /* (arena_n) */
+  clgan_buffer state1, state2; /* optimizer state, (arena_n) each */
+  long opt_t;             /* optimizer steps taken */
+} clgan_net;
+
+/* Builds the network's layers, arenas and activation buffers for batches up to max_batch.
+ * Parameters are zero until clgan_net_init. */
+clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net_spec *spec,
+                              int in, int max_batch);
+void clgan_net_free(clgan_net *net); /* accepts a zeroed or freed net */
+
+/* Initialises parameters on the host from Philox (seed, stream) and uploads them; zeroes
+ * gradients, optimizer state and BN running statistics (running_var = 1). */
+clgan_status clgan_net_init(clgan_net *net, clgan_init init, unsigned long long seed,
+                            unsigned stream);
+
+/* Forward through the first `layers` layers (net->count for all, net->run_count for logits).
+ * train = 1 uses batch statistics in BN (and updates running statistics), 0 running ones.
+ * Returns the output buffer in *y (owned by the net). */
+clgan_status clgan_net_forward(clgan_net *net, const clgan_buffer *x, int batch, int layers,
+                               int train, const clgan_buffer **y);
+
+/* Backward through the layers run by the last forward (same x, same count): dy is the gradient
+ * of the last run layer's output. param_grads = 0 skips weight gradients (a G step's pass
+ * through D); accumulate = 1 adds to the gradients already in the arena. input_grad = 1
+ * computes the gradient of x into *dx (owned by the net). */
+typedef struct {
+  int layers, batch;
+  int param_grads, accumulate, input_grad;
+} clgan_backward_cfg;
+
+clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
+                                const clgan_buffer *x, const clgan_buffer *dy,
+                                const clgan_buffer **dx);
+
+/* Tensor naming, PyTorch style: fills name with "<prefix>.<index>.<what>" for layer i. */
+void clgan_net_tensor_name(char *name, size_t size, const char *prefix, int layer,
+                           const char *what);
+
+#endif

@@ -1,0 +1,120 @@
+/* clgan sample: images from a checkpoint's generator, as a PNG grid or an IDX file, from a seed
+ * or from latent vectors in a .npy file; optionally the raw float outputs as .npy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "clgan/data.h"
+#include "clgan/gan.h"
+#include "clgan/io.h"
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && !strcmp(s + n - m, suffix);
+}
+
+int cmd_sample(int argc, char **argv) {
+  const char *ckpt = NULL, *out = NULL, *latent_path = NULL, *raw = NULL, *device = NULL;
+  int count = 64, cols = 0;
+  long seed = 1;
+  int seed_given = 0;
+  const cli_opt opts[] = {
+      {"checkpoint", "PATH", CLI_STR, &ckpt, "checkpoint written by clgan train (required)", NULL},
+      {"out", "FILE", CLI_STR, &out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images) (required)", NULL},
+      {"count", "N", CLI_INT, &count, "number of images (ignored with --latent)", NULL},
+      {"seed", "S", CLI_LONG, &seed, "seed of the latent vectors N(0, 1)", &seed_given},
+      {"latent", "FILE.npy", CLI_STR, &latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
+      {"raw", "FILE.npy", CLI_STR, &raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
+      {"cols", "N", CLI_INT, &cols, "grid columns (default: square grid)", NULL},
+      {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
+  };
+  int rc = cli_parse("sample", "Generates images with the generator of a checkpoint (batch norm "
+                     "in eval mode, using its\nrunning statistics).",
+                     opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
+  if (rc) return rc < 0 ? 0 : rc;
+  if (!ckpt || !out) {
+    fprintf(stderr, "clgan sample: error: --checkpoint and --out are required (see --help)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  int png = ends_with(out, ".png"), idx = ends_with(out, ".idx") || ends_with(out, ".idx.gz");
+  if (!png && !idx) {
+    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx or .idx.gz\n",
+            out);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (raw && !ends_with(raw, ".npy")) {
+    fprintf(stderr, "clgan sample: error: --raw '%s': the name must end in .npy\n", raw);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (latent_path && seed_given) {
+    fprintf(stderr, "clgan sample: error: --latent and --seed exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (count < 1 || count > 1000000 || cols < 0) {
+    fprintf(stderr, "clgan sample: error: --count must be in 1..1000000 and --cols >= 0\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  clgan_status st = CLGAN_OK;
+  clgan_device *dev = NULL;
+  clgan_net g = {0};
+  clgan_train_cfg cfg;
+  float *z = NULL, *images = NULL;
+  uint8_t *bytes = NULL;
+  int rows = 0, width = 0;
+  if ((st = cli_open_device(device, 0, &dev))) goto done;
+  if ((st = clgan_checkpoint_load_generator(ckpt, dev, &g, &cfg, &rows, &width, 256))) goto done;
+  if (latent_path) {
+    int n = 0, dim = 0;
+    if ((st = clgan_npy_read_f32(latent_path, &z, &n, &dim))) goto done;
+    if (dim != cfg.latent) {
+      fprintf(stderr, "clgan sample: error: %s holds vectors of %d values; the generator takes "
+                      "%d\n", latent_path, dim, cfg.latent);
+      st = CLGAN_INVALID_ARGUMENT;
+      goto done;
+    }
+    count = n;
+  } else {
+    z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
+    if (!z) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto done;
+    }
+    clgan_fixed_latent(z, count, cfg.latent, (uint64_t)seed);
+  }
+  int dim = rows * width;
+  images = malloc((size_t)count * (size_t)dim * sizeof *images);
+  if (!images) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  if ((st = clgan_generate(&g, z, count, cfg.latent, images))) goto done;
+  if (raw && (st = clgan_npy_write_f32(raw, images, count, dim))) goto done;
+  if (png) {
+    int c = cols;
+    if (c == 0)
+      while (c * c < count) c++;
+    st = clgan_png_write_grid(out, images, count, 1, rows, width, c, 2);
+  } else {
+    bytes = malloc((size_t)count * (size_t)dim);
+    if (!bytes) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto done;
+    }
+    for (size_t i = 0; i < (size_t)count * (size_t)dim; i++) {
+      float v = (images[i] + 1.0f) * 127.5f;
+      bytes[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+    }
+    st = clgan_idx_write_images(out, bytes, count, rows, width);
+  }
+  if (st == CLGAN_OK)
+    printf("clgan sample: %d images (%dx%d) from %s -> %s%s%s\n", count, rows, width, ckpt, out,
+           raw ? ", raw floats -> " : "", raw ? raw : "");
+done:
+  free(z);
+  free(images);
+  free(bytes);
+  clgan_net_free(&g);
+  clgan_device_close(dev);
+  return cli_exit_code(st);
+}

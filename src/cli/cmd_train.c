@@ -1,0 +1,189 @@
+/* clgan train: the training loop around clgan_trainer — options, data, progress, sample grids,
+ * metrics.csv, checkpoints, the loss plot, and a clean stop on SIGINT/SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/run.h"
+#include "clgan/data.h"
+#include "clgan/gan.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static int parse_opt_kind(const char *text, clgan_opt_kind *kind) {
+  if (!strcmp(text, "adam")) *kind = CLGAN_OPT_ADAM;
+  else if (!strcmp(text, "rmsprop")) *kind = CLGAN_OPT_RMSPROP;
+  else if (!strcmp(text, "sgd")) *kind = CLGAN_OPT_SGD;
+  else return 0;
+  return 1;
+}
+
+static int parse_init(const char *text, clgan_init *init) {
+  if (!strcmp(text, "torch")) *init = CLGAN_INIT_TORCH;
+  else if (!strcmp(text, "glorot")) *init = CLGAN_INIT_GLOROT;
+  else if (!strcmp(text, "dcgan")) *init = CLGAN_INIT_DCGAN;
+  else return 0;
+  return 1;
+}
+
+int cmd_train(int argc, char **argv) {
+  const char *model = "mlp-bn", *gspec = NULL, *dspec = NULL, *data_dir = NULL, *out = NULL;
+  const char *device = NULL, *resume = NULL, *opt = NULL, *opt_g = NULL, *opt_d = NULL;
+  const char *loss = "bce", *init = NULL;
+  int epochs = 0, batch = 0, d_steps = 1, latent = 0, quiet = 0, log_every = 50, profile = 0;
+  long steps = 0, sample_every = 0, checkpoint_every = 0, seed = 1;
+  float lr = 0, lr_g = 0, lr_d = 0, beta1 = 0, beta2 = 0, momentum = 0, smoothing = 0, clip = 0;
+  enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
+         G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
+         G_LATENT, G_SAMPLE, G_CKPT, G_COUNT };
+  int given[G_COUNT] = {0};
+  const cli_opt opts[] = {
+      {"model", "NAME", CLI_STR, &model, "preset: mlp, mlp-bn, mlp-tf", &given[G_MODEL]},
+      {"generator", "SPEC", CLI_STR, &gspec, "generator spec, replacing the preset's (README: Network specs)", &given[G_GSPEC]},
+      {"discriminator", "SPEC", CLI_STR, &dspec, "discriminator spec, replacing the preset's", &given[G_DSPEC]},
+      {"data", "DIR", CLI_STR, &data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"out", "DIR", CLI_STR, &out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
+      {"epochs", "N", CLI_INT, &epochs, "stop after N epochs (preset's if neither --epochs nor --steps; 0 = no bound)", &given[G_EPOCHS]},
+      {"steps", "N", CLI_LONG, &steps, "stop after N generator steps (0 = no bound)", &given[G_STEPS]},
+      {"batch", "N", CLI_INT, &batch, "batch size (preset's: mlp 128, mlp-bn 64)", &given[G_BATCH]},
+      {"lr", "RATE", CLI_FLOAT, &lr, "learning rate of both networks (preset's: 2e-4, mlp-tf 1e-3)", &given[G_LR]},
+      {"lr-g", "RATE", CLI_FLOAT, &lr_g, "generator learning rate (overrides --lr)", &given[G_LRG]},
+      {"lr-d", "RATE", CLI_FLOAT, &lr_d, "discriminator learning rate (overrides --lr)", &given[G_LRD]},
+      {"optimizer", "NAME", CLI_STR, &opt, "adam, rmsprop or sgd for both networks (preset's: adam)", &given[G_OPT]},
+      {"optimizer-g", "NAME", CLI_STR, &opt_g, "generator optimizer (overrides --optimizer)", &given[G_OPTG]},
+      {"optimizer-d", "NAME", CLI_STR, &opt_d, "discriminator optimizer (overrides --optimizer)", &given[G_OPTD]},
+      {"beta1", "B", CLI_FLOAT, &beta1, "Adam beta1 (preset's: mlp 0.9, mlp-bn 0.5)", &given[G_B1]},
+      {"beta2", "B", CLI_FLOAT, &beta2, "Adam beta2 (preset's: 0.999)", &given[G_B2]},
+      {"momentum", "M", CLI_FLOAT, &momentum, "SGD momentum", &given[G_MOM]},
+      {"loss", "NAME", CLI_STR, &loss, "bce (non-saturating G loss) or bce-minimax (the original log(1 - D(G(z))))", &given[G_LOSS]},
+      {"label-smoothing", "S", CLI_FLOAT, &smoothing, "one-sided label smoothing: real label 1 - S (e.g. 0.1)", &given[G_SMOOTH]},
+      {"d-steps", "K", CLI_INT, &d_steps, "discriminator steps per generator step", &given[G_DSTEPS]},
+      {"clip-grad-norm", "C", CLI_FLOAT, &clip, "clip each network's gradient norm to C (0 = off)", &given[G_CLIP]},
+      {"init", "NAME", CLI_STR, &init, "weight init: torch, glorot or dcgan (preset's: mlp torch, others glorot)", &given[G_INIT]},
+      {"latent", "N", CLI_INT, &latent, "latent size (preset's: 100)", &given[G_LATENT]},
+      {"seed", "S", CLI_LONG, &seed, "seed for initialisation, data order and noise", &given[G_SEED]},
+      {"sample-every", "N", CLI_LONG, &sample_every, "steps between sample grids (preset's: mlp 500, mlp-bn 1000)", &given[G_SAMPLE]},
+      {"checkpoint-every", "N", CLI_LONG, &checkpoint_every, "steps between checkpoints (preset's: mlp 2000, mlp-bn 1000)", &given[G_CKPT]},
+      {"log-every", "N", CLI_INT, &log_every, "steps between metrics rows (each read waits for the device)", NULL},
+      {"resume", "CKPT", CLI_STR, &resume, "continue the run saved in CKPT exactly where it stopped", NULL},
+      {"device", "SEL", CLI_STR, &device, "OpenCL device: index, P:D, cpu/gpu/accelerator or a name (default $CLGAN_DEVICE, else first GPU, else first device)", NULL},
+      {"profile", NULL, CLI_FLAG, &profile, "print where device time goes, per kernel, at the end", NULL},
+      {"quiet", NULL, CLI_FLAG, &quiet, "print only errors and the final summary", NULL},
+  };
+  int rc = cli_parse("train",
+                     "Trains a GAN on the images of an IDX dataset on an OpenCL device. Writes\n"
+                     "samples/step_NNNNNN.png, metrics.csv, checkpoint.safetensors and losses.png\n"
+                     "into the run folder. Ctrl-C finishes the step, saves a checkpoint and exits;\n"
+                     "--resume DIR/checkpoint.safetensors continues exactly.",
+                     opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
+  if (rc) return rc < 0 ? 0 : rc;
+
+  clgan_run_options ro = {.data_dir = data_dir, .out_dir = out, .device = device,
+                          .resume = resume, .log_every = log_every, .quiet = quiet,
+                          .profile = profile};
+  clgan_train_cfg cfg;
+  /* Options that define the model or its optimisation are refused when resuming: the
+   * checkpoint fixes them, and a silent mismatch would not be the run it claims to be. */
+  if (resume) {
+    static const char *const names[] = {"model", "generator", "discriminator", NULL, NULL, "batch",
+                                        "lr", "lr-g", "lr-d", "beta1", "beta2", "optimizer",
+                                        "optimizer-g", "optimizer-d", "momentum", "loss",
+                                        "label-smoothing", "d-steps", "clip-grad-norm", "seed",
+                                        "init", "latent", NULL, NULL};
+    for (int i = 0; i < G_COUNT; i++) {
+      if (given[i] && names[i]) {
+        fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
+                        "fixes it (start a new run instead)\n", names[i]);
+        return CLGAN_EXIT_USAGE;
+      }
+    }
+    int rows = 0, cols = 0;
+    clgan_status st = clgan_checkpoint_cfg(resume, &cfg, &rows, &cols);
+    if (st != CLGAN_OK) return cli_exit_code(st);
+  } else {
+    if (clgan_preset(model, &cfg) != CLGAN_OK) {
+      fprintf(stderr, "clgan train: error: unknown --model '%s'; presets:", model);
+      for (int i = 0; clgan_preset_names[i]; i++) fprintf(stderr, " %s", clgan_preset_names[i]);
+      fprintf(stderr, " (or give --generator and --discriminator specs)\n");
+      return CLGAN_EXIT_USAGE;
+    }
+    if (gspec) snprintf(cfg.g_spec, sizeof cfg.g_spec, "%s", gspec);
+    if (dspec) snprintf(cfg.d_spec, sizeof cfg.d_spec, "%s", dspec);
+    if (given[G_BATCH]) cfg.batch = batch;
+    if (given[G_LATENT]) cfg.latent = latent;
+    if (given[G_SEED]) cfg.seed = (uint64_t)seed;
+    if (given[G_DSTEPS]) cfg.d_steps = d_steps;
+    if (given[G_CLIP]) cfg.clip_norm = clip;
+    if (given[G_SMOOTH]) cfg.real_label = 1.0f - smoothing;
+    if (given[G_INIT] && !parse_init(init, &cfg.init)) {
+      fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", init);
+      return CLGAN_EXIT_USAGE;
+    }
+    if (!strcmp(loss, "bce")) cfg.loss = CLGAN_LOSS_BCE;
+    else if (!strcmp(loss, "bce-minimax")) cfg.loss = CLGAN_LOSS_BCE_MINIMAX;
+    else {
+      fprintf(stderr, "clgan train: error: --loss '%s': use bce or bce-minimax\n", loss);
+      return CLGAN_EXIT_USAGE;
+    }
+    clgan_opt_cfg *o[2] = {&cfg.opt_g, &cfg.opt_d};
+    const char *kinds[2] = {opt_g ? opt_g : opt, opt_d ? opt_d : opt};
+    float lrs[2] = {given[G_LRG] ? lr_g : lr, given[G_LRD] ? lr_d : lr};
+    int lr_given[2] = {given[G_LRG] || given[G_LR], given[G_LRD] || given[G_LR]};
+    for (int i = 0; i < 2; i++) {
+      if (kinds[i] && !parse_opt_kind(kinds[i], &o[i]->kind)) {
+        fprintf(stderr, "clgan train: error: optimizer '%s': use adam, rmsprop or sgd\n", kinds[i]);
+        return CLGAN_EXIT_USAGE;
+      }
+      if (lr_given[i]) o[i]->lr = lrs[i];
+      if (given[G_B1]) o[i]->beta1 = beta1;
+      if (given[G_B2]) o[i]->beta2 = beta2;
+      if (given[G_MOM]) o[i]->momentum = momentum;
+      if (!(o[i]->lr > 0) || !(o[i]->lr < 10)) {
+        fprintf(stderr, "clgan train: error: learning rate %g is not in (0, 10)\n", (double)o[i]->lr);
+        return CLGAN_EXIT_USAGE;
+      }
+      if (o[i]->beta1 < 0 || o[i]->beta1 >= 1 || o[i]->beta2 < 0 || o[i]->beta2 >= 1 ||
+          o[i]->momentum < 0 || o[i]->momentum >= 1) {
+        fprintf(stderr, "clgan train: error: beta1, beta2 and momentum must be in [0, 1)\n");
+        return CLGAN_EXIT_USAGE;
+      }
+    }
+    char err[256];
+    clgan_net_spec probe;
+    if (clgan_spec_parse(cfg.g_spec, &probe, err, sizeof err) != CLGAN_OK) {
+      fprintf(stderr, "clgan train: error: --generator '%s': %s\n", cfg.g_spec, err);
+      return CLGAN_EXIT_USAGE;
+    }
+    if (clgan_spec_parse(cfg.d_spec, &probe, err, sizeof err) != CLGAN_OK) {
+      fprintf(stderr, "clgan train: error: --discriminator '%s': %s\n", cfg.d_spec, err);
+      return CLGAN_EXIT_USAGE;
+    }
+  }
+  /* Either bound ends the run: naming one drops the preset's other bound. */
+  if (given[G_EPOCHS] || given[G_STEPS]) {
+    cfg.epochs = given[G_EPOCHS] ? epochs : 0;
+    cfg.steps = given[G_STEPS] ? steps : 0;
+  }
+  if (given[G_SAMPLE]) cfg.sample_every = sample_every;
+  if (given[G_CKPT]) cfg.checkpoint_every = checkpoint_every;
+  if (cfg.batch < 1 || cfg.batch > 65536 || cfg.latent < 1 || cfg.latent > 65536 ||
+      cfg.d_steps < 1 || cfg.d_steps > 100 || cfg.epochs < 0 || cfg.steps < 0 ||
+      cfg.sample_every < 0 || cfg.checkpoint_every < 0 || log_every < 1 || cfg.clip_norm < 0 ||
+      !(cfg.real_label > 0.5f && cfg.real_label <= 1.0f)) {
+    fprintf(stderr, "clgan train: error: out-of-range value among --batch, --latent, --d-steps, "
+                    "--epochs, --steps, --sample-every, --checkpoint-every, --log-every, "
+                    "--clip-grad-norm, --label-smoothing (see clgan train --help)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (cfg.epochs == 0 && cfg.steps == 0) {
+    fprintf(stderr, "clgan train: error: nothing bounds the run: give --steps or --epochs\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  return clgan_run_training(&cfg, &ro, &stop_signal);
+}

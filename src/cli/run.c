@@ -1,0 +1,269 @@
+/* The training run: loads the data onto the device, builds or resumes the trainer, and loops —
+ * step, metrics every --log-every steps (the only waits on the device), sample grids, atomic
+ * checkpoints, the loss plot — until a bound or a signal ends it. */
+#include "cli/run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "clgan/data.h"
+#include "clgan/io.h"
+#include "util/fsutil.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *const csv_columns[] = {"step", "epoch", "d_loss", "g_loss", "d_real",
+                                          "d_fake", "acc_real", "acc_fake", "acc", "img_per_s",
+                                          "wall_s"};
+enum { CSV_NCOLS = sizeof csv_columns / sizeof csv_columns[0] };
+
+/* Loss history for losses.png; on resume it is reloaded from metrics.csv. */
+typedef struct {
+  float *step, *d_loss, *g_loss;
+  int n, cap;
+} history;
+
+static void history_push(history *h, double step, double d, double g) {
+  if (h->n == h->cap) {
+    int cap = h->cap ? 2 * h->cap : 256;
+    float *a = realloc(h->step, (size_t)cap * sizeof *a);
+    if (a) h->step = a;
+    float *b = realloc(h->d_loss, (size_t)cap * sizeof *b);
+    if (b) h->d_loss = b;
+    float *c = realloc(h->g_loss, (size_t)cap * sizeof *c);
+    if (c) h->g_loss = c;
+    if (!a || !b || !c) return; /* the plot loses a point; training goes on */
+    h->cap = cap;
+  }
+  h->step[h->n] = (float)step;
+  h->d_loss[h->n] = (float)d;
+  h->g_loss[h->n] = (float)g;
+  h->n++;
+}
+
+static void history_load(history *h, const char *csv_path, long up_to_step) {
+  FILE *f = fopen(csv_path, "r");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    double v[4];
+    if (sscanf(line, "%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3]) == 4 && v[0] <= up_to_step)
+      history_push(h, v[0], v[2], v[3]);
+  }
+  fclose(f);
+}
+
+static void history_free(history *h) {
+  free(h->step);
+  free(h->d_loss);
+  free(h->g_loss);
+}
+
+static clgan_status write_plot(const char *dir, const history *h) {
+  if (h->n < 2) return CLGAN_OK;
+  char path[1200];
+  snprintf(path, sizeof path, "%s/losses.png", dir);
+  clgan_plot_series s[2] = {
+      {.name = "D loss", .x = h->step, .y = h->d_loss, .n = h->n, .rgb = {31, 119, 180}},
+      {.name = "G loss", .x = h->step, .y = h->g_loss, .n = h->n, .rgb = {214, 39, 40}},
+  };
+  return clgan_plot_lines(path, s, 2, "Losses", "step");
+}
+
+static clgan_status write_samples(clgan_trainer *t, const char *dir, const float *latent,
+                                  int count, int rows, int cols, float *pixels) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/samples/step_%06ld.png", dir, clgan_trainer_step_count(t));
+  const clgan_train_cfg *cfg = clgan_trainer_cfg(t);
+  clgan_status st = clgan_generate(clgan_trainer_generator(t), latent, count, cfg->latent, pixels);
+  if (st != CLGAN_OK) return st;
+  return clgan_png_write_grid(path, pixels, count, 1, rows, cols, cfg->grid, 2);
+}
+
+static void format_eta(char *out, size_t size, double seconds) {
+  if (!(seconds >= 0) || seconds > 1e7) {
+    snprintf(out, size, "--:--");
+    return;
+  }
+  long s = (long)seconds;
+  if (s >= 3600)
+    snprintf(out, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    snprintf(out, size, "%02ld:%02ld", s / 60, s % 60);
+}
+
+int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *ro,
+                       volatile sig_atomic_t *stop) {
+  clgan_status st = CLGAN_OK;
+  clgan_train_cfg cfg = *cfg_in;
+  clgan_device *dev = NULL;
+  clgan_dataset ds = {0};
+  clgan_train_data data = {0};
+  clgan_trainer *t = NULL;
+  clgan_csv *csv = NULL;
+  history hist = {0};
+  float *latent = NULL, *pixels = NULL;
+  char dir[1024], path[1200];
+  int tty = isatty(STDOUT_FILENO) && !ro->quiet;
+
+  const char *data_dir = ro->data_dir;
+  if (!data_dir) data_dir = getenv("CLGAN_DATA");
+  if (!data_dir || !*data_dir) data_dir = "/usr/share/datasets/fashion-mnist";
+  if (ro->out_dir) {
+    snprintf(dir, sizeof dir, "%s", ro->out_dir);
+  } else if (ro->resume) {
+    snprintf(dir, sizeof dir, "%s", ro->resume);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+  } else {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(dir, sizeof dir, "runs/%s-%s", stamp, cfg.model);
+  }
+
+  if ((st = cli_open_device(ro->device, ro->profile, &dev))) goto done;
+  if ((st = clgan_dataset_load(data_dir, "train", &ds))) goto done;
+  data.count = ds.count;
+  data.rows = ds.rows;
+  data.cols = ds.cols;
+  if ((st = clgan_dataset_upload(dev, &ds, &data.images))) goto done;
+  if ((st = clgan_trainer_create(&t, dev, &cfg, &data))) goto done;
+  if (ro->resume && (st = clgan_trainer_load(t, ro->resume))) goto done;
+
+  snprintf(path, sizeof path, "%s/samples", dir);
+  if ((st = clgan_make_dirs(path))) goto done;
+  snprintf(path, sizeof path, "%s/metrics.csv", dir);
+  long start_step = clgan_trainer_step_count(t);
+  if (ro->resume) history_load(&hist, path, start_step);
+  clgan_csv_cfg csv_cfg = {.path = path, .columns = csv_columns, .ncols = CSV_NCOLS,
+                           .append = ro->resume != NULL, .keep_until_set = ro->resume != NULL,
+                           .keep_until = (double)start_step};
+  if ((st = clgan_csv_open(&csv, &csv_cfg))) goto done;
+
+  long per_epoch = clgan_trainer_steps_per_epoch(t);
+  long total = cfg.steps;
+  if (cfg.epochs > 0 && (total == 0 || (long)cfg.epochs * per_epoch < total))
+    total = (long)cfg.epochs * per_epoch;
+  int count = cfg.grid * cfg.grid;
+  latent = malloc((size_t)count * (size_t)cfg.latent * sizeof *latent);
+  pixels = malloc((size_t)count * (size_t)(ds.rows * ds.cols) * sizeof *pixels);
+  if (!latent || !pixels) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  clgan_fixed_latent(latent, count, cfg.latent, cfg.seed);
+  const clgan_device_info *info = clgan_device_get_info(dev);
+  if (!ro->quiet)
+    printf("clgan train: %s on %s [%s]\n  data %s: %d images %dx%d\n  G %s\n  D %s\n"
+           "  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
+           cfg.model, info->name, info->platform_name, data_dir, ds.count, ds.rows, ds.cols,
+           cfg.g_spec, cfg.d_spec, cfg.batch, total, per_epoch,
+           ro->resume ? ", resumed" : "", dir);
+  if (start_step >= total) {
+    fprintf(stderr, "clgan train: error: the checkpoint is at step %ld, which already reaches "
+                    "the run's bound of %ld steps; raise --steps or --epochs to go on\n",
+            start_step, total);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (!ro->resume && (st = write_samples(t, dir, latent, count, ds.rows, ds.cols, pixels)))
+    goto done;
+
+  double t_start = now_s(), t_window = t_start;
+  long window_start = start_step;
+  clgan_metrics m = {0};
+  double img_s = 0;
+  while (clgan_trainer_step_count(t) < total && !*stop) {
+    if ((st = clgan_trainer_step(t))) goto done;
+    long step = clgan_trainer_step_count(t);
+    int at_end = step == total;
+    if (step % ro->log_every == 0 || at_end) {
+      if ((st = clgan_trainer_metrics(t, &m))) goto done;
+      double now = now_s();
+      img_s = (double)(step - window_start) * cfg.batch * cfg.d_steps / (now - t_window);
+      t_window = now;
+      window_start = step;
+      if (!isfinite(m.d_loss) || !isfinite(m.g_loss)) {
+        fprintf(stderr, "\nclgan train: error: the losses became non-finite at step %ld "
+                        "(D %g, G %g); the last checkpoint is intact. Try a lower --lr or "
+                        "--clip-grad-norm.\n", step, m.d_loss, m.g_loss);
+        st = CLGAN_NUMERIC;
+        goto done;
+      }
+      double row[CSV_NCOLS] = {(double)step, (double)clgan_trainer_epoch(t), m.d_loss, m.g_loss,
+                               m.d_real, m.d_fake, m.acc_real, m.acc_fake, m.acc, img_s,
+                               now - t_start};
+      if ((st = clgan_csv_row(csv, row, CSV_NCOLS))) goto done;
+      history_push(&hist, (double)step, m.d_loss, m.g_loss);
+      char eta[32];
+      format_eta(eta, sizeof eta, (double)(total - step) * cfg.batch * cfg.d_steps / img_s);
+      if (tty) {
+        printf("\r\033[Kepoch %d  step %ld/%ld  D %.4f  G %.4f  D(x) %.3f  D(G(z)) %.3f  "
+               "acc %.1f%%  %.0f img/s  ETA %s", clgan_trainer_epoch(t) + 1, step, total,
+               m.d_loss, m.g_loss, m.d_real, m.d_fake, 100 * m.acc, img_s, eta);
+        fflush(stdout);
+      } else if (!ro->quiet && (step % (10L * ro->log_every) == 0 || at_end)) {
+        printf("epoch %d step %ld/%ld d_loss %.4f g_loss %.4f d_real %.3f d_fake %.3f "
+               "acc %.1f%% img/s %.0f eta %s\n", clgan_trainer_epoch(t) + 1, step, total,
+               m.d_loss, m.g_loss, m.d_real, m.d_fake, 100 * m.acc, img_s, eta);
+        fflush(stdout);
+      }
+    }
+    if ((cfg.sample_every > 0 && step % cfg.sample_every == 0) || at_end)
+      if ((st = write_samples(t, dir, latent, count, ds.rows, ds.cols, pixels))) goto done;
+    if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || at_end || *stop) {
+      snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+      if ((st = clgan_trainer_save(t, path))) goto done;
+      write_plot(dir, &hist);
+    }
+  }
+  if (tty) printf("\n");
+  double elapsed = now_s() - t_start;
+  long step = clgan_trainer_step_count(t);
+  if (*stop) {
+    printf("clgan train: stopped by signal at step %ld; checkpoint saved. Resume with:\n"
+           "  clgan train --resume %s/checkpoint.safetensors\n", step, dir);
+  } else {
+    printf("clgan train: %ld steps in %.1f s (%.0f img/s) on %s; last D %.4f, G %.4f, "
+           "D(x) %.3f, D(G(z)) %.3f\n  samples  %s/samples/step_%06ld.png\n"
+           "  checkpoint %s/checkpoint.safetensors\n  metrics  %s/metrics.csv, %s/losses.png\n",
+           step - start_step, elapsed, (double)(step - start_step) * cfg.batch * cfg.d_steps / elapsed,
+           info->name, m.d_loss, m.g_loss, m.d_real, m.d_fake, dir, step, dir, dir, dir);
+  }
+  if (ro->profile) {
+    clgan_profile_entry *prof = NULL;
+    int np = 0;
+    if (clgan_profile_collect(dev, &prof, &np) == CLGAN_OK) {
+      double sum = 0;
+      for (int i = 0; i < np; i++) sum += prof[i].ms;
+      printf("device time by kernel (%.1f ms in all):\n", sum);
+      for (int i = 0; i < np; i++)
+        printf("  %-28s %8ld calls %10.1f ms %5.1f%%\n", prof[i].name, prof[i].calls, prof[i].ms,
+               100 * prof[i].ms / (sum > 0 ? sum : 1));
+      free(prof);
+    }
+  }
+done:
+  clgan_csv_close(csv);
+  history_free(&hist);
+  free(latent);
+  free(pixels);
+  clgan_trainer_free(t);
+  clgan_buffer_free(&data.images);
+  clgan_dataset_free(&ds);
+  clgan_device_close(dev);
+  return st == CLGAN_OK ? 0 : cli_exit_code(st);
+}

@@ -1,0 +1,72 @@
+/* The seed programs as presets, written out in the spec language (README "Models"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "clgan/gan.h"
+
+const char *const clgan_preset_names[] = {"mlp", "mlp-bn", "mlp-tf", NULL};
+
+const char *clgan_preset_summary(const char *name) {
+  if (!strcmp(name, "mlp")) return "the PyTorch tutorial MLP GAN (batch 128, 10 epochs)";
+  if (!strcmp(name, "mlp-bn"))
+    return "the Keras tutorial MLP GAN with batch norm (batch 64, 10,000 steps; the default)";
+  if (!strcmp(name, "mlp-tf")) return "the TensorFlow tutorial MLP GAN (Adam 1e-3)";
+  return NULL;
+}
+
+static clgan_opt_cfg adam(float lr, float beta1, float beta2, float eps) {
+  return (clgan_opt_cfg){.kind = CLGAN_OPT_ADAM, .lr = lr, .beta1 = beta1, .beta2 = beta2,
+                         .eps = eps, .alpha = 0.99f};
+}
+
+clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->model, sizeof cfg->model, "%s", name);
+  cfg->latent = 100;
+  cfg->loss = CLGAN_LOSS_BCE;
+  cfg->real_label = 1.0f;
+  cfg->d_steps = 1;
+  cfg->seed = 1;
+  cfg->grid = 8;
+  if (!strcmp(name, "mlp")) {
+    /* PyTorch tutorial: nn.Linear defaults, ReLU in G, LeakyReLU(0.2) in D, Adam 2e-4. */
+    snprintf(cfg->g_spec, sizeof cfg->g_spec, "linear:128,relu,linear:256,relu,linear:784,tanh");
+    snprintf(cfg->d_spec, sizeof cfg->d_spec,
+             "linear:256,lrelu:0.2,linear:128,lrelu:0.2,linear:1,sigmoid");
+    cfg->init = CLGAN_INIT_TORCH;
+    cfg->opt_g = cfg->opt_d = adam(2e-4f, 0.9f, 0.999f, 1e-8f);
+    cfg->batch = 128;
+    cfg->epochs = 10;
+    cfg->sample_every = 500;
+    cfg->checkpoint_every = 2000;
+  } else if (!strcmp(name, "mlp-bn")) {
+    /* Keras tutorial: LeakyReLU(0.01) then BatchNormalization(momentum 0.8, eps 1e-3) after
+     * each hidden Dense of G; glorot_uniform; Adam(2e-4, beta1 0.5); 4x4 grid every 1,000. */
+    snprintf(cfg->g_spec, sizeof cfg->g_spec,
+             "linear:256,lrelu:0.01,bn:0.8:0.001,linear:512,lrelu:0.01,bn:0.8:0.001,"
+             "linear:1024,lrelu:0.01,bn:0.8:0.001,linear:784,tanh");
+    snprintf(cfg->d_spec, sizeof cfg->d_spec,
+             "linear:512,lrelu:0.01,linear:256,lrelu:0.01,linear:1,sigmoid");
+    cfg->init = CLGAN_INIT_GLOROT;
+    cfg->opt_g = cfg->opt_d = adam(2e-4f, 0.5f, 0.999f, 1e-7f);
+    cfg->batch = 64;
+    cfg->steps = 10000;
+    cfg->sample_every = 1000;
+    cfg->checkpoint_every = 1000;
+    cfg->grid = 4;
+  } else if (!strcmp(name, "mlp-tf")) {
+    /* TensorFlow tutorial: tf.nn.leaky_relu (alpha 0.2), a linear G output, logits out of D,
+     * sigmoid cross-entropy on logits, Adam 1e-3 (TF's eps 1e-7), Glorot weights. */
+    snprintf(cfg->g_spec, sizeof cfg->g_spec, "linear:128,lrelu:0.2,linear:256,lrelu:0.2,linear:784");
+    snprintf(cfg->d_spec, sizeof cfg->d_spec, "linear:256,lrelu:0.2,linear:128,lrelu:0.2,linear:1");
+    cfg->init = CLGAN_INIT_GLOROT;
+    cfg->opt_g = cfg->opt_d = adam(1e-3f, 0.9f, 0.999f, 1e-7f);
+    cfg->batch = 128;
+    cfg->epochs = 10;
+    cfg->sample_every = 500;
+    cfg->checkpoint_every = 2000;
+  } else {
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  return CLGAN_OK;
+}

@@ -1,0 +1,251 @@
+/* The trainer: DESIGN.md's training step, all on the device. The host only enqueues work; it
+ * waits once per epoch (uploading the next permutation) and when metrics are read. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gan/trainer_internal.h"
+
+clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
+  int n = t->data.count;
+  for (int i = 0; i < n; i++) t->perm_host[i] = i;
+  /* Fisher-Yates driven by Philox keyed (seed, epoch), so an epoch's order depends on nothing
+   * but the seed and the epoch number: resuming mid-run rebuilds it exactly. */
+  uint32_t key[2] = {(uint32_t)t->cfg.seed, (uint32_t)(t->cfg.seed >> 32)};
+  uint32_t words[4];
+  for (int i = n - 1; i > 0; i--) {
+    uint32_t k = (uint32_t)(n - 1 - i);
+    if (k % 4 == 0) {
+      uint32_t ctr[4] = {k / 4, (uint32_t)t->epoch, 0, STREAM_SHUFFLE};
+      clgan_philox4x32(ctr, key, words);
+    }
+    uint32_t j = (uint32_t)(((uint64_t)words[k % 4] * (uint64_t)(i + 1)) >> 32);
+    int32_t tmp = t->perm_host[i];
+    t->perm_host[i] = t->perm_host[j];
+    t->perm_host[j] = tmp;
+  }
+  return clgan_buffer_write(t->dev, &t->perm, 0, (size_t)n * sizeof(int32_t), t->perm_host);
+}
+
+void clgan_trainer_free(clgan_trainer *t) {
+  if (!t) return;
+  clgan_net_free(&t->g);
+  clgan_net_free(&t->d);
+  clgan_buffer *bufs[] = {&t->perm, &t->z, &t->real, &t->dlogits, &t->loss_terms,
+                          &t->probs, &t->stats, &t->sumsq};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
+  free(t->perm_host);
+  free(t);
+}
+
+static clgan_status parse_spec(const char *what, const char *text, clgan_net_spec *spec) {
+  char err[256];
+  clgan_status st = clgan_spec_parse(text, spec, err, sizeof err);
+  if (st != CLGAN_OK) clgan_error("bad %s spec '%s': %s", what, text, err);
+  return st;
+}
+
+clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const clgan_train_cfg *cfg,
+                                  const clgan_train_data *data) {
+  clgan_status st = CLGAN_OK;
+  *out = NULL;
+  clgan_trainer *t = calloc(1, sizeof *t);
+  if (!t) return CLGAN_HOST_OUT_OF_MEMORY;
+  t->dev = dev;
+  t->cfg = *cfg;
+  t->data = *data;
+  t->dim = data->rows * data->cols;
+  int b = cfg->batch;
+  if (b < 1 || cfg->latent < 1 || cfg->d_steps < 1 || data->count < b) {
+    clgan_error("invalid training setup: batch %d, latent %d, d-steps %d, %d training images",
+                b, cfg->latent, cfg->d_steps, data->count);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
+  if ((st = parse_spec("generator", cfg->g_spec, &t->g_spec)) ||
+      (st = parse_spec("discriminator", cfg->d_spec, &t->d_spec)))
+    goto fail;
+  if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, b)) ||
+      (st = clgan_net_create(&t->d, dev, &t->d_spec, t->dim, b)))
+    goto fail;
+  if (t->g.out != t->dim) {
+    clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
+                "the generator spec with linear:%d", t->g.out, t->dim, data->rows, data->cols,
+                t->dim);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
+  if (t->d.layers[t->d.run_count - 1].out != 1) {
+    clgan_error("the discriminator must end in one output (linear:1, optionally then sigmoid); "
+                "its spec '%s' ends in %d", cfg->d_spec, t->d.layers[t->d.run_count - 1].out);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
+  if ((st = clgan_net_init(&t->g, cfg->init, cfg->seed, STREAM_INIT_G)) ||
+      (st = clgan_net_init(&t->d, cfg->init, cfg->seed, STREAM_INIT_D)))
+    goto fail;
+  size_t fb = sizeof(float);
+  if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
+      (st = clgan_buffer_alloc(dev, &t->z, (size_t)b * (size_t)cfg->latent * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->real, (size_t)b * (size_t)t->dim * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->dlogits, (size_t)b * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->loss_terms, (size_t)b * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->probs, (size_t)b * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->stats, STAT_COUNT * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->sumsq, fb)) || (st = clgan_buffer_zero(dev, &t->stats)))
+    goto fail;
+  t->perm_host = malloc((size_t)data->count * sizeof *t->perm_host);
+  if (!t->perm_host) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto fail;
+  }
+  if ((st = clgan_trainer_shuffle(t))) goto fail;
+  *out = t;
+  return CLGAN_OK;
+fail:
+  clgan_trainer_free(t);
+  return st;
+}
+
+/* Loss on D's logits for the current batch, with its metrics summed into the stats buffer. */
+static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *logits, float target,
+                                   float sign, int loss_slot, int prob_slot, int acc_slot,
+                                   int acc_negate) {
+  clgan_status st;
+  int b = t->cfg.batch;
+  clgan_bce_cfg bce = {.target = target, .scale = 1.0f / (float)b, .sign = sign};
+  if ((st = clgan_bce_logits(t->dev, &bce, &t->dlogits, &t->loss_terms, &t->probs, logits, b)) ||
+      (st = clgan_reduce_sum(t->dev, &t->stats, loss_slot, &t->loss_terms, b, 1)))
+    return st;
+  if (prob_slot >= 0 &&
+      ((st = clgan_reduce_sum(t->dev, &t->stats, prob_slot, &t->probs, b, 1)) ||
+       (st = clgan_reduce_count_above(t->dev, &t->stats, acc_slot, &t->probs, b, 0.5f, acc_negate,
+                                      1))))
+    return st;
+  return CLGAN_OK;
+}
+
+static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_cfg *opt) {
+  clgan_status st;
+  int n = (int)net->arena_n;
+  if (t->cfg.clip_norm > 0.0f &&
+      ((st = clgan_reduce_sumsq(t->dev, &t->sumsq, 0, &net->grads, n, 0)) ||
+       (st = clgan_clip_by_norm(t->dev, &net->grads, n, &t->sumsq, 0, t->cfg.clip_norm))))
+    return st;
+  net->opt_t++;
+  return clgan_opt_step(t->dev, opt, net->opt_t, &net->params, &net->grads, &net->state1,
+                        &net->state2, n);
+}
+
+static clgan_status d_step(clgan_trainer *t) {
+  clgan_status st;
+  int b = t->cfg.batch;
+  if (t->pos + b > t->data.count) {
+    t->epoch++;
+    t->pos = 0;
+    if ((st = clgan_trainer_shuffle(t))) return st;
+  }
+  const clgan_buffer *fake = NULL, *logits = NULL;
+  int dl = t->d.run_count;
+  clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1};
+  if ((st = clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm, (int)t->pos, b,
+                                t->dim)) ||
+      (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
+                              (uint64_t)t->d_batches, STREAM_NOISE)) ||
+      (st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake)))
+    return st;
+  /* D on the real batch, then on the fake one, gradients summed, one update. */
+  if ((st = clgan_net_forward(&t->d, &t->real, b, dl, 1, &logits)) ||
+      (st = loss_and_stats(t, logits, t->cfg.real_label, 1.0f, STAT_D_LOSS_REAL, STAT_D_REAL,
+                           STAT_ACC_REAL, 0)) ||
+      (st = clgan_net_backward(&t->d, &back, &t->real, &t->dlogits, NULL)))
+    return st;
+  back.accumulate = 1;
+  if ((st = clgan_net_forward(&t->d, fake, b, dl, 1, &logits)) ||
+      (st = loss_and_stats(t, logits, 0.0f, 1.0f, STAT_D_LOSS_FAKE, STAT_D_FAKE, STAT_ACC_FAKE,
+                           1)) ||
+      (st = clgan_net_backward(&t->d, &back, fake, &t->dlogits, NULL)) ||
+      (st = optimize(t, &t->d, &t->cfg.opt_d)))
+    return st;
+  t->pos += b;
+  t->d_batches++;
+  t->window_d++;
+  return CLGAN_OK;
+}
+
+clgan_status clgan_trainer_step(clgan_trainer *t) {
+  clgan_status st;
+  int b = t->cfg.batch;
+  for (int k = 0; k < t->cfg.d_steps; k++)
+    if ((st = d_step(t))) return st;
+  /* G step through the updated D, on the fake batch of the last D step (G has not changed). */
+  const clgan_buffer *fake = &t->g.layers[t->g.count - 1].y, *logits = NULL, *dfake = NULL;
+  int minimax = t->cfg.loss == CLGAN_LOSS_BCE_MINIMAX;
+  clgan_backward_cfg through_d = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
+  clgan_backward_cfg g_back = {.layers = t->g.count, .batch = b, .param_grads = 1};
+  if ((st = clgan_net_forward(&t->d, fake, b, t->d.run_count, 1, &logits)) ||
+      (st = loss_and_stats(t, logits, minimax ? 0.0f : 1.0f, minimax ? -1.0f : 1.0f, STAT_G_LOSS,
+                           -1, -1, 0)) ||
+      (st = clgan_net_backward(&t->d, &through_d, fake, &t->dlogits, &dfake)) ||
+      (st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
+      (st = optimize(t, &t->g, &t->cfg.opt_g)))
+    return st;
+  t->step++;
+  t->window_g++;
+  return clgan_device_flush(t->dev);
+}
+
+clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m) {
+  float s[STAT_COUNT];
+  memset(m, 0, sizeof *m);
+  clgan_status st = clgan_buffer_read(t->dev, &t->stats, 0, sizeof s, s);
+  if (st != CLGAN_OK) return st;
+  if ((st = clgan_buffer_zero(t->dev, &t->stats))) return st;
+  double nd = (double)t->window_d * t->cfg.batch, ng = (double)t->window_g * t->cfg.batch;
+  m->steps = t->window_g;
+  if (nd > 0) {
+    m->d_loss = ((double)s[STAT_D_LOSS_REAL] + s[STAT_D_LOSS_FAKE]) / nd;
+    m->d_real = s[STAT_D_REAL] / nd;
+    m->d_fake = s[STAT_D_FAKE] / nd;
+    m->acc_real = s[STAT_ACC_REAL] / nd;
+    m->acc_fake = s[STAT_ACC_FAKE] / nd;
+    m->acc = 0.5 * (m->acc_real + m->acc_fake);
+  }
+  if (ng > 0) m->g_loss = s[STAT_G_LOSS] / ng;
+  t->window_g = t->window_d = 0;
+  return CLGAN_OK;
+}
+
+long clgan_trainer_step_count(const clgan_trainer *t) { return t->step; }
+int clgan_trainer_epoch(const clgan_trainer *t) { return t->epoch; }
+long clgan_trainer_steps_per_epoch(const clgan_trainer *t) {
+  return t->data.count / ((long)t->cfg.batch * t->cfg.d_steps);
+}
+const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t) { return &t->cfg; }
+clgan_net *clgan_trainer_generator(clgan_trainer *t) { return &t->g; }
+clgan_net *clgan_trainer_discriminator(clgan_trainer *t) { return &t->d; }
+
+void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed) {
+  clgan_ref_rand_normal(z, count * latent_dim, 0.0f, 1.0f, seed, 0, STREAM_FIXED_LATENT);
+}
+
+clgan_status clgan_generate(clgan_net *g, const float *latent, int count, int latent_dim,
+                            float *out) {
+  clgan_status st = CLGAN_OK;
+  clgan_buffer z = {0};
+  int chunk = g->max_batch;
+  size_t fb = sizeof(float);
+  if ((st = clgan_buffer_alloc(g->dev, &z, (size_t)chunk * (size_t)latent_dim * fb))) return st;
+  for (int first = 0; first < count; first += chunk) {
+    int n = count - first < chunk ? count - first : chunk;
+    const clgan_buffer *y = NULL;
+    if ((st = clgan_buffer_write(g->dev, &z, 0, (size_t)n * (size_t)latent_dim * fb,
+                                 latent + (size_t)first * (size_t)latent_dim)) ||
+        (st = clgan_net_forward(g, &z, n, g->count, 0, &y)) ||
+        (st = clgan_buffer_read(g->dev, y, 0, (size_t)n * (size_t)g->out * fb,
+                                out + (size_t)first * (size_t)g->out)))
+      break;
+  }
+  clgan_buffer_free(&z);
+  return st;
+}

@@ -1,0 +1,55 @@
+/* Private to src/gan/: the trainer's state, shared by trainer.c and checkpoint.c. */
+#ifndef CLGAN_GAN_TRAINER_INTERNAL_H
+#define CLGAN_GAN_TRAINER_INTERNAL_H
+
+#include "clgan/gan.h"
+
+enum {
+  STAT_D_LOSS_REAL,
+  STAT_D_LOSS_FAKE,
+  STAT_G_LOSS,
+  STAT_D_REAL,
+  STAT_D_FAKE,
+  STAT_ACC_REAL,
+  STAT_ACC_FAKE,
+  STAT_COUNT
+};
+
+/* Philox streams: each use of randomness has its own, so none shifts another. */
+enum {
+  STREAM_INIT_G = 1,
+  STREAM_INIT_D = 2,
+  STREAM_NOISE = 3,
+  STREAM_SHUFFLE = 4,
+  STREAM_FIXED_LATENT = 0x5A4D
+};
+
+struct clgan_trainer {
+  clgan_device *dev;
+  clgan_train_cfg cfg;
+  clgan_train_data data;
+  clgan_net g, d;
+  clgan_net_spec g_spec, d_spec;
+  int dim;                  /* rows * cols */
+
+  clgan_buffer perm;        /* (count) int32: this epoch's order */
+  clgan_buffer z;           /* (batch, latent) */
+  clgan_buffer real;        /* (batch, dim) */
+  clgan_buffer dlogits;     /* (batch) */
+  clgan_buffer loss_terms;  /* (batch) */
+  clgan_buffer probs;       /* (batch) */
+  clgan_buffer stats;       /* (STAT_COUNT) running sums since the last metrics read */
+  clgan_buffer sumsq;       /* (1) for gradient-norm clipping */
+  int32_t *perm_host;
+
+  long step;                /* G steps done */
+  int epoch;                /* epoch of the next batch */
+  long pos;                 /* index into perm of the next batch */
+  long d_batches;           /* D steps done in total (keys the noise) */
+  long window_g, window_d;  /* steps since the last metrics read */
+};
+
+/* Builds the permutation of epoch `epoch` on the host and uploads it. */
+clgan_status clgan_trainer_shuffle(clgan_trainer *t);
+
+#endif

@@ -1,0 +1,166 @@
+/* The network spec language (see include/clgan/nn.h): parsing with messages that point at the
+ * bad token, and the canonical text written into checkpoints. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clgan/nn.h"
+
+/* Parses a float field of a token; 0 on failure. */
+static int parse_float(const char *s, float *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !isfinite(v)) return 0;
+  *out = (float)v;
+  return 1;
+}
+
+static int parse_int(const char *s, int *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v <= 0 || v > (1 << 24)) return 0;
+  *out = (int)v;
+  return 1;
+}
+
+clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err, size_t err_size) {
+  memset(spec, 0, sizeof *spec);
+  if (err_size) err[0] = '\0';
+  if (!text || !*text) {
+    snprintf(err, err_size, "the spec is empty");
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  char buf[2048];
+  if (strlen(text) >= sizeof buf) {
+    snprintf(err, err_size, "the spec is longer than %zu characters", sizeof buf - 1);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  strcpy(buf, text);
+  int index = 0;
+  char *p = buf;
+  /* strtok would skip empty tokens ("linear:8,,tanh"); walk commas by hand. */
+  for (;;) {
+    char *comma = strchr(p, ',');
+    if (comma) *comma = '\0';
+    char *tok = p;
+    while (isspace((unsigned char)*tok)) tok++;
+    char *e = tok + strlen(tok);
+    while (e > tok && isspace((unsigned char)e[-1])) *--e = '\0';
+    index++;
+    if (spec->count == CLGAN_MAX_LAYERS) {
+      snprintf(err, err_size, "more than %d layers", CLGAN_MAX_LAYERS);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    if (!*tok) {
+      snprintf(err, err_size, "token %d is empty (two commas in a row, or a trailing comma)",
+               index);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    char orig[128];
+    snprintf(orig, sizeof orig, "%s", tok);
+    char *fields[4] = {tok, NULL, NULL, NULL};
+    int nf = 1;
+    for (char *c = strchr(tok, ':'); c; c = strchr(c + 1, ':')) {
+      *c = '\0';
+      if (nf == 4) break;
+      fields[nf++] = c + 1;
+    }
+    for (char *c = fields[0]; *c; c++) *c = (char)tolower((unsigned char)*c);
+    clgan_layer_spec *l = &spec->layers[spec->count];
+    const char *name = fields[0];
+    const char *problem = NULL;
+    if (!strcmp(name, "linear") || !strcmp(name, "dense")) {
+      l->kind = CLGAN_LAYER_LINEAR;
+      if (nf != 2)
+        problem = "linear takes exactly one value, its output size (linear:256)";
+      else if (!parse_int(fields[1], &l->out))
+        problem = "the output size must be a positive integer";
+    } else if (!strcmp(name, "relu") || !strcmp(name, "tanh") || !strcmp(name, "sigmoid")) {
+      l->kind = CLGAN_LAYER_ACT;
+      l->act = name[0] == 'r' ? CLGAN_ACT_RELU : name[0] == 't' ? CLGAN_ACT_TANH : CLGAN_ACT_SIGMOID;
+      if (nf != 1) problem = "this activation takes no value";
+    } else if (!strcmp(name, "lrelu") || !strcmp(name, "leakyrelu")) {
+      l->kind = CLGAN_LAYER_ACT;
+      l->act = CLGAN_ACT_LRELU;
+      l->param = 0.01f;
+      if (nf > 2)
+        problem = "lrelu takes at most one value, its negative slope (lrelu:0.2)";
+      else if (nf == 2 && (!parse_float(fields[1], &l->param) || l->param < 0 || l->param >= 1))
+        problem = "the slope must be a number in [0, 1)";
+    } else if (!strcmp(name, "bn") || !strcmp(name, "batchnorm")) {
+      float keras_momentum = 0.9f;
+      l->kind = CLGAN_LAYER_BN;
+      l->eps = 1e-5f;
+      if (nf > 3)
+        problem = "bn takes at most two values, momentum and eps (bn:0.8:0.001)";
+      else if (nf >= 2 && (!parse_float(fields[1], &keras_momentum) || keras_momentum < 0 ||
+                           keras_momentum >= 1))
+        problem = "the momentum must be a number in [0, 1) (Keras-style: 0.8 keeps 80% of the "
+                  "running average)";
+      else if (nf == 3 && (!parse_float(fields[2], &l->eps) || l->eps <= 0 || l->eps > 1))
+        problem = "eps must be a number in (0, 1]";
+      l->param = 1.0f - keras_momentum;
+    } else {
+      problem = "unknown layer (known: linear:N, relu, lrelu[:SLOPE], tanh, sigmoid, "
+                "bn[:MOMENTUM[:EPS]])";
+    }
+    if (problem) {
+      snprintf(err, err_size, "token %d '%s': %s", index, orig, problem);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    spec->count++;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  int has_linear = 0;
+  for (int i = 0; i < spec->count; i++) has_linear |= spec->layers[i].kind == CLGAN_LAYER_LINEAR;
+  if (!has_linear) {
+    snprintf(err, err_size, "the spec has no linear layer, so nothing to learn");
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  return CLGAN_OK;
+}
+
+void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < spec->count && used < size; i++) {
+    const clgan_layer_spec *l = &spec->layers[i];
+    const char *sep = i ? "," : "";
+    int n = 0;
+    switch (l->kind) {
+      case CLGAN_LAYER_LINEAR:
+        n = snprintf(out + used, size - used, "%slinear:%d", sep, l->out);
+        break;
+      case CLGAN_LAYER_BN:
+        n = snprintf(out + used, size - used, "%sbn:%g:%g", sep, (double)(1.0f - l->param),
+                     (double)l->eps);
+        break;
+      case CLGAN_LAYER_ACT:
+        switch (l->act) {
+          case CLGAN_ACT_RELU:
+            n = snprintf(out + used, size - used, "%srelu", sep);
+            break;
+          case CLGAN_ACT_LRELU:
+            n = snprintf(out + used, size - used, "%slrelu:%g", sep, (double)l->param);
+            break;
+          case CLGAN_ACT_TANH:
+            n = snprintf(out + used, size - used, "%stanh", sep);
+            break;
+          case CLGAN_ACT_SIGMOID:
+            n = snprintf(out + used, size - used, "%ssigmoid", sep);
+            break;
+          default:
+            break;
+        }
+        break;
+    }
+    if (n < 0) return;
+    used += (size_t)n;
+  }
+}
