@@ -128,8 +128,10 @@ void clgan_ref_reduce_sumsq(float *out, int slot, const float *x, int n, int acc
  * under `seed` is a pure function of (seed, step, stream, i), identical on every device and in
  * the C reference. Counter = (i / 4, step_lo, step_hi, stream), key = (seed_lo, seed_hi);
  * the four 32-bit outputs serve elements 4*(i/4) .. 4*(i/4)+3.
- * Uniform: u = (bits >> 8) * 2^-24 + 2^-25, in (0, 1).
- * Normal: Box-Muller on pairs of uniforms (u0,u1) -> (r cos, r sin), r = sqrt(-2 ln u0). */
+ * Uniform: u = (bits >> 9) * 2^-23 + 2^-24: exact in float and inside (0, 1) (with 24 bits,
+ *   (2^24 - 1/2) * 2^-24 would round to 1.0f), then lo + (hi - lo) * u, all in float.
+ * Normal: Box-Muller on pairs of uniforms (u0,u1) -> (r cos, r sin), r = sqrt(-2 ln u0),
+ *   theta = 2 pi u1, from words (0,1) and (2,3) of a block, then mean + stddev * z. */
 clgan_status clgan_rand_normal(clgan_device *dev, clgan_buffer *out, int n, float mean,
                                float stddev, uint64_t seed, uint64_t step, uint32_t stream);
 clgan_status clgan_rand_uniform(clgan_device *dev, clgan_buffer *out, int n, float lo, float hi,
