@@ -103,6 +103,21 @@ int main(void) {
   for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) check_steps(dev, &cfgs[c], sizes[s]);
 
+  /* On the device too, step 1 of SGD with momentum starts the buffer from g, as torch does. */
+  {
+    float w8[8], g8[8], junk[8], got[8], want[8];
+    test_fill_uniform(w8, 8, -1, 1, &ops_rng);
+    test_fill_uniform(g8, 8, -1, 1, &ops_rng);
+    for (int i = 0; i < 8; i++) junk[i] = 123.0f, want[i] = w8[i];
+    clgan_buffer wd = upload(dev, w8, 8), gd = upload(dev, g8, 8), bd = upload(dev, junk, 8);
+    CHECK_OK(clgan_opt_step(dev, &cfgs[3], 1, &wd, &gd, &bd, NULL, 8));
+    clgan_ref_opt_step(&cfgs[3], 1, want, g8, junk, NULL, 8);
+    download(dev, &wd, got, 8);
+    CHECK_CLOSE("sgd momentum step 1 on the device ignores the old buffer", got, want, 8, 1e-7,
+                1e-6);
+    clgan_buffer_free(&wd), clgan_buffer_free(&gd), clgan_buffer_free(&bd);
+  }
+
   clgan_buffer b = upload(dev, NULL, 8);
   clgan_opt_cfg adam = cfgs[0], sgd = cfgs[4];
   clgan_set_log(quiet_log, NULL);
