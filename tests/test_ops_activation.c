@@ -13,7 +13,8 @@ static void check_act(clgan_device *dev, clgan_act act, float param, int n) {
   float *x = rand_floats(un, -4, 4), *dy = rand_floats(un, -1, 1);
   for (size_t i = 0; i < un; i++) /* keep |x| >= 0.05: no finite difference across a kink */
     if (fabsf(x[i]) < 0.05f) x[i] = copysignf(0.05f + fabsf(x[i]), x[i]);
-  float *y = malloc(un * 4), *ywant = malloc(un * 4), *dx = malloc(un * 4), *dxwant = malloc(un * 4);
+  float *y = malloc(un * 4), *ywant = malloc(un * 4);
+  float *dx = malloc(un * 4), *dxwant = malloc(un * 4);
   clgan_buffer xd = upload(dev, x, un), yd = upload(dev, NULL, un), dyd = upload(dev, dy, un);
   clgan_buffer dxd = upload(dev, NULL, un);
   char what[128];

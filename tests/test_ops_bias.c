@@ -30,7 +30,8 @@ static void check_shape(clgan_device *dev, int rows, int cols) {
 
   /* Central differences of L = sum(y .* dy), y = x + b, on the reference forward. */
   if (nm <= 64) {
-    float *x = rand_floats(nm, -1, 1), *yp = malloc(nm * sizeof *yp), *fd = malloc((size_t)cols * 4);
+    float *x = rand_floats(nm, -1, 1), *yp = malloc(nm * sizeof *yp);
+    float *fd = malloc((size_t)cols * sizeof *fd);
     const double h = 1e-2;
     for (int c = 0; c < cols; c++) {
       double l[2];

@@ -31,7 +31,8 @@ static void check_case(clgan_device *dev, int nimages, int dim, int first, int b
   clgan_ref_gather_images(want, images, index, first, batch, dim);
   for (int b = 0; b < batch; b++)
     for (int j = 0; j < dim; j++)
-      exact[(size_t)b * dim + j] = (float)(images[(size_t)index[first + b] * dim + j] / 127.5 - 1.0);
+      exact[(size_t)b * dim + j] =
+          (float)(images[(size_t)index[first + b] * dim + j] / 127.5 - 1.0);
   CHECK(memcmp(got, want, nout * 4) == 0,
         "gather bitwise equal to the reference (images=%d dim=%d first=%d batch=%d)", nimages, dim,
         first, batch);

@@ -62,7 +62,8 @@ static void check_closed_forms(void) {
   int near_lr = 1;
   for (int i = 0; i < N; i++) {
     want[i] = (float)(w0[i] - 2e-4 * g[i] / (fabs(g[i]) + 1e-8));
-    if (fabsf(g[i]) > 1e-6f) near_lr &= fabs(((double)w0[i] - w[i]) - 2e-4 * (g[i] > 0 ? 1 : -1)) < 1e-6;
+    double moved = (double)w0[i] - w[i], lr_sign = 2e-4 * (g[i] > 0 ? 1 : -1);
+    if (fabsf(g[i]) > 1e-6f) near_lr &= fabs(moved - lr_sign) < 1e-6;
   }
   CHECK_CLOSE("adam step 1 vs w - lr g / (|g| + eps)", w, want, N, 1e-7, 1e-6);
   CHECK(near_lr, "adam's first step moves each weight by lr * sign(g)");
@@ -101,7 +102,8 @@ int main(void) {
   };
   static const int sizes[] = {1, 7, 1000, 4099};
   for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++)
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) check_steps(dev, &cfgs[c], sizes[s]);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+      check_steps(dev, &cfgs[c], sizes[s]);
 
   /* On the device too, step 1 of SGD with momentum starts the buffer from g, as torch does. */
   {

@@ -47,8 +47,9 @@ static void check_size(clgan_device *dev, int n) {
       clgan_buffer_write(dev, &out, 0, sizeof init, init);
       CHECK_OK(run(dev, w, &out, &xd, n, acc));
       download(dev, &out, again, SLOTS);
-      CHECK(memcmp(got, again, sizeof got) == 0, "%s n=%d accumulate=%d: two runs differ (%.9g, %.9g)",
-            names[w], n, acc, (double)got[SLOT], (double)again[SLOT]);
+      CHECK(memcmp(got, again, sizeof got) == 0,
+            "%s n=%d accumulate=%d: two runs differ (%.9g, %.9g)", names[w], n, acc,
+            (double)got[SLOT], (double)again[SLOT]);
       memcpy(want, init, sizeof init);
       ref(w, want, x, n, acc);
       char what[96];

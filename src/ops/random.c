@@ -84,7 +84,8 @@ static clgan_status launch_rand(clgan_device *dev, const char *op, const char *k
     return st;
   int blocks = (int)(((long long)n + 3) / 4);
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(blocks), CLGAN_BUF(out), CLGAN_INT(n), CLGAN_FLOAT(a),
-                      CLGAN_FLOAT(b), CLGAN_UINT((uint32_t)seed), CLGAN_UINT((uint32_t)(seed >> 32)),
+                      CLGAN_FLOAT(b), CLGAN_UINT((uint32_t)seed),
+                      CLGAN_UINT((uint32_t)(seed >> 32)),
                       CLGAN_UINT((uint32_t)step), CLGAN_UINT((uint32_t)(step >> 32)),
                       CLGAN_UINT(stream));
 }
