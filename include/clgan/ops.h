@@ -35,7 +35,8 @@ typedef enum {
 /* y = act(x) elementwise. */
 clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
                                const clgan_buffer *x, int n);
-/* dx = dy * act'(x), given both x and y = act(x) (tanh and sigmoid use y, the others x). */
+/* dx = dy * act'(x), given both x and y = act(x) (tanh and sigmoid use y, the others x; the
+ * one not used may be NULL). In place (dx == dy, y == x) is fine. */
 clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, clgan_buffer *dx,
                                 const clgan_buffer *dy, const clgan_buffer *x,
                                 const clgan_buffer *y, int n);
@@ -92,7 +93,7 @@ void clgan_ref_bn_backward(const clgan_bn_shape *sh, float *dx, float *dgamma, f
  *   loss[i] = sign * loss_i       (per-sample, for the metrics reduction)
  *   prob[i] = sigmoid(z_i)        (D(x) or D(G(z)), for metrics); prob may be NULL
  * scale is 1/batch for a mean loss; sign = -1 gives the minimax generator loss
- * (minimising -BCE(z, 0) = log(1 - D(G(z)))). dz may be NULL (metrics only). */
+ * (minimising -BCE(z, 0) = log(1 - D(G(z)))). dz may be NULL (metrics only); so may loss. */
 typedef struct {
   float target, scale, sign;
 } clgan_bce_cfg;
@@ -155,7 +156,7 @@ void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *i
 /* ---- Elementwise utilities (cl/elementwise.cl) ------------------------------------------- */
 
 clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value);
-/* y = a * x + b * y */
+/* y = a * x + b * y; b = 0 does not read y (as BLAS), so NaN in y cannot leak through. */
 clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clgan_buffer *x,
                          float b, int n);
 /* x = clamp(x, -c, c) (WGAN weight clipping) */
@@ -184,8 +185,9 @@ typedef struct {
   float eps;
 } clgan_opt_cfg;
 
-/* state1: adam m, rmsprop v, sgd momentum buffer; state2: adam v (unused otherwise).
- * t: the 1-based step count of this optimizer. */
+/* state1: adam m, rmsprop v, sgd momentum buffer; state2: adam v (unused otherwise, may be
+ * NULL, as may state1 for sgd without momentum). t: the 1-based step count of this optimizer;
+ * sgd's momentum buffer starts as a copy of g at t = 1, as in torch. */
 clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t, clgan_buffer *w,
                             const clgan_buffer *g, clgan_buffer *state1, clgan_buffer *state2,
                             int n);
