@@ -54,6 +54,7 @@ void clgan_ref_act_backward(clgan_act act, float param, float *dx, const float *
  *   running_var  = (1 - momentum) * running_var + momentum * var * M / (M - 1), M = N*S
  *   (PyTorch's convention: momentum is the weight of the new batch, unbiased running variance;
  *   Keras' momentum 0.8 is PyTorch's 0.2).
+ * Training needs N*S >= 2 (as torch); fewer is CLGAN_INVALID_ARGUMENT.
  * Eval mode (clgan_bn_forward_eval): normalises with the running statistics. */
 typedef struct {
   int n, c, s;
@@ -147,7 +148,8 @@ void clgan_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 /* ---- Data (cl/data.cl) ------------------------------------------------------------------- */
 
 /* out[b, j] = images[index[first + b], j] / 127.5 - 1 for b < batch, j < dim: uint8 pixels to
- * floats in [-1, 1]. images is the whole uint8 training set; index an int32 permutation. */
+ * floats in [-1, 1]. images is the whole uint8 training set; index an int32 permutation. An
+ * index outside the set makes that row NaN on the device rather than read out of bounds. */
 clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
                                  const clgan_buffer *index, int first, int batch, int dim);
 void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *index, int first,
