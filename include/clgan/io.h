@@ -34,11 +34,18 @@ clgan_status clgan_png_read_gray(const char *path, uint8_t **pixels, int *width,
  * of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  * "__metadata__": {"key": "value"}}, then the data buffer. clgan's writer pads the header with
  * spaces to a multiple of 8, lays tensors out in the order they were added, and stores a zlib
- * CRC-32 of the data buffer in the metadata as "clgan.crc32" (8 hex digits) that the reader
- * verifies when present, so a flipped bit in a checkpoint is refused instead of loaded. */
+ * CRC-32 in the metadata as "clgan.crc32" (8 hex digits) that the reader verifies when present,
+ * so a flipped bit in a checkpoint is refused instead of loaded. The CRC covers the content, not
+ * the bytes: tensor names, dtypes, shapes and data in name order, then the other metadata in key
+ * order (src/io/safetensors.c, canonical_crc), so it also guards names and hyper-parameters and
+ * still holds after another tool re-saves the file with the same tensors and metadata. */
 
 #define CLGAN_ST_MAX_DIMS 8
 #define CLGAN_ST_CRC_KEY "clgan.crc32"
+/* Every file clgan writes carries the library version under this key; a file that has it but
+ * lacks the checksum has a damaged header (one flipped byte in the checksum's key must not
+ * switch the check off). Both keys are reserved: clgan_st_add_meta refuses them. */
+#define CLGAN_ST_VERSION_KEY "clgan.version"
 
 #define CLGAN_ST_DTYPE_TABLE(X) \
   X(BOOL, 1)                    \
