@@ -35,7 +35,8 @@ typedef enum {
 /* y = act(x) elementwise. */
 clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
                                const clgan_buffer *x, int n);
-/* dx = dy * act'(x), given both x and y = act(x) (tanh and sigmoid use y, the others x). */
+/* dx = dy * act'(x), given both x and y = act(x) (tanh and sigmoid use y, the others x; the
+ * one not used may be NULL). In place (dx == dy, y == x) is fine. */
 clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, clgan_buffer *dx,
                                 const clgan_buffer *dy, const clgan_buffer *x,
                                 const clgan_buffer *y, int n);
@@ -53,6 +54,7 @@ void clgan_ref_act_backward(clgan_act act, float param, float *dx, const float *
  *   running_var  = (1 - momentum) * running_var + momentum * var * M / (M - 1), M = N*S
  *   (PyTorch's convention: momentum is the weight of the new batch, unbiased running variance;
  *   Keras' momentum 0.8 is PyTorch's 0.2).
+ * Training needs N*S >= 2 (as torch); fewer is CLGAN_INVALID_ARGUMENT.
  * Eval mode (clgan_bn_forward_eval): normalises with the running statistics. */
 typedef struct {
   int n, c, s;
@@ -92,7 +94,7 @@ void clgan_ref_bn_backward(const clgan_bn_shape *sh, float *dx, float *dgamma, f
  *   loss[i] = sign * loss_i       (per-sample, for the metrics reduction)
  *   prob[i] = sigmoid(z_i)        (D(x) or D(G(z)), for metrics); prob may be NULL
  * scale is 1/batch for a mean loss; sign = -1 gives the minimax generator loss
- * (minimising -BCE(z, 0) = log(1 - D(G(z)))). dz may be NULL (metrics only). */
+ * (minimising -BCE(z, 0) = log(1 - D(G(z)))). dz may be NULL (metrics only); so may loss. */
 typedef struct {
   float target, scale, sign;
 } clgan_bce_cfg;
@@ -128,8 +130,10 @@ void clgan_ref_reduce_sumsq(float *out, int slot, const float *x, int n, int acc
  * under `seed` is a pure function of (seed, step, stream, i), identical on every device and in
  * the C reference. Counter = (i / 4, step_lo, step_hi, stream), key = (seed_lo, seed_hi);
  * the four 32-bit outputs serve elements 4*(i/4) .. 4*(i/4)+3.
- * Uniform: u = (bits >> 8) * 2^-24 + 2^-25, in (0, 1).
- * Normal: Box-Muller on pairs of uniforms (u0,u1) -> (r cos, r sin), r = sqrt(-2 ln u0). */
+ * Uniform: u = (bits >> 9) * 2^-23 + 2^-24: exact in float and inside (0, 1) (with 24 bits,
+ *   (2^24 - 1/2) * 2^-24 would round to 1.0f), then lo + (hi - lo) * u, all in float.
+ * Normal: Box-Muller on pairs of uniforms (u0,u1) -> (r cos, r sin), r = sqrt(-2 ln u0),
+ *   theta = 2 pi u1, from words (0,1) and (2,3) of a block, then mean + stddev * z. */
 clgan_status clgan_rand_normal(clgan_device *dev, clgan_buffer *out, int n, float mean,
                                float stddev, uint64_t seed, uint64_t step, uint32_t stream);
 clgan_status clgan_rand_uniform(clgan_device *dev, clgan_buffer *out, int n, float lo, float hi,
@@ -144,7 +148,8 @@ void clgan_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 /* ---- Data (cl/data.cl) ------------------------------------------------------------------- */
 
 /* out[b, j] = images[index[first + b], j] / 127.5 - 1 for b < batch, j < dim: uint8 pixels to
- * floats in [-1, 1]. images is the whole uint8 training set; index an int32 permutation. */
+ * floats in [-1, 1]. images is the whole uint8 training set; index an int32 permutation. An
+ * index outside the set makes that row NaN on the device rather than read out of bounds. */
 clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
                                  const clgan_buffer *index, int first, int batch, int dim);
 void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *index, int first,
@@ -153,7 +158,7 @@ void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *i
 /* ---- Elementwise utilities (cl/elementwise.cl) ------------------------------------------- */
 
 clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value);
-/* y = a * x + b * y */
+/* y = a * x + b * y; b = 0 does not read y (as BLAS), so NaN in y cannot leak through. */
 clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clgan_buffer *x,
                          float b, int n);
 /* x = clamp(x, -c, c) (WGAN weight clipping) */
@@ -182,8 +187,9 @@ typedef struct {
   float eps;
 } clgan_opt_cfg;
 
-/* state1: adam m, rmsprop v, sgd momentum buffer; state2: adam v (unused otherwise).
- * t: the 1-based step count of this optimizer. */
+/* state1: adam m, rmsprop v, sgd momentum buffer; state2: adam v (unused otherwise, may be
+ * NULL, as may state1 for sgd without momentum). t: the 1-based step count of this optimizer;
+ * sgd's momentum buffer starts as a copy of g at t = 1, as in torch. */
 clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t, clgan_buffer *w,
                             const clgan_buffer *g, clgan_buffer *state1, clgan_buffer *state2,
                             int n);

@@ -1,0 +1,19 @@
+/* Batch gather from the uint8 training set on the device (src/ops/data.c). */
+
+/* (p - 127.5) * fl(1/127.5): the same value as p / 127.5 - 1 to within an ulp, exactly -1 and 1
+ * at 0 and 255, and built from operations every OpenCL device rounds correctly (a division
+ * may be off by 2.5 ulp), so every device and the C reference produce the same bits. */
+__kernel void gather_images(__global float *out, __global const uchar *images,
+                            __global const int *index, int first, int batch, int dim,
+                            int nimages) {
+  int i = get_global_id(0);
+  if (i >= batch * dim) return;
+  int b = i / dim, j = i - b * dim;
+  int row = index[first + b];
+  /* A bad permutation entry reads nothing and poisons the batch, so it cannot pass unseen. */
+  if (row < 0 || row >= nimages) {
+    out[i] = NAN;
+    return;
+  }
+  out[i] = ((float)images[(size_t)row * (size_t)dim + (size_t)j] - 127.5f) * 0x1.010102p-7f;
+}

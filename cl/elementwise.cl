@@ -1,0 +1,29 @@
+/* Elementwise utilities over flat float buffers (src/ops/elementwise.c). */
+
+__kernel void fill(__global float *x, int n, float value) {
+  int i = get_global_id(0);
+  if (i >= n) return;
+  x[i] = value;
+}
+
+/* b == 0 overwrites y without reading it, as BLAS does, so NaN in a fresh buffer cannot leak. */
+__kernel void axpby(__global float *y, float a, __global const float *x, float b, int n) {
+  int i = get_global_id(0);
+  if (i >= n) return;
+  y[i] = b == 0.0f ? a * x[i] : a * x[i] + b * y[i];
+}
+
+__kernel void clamp_values(__global float *x, int n, float c) {
+  int i = get_global_id(0);
+  if (i >= n) return;
+  x[i] = fmin(fmax(x[i], -c), c);
+}
+
+/* The scale comes from a device-side sum of squares, so clipping never waits on the host. */
+__kernel void clip_by_norm(__global float *x, int n, __global const float *sumsq, int slot,
+                           float max_norm) {
+  int i = get_global_id(0);
+  if (i >= n) return;
+  float coef = max_norm / (sqrt(sumsq[slot]) + 1e-6f);
+  if (coef < 1.0f) x[i] *= coef;
+}

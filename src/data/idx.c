@@ -1,0 +1,385 @@
+/* IDX files (MNIST, Fashion-MNIST): reading plain or gzip with strict validation, writing
+ * atomically, and finding a split's images and labels in a folder. See clgan/data.h.
+ *
+ * Reading goes through zlib's gz* functions, which read a plain file transparently; gzdirect()
+ * then tells which it was, so a damaged .gz is reported as a corrupt gzip stream rather than as
+ * a bad IDX magic. The element buffer grows as data arrives, capped at the size the header
+ * announces: a corrupt header that claims a terabyte costs a failed read, not a failed malloc. */
+#include "clgan/data.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "util/fsutil.h"
+
+#define BAD clgan_status_message(CLGAN_BAD_FORMAT)
+#define IOERR clgan_status_message(CLGAN_IO_ERROR)
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static const char *idx_type_name(int code) {
+  switch (code) {
+  case 0x08: return "uint8";
+  case 0x09: return "int8";
+  case 0x0B: return "int16";
+  case 0x0C: return "int32";
+  case 0x0D: return "float32";
+  case 0x0E: return "float64";
+  default: return "unknown";
+  }
+}
+
+/* Reads up to n bytes; returns the count read, or -1 on a read or decompression error. */
+static long long gz_read_full(gzFile gz, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    size_t chunk = n - got < (1u << 30) ? n - got : (1u << 30);
+    int r = gzread(gz, (unsigned char *)buf + got, (unsigned)chunk);
+    if (r < 0) return -1;
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  return (long long)got;
+}
+
+/* Reports a zlib-level failure (errnum != Z_OK) once; returns the status to pass up. */
+static clgan_status report_gz_error(gzFile gz, const char *path, int gzip, const char *during) {
+  int errnum = Z_OK;
+  const char *msg = gzerror(gz, &errnum);
+  if (errnum == Z_ERRNO) {
+    clgan_error("%s: error reading %s %s: %s", IOERR, path, during, strerror(errno));
+    return CLGAN_IO_ERROR;
+  }
+  if (gzip && errnum == Z_BUF_ERROR)
+    clgan_error("%s: %s: gzip stream ends early %s (file truncated during download?)", BAD, path,
+                during);
+  else if (gzip)
+    clgan_error("%s: %s: corrupt gzip stream %s (%s)", BAD, path, during, msg);
+  else
+    clgan_error("%s: %s: read error %s (%s)", BAD, path, during, msg);
+  return CLGAN_BAD_FORMAT;
+}
+
+static int gz_failed(gzFile gz) {
+  int errnum = Z_OK;
+  gzerror(gz, &errnum);
+  return errnum != Z_OK;
+}
+
+clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, int dims[3],
+                            int *ndims) {
+  clgan_status st = CLGAN_OK;
+  gzFile gz = NULL;
+  uint8_t *buf = NULL;
+  *data = NULL;
+  *ndims = 0;
+  if (expect_dims < 0 || expect_dims > 3) return CLGAN_INVALID_ARGUMENT;
+  const char *what = expect_dims == 1 ? "label" : expect_dims == 3 ? "pixel" : "element";
+
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    clgan_error("%s: cannot open %s: %s", IOERR, path, strerror(errno));
+    return CLGAN_IO_ERROR;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    clgan_error("%s: %s is not a regular file", IOERR, path);
+    return CLGAN_IO_ERROR;
+  }
+  gz = gzopen(path, "rb");
+  if (!gz) {
+    clgan_error("%s: cannot open %s: %s", IOERR, path, errno ? strerror(errno) : "out of memory");
+    return CLGAN_IO_ERROR;
+  }
+  gzbuffer(gz, 1u << 18);
+
+  unsigned char head[4 + 4 * 3];
+  long long got = gz_read_full(gz, head, 4);
+  int gzip = !gzdirect(gz);
+  if (got < 0 || (got < 4 && gz_failed(gz))) {
+    st = report_gz_error(gz, path, gzip, "in the IDX header");
+    goto fail;
+  }
+  if (got < 4) {
+    clgan_error("%s: %s: %lld bytes is too short for an IDX header", BAD, path, got);
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  if (head[0] != 0 || head[1] != 0) {
+    clgan_error("%s: %s: not an IDX file (starts with %02x %02x %02x %02x; IDX starts with "
+                "00 00 08 0N)%s",
+                BAD, path, head[0], head[1], head[2], head[3],
+                !gzip && ends_with(path, ".gz") ? "; the name ends in .gz but the file is not gzip"
+                                                : "");
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  if (head[2] != 0x08) {
+    clgan_error("%s: %s: IDX element type 0x%02x (%s); clgan reads uint8 (0x08) IDX files", BAD,
+                path, head[2], idx_type_name(head[2]));
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  int nd = head[3];
+  if ((expect_dims && nd != expect_dims) || nd < 1 || nd > 3) {
+    const char *hint = expect_dims == 3   ? " (an images file holds count x rows x cols)"
+                       : expect_dims == 1 ? " (a labels file holds one label per image)"
+                                          : "";
+    clgan_error("%s: %s: IDX magic 0x%02x%02x%02x%02x says %d dimensions, expected %s%d%s", BAD,
+                path, head[0], head[1], head[2], head[3], nd, expect_dims ? "" : "1 to ",
+                expect_dims ? expect_dims : 3, hint);
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  got = gz_read_full(gz, head + 4, 4 * (size_t)nd);
+  if (got < 0 || (got < 4 * nd && gz_failed(gz))) {
+    st = report_gz_error(gz, path, gzip, "in the IDX header");
+    goto fail;
+  }
+  if (got < 4 * nd) {
+    clgan_error("%s: %s: truncated IDX header: %d dimensions need %d bytes, found %lld", BAD,
+                path, nd, 4 * nd, got);
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  size_t total = 1;
+  for (int i = 0; i < nd; i++) {
+    const unsigned char *p = head + 4 + 4 * i;
+    unsigned long v = (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
+                      (unsigned long)p[2] << 8 | (unsigned long)p[3];
+    unsigned long limit = i == 0 ? CLGAN_IDX_MAX_COUNT : CLGAN_IDX_MAX_SIDE;
+    if (v == 0 || v > limit) {
+      clgan_error("%s: %s: absurd IDX dimension %d: %lu (allowed 1 to %lu%s)", BAD, path, i, v,
+                  limit, i == 0 ? " items" : " per side");
+      st = CLGAN_BAD_FORMAT;
+      goto fail;
+    }
+    dims[i] = (int)v;
+    total *= (size_t)v;
+  }
+
+  size_t cap = total < (1u << 24) ? total : (1u << 24), n = 0;
+  buf = malloc(cap);
+  if (!buf) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto fail;
+  }
+  for (;;) {
+    if (n == cap && cap < total) {
+      size_t grown_cap = cap * 2 < total ? cap * 2 : total;
+      uint8_t *grown = realloc(buf, grown_cap);
+      if (!grown) {
+        st = CLGAN_HOST_OUT_OF_MEMORY;
+        goto fail;
+      }
+      buf = grown;
+      cap = grown_cap;
+    }
+    got = gz_read_full(gz, buf + n, cap - n);
+    if (got < 0) {
+      st = report_gz_error(gz, path, gzip, "in the data");
+      goto fail;
+    }
+    n += (size_t)got;
+    if (n < cap || cap == total) break;
+  }
+  if (n < total) {
+    char during[128];
+    snprintf(during, sizeof during, "after %zu of %zu %s bytes", n, total, what);
+    if (gz_failed(gz)) {
+      st = report_gz_error(gz, path, gzip, during);
+    } else {
+      clgan_error("%s: %s: truncated: expected %zu %s bytes, found %zu", BAD, path, total, what,
+                  n);
+      st = CLGAN_BAD_FORMAT;
+    }
+    goto fail;
+  }
+  /* One more read: finds trailing bytes and, for gzip, reaches the trailer whose CRC zlib checks. */
+  unsigned char extra[4096];
+  long long more = gz_read_full(gz, extra, sizeof extra);
+  if (more < 0 || gz_failed(gz)) {
+    st = report_gz_error(gz, path, gzip, "at the end of the data");
+    goto fail;
+  }
+  if (more > 0) {
+    long long r;
+    while ((r = gz_read_full(gz, extra, sizeof extra)) > 0) more += r;
+    clgan_error("%s: %s: %s%lld bytes after the last of the %zu %s bytes the header announces "
+                "(header and data disagree)",
+                BAD, path, r < 0 ? "at least " : "", more, total,
+                what);
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  if (gzclose_r(gz) != Z_OK) {
+    gz = NULL;
+    clgan_error("%s: %s: gzip stream ends early (file truncated?)", BAD, path);
+    st = CLGAN_BAD_FORMAT;
+    goto fail;
+  }
+  *data = buf;
+  *ndims = nd;
+  return CLGAN_OK;
+fail:
+  free(buf);
+  if (gz) gzclose_r(gz);
+  return st;
+}
+
+/* ---- Writing -------------------------------------------------------------------------------- */
+
+/* Feeds len bytes to a gzip deflate stream that writes into f; finish ends the stream. */
+static int deflate_to(z_stream *zs, FILE *f, const void *src, size_t len, int finish) {
+  unsigned char out[1 << 16];
+  const unsigned char *p = src;
+  for (;;) {
+    size_t chunk = len < (1u << 30) ? len : (1u << 30);
+    zs->next_in = (unsigned char *)(uintptr_t)p;
+    zs->avail_in = (unsigned)chunk;
+    int flush = finish && chunk == len ? Z_FINISH : Z_NO_FLUSH;
+    int ret;
+    do {
+      zs->next_out = out;
+      zs->avail_out = sizeof out;
+      ret = deflate(zs, flush);
+      if (ret == Z_STREAM_ERROR) return -1;
+      size_t have = sizeof out - zs->avail_out;
+      if (have && fwrite(out, 1, have, f) != have) return -1;
+    } while (zs->avail_out == 0 || (flush == Z_FINISH && ret != Z_STREAM_END));
+    p += chunk;
+    len -= chunk;
+    if (len == 0) return 0;
+  }
+}
+
+clgan_status clgan_idx_write(const char *path, const uint8_t *data, const int *dims, int ndims) {
+  if (!path || !data || !dims || ndims < 1 || ndims > 3) return CLGAN_INVALID_ARGUMENT;
+  unsigned char head[4 + 4 * 3] = {0, 0, 0x08, (unsigned char)ndims};
+  size_t total = 1;
+  for (int i = 0; i < ndims; i++) {
+    if (dims[i] <= 0) {
+      clgan_error("%s: IDX dimension %d is %d for %s", clgan_status_message(CLGAN_INVALID_ARGUMENT),
+                  i, dims[i], path);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    unsigned long v = (unsigned long)dims[i];
+    unsigned char *p = head + 4 + 4 * i;
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+    total *= (size_t)dims[i];
+  }
+  size_t head_len = 4 + 4 * (size_t)ndims;
+
+  clgan_atomic_file af;
+  clgan_status st = clgan_atomic_open(&af, path, "wb");
+  if (st != CLGAN_OK) return st;
+  int failed;
+  if (ends_with(path, ".gz")) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
+      clgan_atomic_abort(&af);
+      return CLGAN_HOST_OUT_OF_MEMORY;
+    }
+    failed = deflate_to(&zs, af.f, head, head_len, 0) != 0 ||
+             deflate_to(&zs, af.f, data, total, 1) != 0;
+    deflateEnd(&zs);
+  } else {
+    failed = fwrite(head, 1, head_len, af.f) != head_len || fwrite(data, 1, total, af.f) != total;
+  }
+  if (failed) {
+    clgan_error("%s: writing %s failed: %s", IOERR, path, strerror(errno));
+    clgan_atomic_abort(&af);
+    return CLGAN_IO_ERROR;
+  }
+  return clgan_atomic_commit(&af);
+}
+
+clgan_status clgan_idx_write_images(const char *path, const uint8_t *images, int count, int rows,
+                                    int cols) {
+  int dims[3] = {count, rows, cols};
+  return clgan_idx_write(path, images, dims, 3);
+}
+
+/* ---- Data sets ------------------------------------------------------------------------------ */
+
+/* Finds the first existing spelling of <dir>/<split>-<kind>; on failure lists what was tried. */
+static clgan_status find_split_file(const char *dir, const char *split, const char *kind,
+                                    const char *idx, char *path, size_t size, char *looked,
+                                    size_t looked_size) {
+  const char *forms[] = {"%s/%s-%s-%s-ubyte", "%s/%s-%s-%s-ubyte.gz", "%s/%s-%s.%s-ubyte",
+                         "%s/%s-%s.%s-ubyte.gz"};
+  size_t used = 0;
+  looked[0] = '\0';
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    if (snprintf(path, size, forms[i], dir, split, kind, idx) >= (int)size)
+      return CLGAN_INVALID_ARGUMENT;
+    struct stat sb;
+    if (stat(path, &sb) == 0) return CLGAN_OK;
+    if (used < looked_size)
+      used += (size_t)snprintf(looked + used, looked_size - used, "%s%s", i ? ", " : "", path);
+  }
+  path[0] = '\0';
+  return CLGAN_IO_ERROR;
+}
+
+clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_dataset *ds) {
+  char images_path[4096], labels_path[4096], looked[4 * 4096 + 16];
+  uint8_t *images = NULL, *labels = NULL;
+  int idims[3], ldims[3], nd;
+  memset(ds, 0, sizeof *ds);
+  if (!dir || !dir[0] || !split || !split[0]) return CLGAN_INVALID_ARGUMENT;
+
+  clgan_status st = find_split_file(dir, split, "images", "idx3", images_path,
+                                    sizeof images_path, looked, sizeof looked);
+  if (st == CLGAN_IO_ERROR)
+    clgan_error("%s: no '%s' images in %s: looked for %s", IOERR, split, dir, looked);
+  if (st != CLGAN_OK) return st;
+  st = clgan_idx_read(images_path, 3, &images, idims, &nd);
+  if (st != CLGAN_OK) return st;
+
+  st = find_split_file(dir, split, "labels", "idx1", labels_path, sizeof labels_path, looked,
+                       sizeof looked);
+  if (st == CLGAN_OK) {
+    st = clgan_idx_read(labels_path, 1, &labels, ldims, &nd);
+    if (st != CLGAN_OK) goto fail;
+    if (ldims[0] != idims[0]) {
+      clgan_error("%s: %s holds %d labels but %s holds %d images", BAD, labels_path, ldims[0],
+                  images_path, idims[0]);
+      st = CLGAN_BAD_FORMAT;
+      goto fail;
+    }
+  } else if (st != CLGAN_IO_ERROR) {
+    goto fail;
+  }
+  ds->count = idims[0];
+  ds->rows = idims[1];
+  ds->cols = idims[2];
+  ds->images = images;
+  ds->labels = labels;
+  if (labels)
+    for (int i = 0; i < ds->count; i++)
+      if (labels[i] + 1 > ds->classes) ds->classes = labels[i] + 1;
+  return CLGAN_OK;
+fail:
+  free(images);
+  free(labels);
+  return st;
+}
+
+void clgan_dataset_free(clgan_dataset *ds) {
+  if (!ds) return;
+  free(ds->images);
+  free(ds->labels);
+  memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,85 @@
+/* Elementwise activations (identity, ReLU, leaky ReLU, tanh, sigmoid), forward and backward,
+ * with their C references. Kernels: cl/activation.cl, which mirrors the clgan_act values. */
+#include <math.h>
+
+#include "clgan/ops.h"
+#include "ops/internal.h"
+
+static clgan_status check_act(clgan_act act, const char *op) {
+  if (act >= CLGAN_ACT_IDENTITY && act <= CLGAN_ACT_SIGMOID) return CLGAN_OK;
+  clgan_error("%s: %s: unknown activation %d", clgan_status_message(CLGAN_INVALID_ARGUMENT), op,
+              (int)act);
+  return CLGAN_INVALID_ARGUMENT;
+}
+
+clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
+                               const clgan_buffer *x, int n) {
+  static const char op[] = "clgan_act_forward";
+  clgan_status st;
+  clgan_kernel *k = NULL;
+  size_t bytes = (size_t)n * sizeof(float);
+  if ((st = check_act(act, op)) || (st = ops_check_count(n, op, "n"))) return st;
+  if (n == 0) return CLGAN_OK;
+  if ((st = ops_check_buf(y, bytes, op, "y")) || (st = ops_check_buf(x, bytes, op, "x")))
+    return st;
+  if ((st = clgan_kernel_get(dev, "activation.cl", "act_forward", &k))) return st;
+  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(y), CLGAN_BUF(x), CLGAN_INT(n),
+                      CLGAN_INT(act), CLGAN_FLOAT(param));
+}
+
+clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, clgan_buffer *dx,
+                                const clgan_buffer *dy, const clgan_buffer *x,
+                                const clgan_buffer *y, int n) {
+  static const char op[] = "clgan_act_backward";
+  clgan_status st;
+  clgan_kernel *k = NULL;
+  size_t bytes = (size_t)n * sizeof(float);
+  if ((st = check_act(act, op)) || (st = ops_check_count(n, op, "n"))) return st;
+  if (n == 0) return CLGAN_OK;
+  /* Each activation reads only the input it needs; the other may be NULL. */
+  int uses_y = act == CLGAN_ACT_TANH || act == CLGAN_ACT_SIGMOID;
+  int uses_x = act == CLGAN_ACT_RELU || act == CLGAN_ACT_LRELU;
+  if ((st = ops_check_buf(dx, bytes, op, "dx")) || (st = ops_check_buf(dy, bytes, op, "dy")) ||
+      (uses_x && (st = ops_check_buf(x, bytes, op, "x"))) ||
+      (uses_y && (st = ops_check_buf(y, bytes, op, "y"))))
+    return st;
+  if ((st = clgan_kernel_get(dev, "activation.cl", "act_backward", &k))) return st;
+  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dx), CLGAN_BUF(dy),
+                      CLGAN_BUF(uses_x ? x : dy), CLGAN_BUF(uses_y ? y : dy), CLGAN_INT(n),
+                      CLGAN_INT(act), CLGAN_FLOAT(param));
+}
+
+static float ref_sigmoid(float x) {
+  if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+  float e = expf(x);
+  return e / (1.0f + e);
+}
+
+void clgan_ref_act_forward(clgan_act act, float param, float *y, const float *x, int n) {
+  for (int i = 0; i < n; i++) {
+    float v = x[i];
+    switch (act) {
+      case CLGAN_ACT_RELU: v = v > 0.0f ? v : 0.0f; break;
+      case CLGAN_ACT_LRELU: v = v > 0.0f ? v : param * v; break;
+      case CLGAN_ACT_TANH: v = tanhf(v); break;
+      case CLGAN_ACT_SIGMOID: v = ref_sigmoid(v); break;
+      default: break;
+    }
+    y[i] = v;
+  }
+}
+
+void clgan_ref_act_backward(clgan_act act, float param, float *dx, const float *dy,
+                            const float *x, const float *y, int n) {
+  for (int i = 0; i < n; i++) {
+    float g = dy[i];
+    switch (act) {
+      case CLGAN_ACT_RELU: g = x[i] > 0.0f ? g : 0.0f; break;
+      case CLGAN_ACT_LRELU: g = x[i] > 0.0f ? g : param * g; break;
+      case CLGAN_ACT_TANH: g = g * (1.0f - y[i] * y[i]); break;
+      case CLGAN_ACT_SIGMOID: g = g * (y[i] * (1.0f - y[i])); break;
+      default: break;
+    }
+    dx[i] = g;
+  }
+}

@@ -1,0 +1,40 @@
+/* Batch gather: a slice of the epoch's permutation turns rows of the uint8 training set, held
+ * on the device for the whole run, into a float batch in [-1, 1], with its C reference.
+ * Kernels: cl/data.cl (which says why the scaling is written as a multiplication). */
+#include <math.h>
+
+#include "clgan/ops.h"
+#include "ops/internal.h"
+
+clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
+                                 const clgan_buffer *index, int first, int batch, int dim) {
+  static const char op[] = "clgan_gather_images";
+  clgan_status st;
+  clgan_kernel *k = NULL;
+  if ((st = ops_check_count(first, op, "first")) || (st = ops_check_count(batch, op, "batch")) ||
+      (st = ops_check_count(dim, op, "dim")) ||
+      (st = ops_check_count((long long)batch * dim, op, "batch * dim")) ||
+      (st = ops_check_count((long long)first + batch, op, "first + batch")))
+    return st;
+  if (batch == 0 || dim == 0) return CLGAN_OK;
+  if ((st = ops_check_buf(out, (size_t)batch * dim * sizeof(float), op, "out")) ||
+      (st = ops_check_buf(index, ((size_t)first + batch) * sizeof(int32_t), op, "index")) ||
+      (st = ops_check_buf(images, (size_t)dim, op, "images")))
+    return st;
+  size_t nimages = images->bytes / (size_t)dim;
+  if ((st = clgan_kernel_get(dev, "data.cl", "gather_images", &k))) return st;
+  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(batch * dim), CLGAN_BUF(out), CLGAN_BUF(images),
+                      CLGAN_BUF(index), CLGAN_INT(first), CLGAN_INT(batch), CLGAN_INT(dim),
+                      CLGAN_INT(nimages > 2147483647u ? 2147483647 : (int)nimages));
+}
+
+void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *index, int first,
+                             int batch, int dim) {
+  for (int b = 0; b < batch; b++) {
+    const uint8_t *row = images + (size_t)index[first + b] * dim;
+    for (int j = 0; j < dim; j++) {
+      float centred = (float)row[j] - 127.5f;
+      out[(size_t)b * dim + j] = centred * 0x1.010102p-7f;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/* fill, axpby (including b = 0 over NaN), clamp, and clip_by_norm fed by a device-side sum of
+ * squares, against values computed here in double, on odd sizes. */
+#include <math.h>
+#include <stdio.h>
+
+#include "ops_testutil.h"
+
+static void check_size(clgan_device *dev, int n) {
+  size_t un = (size_t)n;
+  float *x = rand_floats(un, -2, 2), *y = rand_floats(un, -2, 2);
+  float *got = malloc(un * 4), *want = malloc(un * 4);
+  clgan_buffer xd = upload(dev, x, un), yd = upload(dev, y, un);
+  char what[96];
+
+  CHECK_OK(clgan_fill(dev, &yd, n, -0.375f));
+  download(dev, &yd, got, un);
+  int all = 1;
+  for (size_t i = 0; i < un; i++) all &= got[i] == -0.375f;
+  CHECK(all, "fill n=%d", n);
+
+  clgan_buffer_write(dev, &yd, 0, un * 4, y);
+  CHECK_OK(clgan_axpby(dev, &yd, 0.7f, &xd, -1.3f, n));
+  download(dev, &yd, got, un);
+  for (size_t i = 0; i < un; i++) want[i] = (float)(0.7 * x[i] - 1.3 * y[i]);
+  snprintf(what, sizeof what, "axpby n=%d", n);
+  CHECK_CLOSE(what, got, want, un, 1e-6, 1e-6);
+
+  CHECK_OK(clgan_fill(dev, &yd, n, NAN));
+  CHECK_OK(clgan_axpby(dev, &yd, 2.0f, &xd, 0.0f, n));
+  download(dev, &yd, got, un);
+  for (size_t i = 0; i < un; i++) want[i] = 2.0f * x[i];
+  snprintf(what, sizeof what, "axpby b=0 over NaN n=%d", n);
+  CHECK_CLOSE(what, got, want, un, 0, 0);
+
+  CHECK_OK(clgan_clamp(dev, &xd, n, 0.01f));
+  download(dev, &xd, got, un);
+  for (size_t i = 0; i < un; i++) want[i] = x[i] > 0.01f ? 0.01f : x[i] < -0.01f ? -0.01f : x[i];
+  snprintf(what, sizeof what, "clamp n=%d", n);
+  CHECK_CLOSE(what, got, want, un, 0, 0);
+
+  /* clip_by_norm from a device-side sum of squares in slot 2, as the trainer does it. */
+  double ss = 0;
+  for (size_t i = 0; i < un; i++) ss += (double)x[i] * x[i];
+  double norm = sqrt(ss);
+  clgan_buffer sq = upload(dev, NULL, 4);
+  for (int clip = 1; clip >= 0; clip--) {
+    float max_norm = (float)(clip ? 0.5 * norm : 2.0 * norm + 1e-3);
+    clgan_buffer_write(dev, &xd, 0, un * 4, x);
+    CHECK_OK(clgan_reduce_sumsq(dev, &sq, 2, &xd, n, 0));
+    CHECK_OK(clgan_clip_by_norm(dev, &xd, n, &sq, 2, max_norm));
+    download(dev, &xd, got, un);
+    double coef = max_norm / (norm + 1e-6);
+    for (size_t i = 0; i < un; i++) want[i] = coef < 1 ? (float)(x[i] * coef) : x[i];
+    snprintf(what, sizeof what, "clip_by_norm n=%d %s", n, clip ? "clipping" : "below the limit");
+    CHECK_CLOSE(what, got, want, un, 1e-7, 1e-5);
+    if (clip) {
+      double after = 0;
+      for (size_t i = 0; i < un; i++) after += (double)got[i] * got[i];
+      CHECK(fabs(sqrt(after) - max_norm) <= 1e-4 * max_norm, "norm after clipping %g, want %g",
+            sqrt(after), (double)max_norm);
+    }
+  }
+  clgan_buffer_free(&xd), clgan_buffer_free(&yd), clgan_buffer_free(&sq);
+  free(x), free(y), free(got), free(want);
+}
+
+int main(void) {
+  clgan_device *dev = test_open_device();
+  static const int sizes[] = {1, 7, 1000, 4099};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) check_size(dev, sizes[s]);
+  clgan_buffer b = upload(dev, NULL, 4);
+  clgan_set_log(quiet_log, NULL);
+  CHECK(clgan_fill(dev, &b, 5, 0) == CLGAN_INVALID_ARGUMENT, "fill past the end is refused");
+  CHECK(clgan_clip_by_norm(dev, &b, 4, &b, 4, 1) == CLGAN_INVALID_ARGUMENT,
+        "a sumsq slot past the end is refused");
+  clgan_set_log(NULL, NULL);
+  clgan_buffer_free(&b);
+  clgan_device_close(dev);
+  return test_finish();
+}
