@@ -7,7 +7,7 @@
 int cmd_devices(int argc, char **argv) {
   const char *sel = NULL;
   const cli_opt opts[] = {
-      {"device", "SEL", CLI_STR, &sel, "mark the device this selector picks (also $CLGAN_DEVICE)"},
+      {"device", "SEL", CLI_STR, &sel, "mark the device this selector picks (also $CLGAN_DEVICE)", NULL},
   };
   int rc = cli_parse("devices", "Lists every OpenCL platform and device with the index that "
                      "--device takes:\na flat index (0), P:D (0:1), a type (cpu, gpu, accelerator) "

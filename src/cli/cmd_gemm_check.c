@@ -22,8 +22,8 @@ int cmd_gemm_check(int argc, char **argv) {
   const char *sel = NULL;
   int reps = 20;
   const cli_opt opts[] = {
-      {"device", "SEL", CLI_STR, &sel, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)"},
-      {"reps", "N", CLI_INT, &reps, "timed repetitions per shape"},
+      {"device", "SEL", CLI_STR, &sel, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
+      {"reps", "N", CLI_INT, &reps, "timed repetitions per shape", NULL},
   };
   int rc = cli_parse("gemm-check", "Runs GEMMs of the MLP GAN's shapes on the device through "
                      "CLBlast, checks each against\na C reference and prints its GFLOPS.",

@@ -140,7 +140,7 @@ static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_c
 static clgan_status d_step(clgan_trainer *t) {
   clgan_status st;
   int b = t->cfg.batch;
-  if (t->pos + b > t->data.count) {
+  if (!t->external_batches && t->pos + b > t->data.count) {
     t->epoch++;
     t->pos = 0;
     if ((st = clgan_trainer_shuffle(t))) return st;
@@ -148,12 +148,13 @@ static clgan_status d_step(clgan_trainer *t) {
   const clgan_buffer *fake = NULL, *logits = NULL;
   int dl = t->d.run_count;
   clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1};
-  if ((st = clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm, (int)t->pos, b,
-                                t->dim)) ||
-      (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
-                              (uint64_t)t->d_batches, STREAM_NOISE)) ||
-      (st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake)))
+  if (!t->external_batches &&
+      ((st = clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm, (int)t->pos, b,
+                                 t->dim)) ||
+       (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
+                               (uint64_t)t->d_batches, STREAM_NOISE))))
     return st;
+  if ((st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))) return st;
   /* D on the real batch, then on the fake one, gradients summed, one update. */
   if ((st = clgan_net_forward(&t->d, &t->real, b, dl, 1, &logits)) ||
       (st = loss_and_stats(t, logits, t->cfg.real_label, 1.0f, STAT_D_LOSS_REAL, STAT_D_REAL,

@@ -47,6 +47,7 @@ struct clgan_trainer {
   long pos;                 /* index into perm of the next batch */
   long d_batches;           /* D steps done in total (keys the noise) */
   long window_g, window_d;  /* steps since the last metrics read */
+  int external_batches;     /* tests: real and z are filled by the caller, not by the trainer */
 };
 
 /* Builds the permutation of epoch `epoch` on the host and uploads it. */

@@ -62,7 +62,7 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
       return CLGAN_INVALID_ARGUMENT;
     }
     char orig[128];
-    snprintf(orig, sizeof orig, "%s", tok);
+    snprintf(orig, sizeof orig, "%.100s", tok);
     char *fields[4] = {tok, NULL, NULL, NULL};
     int nf = 1;
     for (char *c = strchr(tok, ':'); c; c = strchr(c + 1, ':')) {

@@ -1,0 +1,68 @@
+/* The network spec language: presets parse, canonical text round-trips, and every kind of bad
+ * spec is refused with a message that points at the bad token. */
+#include <math.h>
+#include <string.h>
+
+#include "clgan/gan.h"
+#include "harness.h"
+
+static void bad(const char *text, const char *must_contain) {
+  clgan_net_spec spec;
+  char err[256];
+  clgan_status st = clgan_spec_parse(text, &spec, err, sizeof err);
+  CHECK(st == CLGAN_INVALID_ARGUMENT, "'%s' is refused", text);
+  CHECK(strstr(err, must_contain) != NULL, "'%s': message '%s' mentions '%s'", text, err,
+        must_contain);
+}
+
+int main(void) {
+  for (int i = 0; clgan_preset_names[i]; i++) {
+    clgan_train_cfg cfg;
+    CHECK(clgan_preset(clgan_preset_names[i], &cfg) == CLGAN_OK, "preset %s", clgan_preset_names[i]);
+    const char *specs[2] = {cfg.g_spec, cfg.d_spec};
+    for (int k = 0; k < 2; k++) {
+      clgan_net_spec a, b;
+      char err[256], text[1024];
+      CHECK(clgan_spec_parse(specs[k], &a, err, sizeof err) == CLGAN_OK, "%s parses: %s",
+            specs[k], err);
+      clgan_spec_format(&a, text, sizeof text);
+      CHECK(clgan_spec_parse(text, &b, err, sizeof err) == CLGAN_OK && a.count == b.count &&
+                !memcmp(a.layers, b.layers, sizeof a.layers[0] * (size_t)a.count),
+            "'%s' round-trips through '%s'", specs[k], text);
+    }
+  }
+  clgan_train_cfg cfg;
+  CHECK(clgan_preset("nope", &cfg) == CLGAN_INVALID_ARGUMENT, "unknown preset");
+
+  clgan_net_spec s;
+  char err[256];
+  CHECK(clgan_spec_parse("linear:256,lrelu:0.01,bn:0.8,linear:784,tanh", &s, err, sizeof err) ==
+            CLGAN_OK && s.count == 5,
+        "the README example parses");
+  CHECK(s.layers[0].kind == CLGAN_LAYER_LINEAR && s.layers[0].out == 256, "linear:256");
+  CHECK(s.layers[1].act == CLGAN_ACT_LRELU && s.layers[1].param == 0.01f, "lrelu:0.01");
+  CHECK(s.layers[2].kind == CLGAN_LAYER_BN && fabsf(s.layers[2].param - 0.2f) < 1e-6f &&
+            s.layers[2].eps == 1e-5f,
+        "bn:0.8 is PyTorch momentum 0.2, default eps 1e-5");
+  CHECK(clgan_spec_parse(" Linear:8 , ReLU ,lrelu, bn:0.9:0.001,sigmoid", &s, err, sizeof err) ==
+            CLGAN_OK && s.layers[2].param == 0.01f && s.layers[3].eps == 0.001f,
+        "blanks, case, default slope");
+
+  bad("", "empty");
+  bad("linear:256,,tanh", "token 2");
+  bad("linear:256,tanh,", "token 3");
+  bad("linaer:784", "token 1 'linaer:784': unknown layer");
+  bad("linear:128,relu,linear:abc", "token 3 'linear:abc'");
+  bad("linear:0", "positive integer");
+  bad("linear:-5", "positive integer");
+  bad("linear", "exactly one value");
+  bad("linear:8:9", "exactly one value");
+  bad("linear:8,relu:3", "token 2 'relu:3': this activation takes no value");
+  bad("linear:8,lrelu:1.5", "slope");
+  bad("linear:8,lrelu:x", "slope");
+  bad("linear:8,bn:1.2", "momentum");
+  bad("linear:8,bn:0.8:0", "eps");
+  bad("linear:8,bn:0.8:0.1:3", "at most two");
+  bad("relu,tanh", "no linear layer");
+  return test_finish();
+}
