@@ -19,15 +19,41 @@ static const float *tensor(const clgan_st_file *f, const char *name, size_t n) {
   return t && t->nbytes == n * sizeof(float) ? (const float *)t->data : NULL;
 }
 
-/* ||got - want|| / ||want||, the comparison for whole gradient tensors. */
+/* Tolerances from tests/fixtures/README.md ("Tolerances for the C test"): about ten times the
+ * differences the fixture script measured between float32 summation orders. */
+typedef struct {
+  double loss0, loss;         /* relative, step 0 and steps 1-2 */
+  double fake0;               /* absolute */
+  double grad0;               /* normwise: max|got - want| / max|want| per tensor */
+  double final_d, final_g;    /* absolute, every element */
+  double share_1e5, share_1e4; /* largest share of G elements off by > 1e-5 / 1e-4 (1 = any) */
+  double running;             /* absolute */
+  double moments_d, moments_g; /* normwise */
+} tolerances;
+
+static const tolerances tol_mlp = {2e-6, 2e-6, 3e-6, 3e-5, 1e-5, 1e-5, 1, 1, 2e-4, 3e-5, 3e-5};
+static const tolerances tol_mlp_bn = {2e-6, 1e-4, 5e-5, 1e-4, 3e-4, 1.5e-3, 0.02, 0.001, 2e-4,
+                                      1e-3, 0.2};
+
 static double normwise(const float *got, const float *want, size_t n) {
   double num = 0, den = 0;
   for (size_t i = 0; i < n; i++) {
-    double d = (double)got[i] - want[i];
-    num += d * d;
-    den += (double)want[i] * want[i];
+    double d = fabs((double)got[i] - want[i]);
+    if (!(d <= num)) num = d;
+    if (fabs((double)want[i]) > den) den = fabs((double)want[i]);
   }
-  return sqrt(num) / (sqrt(den) + 1e-30);
+  return num / (den + 1e-30);
+}
+
+static double max_abs(const float *got, const float *want, size_t n, size_t *over5, size_t *over4) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - want[i]);
+    if (!(d <= m)) m = d;
+    *over5 += !(d <= 1e-5);
+    *over4 += !(d <= 1e-4);
+  }
+  return m;
 }
 
 typedef enum { WHAT_PARAMS, WHAT_GRADS, WHAT_M, WHAT_V } what_kind;
@@ -35,7 +61,8 @@ typedef enum { WHAT_PARAMS, WHAT_GRADS, WHAT_M, WHAT_V } what_kind;
 /* Visits every parameter tensor of net, handing its device data and its fixture name. */
 static void compare_net(clgan_device *dev, clgan_net *net, const char *prefix,
                         const clgan_st_file *f, const char *fixture_prefix, what_kind what,
-                        double tol, const char *label) {
+                        double tol, const char *label, const tolerances *share) {
+  size_t total = 0, over5 = 0, over4 = 0;
   const clgan_buffer *arena = what == WHAT_PARAMS ? &net->params
                               : what == WHAT_GRADS ? &net->grads
                               : what == WHAT_M     ? &net->state1
@@ -54,10 +81,25 @@ static void compare_net(clgan_device *dev, clgan_net *net, const char *prefix,
       if (!clgan_st_find(f, fname)) continue; /* the fixture may leave some out (README) */
       const float *want = tensor(f, fname, ns[k]);
       if (!want) continue;
-      double e = normwise(host + offs[k], want, ns[k]);
-      CHECK(e <= tol, "%s %s: normwise relative error %.3g > %.3g", label, tname, e, tol);
-      printf("  %-10s %-28s normwise error %.2e\n", label, tname, e);
+      if (what == WHAT_PARAMS) {
+        double e = max_abs(host + offs[k], want, ns[k], &over5, &over4);
+        total += ns[k];
+        CHECK(e <= tol, "%s %s: max abs difference %.3g > %.3g", label, tname, e, tol);
+        printf("  %-8s %-28s max abs difference %.2e\n", label, tname, e);
+      } else {
+        double e = normwise(host + offs[k], want, ns[k]);
+        CHECK(e <= tol, "%s %s: normwise difference %.3g > %.3g", label, tname, e, tol);
+        printf("  %-8s %-28s normwise difference %.2e\n", label, tname, e);
+      }
     }
+  }
+  if (share && total) {
+    double s5 = (double)over5 / (double)total, s4 = (double)over4 / (double)total;
+    printf("  %s %s: %.4f%% of elements off by > 1e-5, %.4f%% by > 1e-4\n", label, prefix,
+           100 * s5, 100 * s4);
+    CHECK(s5 <= share->share_1e5 && s4 <= share->share_1e4,
+          "%s %s: shares off by > 1e-5 (%.4g) and > 1e-4 (%.4g) within %.4g and %.4g", label,
+          prefix, s5, s4, share->share_1e5, share->share_1e4);
   }
   free(host);
 }
@@ -79,7 +121,8 @@ static void upload_init(clgan_device *dev, clgan_net *net, const char *prefix,
   }
 }
 
-static void run_fixture(clgan_device *dev, const char *model, const char *file) {
+static void run_fixture(clgan_device *dev, const char *model, const char *file,
+                        const tolerances *tol) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", CLGAN_TEST_DATA_DIR, file);
   clgan_st_file *f = NULL;
@@ -90,7 +133,7 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file) 
   clgan_preset(model, &cfg);
   const char *adam = clgan_st_meta(f, "adam");
   CHECK(adam && strstr(adam, "1e-08"), "the fixture's Adam eps is 1e-8: %s", adam);
-  cfg.opt_g.eps = cfg.opt_d.eps = 1e-8f;
+  cfg.opt_g.eps = cfg.opt_d.eps = 1e-8;
   int b = cfg.batch, dim = 784;
   const float *real0 = tensor(f, "real.0", (size_t)b * dim);
   if (!real0) {
@@ -130,25 +173,25 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file) 
       float want[4] = {loss_d[k], loss_g[k], d_real[k], d_fake[k]};
       printf("  step %d: D loss %.7f (torch %.7f)  G loss %.7f (torch %.7f)  D(x) %.6f  "
              "D(G(z)) %.6f\n", k, got[0], want[0], got[1], want[1], got[2], got[3]);
-      CHECK_CLOSE("losses, D(x), D(G(z))", got, want, 4, 1e-6, 1e-4);
+      CHECK_CLOSE("losses, D(x), D(G(z))", got, want, 4, 0, k ? tol->loss : tol->loss0);
     }
     if (k == 0) {
       const float *fake0 = tensor(f, "fake0", (size_t)b * dim);
       float *fake = malloc((size_t)b * dim * sizeof *fake);
       clgan_buffer_read(dev, &t->g.layers[t->g.count - 1].y, 0, (size_t)b * dim * sizeof *fake,
                         fake);
-      if (fake0) CHECK_CLOSE("fake batch of step 0", fake, fake0, (size_t)b * dim, 1e-5, 1e-4);
+      if (fake0) CHECK_CLOSE("fake batch of step 0", fake, fake0, (size_t)b * dim, tol->fake0, 0);
       free(fake);
-      compare_net(dev, &t->d, "discriminator", f, "grad0", WHAT_GRADS, 1e-4, "grad0");
-      compare_net(dev, &t->g, "generator", f, "grad0", WHAT_GRADS, 1e-4, "grad0");
+      compare_net(dev, &t->d, "discriminator", f, "grad0", WHAT_GRADS, tol->grad0, "grad0", NULL);
+      compare_net(dev, &t->g, "generator", f, "grad0", WHAT_GRADS, tol->grad0, "grad0", NULL);
     }
   }
-  compare_net(dev, &t->g, "generator", f, "final", WHAT_PARAMS, 1e-5, "final");
-  compare_net(dev, &t->d, "discriminator", f, "final", WHAT_PARAMS, 1e-5, "final");
-  compare_net(dev, &t->g, "generator", f, "final_m", WHAT_M, 1e-4, "final_m");
-  compare_net(dev, &t->d, "discriminator", f, "final_m", WHAT_M, 1e-4, "final_m");
-  compare_net(dev, &t->g, "generator", f, "final_v", WHAT_V, 1e-4, "final_v");
-  compare_net(dev, &t->d, "discriminator", f, "final_v", WHAT_V, 1e-4, "final_v");
+  compare_net(dev, &t->g, "generator", f, "final", WHAT_PARAMS, tol->final_g, "final", tol);
+  compare_net(dev, &t->d, "discriminator", f, "final", WHAT_PARAMS, tol->final_d, "final", NULL);
+  compare_net(dev, &t->g, "generator", f, "final_m", WHAT_M, tol->moments_g, "final_m", NULL);
+  compare_net(dev, &t->d, "discriminator", f, "final_m", WHAT_M, tol->moments_d, "final_m", NULL);
+  compare_net(dev, &t->g, "generator", f, "final_v", WHAT_V, tol->moments_g, "final_v", NULL);
+  compare_net(dev, &t->d, "discriminator", f, "final_v", WHAT_V, tol->moments_d, "final_v", NULL);
   for (int i = 0; i < t->g.count; i++) {
     clgan_layer *l = &t->g.layers[i];
     if (l->spec.kind != CLGAN_LAYER_BN) continue;
@@ -161,7 +204,7 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file) 
       snprintf(fname, sizeof fname, "final.%s", tname);
       const float *want = tensor(f, fname, (size_t)l->out);
       clgan_buffer_read(dev, bufs[k], 0, (size_t)l->out * sizeof *got, got);
-      if (want) CHECK_CLOSE(fname, got, want, (size_t)l->out, 1e-5, 1e-4);
+      if (want) CHECK_CLOSE(fname, got, want, (size_t)l->out, tol->running, 0);
     }
     clgan_net_tensor_name(tname, sizeof tname, "generator", i, "num_batches_tracked");
     snprintf(fname, sizeof fname, "final.%s", tname);
@@ -178,8 +221,8 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file) 
 
 int main(void) {
   clgan_device *dev = test_open_device();
-  run_fixture(dev, "mlp", "parity_mlp.safetensors");
-  run_fixture(dev, "mlp-bn", "parity_mlp_bn.safetensors");
+  run_fixture(dev, "mlp", "parity_mlp.safetensors", &tol_mlp);
+  run_fixture(dev, "mlp-bn", "parity_mlp_bn.safetensors", &tol_mlp_bn);
   clgan_device_close(dev);
   return test_finish();
 }

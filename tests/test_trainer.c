@@ -186,9 +186,9 @@ int main(void) {
    * smoothing, two D steps, gradient clipping. */
   clgan_train_cfg v = cfg;
   v.opt_d.kind = CLGAN_OPT_RMSPROP;
-  v.opt_d.lr = 1e-3f;
+  v.opt_d.lr = 1e-3;
   v.opt_g.kind = CLGAN_OPT_SGD;
-  v.opt_g.lr = 1e-2f;
+  v.opt_g.lr = 1e-2;
   v.opt_g.momentum = 0.9f;
   v.loss = CLGAN_LOSS_BCE_MINIMAX;
   v.real_label = 0.9f;

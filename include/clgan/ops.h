@@ -178,13 +178,15 @@ clgan_status clgan_clip_by_norm(clgan_device *dev, clgan_buffer *x, int n,
  *   sgd:     buf = momentum * buf + g; w -= lr * buf   (momentum 0: w -= lr g) */
 typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_RMSPROP, CLGAN_OPT_SGD } clgan_opt_kind;
 
+/* Hyper-parameters are doubles, as in torch.optim, where they are Python floats: 1 - beta2 is
+ * computed from 0.999, not from its float32 rounding (which would be off by 1.3e-5 relative). */
 typedef struct {
   clgan_opt_kind kind;
-  float lr;
-  float beta1, beta2; /* adam */
-  float alpha;        /* rmsprop smoothing */
-  float momentum;     /* sgd */
-  float eps;
+  double lr;
+  double beta1, beta2; /* adam */
+  double alpha;        /* rmsprop smoothing */
+  double momentum;     /* sgd */
+  double eps;
 } clgan_opt_cfg;
 
 /* state1: adam m, rmsprop v, sgd momentum buffer; state2: adam v (unused otherwise, may be

@@ -24,6 +24,9 @@ static void print_default(const cli_opt *o) {
     case CLI_FLOAT:
       printf(" (default: %g)", (double)*(float *)o->dst);
       break;
+    case CLI_DOUBLE:
+      printf(" (default: %g)", *(double *)o->dst);
+      break;
     case CLI_FLAG:
       break;
   }
@@ -65,6 +68,12 @@ static int set_value(const cli_opt *o, const char *v) {
       float x = strtof(v, &end);
       if (errno || end == v || *end) return 0;
       *(float *)o->dst = x;
+      return 1;
+    }
+    case CLI_DOUBLE: {
+      double x = strtod(v, &end);
+      if (errno || end == v || *end) return 0;
+      *(double *)o->dst = x;
       return 1;
     }
     case CLI_FLAG:
@@ -113,7 +122,7 @@ int cli_parse(const char *command, const char *synopsis, const cli_opt *opts, in
     }
     if (!set_value(o, v)) {
       fprintf(stderr, "clgan %s: error: --%s: '%s' is not a valid %s\n", command, o->name, v,
-              o->kind == CLI_FLOAT ? "number" : "integer");
+              o->kind == CLI_FLOAT || o->kind == CLI_DOUBLE ? "number" : "integer");
       return CLGAN_EXIT_USAGE;
     }
   }

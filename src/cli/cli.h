@@ -21,13 +21,13 @@ const char *clgan_cli_version(void);
 
 /* Table-driven options: `--name VALUE` or `--name=VALUE`; --help prints the table with each
  * option's current value as its default. */
-typedef enum { CLI_STR, CLI_INT, CLI_LONG, CLI_FLOAT, CLI_FLAG } cli_kind;
+typedef enum { CLI_STR, CLI_INT, CLI_LONG, CLI_FLOAT, CLI_DOUBLE, CLI_FLAG } cli_kind;
 
 typedef struct {
   const char *name;    /* without the leading dashes */
   const char *metavar; /* NULL for flags */
   cli_kind kind;
-  void *dst;           /* const char **, int *, long *, float * or int * (flag) */
+  void *dst;           /* const char **, int *, long *, float *, double * or int * (flag) */
   const char *help;
   int *given;          /* optional: set to 1 when the option appears on the command line */
 } cli_opt;

@@ -36,7 +36,8 @@ int cmd_train(int argc, char **argv) {
   const char *loss = "bce", *init = NULL;
   int epochs = 0, batch = 0, d_steps = 1, latent = 0, quiet = 0, log_every = 50, profile = 0;
   long steps = 0, sample_every = 0, checkpoint_every = 0, seed = 1;
-  float lr = 0, lr_g = 0, lr_d = 0, beta1 = 0, beta2 = 0, momentum = 0, smoothing = 0, clip = 0;
+  double lr = 0, lr_g = 0, lr_d = 0, beta1 = 0, beta2 = 0, momentum = 0;
+  float smoothing = 0, clip = 0;
   enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
          G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
          G_LATENT, G_SAMPLE, G_CKPT, G_COUNT };
@@ -50,15 +51,15 @@ int cmd_train(int argc, char **argv) {
       {"epochs", "N", CLI_INT, &epochs, "stop after N epochs (preset's if neither --epochs nor --steps; 0 = no bound)", &given[G_EPOCHS]},
       {"steps", "N", CLI_LONG, &steps, "stop after N generator steps (0 = no bound)", &given[G_STEPS]},
       {"batch", "N", CLI_INT, &batch, "batch size (preset's: mlp 128, mlp-bn 64)", &given[G_BATCH]},
-      {"lr", "RATE", CLI_FLOAT, &lr, "learning rate of both networks (preset's: 2e-4, mlp-tf 1e-3)", &given[G_LR]},
-      {"lr-g", "RATE", CLI_FLOAT, &lr_g, "generator learning rate (overrides --lr)", &given[G_LRG]},
-      {"lr-d", "RATE", CLI_FLOAT, &lr_d, "discriminator learning rate (overrides --lr)", &given[G_LRD]},
+      {"lr", "RATE", CLI_DOUBLE, &lr, "learning rate of both networks (preset's: 2e-4, mlp-tf 1e-3)", &given[G_LR]},
+      {"lr-g", "RATE", CLI_DOUBLE, &lr_g, "generator learning rate (overrides --lr)", &given[G_LRG]},
+      {"lr-d", "RATE", CLI_DOUBLE, &lr_d, "discriminator learning rate (overrides --lr)", &given[G_LRD]},
       {"optimizer", "NAME", CLI_STR, &opt, "adam, rmsprop or sgd for both networks (preset's: adam)", &given[G_OPT]},
       {"optimizer-g", "NAME", CLI_STR, &opt_g, "generator optimizer (overrides --optimizer)", &given[G_OPTG]},
       {"optimizer-d", "NAME", CLI_STR, &opt_d, "discriminator optimizer (overrides --optimizer)", &given[G_OPTD]},
-      {"beta1", "B", CLI_FLOAT, &beta1, "Adam beta1 (preset's: mlp 0.9, mlp-bn 0.5)", &given[G_B1]},
-      {"beta2", "B", CLI_FLOAT, &beta2, "Adam beta2 (preset's: 0.999)", &given[G_B2]},
-      {"momentum", "M", CLI_FLOAT, &momentum, "SGD momentum", &given[G_MOM]},
+      {"beta1", "B", CLI_DOUBLE, &beta1, "Adam beta1 (preset's: mlp 0.9, mlp-bn 0.5)", &given[G_B1]},
+      {"beta2", "B", CLI_DOUBLE, &beta2, "Adam beta2 (preset's: 0.999)", &given[G_B2]},
+      {"momentum", "M", CLI_DOUBLE, &momentum, "SGD momentum", &given[G_MOM]},
       {"loss", "NAME", CLI_STR, &loss, "bce (non-saturating G loss) or bce-minimax (the original log(1 - D(G(z))))", &given[G_LOSS]},
       {"label-smoothing", "S", CLI_FLOAT, &smoothing, "one-sided label smoothing: real label 1 - S (e.g. 0.1)", &given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &d_steps, "discriminator steps per generator step", &given[G_DSTEPS]},
@@ -131,7 +132,7 @@ int cmd_train(int argc, char **argv) {
     }
     clgan_opt_cfg *o[2] = {&cfg.opt_g, &cfg.opt_d};
     const char *kinds[2] = {opt_g ? opt_g : opt, opt_d ? opt_d : opt};
-    float lrs[2] = {given[G_LRG] ? lr_g : lr, given[G_LRD] ? lr_d : lr};
+    double lrs[2] = {given[G_LRG] ? lr_g : lr, given[G_LRD] ? lr_d : lr};
     int lr_given[2] = {given[G_LRG] || given[G_LR], given[G_LRD] || given[G_LR]};
     for (int i = 0; i < 2; i++) {
       if (kinds[i] && !parse_opt_kind(kinds[i], &o[i]->kind)) {
@@ -143,7 +144,7 @@ int cmd_train(int argc, char **argv) {
       if (given[G_B2]) o[i]->beta2 = beta2;
       if (given[G_MOM]) o[i]->momentum = momentum;
       if (!(o[i]->lr > 0) || !(o[i]->lr < 10)) {
-        fprintf(stderr, "clgan train: error: learning rate %g is not in (0, 10)\n", (double)o[i]->lr);
+        fprintf(stderr, "clgan train: error: learning rate %g is not in (0, 10)\n", o[i]->lr);
         return CLGAN_EXIT_USAGE;
       }
       if (o[i]->beta1 < 0 || o[i]->beta1 >= 1 || o[i]->beta2 < 0 || o[i]->beta2 >= 1 ||

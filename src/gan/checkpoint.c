@@ -45,9 +45,8 @@ static clgan_status meta_printf(clgan_st_writer *w, const char *key, const char 
 }
 
 static clgan_status write_opt_meta(clgan_st_writer *w, const char *key, const clgan_opt_cfg *o) {
-  return meta_printf(w, key, "%s lr=%.9g beta1=%.9g beta2=%.9g eps=%.9g alpha=%.9g momentum=%.9g",
-                     opt_name(o->kind), (double)o->lr, (double)o->beta1, (double)o->beta2,
-                     (double)o->eps, (double)o->alpha, (double)o->momentum);
+  return meta_printf(w, key, "%s lr=%.17g beta1=%.17g beta2=%.17g eps=%.17g alpha=%.17g momentum=%.17g",
+                     opt_name(o->kind), o->lr, o->beta1, o->beta2, o->eps, o->alpha, o->momentum);
 }
 
 static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
@@ -60,12 +59,12 @@ static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
   else if (!strcmp(kind, "rmsprop")) o->kind = CLGAN_OPT_RMSPROP;
   else if (!strcmp(kind, "sgd")) o->kind = CLGAN_OPT_SGD;
   else return 0;
-  o->lr = (float)lr;
-  o->beta1 = (float)b1;
-  o->beta2 = (float)b2;
-  o->eps = (float)eps;
-  o->alpha = (float)alpha;
-  o->momentum = (float)mom;
+  o->lr = lr;
+  o->beta1 = b1;
+  o->beta2 = b2;
+  o->eps = eps;
+  o->alpha = alpha;
+  o->momentum = mom;
   return 1;
 }
 
@@ -176,7 +175,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = add_f32(w, "trainer.stats", stats, STAT_COUNT, 0)))
     goto fail;
   if ((st = clgan_st_add_meta(w, "format", "clgan-checkpoint-1")) ||
-      (st = clgan_st_add_meta(w, "clgan.version", CLGAN_VERSION)) ||
+      (st = clgan_st_add_meta(w, "version", CLGAN_VERSION)) ||
       (st = clgan_st_add_meta(w, "model", c->model)) ||
       (st = clgan_st_add_meta(w, "generator.spec", c->g_spec)) ||
       (st = clgan_st_add_meta(w, "discriminator.spec", c->d_spec)) ||

@@ -14,9 +14,9 @@ const char *clgan_preset_summary(const char *name) {
   return NULL;
 }
 
-static clgan_opt_cfg adam(float lr, float beta1, float beta2, float eps) {
+static clgan_opt_cfg adam(double lr, double beta1, double beta2, double eps) {
   return (clgan_opt_cfg){.kind = CLGAN_OPT_ADAM, .lr = lr, .beta1 = beta1, .beta2 = beta2,
-                         .eps = eps, .alpha = 0.99f};
+                         .eps = eps, .alpha = 0.99};
 }
 
 clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
@@ -34,7 +34,7 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
     snprintf(cfg->d_spec, sizeof cfg->d_spec,
              "linear:256,lrelu:0.2,linear:128,lrelu:0.2,linear:1,sigmoid");
     cfg->init = CLGAN_INIT_TORCH;
-    cfg->opt_g = cfg->opt_d = adam(2e-4f, 0.9f, 0.999f, 1e-8f);
+    cfg->opt_g = cfg->opt_d = adam(2e-4, 0.9, 0.999, 1e-8);
     cfg->batch = 128;
     cfg->epochs = 10;
     cfg->sample_every = 500;
@@ -48,7 +48,7 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
     snprintf(cfg->d_spec, sizeof cfg->d_spec,
              "linear:512,lrelu:0.01,linear:256,lrelu:0.01,linear:1,sigmoid");
     cfg->init = CLGAN_INIT_GLOROT;
-    cfg->opt_g = cfg->opt_d = adam(2e-4f, 0.5f, 0.999f, 1e-7f);
+    cfg->opt_g = cfg->opt_d = adam(2e-4, 0.5, 0.999, 1e-7);
     cfg->batch = 64;
     cfg->steps = 10000;
     cfg->sample_every = 1000;
@@ -60,7 +60,7 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
     snprintf(cfg->g_spec, sizeof cfg->g_spec, "linear:128,lrelu:0.2,linear:256,lrelu:0.2,linear:784");
     snprintf(cfg->d_spec, sizeof cfg->d_spec, "linear:256,lrelu:0.2,linear:128,lrelu:0.2,linear:1");
     cfg->init = CLGAN_INIT_GLOROT;
-    cfg->opt_g = cfg->opt_d = adam(1e-3f, 0.9f, 0.999f, 1e-7f);
+    cfg->opt_g = cfg->opt_d = adam(1e-3, 0.9, 0.999, 1e-7);
     cfg->batch = 128;
     cfg->epochs = 10;
     cfg->sample_every = 500;

@@ -218,7 +218,9 @@ clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m) {
 }
 
 long clgan_trainer_step_count(const clgan_trainer *t) { return t->step; }
-int clgan_trainer_epoch(const clgan_trainer *t) { return t->epoch; }
+int clgan_trainer_epoch(const clgan_trainer *t) {
+  return t->pos + t->cfg.batch > t->data.count ? t->epoch + 1 : t->epoch;
+}
 long clgan_trainer_steps_per_epoch(const clgan_trainer *t) {
   return t->data.count / ((long)t->cfg.batch * t->cfg.d_steps);
 }

@@ -81,19 +81,22 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
 void clgan_ref_opt_step(const clgan_opt_cfg *cfg, long t, float *w, const float *g, float *state1,
                         float *state2, int n) {
   step_scalars s = scalars(cfg, t);
+  /* The kernels receive the hyper-parameters as floats. */
+  const float beta1 = (float)cfg->beta1, beta2 = (float)cfg->beta2, alpha = (float)cfg->alpha;
+  const float eps = (float)cfg->eps, lr = (float)cfg->lr, momentum = (float)cfg->momentum;
   for (int i = 0; i < n; i++) {
     float gi = g[i], a, b, upd;
     switch (cfg->kind) {
       case CLGAN_OPT_ADAM: {
-        a = cfg->beta1 * state1[i];
+        a = beta1 * state1[i];
         b = s.one_minus_beta1 * gi;
         float mi = a + b;
-        a = cfg->beta2 * state2[i];
+        a = beta2 * state2[i];
         b = gi * gi;
         b = s.one_minus_beta2 * b;
         float vi = a + b;
         float denom = sqrtf(vi) / s.bc2_sqrt;
-        denom = denom + cfg->eps;
+        denom = denom + eps;
         state1[i] = mi;
         state2[i] = vi;
         upd = mi / denom;
@@ -101,27 +104,27 @@ void clgan_ref_opt_step(const clgan_opt_cfg *cfg, long t, float *w, const float 
         break;
       }
       case CLGAN_OPT_RMSPROP: {
-        a = cfg->alpha * state1[i];
+        a = alpha * state1[i];
         b = gi * gi;
         b = s.one_minus_alpha * b;
         float vi = a + b;
         state1[i] = vi;
-        float denom = sqrtf(vi) + cfg->eps;
+        float denom = sqrtf(vi) + eps;
         upd = gi / denom;
-        upd = cfg->lr * upd;
+        upd = lr * upd;
         break;
       }
       default:
-        if (cfg->momentum != 0.0f) {
+        if (momentum != 0.0f) {
           float bi = gi;
           if (t != 1) {
-            bi = cfg->momentum * state1[i];
+            bi = momentum * state1[i];
             bi = bi + gi;
           }
           state1[i] = bi;
-          upd = cfg->lr * bi;
+          upd = lr * bi;
         } else {
-          upd = cfg->lr * gi;
+          upd = lr * gi;
         }
         break;
     }
