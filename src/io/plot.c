@@ -205,7 +205,7 @@ clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series,
   int out_of_memory = 1;
   canvas c = {malloc((size_t)W * H * 3)};
   layer l = {calloc((size_t)(RIGHT - LEFT) * (BOTTOM - TOP), sizeof(float))};
-  float **smooth = calloc((size_t)(nseries ? nseries : 1), sizeof *smooth);
+  float **smooth = calloc((nseries > 0 ? (size_t)nseries : 1), sizeof *smooth);
   float *ys = NULL;
   size_t total = 0;
   for (int s = 0; s < nseries; s++) total += (size_t)series[s].n;
