@@ -54,8 +54,8 @@ static inline void io_rm_tree(const char *path) {
       while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char child[1024];
-        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-        io_rm_tree(child);
+        if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) < (int)sizeof child)
+          io_rm_tree(child);
       }
       closedir(d);
     }

@@ -177,6 +177,30 @@ static void test_damage(void) {
   io_log_stop();
   CHECK(accepted == 0, "%d single-byte flips (of %zu) were accepted", accepted, 3 * len);
   CHECK(data_msg == 3, "a flip in the data is reported as a checksum mismatch (%d of 3)", data_msg);
+
+  /* Random damage: 1 to 8 bytes set to random values, 400 times. */
+  unsigned char *copy = malloc(len);
+  unsigned long long seed = 12345;
+  accepted = 0;
+  for (int trial = 0; trial < 400 && copy; trial++) {
+    memcpy(copy, raw, len);
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    int nbytes = 1 + (int)(seed >> 61);
+    for (int k = 0; k < nbytes; k++) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      size_t at = (size_t)(seed >> 33) % len;
+      unsigned char v = (unsigned char)(seed >> 13);
+      copy[at] = v == copy[at] ? (unsigned char)(v + 1) : v;
+    }
+    io_write_bytes(bad, copy, len);
+    clgan_st_file *f = NULL;
+    io_log_start();
+    accepted += clgan_st_open(bad, &f) != CLGAN_BAD_FORMAT;
+    clgan_st_close(f);
+  }
+  io_log_stop();
+  CHECK(accepted == 0, "%d of 400 randomly damaged files were accepted", accepted);
+  free(copy);
   free(raw);
 }
 

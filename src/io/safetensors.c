@@ -296,8 +296,8 @@ static int meta_key_cmp(const void *a, const void *b) {
  * tests/tools/check_safetensors.py computes the same in Python. Returns 0 on success. */
 static int canonical_crc(const clgan_st_tensor *t, int count, char **meta, int nmeta,
                          unsigned long *out) {
-  const clgan_st_tensor **tp = malloc(sizeof *tp * (size_t)(count ? count : 1));
-  char ***mp = malloc(sizeof *mp * (size_t)(nmeta ? nmeta : 1));
+  const clgan_st_tensor **tp = malloc(sizeof *tp * (count > 0 ? (size_t)count : 1));
+  char ***mp = malloc(sizeof *mp * (nmeta > 0 ? (size_t)nmeta : 1));
   if (!tp || !mp) {
     free(tp);
     free(mp);
@@ -384,7 +384,8 @@ clgan_status clgan_st_write(clgan_st_writer *w, const char *path) {
   }
   int failed = fwrite(len8, 1, 8, af.f) != 8 || fwrite(h.s, 1, h.len, af.f) != h.len;
   for (int i = 0; i < w->count && !failed; i++)
-    failed = fwrite(w->entries[i].data, 1, w->entries[i].nbytes, af.f) != w->entries[i].nbytes;
+    failed = w->entries[i].nbytes &&
+             fwrite(w->entries[i].data, 1, w->entries[i].nbytes, af.f) != w->entries[i].nbytes;
   free(h.s);
   if (failed) {
     clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_IO_ERROR), path,
@@ -776,8 +777,8 @@ static clgan_status refuse(const char *path, const char *fmt, ...) {
 static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsigned char *data,
                              size_t data_len) {
   const char *path = f->path;
-  sort_key *keys = malloc(sizeof *keys * (size_t)(f->count ? f->count : 1));
-  f->by_name = malloc(sizeof *f->by_name * (size_t)(f->count ? f->count : 1));
+  sort_key *keys = malloc(sizeof *keys * (f->count > 0 ? (size_t)f->count : 1));
+  f->by_name = malloc(sizeof *f->by_name * (f->count > 0 ? (size_t)f->count : 1));
   if (!keys || !f->by_name) {
     free(keys);
     return CLGAN_HOST_OUT_OF_MEMORY;
@@ -832,7 +833,7 @@ static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsign
                 data_len);
     goto done;
   }
-  f->copies = malloc(sizeof *f->copies * (size_t)(f->count ? f->count : 1));
+  f->copies = malloc(sizeof *f->copies * (f->count > 0 ? (size_t)f->count : 1));
   if (!f->copies) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto done;
@@ -843,7 +844,7 @@ static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsign
     size_t align = dtypes[t->dtype].size;
     t->nbytes = (size_t)(ends[i] - f->begin[i]);
     t->data = p;
-    if ((uintptr_t)p % align != 0) { /* keep typed access well-defined */
+    if (t->nbytes > 0 && (uintptr_t)p % align != 0) { /* keep typed access well-defined */
       void *copy = malloc(t->nbytes);
       if (!copy) {
         st = CLGAN_HOST_OUT_OF_MEMORY;
