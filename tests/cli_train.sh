@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# clgan train and clgan sample end to end on Fashion-MNIST: a short real run whose D separates
+# real from fake and whose samples are not degenerate; sampling to PNG, IDX and .npy; resume
+# equals uninterrupted; SIGINT saves a checkpoint; bad input gets a clear message and exit 2.
+# usage: cli_train.sh CLGAN_BINARY TESTS_DIR
+set -u
+clgan=$1
+data=${CLGAN_DATA:-/usr/share/datasets/fashion-mnist}
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+ok() { echo "ok   $*"; }
+expect() { # expect NAME RC PATTERN -- command...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" != "$want" ]; then
+    fail "$name: exit $rc, want $want"; echo "$out" | tail -5 | sed 's/^/    /'
+  elif ! grep -qiE -- "$pattern" <<<"$out"; then
+    fail "$name: output lacks /$pattern/"; echo "$out" | tail -5 | sed 's/^/    /'
+  else
+    ok "$name"
+  fi
+}
+
+if ! "$clgan" devices >/dev/null 2>&1; then
+  case "${CI:-}" in true|1|yes) echo "FAIL: no OpenCL device, and CI requires one"; exit 1 ;; esac
+  echo "SKIP: no OpenCL device"; exit 77
+fi
+if [ ! -e "$data/train-images-idx3-ubyte.gz" ] && [ ! -e "$data/train-images-idx3-ubyte" ]; then
+  case "${CI:-}" in true|1|yes) echo "FAIL: no Fashion-MNIST in $data (scripts/setup.sh installs it)"; exit 1 ;; esac
+  echo "SKIP: no Fashion-MNIST in $data"; exit 77
+fi
+
+# ---- A short real run -------------------------------------------------------------------------
+run=$tmp/run
+expect "train mlp 200 steps" 0 "200 steps in" -- \
+  "$clgan" train --model mlp --steps 200 --data "$data" --out "$run" --log-every 20 --sample-every 100 --seed 3
+for f in metrics.csv losses.png checkpoint.safetensors samples/step_000000.png samples/step_000100.png samples/step_000200.png; do
+  [ -s "$run/$f" ] && ok "run folder has $f" || fail "run folder lacks $f"
+done
+rows=$(($(wc -l <"$run/metrics.csv") - 1))
+[ "$rows" = 10 ] && ok "metrics.csv has 10 rows" || fail "metrics.csv has $rows rows, want 10"
+head -1 "$run/metrics.csv" | grep -q '^step,epoch,d_loss,g_loss,d_real,d_fake' && ok "metrics header" || fail "metrics header"
+# D learns early: in every window of the first 100 steps D(x) is above D(G(z)), by 0.1 on average.
+awk -F, 'NR > 1 && NR <= 6 { if ($5 > $6) above++; gap += $5 - $6 } END { exit !(above == 5 && gap / 5 > 0.1) }' \
+  "$run/metrics.csv" && ok "D(x) rises above D(G(z)) early" || fail "D does not separate real from fake early"
+awk -F, 'NR > 1 { for (i = 3; i <= 9; i++) if ($i != $i + 0 || $i == "nan" || $i == "inf") bad++ } END { exit bad > 0 }' \
+  "$run/metrics.csv" && ok "metrics are finite numbers" || fail "non-numeric metrics"
+
+# ---- Sampling ---------------------------------------------------------------------------------
+ck=$run/checkpoint.safetensors
+expect "sample png" 0 "64 images" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/s.png"
+expect "sample idx + raw" 0 "raw floats" -- "$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/s.idx" --raw "$tmp/s.npy"
+expect "sample idx.gz" 0 "16 images" -- "$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/s.idx.gz"
+size=$(stat -c %s "$tmp/s.idx")
+[ "$size" = $((16 + 16 * 784)) ] && ok "IDX size" || fail "IDX has $size bytes"
+[ "$(gzip -dc "$tmp/s.idx.gz" | cmp - "$tmp/s.idx" && echo same)" = same ] && ok ".idx.gz holds the same images" || fail ".idx.gz differs"
+[ "$(stat -c %s "$tmp/s.npy")" = $((128 + 16 * 784 * 4)) ] && ok ".npy size" || fail ".npy size"
+# Not degenerate: pixels vary within images, and images differ from one another.
+od -An -v -tu1 -w784 -j16 "$tmp/s.idx" | awk '
+  { n = 0; s = 0; ss = 0; for (i = 1; i <= NF; i++) { s += $i; ss += $i * $i; n++ }
+    m = s / n; sd = sqrt(ss / n - m * m); if (sd > 10) varied++; means[NR] = m; rows[NR] = $0 }
+  END { distinct = 0; for (i = 2; i <= NR; i++) if (rows[i] != rows[1]) distinct++;
+        exit !(varied == NR && distinct == NR - 1) }' \
+  && ok "samples vary within and between images" || fail "samples are degenerate"
+# Same seed, same images; the latent file path.
+"$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/t.idx" >/dev/null 2>&1
+cmp -s "$tmp/s.idx" "$tmp/t.idx" && ok "sampling is deterministic" || fail "sampling differs between runs"
+{ printf '\x93NUMPY\x01\x00\x76\x00'; printf "%-117s\n" "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 100), }"; head -c 1200 /dev/zero; } >"$tmp/z.npy"
+expect "sample --latent" 0 "3 images" -- "$clgan" sample --checkpoint "$ck" --latent "$tmp/z.npy" --out "$tmp/z.png"
+{ printf '\x93NUMPY\x01\x00\x76\x00'; printf "%-117s\n" "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 7), }"; head -c 84 /dev/zero; } >"$tmp/z7.npy"
+expect "latent of the wrong size" 2 "7 values.*takes 100" -- "$clgan" sample --checkpoint "$ck" --latent "$tmp/z7.npy" --out "$tmp/z.png"
+
+# ---- Resume equals uninterrupted ---------------------------------------------------------------
+"$clgan" train --model mlp --steps 60 --data "$data" --out "$tmp/full" --log-every 10 --seed 5 >/dev/null 2>&1
+"$clgan" train --model mlp --steps 30 --data "$data" --out "$tmp/part" --log-every 10 --seed 5 >/dev/null 2>&1
+expect "resume" 0 "30 steps in" -- "$clgan" train --resume "$tmp/part/checkpoint.safetensors" --steps 60 --log-every 10
+cut -d, -f1-9 "$tmp/full/metrics.csv" >"$tmp/a.csv"
+cut -d, -f1-9 "$tmp/part/metrics.csv" >"$tmp/b.csv"
+cmp -s "$tmp/a.csv" "$tmp/b.csv" && ok "resumed metrics equal the uninterrupted run's" || { fail "resumed metrics differ"; diff "$tmp/a.csv" "$tmp/b.csv" | head -5; }
+
+# ---- SIGINT finishes the step and saves ---------------------------------------------------------
+"$clgan" train --model mlp --steps 5000 --data "$data" --out "$tmp/sig" --log-every 5 >"$tmp/sig.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/sig/metrics.csv" ] && [ "$(wc -l <"$tmp/sig/metrics.csv")" -ge 2 ] && break; sleep 0.2; done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 0 ] && grep -q "stopped by signal" "$tmp/sig.log" && [ -s "$tmp/sig/checkpoint.safetensors" ] \
+  && ok "SIGINT saves a checkpoint and exits 0" || { fail "SIGINT: exit $rc"; tail -3 "$tmp/sig.log"; }
+
+# ---- Bad input ----------------------------------------------------------------------------------
+expect "bad generator spec" 2 "token 3 'linaer:784'" -- "$clgan" train --generator linear:128,relu,linaer:784 --steps 1 --out "$tmp/x"
+expect "unknown model" 2 "unknown --model 'nope'" -- "$clgan" train --model nope --steps 1
+expect "negative steps" 2 "out-of-range" -- "$clgan" train --steps -5
+expect "bad number" 2 "not a valid" -- "$clgan" train --lr abc
+expect "missing data" 2 "$tmp/nodata" -- "$clgan" train --model mlp --steps 1 --data "$tmp/nodata" --out "$tmp/x"
+mkdir -p "$tmp/trunc"
+cp "$data"/train-labels-idx1-ubyte* "$tmp/trunc/"
+if [ -e "$data/train-images-idx3-ubyte.gz" ]; then gzip -dc "$data/train-images-idx3-ubyte.gz"; else cat "$data/train-images-idx3-ubyte"; fi | head -c 100000 >"$tmp/trunc/train-images-idx3-ubyte"
+expect "truncated IDX" 2 "train-images-idx3-ubyte.*truncated" -- "$clgan" train --model mlp --steps 1 --data "$tmp/trunc" --out "$tmp/x"
+printf 'garbage that is not gzip' >"$tmp/trunc/train-images-idx3-ubyte.gz"
+rm "$tmp/trunc/train-images-idx3-ubyte"
+expect "corrupt IDX" 2 "train-images-idx3-ubyte.gz" -- "$clgan" train --model mlp --steps 1 --data "$tmp/trunc" --out "$tmp/x"
+cp "$ck" "$tmp/keep.safetensors"
+head -c 5000 "$ck" >"$tmp/cut.safetensors"
+expect "truncated checkpoint" 2 "cut.safetensors" -- "$clgan" train --resume "$tmp/cut.safetensors" --steps 300
+expect "truncated checkpoint (sample)" 2 "cut.safetensors" -- "$clgan" sample --checkpoint "$tmp/cut.safetensors" --out "$tmp/y.png"
+cmp -s "$ck" "$tmp/keep.safetensors" && ok "the run's checkpoint is untouched" || fail "checkpoint changed"
+expect "resume cannot change the model" 2 "cannot change when resuming" -- "$clgan" train --resume "$ck" --lr 0.1 --steps 300
+expect "resume past the bound" 2 "already reaches" -- "$clgan" train --resume "$ck" --steps 100
+expect "sample needs a checkpoint" 2 "required" -- "$clgan" sample --out "$tmp/y.png"
+expect "sample output type" 2 "must end in .png" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/y.jpg"
+expect "sample missing checkpoint" 2 "nothing-here.safetensors" -- "$clgan" sample --checkpoint "$tmp/nothing-here.safetensors" --out "$tmp/y.png"
+expect "train help" 0 "--checkpoint-every N" -- "$clgan" train --help
+
+[ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all checks passed"
