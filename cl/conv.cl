@@ -8,70 +8,76 @@
  * (O, N*P) result in "CNHW" layout, which a permutation turns into NCHW. col_off / t_off are
  * offsets in floats into the shared workspace buffer. */
 
-/* col[k, n*P + p] = x[n, c, oh*s - p + i, ow*s - p + j], or 0 in the padding. */
-__kernel void conv_im2col(__global float *col, int col_off, __global const float *x, int n_img,
-                          int c, int h, int w, int kh, int kw, int stride, int pad, int ho,
-                          int wo) {
-  int id = get_global_id(0);
-  int p_all = n_img * ho * wo;
-  if (id >= c * kh * kw * p_all) return;
-  int k = id / p_all, q = id - k * p_all;
+/* col(k, q) = x[n, c, oh*s - pad + i, ow*s - pad + j], or 0 in the padding, for
+ * k = (c*KH + i)*KW + j and q = n*P + oh*Wo + ow; stored at k*sk + q*sq: (sk, sq) = (N*P, 1)
+ * gives the (K, N*P) matrix, (1, K) its transpose (N*P, K). A 2-D range (q, c): each work-item
+ * copies the KH*KW taps of one window position and channel, so the index arithmetic is done
+ * once per window rather than per element. */
+__kernel void conv_im2col(__global float *col, int col_off, int sk, int sq,
+                          __global const float *x, int n_img, int c, int h, int w, int kh, int kw,
+                          int stride, int pad, int ho, int wo) {
+  int q = get_global_id(0), ch = get_global_id(1);
+  if (q >= n_img * ho * wo || ch >= c) return;
   int n = q / (ho * wo), p = q - n * (ho * wo);
   int oh = p / wo, ow = p - oh * wo;
-  int j = k % kw, i = (k / kw) % kh, ch = k / (kw * kh);
-  int y = oh * stride - pad + i, xx = ow * stride - pad + j;
-  float v = 0.0f;
-  if (y >= 0 && y < h && xx >= 0 && xx < w) v = x[((n * c + ch) * h + y) * w + xx];
-  col[col_off + id] = v;
+  int y0 = oh * stride - pad, x0 = ow * stride - pad;
+  __global const float *img = x + (n * c + ch) * h * w;
+  __global float *out = col + col_off + ch * kh * kw * sk + q * sq;
+  for (int i = 0; i < kh; i++) {
+    int y = y0 + i;
+    int row_in = y >= 0 && y < h;
+    for (int j = 0; j < kw; j++) {
+      int xx = x0 + j;
+      out[(i * kw + j) * sk] = row_in && xx >= 0 && xx < w ? img[y * w + xx] : 0.0f;
+    }
+  }
 }
 
-/* The adjoint of conv_im2col: x[n, c, y, x] = sum of every column entry that im2col would have
- * copied from there (+ bias[c] when has_bias). Gathered per output element in a fixed order
- * (kernel row, then column): deterministic without atomics. */
+/* The adjoint of conv_im2col, reading the (K, N*P) layout: x[n, c, y, x] = the sum of every
+ * column entry im2col would have copied from there (+ bias[c] when has_bias). Gathered per
+ * image element over the window positions oh whose tap i = y + pad - oh*s lies in [0, KH)
+ * (likewise ow), in a fixed order: deterministic without atomics. The position ranges come
+ * from two divisions per axis, not one per tap. 2-D range (pixel, n*C + c). */
 __kernel void conv_col2im(__global float *x, __global const float *col, int col_off,
                           __global const float *bias, int has_bias, int n_img, int c, int h,
                           int w, int kh, int kw, int stride, int pad, int ho, int wo) {
-  int id = get_global_id(0);
-  if (id >= n_img * c * h * w) return;
-  int xx = id % w, y = (id / w) % h, ch = (id / (w * h)) % c, n = id / (w * h * c);
+  int pix = get_global_id(0), nc = get_global_id(1);
+  if (pix >= h * w || nc >= n_img * c) return;
+  int y = pix / w, xx = pix - y * w, n = nc / c, ch = nc - n * c;
   int p_all = n_img * ho * wo;
-  __global const float *cb = col + col_off + n * ho * wo;
+  int yp = y + pad, xp = xx + pad;
+  int oh0 = yp < kh ? 0 : (yp - kh) / stride + 1, oh1 = min(yp / stride + 1, ho);
+  int ow0 = xp < kw ? 0 : (xp - kw) / stride + 1, ow1 = min(xp / stride + 1, wo);
+  __global const float *cb = col + col_off + ch * kh * kw * p_all + n * ho * wo;
   float s = has_bias ? bias[ch] : 0.0f;
-  for (int i = 0; i < kh; i++) {
-    int ty = y + pad - i; /* = oh * stride */
-    if (ty < 0) break;
-    if (ty % stride) continue;
-    int oh = ty / stride;
-    if (oh >= ho) continue;
-    for (int j = 0; j < kw; j++) {
-      int tx = xx + pad - j;
-      if (tx < 0) break;
-      if (tx % stride) continue;
-      int ow = tx / stride;
-      if (ow >= wo) continue;
-      s += cb[((ch * kh + i) * kw + j) * p_all + oh * wo + ow];
+  for (int oh = oh0; oh < oh1; oh++) {
+    int i = yp - oh * stride;
+    for (int ow = ow0; ow < ow1; ow++) {
+      int j = xp - ow * stride;
+      s += cb[(i * kw + j) * p_all + oh * wo + ow];
     }
   }
-  x[id] = s;
+  x[nc * h * w + pix] = s;
 }
 
-/* t[c, n*P + p] = x[n, c, p]: NCHW to the CNHW layout a batched GEMM operand needs. */
+/* t[c, n*P + p] = x[n, c, p]: NCHW to the CNHW layout a batched GEMM operand needs.
+ * 2-D range (p, n*C + c). */
 __kernel void conv_to_cnhw(__global float *t, int t_off, __global const float *x, int n_img,
                            int c, int p) {
-  int id = get_global_id(0);
-  if (id >= n_img * c * p) return;
-  int pp = id % p, ch = (id / p) % c, n = id / (p * c);
-  t[t_off + (ch * n_img + n) * p + pp] = x[id];
+  int pp = get_global_id(0), nc = get_global_id(1);
+  if (pp >= p || nc >= n_img * c) return;
+  int n = nc / c, ch = nc - n * c;
+  t[t_off + (ch * n_img + n) * p + pp] = x[nc * p + pp];
 }
 
 /* y[n, c, p] = t[c, n*P + p] (+ bias[c]): a batched GEMM result back to NCHW. */
 __kernel void conv_from_cnhw(__global float *y, __global const float *t, int t_off,
                              __global const float *bias, int has_bias, int n_img, int c, int p) {
-  int id = get_global_id(0);
-  if (id >= n_img * c * p) return;
-  int pp = id % p, ch = (id / p) % c, n = id / (p * c);
+  int pp = get_global_id(0), nc = get_global_id(1);
+  if (pp >= p || nc >= n_img * c) return;
+  int n = nc / c, ch = nc - n * c;
   float v = t[t_off + (ch * n_img + n) * p + pp];
-  y[id] = has_bias ? v + bias[ch] : v;
+  y[nc * p + pp] = has_bias ? v + bias[ch] : v;
 }
 
 /* db[c] (+)= sum over n and p of dy[n, c, p]. One work-group per channel: work-item l sums

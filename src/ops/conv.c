@@ -114,23 +114,33 @@ static size_t window_bytes(const geom *g) { return (size_t)g->n * g->o * g->p * 
 static size_t weight_bytes(const geom *g) { return (size_t)g->o * g->k * sizeof(float); }
 static int col_floats(const geom *g) { return g->k * g->n * g->p; } /* offset of the CNHW copy */
 
+/* A 2-D range whose first dimension runs along memory: groups of 64 x 1, so a dimension of
+ * size 1 (one channel) does not leave most of each group idle. */
+static clgan_range range_2d(size_t x, size_t y) {
+  return (clgan_range){.dims = 2, .global = {x, y, 1}, .local = {64, 1, 1}};
+}
+
+/* col() of an image into the workspace at offset 0: (K, N*P) or, transposed, (N*P, K). */
 static clgan_status im2col(clgan_device *dev, const geom *g, clgan_buffer *ws,
-                           const clgan_buffer *img) {
+                           const clgan_buffer *img, int transposed) {
   clgan_kernel *k = NULL;
   clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_im2col", &k);
   if (st) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(col_floats(g)), CLGAN_BUF(ws), CLGAN_INT(0),
+  int np = g->n * g->p;
+  return CLGAN_LAUNCH(dev, k, range_2d((size_t)np, (size_t)g->c), CLGAN_BUF(ws), CLGAN_INT(0),
+                      CLGAN_INT(transposed ? 1 : np), CLGAN_INT(transposed ? g->k : 1),
                       CLGAN_BUF(img), CLGAN_INT(g->n), CLGAN_INT(g->c), CLGAN_INT(g->h),
                       CLGAN_INT(g->w), CLGAN_INT(g->kh), CLGAN_INT(g->kw), CLGAN_INT(g->stride),
                       CLGAN_INT(g->pad), CLGAN_INT(g->ho), CLGAN_INT(g->wo));
 }
 
+/* An image from the (K, N*P) col() at offset 0 of the workspace, plus bias if given. */
 static clgan_status col2im(clgan_device *dev, const geom *g, clgan_buffer *img,
                            const clgan_buffer *ws, const clgan_buffer *bias) {
   clgan_kernel *k = NULL;
   clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_col2im", &k);
   if (st) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D((size_t)g->n * g->c * g->h * g->w), CLGAN_BUF(img),
+  return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->h * g->w, (size_t)g->n * g->c), CLGAN_BUF(img),
                       CLGAN_BUF(ws), CLGAN_INT(0), CLGAN_BUF(bias ? bias : ws),
                       CLGAN_INT(bias != NULL), CLGAN_INT(g->n), CLGAN_INT(g->c), CLGAN_INT(g->h),
                       CLGAN_INT(g->w), CLGAN_INT(g->kh), CLGAN_INT(g->kw), CLGAN_INT(g->stride),
@@ -143,7 +153,7 @@ static clgan_status to_cnhw(clgan_device *dev, const geom *g, clgan_buffer *ws,
   clgan_kernel *k = NULL;
   clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_to_cnhw", &k);
   if (st) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D((size_t)g->n * g->o * g->p), CLGAN_BUF(ws),
+  return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->p, (size_t)g->n * g->o), CLGAN_BUF(ws),
                       CLGAN_INT(col_floats(g)), CLGAN_BUF(x), CLGAN_INT(g->n), CLGAN_INT(g->o),
                       CLGAN_INT(g->p));
 }
@@ -153,7 +163,7 @@ static clgan_status from_cnhw(clgan_device *dev, const geom *g, clgan_buffer *y,
   clgan_kernel *k = NULL;
   clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_from_cnhw", &k);
   if (st) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D((size_t)g->n * g->o * g->p), CLGAN_BUF(y),
+  return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->p, (size_t)g->n * g->o), CLGAN_BUF(y),
                       CLGAN_BUF(ws), CLGAN_INT(col_floats(g)), CLGAN_BUF(bias ? bias : ws),
                       CLGAN_INT(bias != NULL), CLGAN_INT(g->n), CLGAN_INT(g->o), CLGAN_INT(g->p));
 }
@@ -192,13 +202,16 @@ static clgan_status gemm_col_from_window(clgan_device *dev, const geom *g, clgan
   return clgan_gemm(dev, &a);
 }
 
+/* dW (O, K) (+)= window (O, N*P) x col()^T, with col() built transposed, (N*P, K), so that
+ * the product is NN: CLBlast on PoCL runs these shapes 1.2 to 3x slower with B transposed
+ * (bench/conv_bench.c --gemm; the figures are in the h-conv report). */
 static clgan_status gemm_weight_grad(clgan_device *dev, const geom *g, clgan_buffer *dw,
                                      const clgan_buffer *ws, int accumulate) {
   size_t np = (size_t)g->n * g->p;
-  clgan_gemm_args a = {.trans_b = 1, .m = (size_t)g->o, .n = (size_t)g->k, .k = np,
-                       .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .a = ws,
-                       .a_off = (size_t)col_floats(g), .lda = np, .b = ws, .ldb = np, .c = dw,
-                       .ldc = (size_t)g->k};
+  clgan_gemm_args a = {.m = (size_t)g->o, .n = (size_t)g->k, .k = np, .alpha = 1.0f,
+                       .beta = accumulate ? 1.0f : 0.0f, .a = ws,
+                       .a_off = (size_t)col_floats(g), .lda = np, .b = ws, .ldb = (size_t)g->k,
+                       .c = dw, .ldc = (size_t)g->k};
   return clgan_gemm(dev, &a);
 }
 
@@ -228,7 +241,7 @@ clgan_status clgan_conv2d_forward(clgan_device *dev, const clgan_conv_shape *sh,
       (b && (st = ops_check_buf(b, (size_t)g.o * sizeof(float), op, "b"))) ||
       (st = ops_check_buf(col, workspace_floats(&g) * sizeof(float), op, "col")))
     return st;
-  if ((st = im2col(dev, &g, col, x)) || (st = gemm_window_from_col(dev, &g, col, w)))
+  if ((st = im2col(dev, &g, col, x, 0)) || (st = gemm_window_from_col(dev, &g, col, w)))
     return st;
   return from_cnhw(dev, &g, y, col, b);
 }
@@ -254,9 +267,11 @@ clgan_status clgan_conv2d_backward(clgan_device *dev, const clgan_conv_shape *sh
   if (db && (st = bias_backward(dev, db, dy, g.n, g.o, g.p, accumulate))) return st;
   if (!dx && !dw) return CLGAN_OK;
   if ((st = to_cnhw(dev, &g, col, dy))) return st;
-  if (dw && ((st = im2col(dev, &g, col, x)) || (st = gemm_weight_grad(dev, &g, dw, col, accumulate))))
+  if (dw && ((st = im2col(dev, &g, col, x, 1)) ||
+             (st = gemm_weight_grad(dev, &g, dw, col, accumulate))))
     return st;
-  if (dx && ((st = gemm_col_from_window(dev, &g, col, w)) || (st = col2im(dev, &g, dx, col, NULL))))
+  if (dx &&
+      ((st = gemm_col_from_window(dev, &g, col, w)) || (st = col2im(dev, &g, dx, col, NULL))))
     return st;
   return CLGAN_OK;
 }
@@ -302,10 +317,12 @@ clgan_status clgan_convT2d_backward(clgan_device *dev, const clgan_conv_shape *s
     return st;
   if (db && (st = bias_backward(dev, db, dy, g.n, g.c, g.h * g.w, accumulate))) return st;
   if (!dx && !dw) return CLGAN_OK;
-  if ((st = im2col(dev, &g, col, dy))) return st;
-  if (dx && ((st = gemm_window_from_col(dev, &g, col, w)) || (st = from_cnhw(dev, &g, dx, col, NULL))))
+  /* col(dy) in both layouts, one after the other: (K, N*P) for dx, (N*P, K) for dw. */
+  if (dx && ((st = im2col(dev, &g, col, dy, 0)) || (st = gemm_window_from_col(dev, &g, col, w)) ||
+             (st = from_cnhw(dev, &g, dx, col, NULL))))
     return st;
-  if (dw && ((st = to_cnhw(dev, &g, col, x)) || (st = gemm_weight_grad(dev, &g, dw, col, accumulate))))
+  if (dw && ((st = im2col(dev, &g, col, dy, 1)) || (st = to_cnhw(dev, &g, col, x)) ||
+             (st = gemm_weight_grad(dev, &g, dw, col, accumulate))))
     return st;
   return CLGAN_OK;
 }
