@@ -198,4 +198,51 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
 void clgan_ref_opt_step(const clgan_opt_cfg *cfg, long t, float *w, const float *g, float *state1,
                         float *state2, int n);
 
+/* ---- Convolution (cl/conv.cl) ------------------------------------------------------------ */
+
+/* torch.nn.Conv2d and torch.nn.ConvTranspose2d on NCHW tensors: stride and symmetric zero
+ * padding, no dilation, no groups, no output_padding. Weights as PyTorch stores them:
+ *   Conv2d          w (c_out, c_in, kh, kw), b (c_out); x (n, c_in, h_in, w_in)
+ *                   y (n, c_out, h_out, w_out), h_out = (h_in + 2 pad - kh) / stride + 1
+ *   ConvTranspose2d w (c_in, c_out, kh, kw), b (c_out); x (n, c_in, h_in, w_in)
+ *                   y (n, c_out, h_out, w_out), h_out = (h_in - 1) stride - 2 pad + kh
+ * (likewise for widths). c_in/h_in/w_in always describe the op's input.
+ * col is a workspace of at least clgan_conv2d_workspace / clgan_convT2d_workspace floats, its
+ * contents scratch; one buffer of the largest size serves every layer of a network (ops on
+ * one queue never overlap). b may be NULL (no bias).
+ * backward: dx overwritten; dw and db (+)= per accumulate, as in the dense layer; any of
+ * dx, dw, db may be NULL (not computed; x is read only for dw, w only for dx). */
+typedef struct {
+  int n, c_in, h_in, w_in, c_out, kh, kw, stride, pad;
+} clgan_conv_shape;
+
+void clgan_conv2d_out_hw(const clgan_conv_shape *sh, int *h_out, int *w_out);
+void clgan_convT2d_out_hw(const clgan_conv_shape *sh, int *h_out, int *w_out);
+/* Workspace sizes in floats (the batched im2col matrix and one permuted activation). */
+size_t clgan_conv2d_workspace(const clgan_conv_shape *sh);
+size_t clgan_convT2d_workspace(const clgan_conv_shape *sh);
+
+clgan_status clgan_conv2d_forward(clgan_device *dev, const clgan_conv_shape *sh, clgan_buffer *y,
+                                  const clgan_buffer *x, const clgan_buffer *w,
+                                  const clgan_buffer *b, clgan_buffer *col);
+clgan_status clgan_conv2d_backward(clgan_device *dev, const clgan_conv_shape *sh,
+                                   clgan_buffer *dx, clgan_buffer *dw, clgan_buffer *db,
+                                   const clgan_buffer *dy, const clgan_buffer *x,
+                                   const clgan_buffer *w, clgan_buffer *col, int accumulate);
+clgan_status clgan_convT2d_forward(clgan_device *dev, const clgan_conv_shape *sh,
+                                   clgan_buffer *y, const clgan_buffer *x, const clgan_buffer *w,
+                                   const clgan_buffer *b, clgan_buffer *col);
+clgan_status clgan_convT2d_backward(clgan_device *dev, const clgan_conv_shape *sh,
+                                    clgan_buffer *dx, clgan_buffer *dw, clgan_buffer *db,
+                                    const clgan_buffer *dy, const clgan_buffer *x,
+                                    const clgan_buffer *w, clgan_buffer *col, int accumulate);
+void clgan_ref_conv2d_forward(const clgan_conv_shape *sh, float *y, const float *x,
+                              const float *w, const float *b);
+void clgan_ref_conv2d_backward(const clgan_conv_shape *sh, float *dx, float *dw, float *db,
+                               const float *dy, const float *x, const float *w, int accumulate);
+void clgan_ref_convT2d_forward(const clgan_conv_shape *sh, float *y, const float *x,
+                               const float *w, const float *b);
+void clgan_ref_convT2d_backward(const clgan_conv_shape *sh, float *dx, float *dw, float *db,
+                                const float *dy, const float *x, const float *w, int accumulate);
+
 #endif
