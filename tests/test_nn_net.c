@@ -67,7 +67,7 @@ int main(void) {
   const char *text = "linear:7,lrelu:0.2,bn:0.8:0.001,linear:6,tanh,linear:3,sigmoid";
   CHECK(clgan_spec_parse(text, &spec, err, sizeof err) == CLGAN_OK, "spec: %s", err);
   clgan_net net;
-  CHECK(clgan_net_create(&net, dev, &spec, IN, BATCH) == CLGAN_OK, "create");
+  CHECK(clgan_net_create(&net, dev, &spec, IN, 1, 1, BATCH) == CLGAN_OK, "create");
   CHECK(net.run_count == net.count - 1, "a final sigmoid is left to the loss");
   CHECK(clgan_net_init(&net, CLGAN_INIT_TORCH, 7, 1) == CLGAN_OK, "init");
   /* BN gamma/beta away from 1/0 so their gradients are exercised in general position. */
@@ -170,7 +170,7 @@ int main(void) {
 
   /* Eval mode uses running statistics: after init (mean 0, var 1) BN is gamma*x/sqrt(1+eps)+beta. */
   clgan_net fresh;
-  CHECK(clgan_net_create(&fresh, dev, &spec, IN, BATCH) == CLGAN_OK &&
+  CHECK(clgan_net_create(&fresh, dev, &spec, IN, 1, 1, BATCH) == CLGAN_OK &&
             clgan_net_init(&fresh, CLGAN_INIT_GLOROT, 3, 1) == CLGAN_OK,
         "second net");
   float p3[64];

@@ -63,6 +63,11 @@ int main(void) {
   bad("linear:8,bn:1.2", "momentum");
   bad("linear:8,bn:0.8:0", "eps");
   bad("linear:8,bn:0.8:0.1:3", "at most two");
-  bad("relu,tanh", "no linear layer");
+  bad("relu,tanh", "no linear or convolution layer");
+  bad("conv:8", "2 to 4 values");
+  bad("conv:8:0", "kernel size");
+  bad("convT:8:4:2:x", "padding");
+  bad("linear:8,reshape:2x2", "CxHxW");
+  bad("linear:8,flatten:3", "takes no value");
   return test_finish();
 }

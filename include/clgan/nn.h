@@ -10,6 +10,11 @@
  *   bn[:MOMENTUM[:EPS]] batch norm over features; MOMENTUM is Keras-style, the running average's
  *                       decay (running = m*running + (1-m)*batch), default 0.9 (PyTorch's 0.1);
  *                       EPS default 1e-5
+ *   bn2d[:MOMENTUM[:EPS]] batch norm per channel of an image (nn.BatchNorm2d)
+ *   conv:C:K[:S[:P]]    nn.Conv2d to C channels, KxK kernel, stride S (1), padding P (0)
+ *   convT:C:K[:S[:P]]   nn.ConvTranspose2d, the same fields
+ *   reshape:CxHxW       view the features as C channels of HxW (nn.Unflatten)
+ *   flatten             view an image as features (nn.Flatten)
  * Each token is one nn.Sequential module, so tensor names follow PyTorch's state_dict:
  * "<prefix>.<index>.weight". A final sigmoid in a discriminator is folded into the loss, which is
  * computed from logits. */
@@ -21,14 +26,25 @@
 #include "clgan/device.h"
 #include "clgan/ops.h"
 
-typedef enum { CLGAN_LAYER_LINEAR, CLGAN_LAYER_ACT, CLGAN_LAYER_BN } clgan_layer_kind;
+typedef enum {
+  CLGAN_LAYER_LINEAR,
+  CLGAN_LAYER_ACT,
+  CLGAN_LAYER_BN,
+  CLGAN_LAYER_BN2D,
+  CLGAN_LAYER_CONV,
+  CLGAN_LAYER_CONVT,
+  CLGAN_LAYER_RESHAPE,
+  CLGAN_LAYER_FLATTEN
+} clgan_layer_kind;
 
 typedef struct {
   clgan_layer_kind kind;
-  int out;           /* linear: output features */
+  int out;           /* linear: output features; conv/convT: output channels */
   clgan_act act;     /* act */
-  float param;       /* act: leaky slope; bn: PyTorch momentum (weight of the new batch) */
-  float eps;         /* bn */
+  float param;       /* act: leaky slope; bn, bn2d: PyTorch momentum (weight of the new batch) */
+  float eps;         /* bn, bn2d */
+  int k, stride, pad; /* conv, convT */
+  int c, h, w;       /* reshape */
 } clgan_layer_spec;
 
 #define CLGAN_MAX_LAYERS 64
@@ -53,6 +69,11 @@ typedef enum {
 typedef struct {
   clgan_layer_spec spec;
   int in, out;            /* features per sample */
+  int in_c, in_h, in_w;   /* the same as a CxHxW image (dense features: C = in, H = W = 1) */
+  int out_c, out_h, out_w;
+  clgan_conv_shape conv;  /* conv, convT (n set per call) */
+  int w_ndim;             /* PyTorch shape of the weight tensor */
+  long long w_shape[4];
   size_t w_off, b_off;    /* float offsets into the arenas; w: (out, in) or BN gamma, b: bias/beta */
   size_t w_n, b_n;        /* element counts (0 if none) */
   clgan_buffer w, b;      /* views into params */
@@ -75,13 +96,18 @@ typedef struct {
   clgan_buffer params;    /* (arena_n) */
   clgan_buffer grads;     /* (arena_n) */
   clgan_buffer state1, state2; /* optimizer state, (arena_n) each */
+  clgan_buffer col;       /* im2col workspace shared by the convolutions */
+  const clgan_buffer *output; /* the last forward's output (owned by a layer or the caller) */
   long opt_t;             /* optimizer steps taken */
 } clgan_net;
 
-/* Builds the network's layers, arenas and activation buffers for batches up to max_batch.
+/* Builds the network's layers, arenas and activation buffers for batches up to max_batch, for
+ * inputs of in_c x in_h x in_w per sample (a latent vector: in_c = size, in_h = in_w = 1).
+ * Shape errors (a convolution on dense features, a reshape of the wrong size, bn after a
+ * convolution) are CLGAN_INVALID_ARGUMENT, reported with the layer's index and token.
  * Parameters are zero until clgan_net_init. */
 clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net_spec *spec,
-                              int in, int max_batch);
+                              int in_c, int in_h, int in_w, int max_batch);
 void clgan_net_free(clgan_net *net); /* accepts a zeroed or freed net */
 
 /* Initialises parameters on the host from Philox (seed, stream) and uploads them; zeroes

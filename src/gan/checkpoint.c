@@ -68,6 +68,10 @@ static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
   return 1;
 }
 
+static int is_bn(const clgan_layer *l) {
+  return l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D;
+}
+
 /* ---- Saving ------------------------------------------------------------------------------- */
 
 /* Host copies of one net's device state, read back for saving. */
@@ -103,22 +107,28 @@ static clgan_status net_read(clgan_net *net, net_host *h) {
     return st;
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
-    if (l->spec.kind != CLGAN_LAYER_BN) continue;
-    size_t cb = (size_t)l->out * sizeof(float);
+    if (!is_bn(l)) continue;
+    size_t cb = (size_t)l->out_c * sizeof(float);
     h->running[i] = malloc(2 * cb);
     if (!h->running[i]) return CLGAN_HOST_OUT_OF_MEMORY;
     if ((st = clgan_buffer_read(net->dev, &l->running_mean, 0, cb, h->running[i])) ||
-        (st = clgan_buffer_read(net->dev, &l->running_var, 0, cb, h->running[i] + l->out)))
+        (st = clgan_buffer_read(net->dev, &l->running_var, 0, cb, h->running[i] + l->out_c)))
       return st;
     h->batches[i] = l->bn_batches;
   }
   return CLGAN_OK;
 }
 
-static clgan_status add_f32(clgan_st_writer *w, const char *name, const float *data, int64_t d0,
-                            int64_t d1) {
-  int64_t shape[2] = {d0, d1};
-  return clgan_st_add(w, name, CLGAN_ST_F32, shape, d1 > 0 ? 2 : 1, data);
+static clgan_status add_f32(clgan_st_writer *w, const char *name, const float *data,
+                            const int64_t *shape, int ndim) {
+  return clgan_st_add(w, name, CLGAN_ST_F32, shape, ndim, data);
+}
+
+/* The PyTorch shapes of layer l's weight and bias. */
+static void param_shapes(const clgan_layer *l, int64_t wshape[4], int *wdim, int64_t bshape[1]) {
+  *wdim = l->w_ndim;
+  for (int i = 0; i < l->w_ndim; i++) wshape[i] = l->w_shape[i];
+  bshape[0] = (int64_t)l->b_n;
 }
 
 static clgan_status net_add(clgan_st_writer *w, const clgan_net *net, const net_host *h,
@@ -128,31 +138,34 @@ static clgan_status net_add(clgan_st_writer *w, const clgan_net *net, const net_
   for (int i = 0; i < net->count; i++) {
     const clgan_layer *l = &net->layers[i];
     if (!l->w_n) continue;
-    int linear = l->spec.kind == CLGAN_LAYER_LINEAR;
+    int64_t wshape[4], bshape[1];
+    int wdim;
+    param_shapes(l, wshape, &wdim, bshape);
     struct {
       const char *what;
       size_t off;
-      int64_t d0, d1;
-    } tensors[2] = {{"weight", l->w_off, linear ? l->out : (int64_t)l->w_n, linear ? l->in : 0},
-                    {"bias", l->b_off, (int64_t)l->b_n, 0}};
+      const int64_t *shape;
+      int ndim;
+    } tensors[2] = {{"weight", l->w_off, wshape, wdim}, {"bias", l->b_off, bshape, 1}};
     for (int k = 0; k < 2; k++) {
       clgan_net_tensor_name(name, sizeof name, prefix, i, tensors[k].what);
-      if ((st = add_f32(w, name, h->params + tensors[k].off, tensors[k].d0, tensors[k].d1)))
+      if ((st = add_f32(w, name, h->params + tensors[k].off, tensors[k].shape, tensors[k].ndim)))
         return st;
       for (int s = 1; s <= 2; s++) {
         const char *sn = state_name(opt->kind, s);
         if (!sn) continue;
         snprintf(oname, sizeof oname, "optimizer.%s.%s", name, sn);
         if ((st = add_f32(w, oname, (s == 1 ? h->state1 : h->state2) + tensors[k].off,
-                          tensors[k].d0, tensors[k].d1)))
+                          tensors[k].shape, tensors[k].ndim)))
           return st;
       }
     }
-    if (l->spec.kind == CLGAN_LAYER_BN) {
+    if (is_bn(l)) {
+      int64_t cshape[1] = {l->out_c};
       clgan_net_tensor_name(name, sizeof name, prefix, i, "running_mean");
-      if ((st = add_f32(w, name, h->running[i], l->out, 0))) return st;
+      if ((st = add_f32(w, name, h->running[i], cshape, 1))) return st;
       clgan_net_tensor_name(name, sizeof name, prefix, i, "running_var");
-      if ((st = add_f32(w, name, h->running[i] + l->out, l->out, 0))) return st;
+      if ((st = add_f32(w, name, h->running[i] + l->out_c, cshape, 1))) return st;
       clgan_net_tensor_name(name, sizeof name, prefix, i, "num_batches_tracked");
       if ((st = clgan_st_add(w, name, CLGAN_ST_I64, NULL, 0, &h->batches[i]))) return st;
     }
@@ -172,7 +185,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
     goto fail;
   if ((st = net_add(w, &t->g, &hg, "generator", &c->opt_g)) ||
       (st = net_add(w, &t->d, &hd, "discriminator", &c->opt_d)) ||
-      (st = add_f32(w, "trainer.stats", stats, STAT_COUNT, 0)))
+      (st = add_f32(w, "trainer.stats", stats, (const int64_t[]){STAT_COUNT}, 1)))
     goto fail;
   if ((st = clgan_st_add_meta(w, "format", "clgan-checkpoint-1")) ||
       (st = clgan_st_add_meta(w, "version", CLGAN_VERSION)) ||
@@ -315,24 +328,13 @@ clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *r
   return st;
 }
 
-/* Finds a float tensor of exactly n elements (and, for 2-D, shape d0 x d1), or reports. */
-static const float *need_tensor(const clgan_st_file *f, const char *path, const char *name,
-                                int64_t d0, int64_t d1, clgan_status *st) {
-  const clgan_st_tensor *t = clgan_st_find(f, name);
-  int ndim = d1 > 0 ? 2 : 1;
-  if (!t || t->dtype != CLGAN_ST_F32 || t->ndim != ndim || t->shape[0] != d0 ||
-      (ndim == 2 && t->shape[1] != d1)) {
-    if (*st == CLGAN_OK) {
-      if (!t)
-        clgan_error("%s: tensor '%s' is missing", path, name);
-      else
-        clgan_error("%s: tensor '%s' has the wrong type or shape (want F32 [%lld%s%lld])", path,
-                    name, (long long)d0, ndim == 2 ? ", " : "", ndim == 2 ? (long long)d1 : 0LL);
-    }
-    *st = CLGAN_BAD_FORMAT;
-    return NULL;
-  }
-  return (const float *)t->data;
+/* Finds a float tensor of exactly this shape, or reports what differs and yields NULL. */
+static const float *need_tensor(const clgan_st_file *f, const char *name, const int64_t *shape,
+                                int ndim, clgan_status *st) {
+  const void *data = NULL;
+  if (*st != CLGAN_OK) return NULL;
+  *st = clgan_st_expect(f, name, CLGAN_ST_F32, shape, ndim, &data);
+  return *st == CLGAN_OK ? (const float *)data : NULL;
 }
 
 /* Validates every tensor of one net and stages it in host arrays; changes nothing on the
@@ -354,35 +356,38 @@ static clgan_status net_stage(const clgan_st_file *f, const char *path, const cl
   for (int i = 0; i < net->count && st == CLGAN_OK; i++) {
     const clgan_layer *l = &net->layers[i];
     if (!l->w_n) continue;
-    int linear = l->spec.kind == CLGAN_LAYER_LINEAR;
+    int64_t wshape[4], bshape[1];
+    int wdim;
+    param_shapes(l, wshape, &wdim, bshape);
     struct {
       const char *what;
       size_t off, n;
-      int64_t d0, d1;
-    } tensors[2] = {
-        {"weight", l->w_off, l->w_n, linear ? l->out : (int64_t)l->w_n, linear ? l->in : 0},
-        {"bias", l->b_off, l->b_n, (int64_t)l->b_n, 0}};
+      const int64_t *shape;
+      int ndim;
+    } tensors[2] = {{"weight", l->w_off, l->w_n, wshape, wdim},
+                    {"bias", l->b_off, l->b_n, bshape, 1}};
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
       clgan_net_tensor_name(name, sizeof name, prefix, i, tensors[k].what);
-      const float *src = need_tensor(f, path, name, tensors[k].d0, tensors[k].d1, &st);
+      const float *src = need_tensor(f, name, tensors[k].shape, tensors[k].ndim, &st);
       if (src) memcpy(h->params + tensors[k].off, src, tensors[k].n * sizeof(float));
       for (int s = 1; s <= 2 && with_optimizer && st == CLGAN_OK; s++) {
         const char *sn = state_name(opt->kind, s);
         if (!sn) continue;
         snprintf(oname, sizeof oname, "optimizer.%s.%s", name, sn);
-        const float *os = need_tensor(f, path, oname, tensors[k].d0, tensors[k].d1, &st);
+        const float *os = need_tensor(f, oname, tensors[k].shape, tensors[k].ndim, &st);
         if (os)
           memcpy((s == 1 ? h->state1 : h->state2) + tensors[k].off, os,
                  tensors[k].n * sizeof(float));
       }
     }
-    if (l->spec.kind == CLGAN_LAYER_BN && st == CLGAN_OK) {
-      h->running[i] = malloc(2 * (size_t)l->out * sizeof(float));
+    if (is_bn(l) && st == CLGAN_OK) {
+      int64_t cshape[1] = {l->out_c};
+      h->running[i] = malloc(2 * (size_t)l->out_c * sizeof(float));
       if (!h->running[i]) return CLGAN_HOST_OUT_OF_MEMORY;
       clgan_net_tensor_name(name, sizeof name, prefix, i, "running_mean");
-      const float *rm = need_tensor(f, path, name, l->out, 0, &st);
+      const float *rm = need_tensor(f, name, cshape, 1, &st);
       clgan_net_tensor_name(name, sizeof name, prefix, i, "running_var");
-      const float *rv = need_tensor(f, path, name, l->out, 0, &st);
+      const float *rv = need_tensor(f, name, cshape, 1, &st);
       clgan_net_tensor_name(name, sizeof name, prefix, i, "num_batches_tracked");
       const clgan_st_tensor *nb = clgan_st_find(f, name);
       if (st == CLGAN_OK && (!nb || nb->dtype != CLGAN_ST_I64 || nb->nbytes != 8)) {
@@ -390,8 +395,8 @@ static clgan_status net_stage(const clgan_st_file *f, const char *path, const cl
         st = CLGAN_BAD_FORMAT;
       }
       if (st == CLGAN_OK) {
-        memcpy(h->running[i], rm, (size_t)l->out * sizeof(float));
-        memcpy(h->running[i] + l->out, rv, (size_t)l->out * sizeof(float));
+        memcpy(h->running[i], rm, (size_t)l->out_c * sizeof(float));
+        memcpy(h->running[i] + l->out_c, rv, (size_t)l->out_c * sizeof(float));
         memcpy(&h->batches[i], nb->data, 8);
       }
     }
@@ -409,10 +414,10 @@ static clgan_status net_upload(clgan_net *net, const net_host *h) {
     return st;
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
-    if (l->spec.kind != CLGAN_LAYER_BN) continue;
-    size_t cb = (size_t)l->out * sizeof(float);
+    if (!is_bn(l)) continue;
+    size_t cb = (size_t)l->out_c * sizeof(float);
     if ((st = clgan_buffer_write(net->dev, &l->running_mean, 0, cb, h->running[i])) ||
-        (st = clgan_buffer_write(net->dev, &l->running_var, 0, cb, h->running[i] + l->out)))
+        (st = clgan_buffer_write(net->dev, &l->running_var, 0, cb, h->running[i] + l->out_c)))
       return st;
     l->bn_batches = (long)h->batches[i];
   }
@@ -449,7 +454,7 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     clgan_error("%s: metadata 'metrics.window' is damaged", path);
     st = CLGAN_BAD_FORMAT;
   }
-  const float *stats = need_tensor(f, path, "trainer.stats", STAT_COUNT, 0, &st);
+  const float *stats = need_tensor(f, "trainer.stats", (const int64_t[]){STAT_COUNT}, 1, &st);
   if (st == CLGAN_OK && count != t->data.count) {
     clgan_error("%s: the checkpoint was trained on %ld images, this data set has %d: its data "
                 "order cannot be continued", path, count, t->data.count);
@@ -499,7 +504,7 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
     st = CLGAN_BAD_FORMAT;
     goto done;
   }
-  if ((st = clgan_net_create(g, dev, &spec, cfg->latent, max_batch))) goto done;
+  if ((st = clgan_net_create(g, dev, &spec, cfg->latent, 1, 1, max_batch))) goto done;
   if ((st = net_stage(f, path, g, "generator", &cfg->opt_g, 0, &h)) || (st = net_upload(g, &h)))
     goto done;
 done:

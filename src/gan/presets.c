@@ -4,13 +4,14 @@
 
 #include "clgan/gan.h"
 
-const char *const clgan_preset_names[] = {"mlp", "mlp-bn", "mlp-tf", NULL};
+const char *const clgan_preset_names[] = {"mlp", "mlp-bn", "mlp-tf", "dcgan", NULL};
 
 const char *clgan_preset_summary(const char *name) {
   if (!strcmp(name, "mlp")) return "the PyTorch tutorial MLP GAN (batch 128, 10 epochs)";
   if (!strcmp(name, "mlp-bn"))
     return "the Keras tutorial MLP GAN with batch norm (batch 64, 10,000 steps; the default)";
   if (!strcmp(name, "mlp-tf")) return "the TensorFlow tutorial MLP GAN (Adam 1e-3)";
+  if (!strcmp(name, "dcgan")) return "a DCGAN for 28x28 images (convolutions, batch norm)";
   return NULL;
 }
 
@@ -65,6 +66,21 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
     cfg->epochs = 10;
     cfg->sample_every = 500;
     cfg->checkpoint_every = 2000;
+  } else if (!strcmp(name, "dcgan")) {
+    /* The seed's DCGAN made whole for 28x28 (README "Models"): two dense layers up to 256x7x7,
+     * two stride-2 transposed convolutions to 28x28; D two stride-2 convolutions to 64x7x7 and
+     * a dense output. DCGAN init (N(0, 0.02), BN gamma N(1, 0.02)), Adam(2e-4, beta1 0.5). */
+    snprintf(cfg->g_spec, sizeof cfg->g_spec,
+             "linear:128,bn,relu,linear:12544,bn,relu,reshape:256x7x7,"
+             "convT:128:4:2:1,bn2d,relu,convT:1:4:2:1,tanh");
+    snprintf(cfg->d_spec, sizeof cfg->d_spec,
+             "conv:32:4:2:1,bn2d,lrelu:0.2,conv:64:4:2:1,bn2d,lrelu:0.2,flatten,linear:1");
+    cfg->init = CLGAN_INIT_DCGAN;
+    cfg->opt_g = cfg->opt_d = adam(2e-4, 0.5, 0.999, 1e-8);
+    cfg->batch = 64;
+    cfg->epochs = 5;
+    cfg->sample_every = 200;
+    cfg->checkpoint_every = 500;
   } else {
     return CLGAN_INVALID_ARGUMENT;
   }

@@ -65,8 +65,8 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if ((st = parse_spec("generator", cfg->g_spec, &t->g_spec)) ||
       (st = parse_spec("discriminator", cfg->d_spec, &t->d_spec)))
     goto fail;
-  if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, b)) ||
-      (st = clgan_net_create(&t->d, dev, &t->d_spec, t->dim, b)))
+  if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
+      (st = clgan_net_create(&t->d, dev, &t->d_spec, 1, data->rows, data->cols, b)))
     goto fail;
   if (t->g.out != t->dim) {
     clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
@@ -180,7 +180,7 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
   for (int k = 0; k < t->cfg.d_steps; k++)
     if ((st = d_step(t))) return st;
   /* G step through the updated D, on the fake batch of the last D step (G has not changed). */
-  const clgan_buffer *fake = &t->g.layers[t->g.count - 1].y, *logits = NULL, *dfake = NULL;
+  const clgan_buffer *fake = t->g.output, *logits = NULL, *dfake = NULL;
   int minimax = t->cfg.loss == CLGAN_LOSS_BCE_MINIMAX;
   clgan_backward_cfg through_d = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
   clgan_backward_cfg g_back = {.layers = t->g.count, .batch = b, .param_grads = 1};

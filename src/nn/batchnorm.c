@@ -1,9 +1,10 @@
-/* The batch-norm layer over dense features (PyTorch nn.BatchNorm1d), S = 1 in the ops' layout. */
+/* The batch-norm layers: over dense features (nn.BatchNorm1d, S = 1 in the ops' layout) and per
+ * channel of an image (nn.BatchNorm2d, S = H*W). */
 #include "nn/layers.h"
 
 clgan_status clgan_bn_layer_forward(clgan_device *dev, clgan_layer *l, const clgan_buffer *x,
                                     int batch, int train) {
-  clgan_bn_shape sh = {.n = batch, .c = l->out, .s = 1, .eps = l->spec.eps,
+  clgan_bn_shape sh = {.n = batch, .c = l->out_c, .s = l->out_h * l->out_w, .eps = l->spec.eps,
                        .momentum = l->spec.param};
   if (!train)
     return clgan_bn_forward_eval(dev, &sh, &l->y, &l->running_mean, &l->running_var, x, &l->w,
@@ -15,7 +16,7 @@ clgan_status clgan_bn_layer_forward(clgan_device *dev, clgan_layer *l, const clg
 
 clgan_status clgan_bn_layer_backward(clgan_device *dev, clgan_layer *l, const clgan_buffer *dy,
                                      const clgan_buffer *x, int batch, int accumulate) {
-  clgan_bn_shape sh = {.n = batch, .c = l->out, .s = 1, .eps = l->spec.eps,
+  clgan_bn_shape sh = {.n = batch, .c = l->out_c, .s = l->out_h * l->out_w, .eps = l->spec.eps,
                        .momentum = l->spec.param};
   return clgan_bn_backward(dev, &sh, &l->dx, &l->dw, &l->db, dy, x, &l->mean, &l->invstd, &l->w,
                            accumulate);

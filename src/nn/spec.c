@@ -63,11 +63,10 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
     }
     char orig[128];
     snprintf(orig, sizeof orig, "%.100s", tok);
-    char *fields[4] = {tok, NULL, NULL, NULL};
+    char *fields[8] = {tok};
     int nf = 1;
-    for (char *c = strchr(tok, ':'); c; c = strchr(c + 1, ':')) {
+    for (char *c = strchr(tok, ':'); c && nf < 8; c = strchr(c + 1, ':')) {
       *c = '\0';
-      if (nf == 4) break;
       fields[nf++] = c + 1;
     }
     for (char *c = fields[0]; *c; c++) *c = (char)tolower((unsigned char)*c);
@@ -92,9 +91,37 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
         problem = "lrelu takes at most one value, its negative slope (lrelu:0.2)";
       else if (nf == 2 && (!parse_float(fields[1], &l->param) || l->param < 0 || l->param >= 1))
         problem = "the slope must be a number in [0, 1)";
-    } else if (!strcmp(name, "bn") || !strcmp(name, "batchnorm")) {
+    } else if (!strcmp(name, "conv") || !strcmp(name, "convt")) {
+      l->kind = name[4] ? CLGAN_LAYER_CONVT : CLGAN_LAYER_CONV;
+      l->stride = 1;
+      l->pad = 0;
+      int pad = 0;
+      if (nf < 3 || nf > 5)
+        problem = "a convolution takes 2 to 4 values: channels, kernel, stride, padding "
+                  "(conv:64:4:2:1)";
+      else if (!parse_int(fields[1], &l->out))
+        problem = "the channel count must be a positive integer";
+      else if (!parse_int(fields[2], &l->k) || l->k > 64)
+        problem = "the kernel size must be an integer in 1..64";
+      else if (nf >= 4 && (!parse_int(fields[3], &l->stride) || l->stride > 64))
+        problem = "the stride must be an integer in 1..64";
+      else if (nf == 5 && !(fields[4][0] == '0' && !fields[4][1]) &&
+               (!parse_int(fields[4], &pad) || pad > 64))
+        problem = "the padding must be an integer in 0..64";
+      else
+        l->pad = pad;
+    } else if (!strcmp(name, "reshape")) {
+      l->kind = CLGAN_LAYER_RESHAPE;
+      char extra;
+      if (nf != 2 || sscanf(fields[1], "%dx%dx%d%c", &l->c, &l->h, &l->w, &extra) != 3 ||
+          l->c < 1 || l->h < 1 || l->w < 1 || l->c > (1 << 20) || l->h > 4096 || l->w > 4096)
+        problem = "reshape takes one value, CxHxW with positive sizes (reshape:256x7x7)";
+    } else if (!strcmp(name, "flatten")) {
+      l->kind = CLGAN_LAYER_FLATTEN;
+      if (nf != 1) problem = "flatten takes no value";
+    } else if (!strcmp(name, "bn") || !strcmp(name, "batchnorm") || !strcmp(name, "bn2d")) {
       float keras_momentum = 0.9f;
-      l->kind = CLGAN_LAYER_BN;
+      l->kind = !strcmp(name, "bn2d") ? CLGAN_LAYER_BN2D : CLGAN_LAYER_BN;
       l->eps = 1e-5f;
       if (nf > 3)
         problem = "bn takes at most two values, momentum and eps (bn:0.8:0.001)";
@@ -107,7 +134,8 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
       l->param = 1.0f - keras_momentum;
     } else {
       problem = "unknown layer (known: linear:N, relu, lrelu[:SLOPE], tanh, sigmoid, "
-                "bn[:MOMENTUM[:EPS]])";
+                "bn[:MOMENTUM[:EPS]], bn2d[:MOMENTUM[:EPS]], conv:C:K[:S[:P]], convT:C:K[:S[:P]], "
+                "reshape:CxHxW, flatten)";
     }
     if (problem) {
       snprintf(err, err_size, "token %d '%s': %s", index, orig, problem);
@@ -118,9 +146,12 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
     p = comma + 1;
   }
   int has_linear = 0;
-  for (int i = 0; i < spec->count; i++) has_linear |= spec->layers[i].kind == CLGAN_LAYER_LINEAR;
+  for (int i = 0; i < spec->count; i++)
+    has_linear |= spec->layers[i].kind == CLGAN_LAYER_LINEAR ||
+                  spec->layers[i].kind == CLGAN_LAYER_CONV ||
+                  spec->layers[i].kind == CLGAN_LAYER_CONVT;
   if (!has_linear) {
-    snprintf(err, err_size, "the spec has no linear layer, so nothing to learn");
+    snprintf(err, err_size, "the spec has no linear or convolution layer, so nothing to learn");
     return CLGAN_INVALID_ARGUMENT;
   }
   return CLGAN_OK;
@@ -138,8 +169,22 @@ void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
         n = snprintf(out + used, size - used, "%slinear:%d", sep, l->out);
         break;
       case CLGAN_LAYER_BN:
-        n = snprintf(out + used, size - used, "%sbn:%g:%g", sep, (double)(1.0f - l->param),
+      case CLGAN_LAYER_BN2D:
+        n = snprintf(out + used, size - used, "%s%s:%g:%g", sep,
+                     l->kind == CLGAN_LAYER_BN ? "bn" : "bn2d", (double)(1.0f - l->param),
                      (double)l->eps);
+        break;
+      case CLGAN_LAYER_CONV:
+      case CLGAN_LAYER_CONVT:
+        n = snprintf(out + used, size - used, "%s%s:%d:%d:%d:%d", sep,
+                     l->kind == CLGAN_LAYER_CONV ? "conv" : "convT", l->out, l->k, l->stride,
+                     l->pad);
+        break;
+      case CLGAN_LAYER_RESHAPE:
+        n = snprintf(out + used, size - used, "%sreshape:%dx%dx%d", sep, l->c, l->h, l->w);
+        break;
+      case CLGAN_LAYER_FLATTEN:
+        n = snprintf(out + used, size - used, "%sflatten", sep);
         break;
       case CLGAN_LAYER_ACT:
         switch (l->act) {
