@@ -245,4 +245,54 @@ void clgan_ref_convT2d_forward(const clgan_conv_shape *sh, float *y, const float
 void clgan_ref_convT2d_backward(const clgan_conv_shape *sh, float *dx, float *dw, float *db,
                                 const float *dy, const float *x, const float *w, int accumulate);
 
+/* ---- Critic losses and WGAN-GP (cl/gan_loss.cl) ------------------------------------------ */
+
+/* Losses on raw critic outputs d (one value per sample), each giving the per-sample loss term
+ * (for the metrics reduction) and dd = scale * d(loss)/d(d) (scale = 1/batch for a mean):
+ *   WASSERSTEIN  loss = sign * d                     (WGAN, Arjovsky et al. 2017)
+ *   HINGE        loss = max(0, 1 + sign * d)         (Lim & Ye 2017; Miyato et al. 2018)
+ *   LSQ          loss = 0.5 * (d - target)^2         (LSGAN, Mao et al. 2017; sign unused)
+ * sign = +1 pushes d down, -1 pushes it up. So the critic minimises E[d(fake)] - E[d(real)]
+ * with WASSERSTEIN sign -1 on real and +1 on fake; the hinge critic uses HINGE with -1 on real
+ * (relu(1 - d)) and +1 on fake (relu(1 + d)); both generators use WASSERSTEIN sign -1 on fake
+ * (loss -d). LSGAN: targets 1 (real) and 0 (fake) for the critic, 1 on fake for the generator.
+ * The hinge's derivative at its kink is 0, as torch.relu's. dd or loss may be NULL. */
+typedef enum { CLGAN_CRITIC_WASSERSTEIN, CLGAN_CRITIC_HINGE, CLGAN_CRITIC_LSQ } clgan_critic_kind;
+
+typedef struct {
+  clgan_critic_kind kind;
+  float sign, target, scale;
+} clgan_critic_loss_cfg;
+
+clgan_status clgan_critic_loss(clgan_device *dev, const clgan_critic_loss_cfg *cfg,
+                               clgan_buffer *dd, clgan_buffer *loss, const clgan_buffer *d,
+                               int n);
+void clgan_ref_critic_loss(const clgan_critic_loss_cfg *cfg, float *dd, float *loss,
+                           const float *d, int n);
+
+/* WGAN-GP (Gulrajani et al. 2017). Interpolation between matching real and fake rows,
+ *   x_hat[b, j] = eps[b] * real[b, j] + (1 - eps[b]) * fake[b, j],
+ * with eps (batch) uniform in (0, 1), e.g. from clgan_rand_uniform. x_hat is a fresh input:
+ * nothing flows back through it to the generator. */
+clgan_status clgan_gp_interpolate(clgan_device *dev, clgan_buffer *x_hat,
+                                  const clgan_buffer *real, const clgan_buffer *fake,
+                                  const clgan_buffer *eps, int batch, int dim);
+void clgan_ref_gp_interpolate(float *x_hat, const float *real, const float *fake,
+                              const float *eps, int batch, int dim);
+
+/* The penalty on g = dD/dx_hat (batch, dim), one row per sample:
+ *   norm[b] = ||g_b||,  loss[b] = lambda * (norm[b] - 1)^2,
+ *   dg[b, :] = scale * 2 lambda (norm[b] - 1) g_b / norm[b]   (0 where norm[b] = 0).
+ * dg is the seed of the double backward that carries the penalty to the critic's weights
+ * (docs/wgan-gp.md). dg may be g itself; dg, loss and norm may each be NULL. */
+typedef struct {
+  float lambda, scale;
+} clgan_gp_cfg;
+
+clgan_status clgan_gp_penalty(clgan_device *dev, const clgan_gp_cfg *cfg, clgan_buffer *dg,
+                              clgan_buffer *loss, clgan_buffer *norm, const clgan_buffer *g,
+                              int batch, int dim);
+void clgan_ref_gp_penalty(const clgan_gp_cfg *cfg, float *dg, float *loss, float *norm,
+                          const float *g, int batch, int dim);
+
 #endif
