@@ -10,9 +10,17 @@
 #include "clgan/ops.h"
 
 typedef enum {
-  CLGAN_LOSS_BCE,         /* non-saturating generator loss: BCE(D(G(z)), 1) */
-  CLGAN_LOSS_BCE_MINIMAX  /* the original minimax generator loss: -BCE(D(G(z)), 0) */
+  CLGAN_LOSS_BCE,         /* BCE from logits; non-saturating generator loss BCE(D(G(z)), 1) */
+  CLGAN_LOSS_BCE_MINIMAX, /* the original minimax generator loss: -BCE(D(G(z)), 0) */
+  CLGAN_LOSS_WGAN,        /* critic E[D(fake)] - E[D(real)], generator -E[D(fake)] */
+  CLGAN_LOSS_WGAN_GP,     /* WGAN plus the gradient penalty lambda E[(||grad D(x_hat)|| - 1)^2] */
+  CLGAN_LOSS_HINGE,       /* critic E[relu(1 - D(real))] + E[relu(1 + D(fake))], G -E[D(fake)] */
+  CLGAN_LOSS_LSGAN        /* least squares: critic targets 1 and 0, generator target 1 */
 } clgan_loss_kind;
+
+/* "bce", "bce-minimax", "wgan", "wgan-gp", "hinge", "lsgan"; NULL / -1 when unknown. */
+const char *clgan_loss_name(clgan_loss_kind k);
+int clgan_loss_parse(const char *name, clgan_loss_kind *k);
 
 typedef struct {
   char model[32];
@@ -30,6 +38,8 @@ typedef struct {
   float real_label;        /* 1, or < 1 for one-sided label smoothing */
   int d_steps;             /* discriminator steps per generator step */
   float clip_norm;         /* gradient-norm clipping per network; 0 = off */
+  float clip_weights;      /* WGAN weight clipping of the critic to [-c, c]; 0 = off */
+  float gp_lambda;         /* WGAN-GP penalty weight (10 in the paper) */
   uint64_t seed;
 } clgan_train_cfg;
 
@@ -44,8 +54,9 @@ typedef struct {
   long steps;              /* steps in the window */
   double d_loss;           /* BCE(real) + BCE(fake), mean per step */
   double g_loss;
-  double d_real, d_fake;   /* mean D(x), mean D(G(z)) in the D steps */
-  double acc_real, acc_fake, acc; /* D accuracy at threshold 0.5 */
+  double d_real, d_fake;   /* mean D(x), mean D(G(z)) in the D steps: probabilities for BCE,
+                              raw critic outputs for the other losses */
+  double acc_real, acc_fake, acc; /* D accuracy: real above, fake below 0.5 (BCE, LSGAN) or 0 */
 } clgan_metrics;
 
 typedef struct {

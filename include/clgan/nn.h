@@ -97,6 +97,7 @@ typedef struct {
   clgan_buffer grads;     /* (arena_n) */
   clgan_buffer state1, state2; /* optimizer state, (arena_n) each */
   clgan_buffer col;       /* im2col workspace shared by the convolutions */
+  clgan_buffer scratch[2]; /* double backward only: ping-pong (max_batch, widest layer) */
   const clgan_buffer *output; /* the last forward's output (owned by a layer or the caller) */
   long opt_t;             /* optimizer steps taken */
 } clgan_net;
@@ -133,6 +134,17 @@ typedef struct {
 clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
                                 const clgan_buffer *x, const clgan_buffer *dy,
                                 const clgan_buffer **dx);
+
+/* WGAN-GP's double backward (docs/wgan-gp.md). Call after clgan_net_forward on x (train mode)
+ * and clgan_net_backward with param_grads = 0, input_grad = 1 and dy = seed, which leave the
+ * input-gradient pass in the layers. gbar (batch, in) is dP/dg for the penalty P on that input
+ * gradient g; this adds dP/dW to every weight gradient (biases get none: the penalty does not
+ * depend on them). Only linear, conv, relu, lrelu, reshape and flatten layers are allowed
+ * (clgan_net_check_double_backward says which layer is not). */
+clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_buffer *x,
+                                       const clgan_buffer *seed, const clgan_buffer *gbar);
+/* Index of the first layer the double backward cannot go through, or -1. */
+int clgan_net_check_double_backward(const clgan_net *net);
 
 /* Tensor naming, PyTorch style: fills name with "<prefix>.<index>.<what>" for layer i. */
 void clgan_net_tensor_name(char *name, size_t size, const char *prefix, int layer,

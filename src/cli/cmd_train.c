@@ -33,17 +33,17 @@ static int parse_init(const char *text, clgan_init *init) {
 int cmd_train(int argc, char **argv) {
   const char *model = "mlp-bn", *gspec = NULL, *dspec = NULL, *data_dir = NULL, *out = NULL;
   const char *device = NULL, *resume = NULL, *opt = NULL, *opt_g = NULL, *opt_d = NULL;
-  const char *loss = "bce", *init = NULL;
+  const char *loss = NULL, *init = NULL;
   int epochs = 0, batch = 0, d_steps = 1, latent = 0, quiet = 0, log_every = 50, profile = 0;
   long steps = 0, sample_every = 0, checkpoint_every = 0, seed = 1;
   double lr = 0, lr_g = 0, lr_d = 0, beta1 = 0, beta2 = 0, momentum = 0;
-  float smoothing = 0, clip = 0;
+  float smoothing = 0, clip = 0, clip_weights = 0, gp_lambda = 10;
   enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
          G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-         G_LATENT, G_SAMPLE, G_CKPT, G_COUNT };
+         G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_COUNT };
   int given[G_COUNT] = {0};
   const cli_opt opts[] = {
-      {"model", "NAME", CLI_STR, &model, "preset: mlp, mlp-bn, mlp-tf", &given[G_MODEL]},
+      {"model", "NAME", CLI_STR, &model, "preset: mlp, mlp-bn, mlp-tf, dcgan, wgan, wgan-gp", &given[G_MODEL]},
       {"generator", "SPEC", CLI_STR, &gspec, "generator spec, replacing the preset's (README: Network specs)", &given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &dspec, "discriminator spec, replacing the preset's", &given[G_DSPEC]},
       {"data", "DIR", CLI_STR, &data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
@@ -60,7 +60,9 @@ int cmd_train(int argc, char **argv) {
       {"beta1", "B", CLI_DOUBLE, &beta1, "Adam beta1 (preset's: mlp 0.9, mlp-bn 0.5)", &given[G_B1]},
       {"beta2", "B", CLI_DOUBLE, &beta2, "Adam beta2 (preset's: 0.999)", &given[G_B2]},
       {"momentum", "M", CLI_DOUBLE, &momentum, "SGD momentum", &given[G_MOM]},
-      {"loss", "NAME", CLI_STR, &loss, "bce (non-saturating G loss) or bce-minimax (the original log(1 - D(G(z))))", &given[G_LOSS]},
+      {"loss", "NAME", CLI_STR, &loss, "bce (non-saturating G loss), bce-minimax (the original log(1 - D(G(z)))), wgan, wgan-gp, hinge or lsgan (preset's: wgan for wgan, else bce)", &given[G_LOSS]},
+      {"clip-weights", "C", CLI_FLOAT, &clip_weights, "clip the critic's parameters to [-C, C] after each update (WGAN; preset wgan: 0.01)", &given[G_CLIPW]},
+      {"gp-lambda", "L", CLI_FLOAT, &gp_lambda, "weight of the WGAN-GP gradient penalty", &given[G_GP]},
       {"label-smoothing", "S", CLI_FLOAT, &smoothing, "one-sided label smoothing: real label 1 - S (e.g. 0.1)", &given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &d_steps, "discriminator steps per generator step", &given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &clip, "clip each network's gradient norm to C (0 = off)", &given[G_CLIP]},
@@ -94,7 +96,8 @@ int cmd_train(int argc, char **argv) {
                                         "lr", "lr-g", "lr-d", "beta1", "beta2", "optimizer",
                                         "optimizer-g", "optimizer-d", "momentum", "loss",
                                         "label-smoothing", "d-steps", "clip-grad-norm", "seed",
-                                        "init", "latent", NULL, NULL};
+                                        "init", "latent", NULL, NULL, "clip-weights",
+                                        "gp-lambda"};
     for (int i = 0; i < G_COUNT; i++) {
       if (given[i] && names[i]) {
         fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -124,10 +127,15 @@ int cmd_train(int argc, char **argv) {
       fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", init);
       return CLGAN_EXIT_USAGE;
     }
-    if (!strcmp(loss, "bce")) cfg.loss = CLGAN_LOSS_BCE;
-    else if (!strcmp(loss, "bce-minimax")) cfg.loss = CLGAN_LOSS_BCE_MINIMAX;
-    else {
-      fprintf(stderr, "clgan train: error: --loss '%s': use bce or bce-minimax\n", loss);
+    if (given[G_LOSS] && !clgan_loss_parse(loss, &cfg.loss)) {
+      fprintf(stderr, "clgan train: error: --loss '%s': use bce, bce-minimax, wgan, wgan-gp, "
+                      "hinge or lsgan\n", loss);
+      return CLGAN_EXIT_USAGE;
+    }
+    if (given[G_CLIPW]) cfg.clip_weights = clip_weights;
+    if (given[G_GP]) cfg.gp_lambda = gp_lambda;
+    if (cfg.clip_weights < 0 || !(cfg.gp_lambda >= 0)) {
+      fprintf(stderr, "clgan train: error: --clip-weights and --gp-lambda must be >= 0\n");
       return CLGAN_EXIT_USAGE;
     }
     clgan_opt_cfg *o[2] = {&cfg.opt_g, &cfg.opt_d};

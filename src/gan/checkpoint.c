@@ -201,7 +201,9 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = meta_printf(w, "checkpoint_every", "%ld", c->checkpoint_every)) ||
       (st = meta_printf(w, "grid", "%d", c->grid)) ||
       (st = clgan_st_add_meta(w, "init", init_name(c->init))) ||
-      (st = clgan_st_add_meta(w, "loss", c->loss == CLGAN_LOSS_BCE ? "bce" : "bce-minimax")) ||
+      (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
+      (st = meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
+      (st = meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
       (st = meta_printf(w, "real_label", "%.9g", (double)c->real_label)) ||
       (st = meta_printf(w, "d_steps", "%d", c->d_steps)) ||
       (st = meta_printf(w, "clip_grad_norm", "%.9g", (double)c->clip_norm)) ||
@@ -306,7 +308,12 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
   c->init = !strcmp(init, "torch") ? CLGAN_INIT_TORCH
             : !strcmp(init, "glorot") ? CLGAN_INIT_GLOROT
                                       : CLGAN_INIT_DCGAN;
-  c->loss = !strcmp(loss, "bce") ? CLGAN_LOSS_BCE : CLGAN_LOSS_BCE_MINIMAX;
+  if (!clgan_loss_parse(loss, &c->loss)) {
+    clgan_error("%s: unknown loss '%s' in the metadata", path, loss);
+    return CLGAN_BAD_FORMAT;
+  }
+  c->clip_weights = meta_float(f, path, "clip_weights", &st);
+  c->gp_lambda = meta_float(f, path, "gp_lambda", &st);
   if (st == CLGAN_OK &&
       (!parse_opt_meta(clgan_st_meta(f, "optimizer.generator"), &c->opt_g) ||
        !parse_opt_meta(clgan_st_meta(f, "optimizer.discriminator"), &c->opt_d))) {

@@ -4,7 +4,7 @@
 
 #include "clgan/gan.h"
 
-const char *const clgan_preset_names[] = {"mlp", "mlp-bn", "mlp-tf", "dcgan", NULL};
+const char *const clgan_preset_names[] = {"mlp", "mlp-bn", "mlp-tf", "dcgan", "wgan", "wgan-gp", NULL};
 
 const char *clgan_preset_summary(const char *name) {
   if (!strcmp(name, "mlp")) return "the PyTorch tutorial MLP GAN (batch 128, 10 epochs)";
@@ -12,6 +12,8 @@ const char *clgan_preset_summary(const char *name) {
     return "the Keras tutorial MLP GAN with batch norm (batch 64, 10,000 steps; the default)";
   if (!strcmp(name, "mlp-tf")) return "the TensorFlow tutorial MLP GAN (Adam 1e-3)";
   if (!strcmp(name, "dcgan")) return "a DCGAN for 28x28 images (convolutions, batch norm)";
+  if (!strcmp(name, "wgan")) return "dcgan's shapes as a WGAN: critic, weight clipping, RMSprop";
+  if (!strcmp(name, "wgan-gp")) return "WGAN-GP: gradient penalty, a critic without batch norm";
   return NULL;
 }
 
@@ -29,6 +31,7 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
   cfg->d_steps = 1;
   cfg->seed = 1;
   cfg->grid = 8;
+  cfg->gp_lambda = 10.0f;
   if (!strcmp(name, "mlp")) {
     /* PyTorch tutorial: nn.Linear defaults, ReLU in G, LeakyReLU(0.2) in D, Adam 2e-4. */
     snprintf(cfg->g_spec, sizeof cfg->g_spec, "linear:128,relu,linear:256,relu,linear:784,tanh");
@@ -81,6 +84,26 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
     cfg->epochs = 5;
     cfg->sample_every = 200;
     cfg->checkpoint_every = 500;
+  } else if (!strcmp(name, "wgan") || !strcmp(name, "wgan-gp")) {
+    /* Arjovsky et al. 2017, Algorithm 1: the critic has no sigmoid, c = 0.01, RMSprop 5e-5,
+     * five critic steps per generator step. Gulrajani et al. 2017, Algorithm 1: lambda 10,
+     * Adam(1e-4, 0.5, 0.9), five critic steps, and a critic without batch norm. */
+    clgan_preset("dcgan", cfg);
+    snprintf(cfg->model, sizeof cfg->model, "%s", name);
+    cfg->d_steps = 5;
+    cfg->epochs = 0;
+    cfg->steps = 2000;
+    if (!strcmp(name, "wgan")) {
+      cfg->loss = CLGAN_LOSS_WGAN;
+      cfg->clip_weights = 0.01f;
+      cfg->opt_g = cfg->opt_d = (clgan_opt_cfg){.kind = CLGAN_OPT_RMSPROP, .lr = 5e-5,
+                                                .alpha = 0.99, .eps = 1e-8};
+    } else {
+      cfg->loss = CLGAN_LOSS_WGAN_GP;
+      snprintf(cfg->d_spec, sizeof cfg->d_spec,
+               "conv:32:4:2:1,lrelu:0.2,conv:64:4:2:1,lrelu:0.2,flatten,linear:1");
+      cfg->opt_g = cfg->opt_d = adam(1e-4, 0.5, 0.9, 1e-8);
+    }
   } else {
     return CLGAN_INVALID_ARGUMENT;
   }

@@ -31,8 +31,8 @@ void clgan_trainer_free(clgan_trainer *t) {
   if (!t) return;
   clgan_net_free(&t->g);
   clgan_net_free(&t->d);
-  clgan_buffer *bufs[] = {&t->perm, &t->z, &t->real, &t->dlogits, &t->loss_terms,
-                          &t->probs, &t->stats, &t->sumsq};
+  clgan_buffer *bufs[] = {&t->perm, &t->z,     &t->real,  &t->dlogits, &t->loss_terms, &t->probs,
+                          &t->stats, &t->sumsq, &t->x_hat, &t->gp_eps,  &t->ones};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
   free(t);
@@ -81,6 +81,22 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
+  if (cfg->loss == CLGAN_LOSS_WGAN_GP) {
+    int bad = clgan_net_check_double_backward(&t->d);
+    if (bad >= 0) {
+      clgan_error("WGAN-GP's critic may hold only linear, conv, relu, lrelu, reshape and flatten "
+                  "layers (batch norm breaks the per-sample penalty: Gulrajani et al. 2017, "
+                  "sec. 4); layer %d of '%s' is not one", bad + 1, cfg->d_spec);
+      st = CLGAN_INVALID_ARGUMENT;
+      goto fail;
+    }
+    size_t fb = sizeof(float);
+    if ((st = clgan_buffer_alloc(dev, &t->x_hat, (size_t)b * (size_t)t->dim * fb)) ||
+        (st = clgan_buffer_alloc(dev, &t->gp_eps, (size_t)b * fb)) ||
+        (st = clgan_buffer_alloc(dev, &t->ones, (size_t)b * fb)) ||
+        (st = clgan_fill(dev, &t->ones, b, 1.0f)))
+      goto fail;
+  }
   if ((st = clgan_net_init(&t->g, cfg->init, cfg->seed, STREAM_INIT_G)) ||
       (st = clgan_net_init(&t->d, cfg->init, cfg->seed, STREAM_INIT_D)))
     goto fail;
@@ -107,22 +123,61 @@ fail:
   return st;
 }
 
-/* Loss on D's logits for the current batch, with its metrics summed into the stats buffer. */
-static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *logits, float target,
-                                   float sign, int loss_slot, int prob_slot, int acc_slot,
-                                   int acc_negate) {
+const char *clgan_loss_name(clgan_loss_kind k) {
+  static const char *const names[] = {"bce", "bce-minimax", "wgan", "wgan-gp", "hinge", "lsgan"};
+  return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : NULL;
+}
+
+int clgan_loss_parse(const char *name, clgan_loss_kind *k) {
+  for (int i = 0; i <= CLGAN_LOSS_LSGAN; i++) {
+    if (!strcmp(name, clgan_loss_name((clgan_loss_kind)i))) {
+      *k = (clgan_loss_kind)i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+typedef enum { ON_REAL, ON_FAKE, FOR_G } loss_role;
+
+/* The loss of D's outputs for the current batch in one role, writing d(loss)/d(output) to
+ * dlogits and summing the metrics into the stats buffer (no host synchronisation). */
+static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, loss_role role) {
   clgan_status st;
   int b = t->cfg.batch;
-  clgan_bce_cfg bce = {.target = target, .scale = 1.0f / (float)b, .sign = sign};
-  if ((st = clgan_bce_logits(t->dev, &bce, &t->dlogits, &t->loss_terms, &t->probs, logits, b)) ||
-      (st = clgan_reduce_sum(t->dev, &t->stats, loss_slot, &t->loss_terms, b, 1)))
+  float scale = 1.0f / (float)b;
+  clgan_loss_kind kind = t->cfg.loss;
+  const clgan_buffer *values = out; /* what D(x) and D(G(z)) report */
+  float threshold = 0.0f;
+  if (kind == CLGAN_LOSS_BCE || kind == CLGAN_LOSS_BCE_MINIMAX) {
+    clgan_bce_cfg bce = {.target = role == ON_REAL ? t->cfg.real_label : 0.0f, .scale = scale,
+                         .sign = 1.0f};
+    if (role == FOR_G && kind == CLGAN_LOSS_BCE) bce.target = 1.0f;
+    if (role == FOR_G && kind == CLGAN_LOSS_BCE_MINIMAX) bce.sign = -1.0f;
+    st = clgan_bce_logits(t->dev, &bce, &t->dlogits, &t->loss_terms, &t->probs, out, b);
+    values = &t->probs;
+    threshold = 0.5f;
+  } else {
+    clgan_critic_loss_cfg c = {.kind = CLGAN_CRITIC_WASSERSTEIN, .scale = scale,
+                               .sign = role == ON_FAKE ? 1.0f : -1.0f};
+    if (kind == CLGAN_LOSS_HINGE && role != FOR_G) c.kind = CLGAN_CRITIC_HINGE;
+    if (kind == CLGAN_LOSS_LSGAN) {
+      c.kind = CLGAN_CRITIC_LSQ;
+      c.target = role == ON_FAKE ? 0.0f : role == ON_REAL ? t->cfg.real_label : 1.0f;
+      threshold = 0.5f;
+    }
+    st = clgan_critic_loss(t->dev, &c, &t->dlogits, &t->loss_terms, out, b);
+  }
+  if (st != CLGAN_OK) return st;
+  int loss_slot = role == ON_REAL ? STAT_D_LOSS_REAL : role == ON_FAKE ? STAT_D_LOSS_FAKE
+                                                                       : STAT_G_LOSS;
+  if ((st = clgan_reduce_sum(t->dev, &t->stats, loss_slot, &t->loss_terms, b, 1))) return st;
+  if (role == FOR_G) return CLGAN_OK;
+  int real = role == ON_REAL;
+  if ((st = clgan_reduce_sum(t->dev, &t->stats, real ? STAT_D_REAL : STAT_D_FAKE, values, b, 1)))
     return st;
-  if (prob_slot >= 0 &&
-      ((st = clgan_reduce_sum(t->dev, &t->stats, prob_slot, &t->probs, b, 1)) ||
-       (st = clgan_reduce_count_above(t->dev, &t->stats, acc_slot, &t->probs, b, 0.5f, acc_negate,
-                                      1))))
-    return st;
-  return CLGAN_OK;
+  return clgan_reduce_count_above(t->dev, &t->stats, real ? STAT_ACC_REAL : STAT_ACC_FAKE, values,
+                                  b, threshold, !real, 1);
 }
 
 static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_cfg *opt) {
@@ -135,6 +190,28 @@ static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_c
   net->opt_t++;
   return clgan_opt_step(t->dev, opt, net->opt_t, &net->params, &net->grads, &net->state1,
                         &net->state2, n);
+}
+
+/* WGAN-GP: lambda * mean((||dD/dx_hat|| - 1)^2) on interpolates between the real and the fake
+ * batch, its gradient added to the critic's by the double backward (docs/wgan-gp.md). */
+static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *fake) {
+  clgan_status st;
+  int b = t->cfg.batch;
+  const clgan_buffer *out = NULL, *g = NULL;
+  clgan_backward_cfg through = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
+  clgan_gp_cfg gp = {.lambda = t->cfg.gp_lambda, .scale = 1.0f / (float)b};
+  if ((st = clgan_rand_uniform(t->dev, &t->gp_eps, b, 0.0f, 1.0f, t->cfg.seed,
+                               (uint64_t)t->d_batches, STREAM_GP)) ||
+      (st = clgan_gp_interpolate(t->dev, &t->x_hat, &t->real, fake, &t->gp_eps, b, t->dim)) ||
+      (st = clgan_net_forward(&t->d, &t->x_hat, b, t->d.run_count, 1, &out)) ||
+      (st = clgan_net_backward(&t->d, &through, &t->x_hat, &t->ones, &g)))
+    return st;
+  /* dg overwrites g in place: the double backward reads the layers' other gradients only. */
+  clgan_buffer *dg = (clgan_buffer *)g;
+  if ((st = clgan_gp_penalty(t->dev, &gp, dg, &t->loss_terms, NULL, g, b, t->dim)) ||
+      (st = clgan_reduce_sum(t->dev, &t->stats, STAT_GP, &t->loss_terms, b, 1)))
+    return st;
+  return clgan_net_double_backward(&t->d, b, &t->x_hat, &t->ones, dg);
 }
 
 static clgan_status d_step(clgan_trainer *t) {
@@ -157,16 +234,19 @@ static clgan_status d_step(clgan_trainer *t) {
   if ((st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))) return st;
   /* D on the real batch, then on the fake one, gradients summed, one update. */
   if ((st = clgan_net_forward(&t->d, &t->real, b, dl, 1, &logits)) ||
-      (st = loss_and_stats(t, logits, t->cfg.real_label, 1.0f, STAT_D_LOSS_REAL, STAT_D_REAL,
-                           STAT_ACC_REAL, 0)) ||
+      (st = loss_and_stats(t, logits, ON_REAL)) ||
       (st = clgan_net_backward(&t->d, &back, &t->real, &t->dlogits, NULL)))
     return st;
   back.accumulate = 1;
   if ((st = clgan_net_forward(&t->d, fake, b, dl, 1, &logits)) ||
-      (st = loss_and_stats(t, logits, 0.0f, 1.0f, STAT_D_LOSS_FAKE, STAT_D_FAKE, STAT_ACC_FAKE,
-                           1)) ||
+      (st = loss_and_stats(t, logits, ON_FAKE)) ||
       (st = clgan_net_backward(&t->d, &back, fake, &t->dlogits, NULL)) ||
+      (t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, fake))) ||
       (st = optimize(t, &t->d, &t->cfg.opt_d)))
+    return st;
+  /* WGAN: clip every critic parameter (BN's too, as the paper's code) after its update. */
+  if (t->cfg.clip_weights > 0.0f &&
+      (st = clgan_clamp(t->dev, &t->d.params, (int)t->d.arena_n, t->cfg.clip_weights)))
     return st;
   t->pos += b;
   t->d_batches++;
@@ -181,12 +261,10 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
     if ((st = d_step(t))) return st;
   /* G step through the updated D, on the fake batch of the last D step (G has not changed). */
   const clgan_buffer *fake = t->g.output, *logits = NULL, *dfake = NULL;
-  int minimax = t->cfg.loss == CLGAN_LOSS_BCE_MINIMAX;
   clgan_backward_cfg through_d = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
   clgan_backward_cfg g_back = {.layers = t->g.count, .batch = b, .param_grads = 1};
   if ((st = clgan_net_forward(&t->d, fake, b, t->d.run_count, 1, &logits)) ||
-      (st = loss_and_stats(t, logits, minimax ? 0.0f : 1.0f, minimax ? -1.0f : 1.0f, STAT_G_LOSS,
-                           -1, -1, 0)) ||
+      (st = loss_and_stats(t, logits, FOR_G)) ||
       (st = clgan_net_backward(&t->d, &through_d, fake, &t->dlogits, &dfake)) ||
       (st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
       (st = optimize(t, &t->g, &t->cfg.opt_g)))
@@ -205,7 +283,7 @@ clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m) {
   double nd = (double)t->window_d * t->cfg.batch, ng = (double)t->window_g * t->cfg.batch;
   m->steps = t->window_g;
   if (nd > 0) {
-    m->d_loss = ((double)s[STAT_D_LOSS_REAL] + s[STAT_D_LOSS_FAKE]) / nd;
+    m->d_loss = ((double)s[STAT_D_LOSS_REAL] + s[STAT_D_LOSS_FAKE] + s[STAT_GP]) / nd;
     m->d_real = s[STAT_D_REAL] / nd;
     m->d_fake = s[STAT_D_FAKE] / nd;
     m->acc_real = s[STAT_ACC_REAL] / nd;

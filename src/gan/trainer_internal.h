@@ -12,6 +12,7 @@ enum {
   STAT_D_FAKE,
   STAT_ACC_REAL,
   STAT_ACC_FAKE,
+  STAT_GP,
   STAT_COUNT
 };
 
@@ -21,6 +22,7 @@ enum {
   STREAM_INIT_D = 2,
   STREAM_NOISE = 3,
   STREAM_SHUFFLE = 4,
+  STREAM_GP = 5,
   STREAM_FIXED_LATENT = 0x5A4D
 };
 
@@ -40,6 +42,9 @@ struct clgan_trainer {
   clgan_buffer probs;       /* (batch) */
   clgan_buffer stats;       /* (STAT_COUNT) running sums since the last metrics read */
   clgan_buffer sumsq;       /* (1) for gradient-norm clipping */
+  clgan_buffer x_hat;       /* WGAN-GP: (batch, dim) interpolates */
+  clgan_buffer gp_eps;      /* WGAN-GP: (batch) interpolation weights */
+  clgan_buffer ones;        /* WGAN-GP: (batch) the seed dD = 1 */
   int32_t *perm_host;
 
   long step;                /* G steps done */

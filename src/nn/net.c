@@ -28,6 +28,8 @@ void clgan_net_free(clgan_net *net) {
   clgan_buffer_free(&net->state1);
   clgan_buffer_free(&net->state2);
   clgan_buffer_free(&net->col);
+  clgan_buffer_free(&net->scratch[0]);
+  clgan_buffer_free(&net->scratch[1]);
   memset(net, 0, sizeof *net);
 }
 
