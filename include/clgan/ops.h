@@ -284,7 +284,9 @@ void clgan_ref_gp_interpolate(float *x_hat, const float *real, const float *fake
  *   norm[b] = ||g_b||,  loss[b] = lambda * (norm[b] - 1)^2,
  *   dg[b, :] = scale * 2 lambda (norm[b] - 1) g_b / norm[b]   (0 where norm[b] = 0).
  * dg is the seed of the double backward that carries the penalty to the critic's weights
- * (docs/wgan-gp.md). dg may be g itself; dg, loss and norm may each be NULL. */
+ * (docs/wgan-gp.md): per layer a forward-shaped product and a weight-gradient product (GEMMs,
+ * clgan_conv2d_forward/backward), and for leaky ReLU clgan_act_backward itself with the saved
+ * pre-activation, no new op. dg may be g itself; dg, loss and norm may each be NULL. */
 typedef struct {
   float lambda, scale;
 } clgan_gp_cfg;

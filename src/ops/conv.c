@@ -12,10 +12,16 @@
  *   convT forward      col(y) = W^T Xt,         col2im -> y       (conv backward-data)
  *   convT backward     dXt = W col(dy)          (conv forward);   dW (+)= Xt col(dy)^T
  * where col() is the batched im2col (K, N*P) and Xt, Yt are (channels, N*P) "CNHW" copies.
+ * For the dW products col() is built transposed, (N*P, K), so that no GEMM has B transposed.
  *
- * Batched rather than per sample: one GEMM per product over the whole batch, so k or n is
- * N*P (thousands) instead of P (tens), at the cost of one permutation pass over the window
- * side. The workspace holds col(), K*N*P floats, then the CNHW copy, O*N*P floats.
+ * Measured on PoCL (2 cores, batch 64, DCGAN shapes; figures in the h-conv report):
+ * - batched rather than per sample: one GEMM per product over the whole batch, so k or n is
+ *   N*P (thousands) instead of P (tens); 1.3x (small layers) to 4.3x (convT 256->128) faster
+ *   than 64 per-sample GEMMs, at the cost of one permutation pass over the window side;
+ * - B-transposed GEMMs run 1.2 to 3x slower than NN/TN on these shapes;
+ * - these im2col/col2im kernels (one launch per batch) are 2.3 to 5x faster than CLBlast's
+ *   Xim2col/Xcol2im, which take one image per call, so src/device/ wraps neither.
+ * The workspace holds col(), K*N*P floats, then the CNHW copy, O*N*P floats.
  *
  * The WGAN-GP double backward of a conv layer reuses these ops unchanged; the derivation is in
  * docs/wgan-gp.md. */
