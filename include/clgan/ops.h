@@ -211,7 +211,8 @@ void clgan_ref_opt_step(const clgan_opt_cfg *cfg, long t, float *w, const float 
  * contents scratch; one buffer of the largest size serves every layer of a network (ops on
  * one queue never overlap). b may be NULL (no bias).
  * backward: dx overwritten; dw and db (+)= per accumulate, as in the dense layer; any of
- * dx, dw, db may be NULL (not computed; x is read only for dw, w only for dx). */
+ * dx, dw, db may be NULL (not computed; x is read only for dw, w only for dx, col only for
+ * dx or dw). An empty batch (n = 0) is fine: gradients 0, or unchanged with accumulate. */
 typedef struct {
   int n, c_in, h_in, w_in, c_out, kh, kw, stride, pad;
 } clgan_conv_shape;
