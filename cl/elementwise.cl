@@ -27,3 +27,17 @@ __kernel void clip_by_norm(__global float *x, int n, __global const float *sumsq
   float coef = max_norm / (sqrt(sumsq[slot]) + 1e-6f);
   if (coef < 1.0f) x[i] *= coef;
 }
+
+/* out (cols, rows) = in (rows, cols)^T, through a 16x16 tile in local memory so that both the
+ * reads and the writes walk rows. */
+#define TRANSPOSE_TILE 16
+__kernel void transpose_tiled(__global float *out, __global const float *in, int rows, int cols) {
+  __local float tile[TRANSPOSE_TILE][TRANSPOSE_TILE + 1];
+  int c = get_global_id(0), r = get_global_id(1);
+  int lc = get_local_id(0), lr = get_local_id(1);
+  if (r < rows && c < cols) tile[lr][lc] = in[r * cols + c];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  int oc = get_group_id(1) * TRANSPOSE_TILE + lc; /* column of out = row of in */
+  int orow = get_group_id(0) * TRANSPOSE_TILE + lr;
+  if (orow < cols && oc < rows) out[orow * rows + oc] = tile[lc][lr];
+}

@@ -64,8 +64,34 @@ static void check_size(clgan_device *dev, int n) {
   free(x), free(y), free(got), free(want);
 }
 
+/* Transpose against its reference, which is checked here element by element. */
+static void check_transpose(clgan_device *dev, int rows, int cols) {
+  size_t n = (size_t)rows * (size_t)cols;
+  float *in = malloc(n * sizeof *in), *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+  for (size_t i = 0; i < n; i++) in[i] = (float)i;
+  clgan_ref_transpose(want, in, rows, cols);
+  CHECK(want[(size_t)(cols - 1) * rows] == (float)(cols - 1) && want[rows - 1] == (float)((rows - 1) * cols),
+        "reference transpose %dx%d", rows, cols);
+  clgan_buffer bi = upload(dev, in, n), bo = upload(dev, NULL, n);
+  CHECK(clgan_transpose(dev, &bo, &bi, rows, cols) == CLGAN_OK, "transpose %dx%d", rows, cols);
+  download(dev, &bo, got, n);
+  char what[64];
+  snprintf(what, sizeof what, "transpose %dx%d", rows, cols);
+  CHECK_CLOSE(what, got, want, n, 0, 0);
+  clgan_buffer_free(&bi);
+  clgan_buffer_free(&bo);
+  free(in);
+  free(want);
+  free(got);
+}
+
 int main(void) {
   clgan_device *dev = test_open_device();
+  check_transpose(dev, 1, 1);
+  check_transpose(dev, 3, 5);
+  check_transpose(dev, 17, 33);
+  check_transpose(dev, 256, 784);
+  check_transpose(dev, 1, 128);
   static const int sizes[] = {1, 7, 1000, 4099};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) check_size(dev, sizes[s]);
   clgan_buffer b = upload(dev, NULL, 4);

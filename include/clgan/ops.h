@@ -161,6 +161,11 @@ clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value);
 /* y = a * x + b * y; b = 0 does not read y (as BLAS), so NaN in y cannot leak through. */
 clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clgan_buffer *x,
                          float b, int n);
+/* out (cols, rows) = in (rows, cols)^T. The dense layer keeps W^T beside W so that its forward
+ * GEMM has no transposed operand (slow on some devices, 3x on PoCL: src/nn/linear.c). */
+clgan_status clgan_transpose(clgan_device *dev, clgan_buffer *out, const clgan_buffer *in,
+                             int rows, int cols);
+void clgan_ref_transpose(float *out, const float *in, int rows, int cols);
 /* x = clamp(x, -c, c) (WGAN weight clipping) */
 clgan_status clgan_clamp(clgan_device *dev, clgan_buffer *x, int n, float c);
 /* x *= min(1, max_norm / (sqrt(sumsq[slot]) + 1e-6)), reading sumsq on the device

@@ -18,8 +18,9 @@ void clgan_net_free(clgan_net *net) {
   if (!net) return;
   for (int i = 0; i < net->count && net->layers; i++) {
     clgan_layer *l = &net->layers[i];
-    clgan_buffer *bufs[] = {&l->w, &l->b, &l->dw, &l->db, &l->running_mean, &l->running_var,
-                            &l->mean, &l->invstd, &l->y, &l->dx};
+    clgan_buffer *bufs[] = {&l->w,    &l->b,          &l->dw,           &l->db,
+                            &l->wt,   &l->running_mean, &l->running_var, &l->mean,
+                            &l->invstd, &l->y,        &l->dx};
     for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) clgan_buffer_free(bufs[j]);
   }
   free(net->layers);
@@ -204,6 +205,9 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
           (st = clgan_buffer_alloc(dev, &l->invstd, cb)))
         goto fail;
     }
+    if (l->spec.kind == CLGAN_LAYER_LINEAR &&
+        (st = clgan_buffer_alloc(dev, &l->wt, l->w_n * fb)))
+      goto fail;
     if (is_view(l)) continue;
     if ((st = clgan_buffer_alloc(dev, &l->y, (size_t)max_batch * (size_t)l->out * fb)) ||
         (st = clgan_buffer_alloc(dev, &l->dx, (size_t)max_batch * (size_t)l->in * fb)))

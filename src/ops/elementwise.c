@@ -31,6 +31,28 @@ clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clga
                       CLGAN_FLOAT(b), CLGAN_INT(n));
 }
 
+clgan_status clgan_transpose(clgan_device *dev, clgan_buffer *out, const clgan_buffer *in,
+                             int rows, int cols) {
+  clgan_kernel *k = NULL;
+  clgan_status st;
+  if ((st = ops_check_count(rows, "clgan_transpose", "rows")) ||
+      (st = ops_check_count(cols, "clgan_transpose", "cols")))
+    return st;
+  if (rows == 0 || cols == 0) return CLGAN_OK;
+  size_t bytes = (size_t)rows * (size_t)cols * sizeof(float);
+  if ((st = ops_check_buf(in, bytes, "clgan_transpose", "in")) ||
+      (st = ops_check_buf(out, bytes, "clgan_transpose", "out")) ||
+      (st = clgan_kernel_get(dev, "elementwise.cl", "transpose_tiled", &k)))
+    return st;
+  clgan_range r = {.dims = 2, .global = {(size_t)cols, (size_t)rows, 1}, .local = {16, 16, 1}};
+  return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(out), CLGAN_BUF(in), CLGAN_INT(rows), CLGAN_INT(cols));
+}
+
+void clgan_ref_transpose(float *out, const float *in, int rows, int cols) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) out[(size_t)c * rows + r] = in[(size_t)r * cols + c];
+}
+
 clgan_status clgan_clamp(clgan_device *dev, clgan_buffer *x, int n, float c) {
   clgan_kernel *k = NULL;
   clgan_status st = prepare(dev, "clgan_clamp", "clamp_values", n, x, "x", &k);
