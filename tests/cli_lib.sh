@@ -1,0 +1,35 @@
+# Shared by the tests/cli_*.sh scripts (sourced, not run): counting checks, running a command and
+# checking its exit code and output, and the device requirement.
+fails=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+ok() { echo "ok   $*"; }
+
+# expect NAME EXPECTED_RC PATTERN -- command...: the exit code and an extended regex (any case).
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" != "$want" ]; then
+    fail "$name: exit $rc, want $want"; echo "$out" | tail -8 | sed 's/^/    /'
+  elif ! grep -qiE -- "$pattern" <<<"$out"; then
+    fail "$name: output lacks /$pattern/"; echo "$out" | tail -8 | sed 's/^/    /'
+  else
+    ok "$name"
+  fi
+}
+
+# No OpenCL device: skip (exit 77), or fail where CI requires one.
+require_device() {
+  if ! "$1" devices >/dev/null 2>&1; then
+    case "${CI:-}" in true|1|yes) echo "FAIL: no OpenCL device, and CI requires one"; exit 1 ;; esac
+    echo "SKIP: no OpenCL device"; exit 77
+  fi
+}
+
+finish() {
+  [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
+  echo "all checks passed"
+  exit 0
+}
