@@ -14,6 +14,7 @@ typedef struct {
 
 int cmd_devices(int argc, char **argv);
 int cmd_gemm_check(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 const char *clgan_cli_version(void);
 
