@@ -239,7 +239,7 @@ typedef struct {
 typedef struct {
   double budget_s;        /* seconds for the search; <= 0 means 120. The final check comes on top */
   int max_candidates;     /* stop after this many candidates; 0: only the budget limits */
-  int reps;               /* GEMMs per timing; 0 means 5 (the best of 3 timings counts) */
+  int reps;               /* least GEMMs per timing (more to fill ~10 ms); 0 means 3 */
   unsigned long long seed; /* candidate sampling: same seed, same sequence */
   int skip_baseline;      /* do not time the parameters in effect before the search */
   const clgan_tune_shape *shapes; /* NULL: clgan_tune_default_shapes */

@@ -16,7 +16,7 @@ static void progress(const char *line, void *user) {
 int cmd_tune(int argc, char **argv) {
   const char *sel = NULL, *out = NULL;
   float budget = 120.0f;
-  int quiet = 0, reps = 5, max_candidates = 0;
+  int quiet = 0, reps = 3, max_candidates = 0;
   long seed = 1;
   const cli_opt opts[] = {
       {"device", "SEL", CLI_STR, &sel, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)"},
@@ -24,7 +24,7 @@ int cmd_tune(int argc, char **argv) {
        "time for the search (each candidate compiles CLBlast's GEMM program: ~10 s on PoCL)"},
       {"out", "FILE", CLI_STR, &out, "tuning cache to update (default: $CLGAN_TUNING_FILE or "
                                      "~/.cache/clgan/tuning.txt)"},
-      {"reps", "N", CLI_INT, &reps, "GEMMs per timing (the best of 3 timings counts)"},
+      {"reps", "N", CLI_INT, &reps, "least GEMMs per timing (more to fill ~10 ms; the best of 5 counts)"},
       {"max-candidates", "N", CLI_INT, &max_candidates, "stop after N candidates (0: no limit)"},
       {"seed", "N", CLI_LONG, &seed, "seed for the random candidates"},
       {"quiet", NULL, CLI_FLAG, &quiet, "print only the summary"},
