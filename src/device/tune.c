@@ -132,6 +132,8 @@ typedef struct {
   int have_best;
   double best_ms;
   double best_shape_ms[CLGAN_TUNE_MAX_SHAPES];
+  cand anchor; /* the first set that passed: what the other kind's runs keep in the table */
+  int have_anchor;
   cand seeds[8];
   int nseeds, next_seed;
   int picks;
@@ -308,13 +310,10 @@ static CLBlastStatusCode run_gemm(clgan_device *dev, shape_data *d) {
                       0.0f, d->c, 0, s->n, &dev->queue, NULL);
 }
 
-/* Runs every shape once against its reference, then times it (back-to-back GEMMs, then one
- * wait). Returns NULL and fills ms[] and *total, or says why it failed. */
-static const char *measure(clgan_device *dev, shape_data *sd, int n, int reps, double *ms,
-                           double *total, char *why, size_t why_size) {
+/* Runs every shape once against its reference. Returns NULL, or says why it failed. */
+static const char *verify(clgan_device *dev, shape_data *sd, int n, char *why, size_t why_size) {
   /* A sentinel in C shows elements the kernel never wrote; beta = 0 keeps it out of the sum. */
   const cl_float sentinel = 12345.0f;
-  *total = 0.0;
   for (int i = 0; i < n; i++) {
     shape_data *d = &sd[i];
     cl_int err = clEnqueueFillBuffer(dev->queue, d->c, &sentinel, sizeof sentinel, 0,
@@ -343,41 +342,67 @@ static const char *measure(clgan_device *dev, shape_data *sd, int n, int reps, d
       }
     }
   }
+  return NULL;
+}
+
+/* One timing of every shape: counts[i] back-to-back GEMMs and one wait. ms[i] keeps the lowest
+ * time per GEMM seen, as other work on a shared machine only ever adds time. */
+static const char *time_pass(clgan_device *dev, shape_data *sd, int n, const int *counts,
+                             double *ms, char *why, size_t why_size) {
   for (int i = 0; i < n; i++) {
-    /* Enough GEMMs per timing to fill about 10 ms, at least `reps`; the best of five timings
-     * counts, as other work on a shared machine only ever adds time. */
     double t0 = now_s();
-    CLBlastStatusCode c = run_gemm(dev, &sd[i]);
-    cl_int err = clFinish(dev->queue);
-    if (c != CLBlastSuccess || err != CL_SUCCESS) {
-      snprintf(why, why_size, "CLBlast returned %d, clFinish %s", (int)c, clgan_cl_error_name(err));
-      return why;
-    }
-    double one = now_s() - t0;
-    int count = one > 0.0 ? (int)(0.010 / one) : reps;
-    if (count < reps) count = reps;
-    if (count > 200) count = 200;
-    double best = INFINITY;
-    for (int trial = 0; trial < 5; trial++) {
-      t0 = now_s();
-      for (int r = 0; r < count; r++) {
-        c = run_gemm(dev, &sd[i]);
-        if (c != CLBlastSuccess) {
-          snprintf(why, why_size, "CLBlast returned %d", (int)c);
-          return why;
-        }
-      }
-      err = clFinish(dev->queue);
-      if (err != CL_SUCCESS) {
-        snprintf(why, why_size, "clFinish returned %s", clgan_cl_error_name(err));
+    for (int r = 0; r < counts[i]; r++) {
+      CLBlastStatusCode c = run_gemm(dev, &sd[i]);
+      if (c != CLBlastSuccess) {
+        snprintf(why, why_size, "CLBlast returned %d", (int)c);
+        clFinish(dev->queue);
         return why;
       }
-      double dt = (now_s() - t0) / count * 1e3;
-      if (dt < best) best = dt;
     }
-    ms[i] = best;
-    *total += best;
+    cl_int err = clFinish(dev->queue);
+    if (err != CL_SUCCESS) {
+      snprintf(why, why_size, "clFinish returned %s", clgan_cl_error_name(err));
+      return why;
+    }
+    double dt = (now_s() - t0) / counts[i] * 1e3;
+    if (dt < ms[i]) ms[i] = dt;
   }
+  return NULL;
+}
+
+/* GEMMs per timing: enough to fill about 10 ms, at least `reps`, at most 200. */
+static const char *set_counts(clgan_device *dev, shape_data *sd, int n, int reps, int *counts,
+                              char *why, size_t why_size) {
+  double ms[CLGAN_TUNE_MAX_SHAPES];
+  for (int i = 0; i < n; i++) {
+    counts[i] = 1;
+    ms[i] = INFINITY;
+  }
+  if (time_pass(dev, sd, n, counts, ms, why, why_size)) return why;
+  for (int i = 0; i < n; i++) {
+    double c = ms[i] > 0.0 ? 10.0 / ms[i] : reps;
+    counts[i] = c < reps ? reps : c > 200 ? 200 : (int)c;
+  }
+  return NULL;
+}
+
+#define TRIALS 5
+
+static double sum(const double *x, int n) {
+  double t = 0.0;
+  for (int i = 0; i < n; i++) t += x[i];
+  return t;
+}
+
+/* Checks the parameters in effect, then times them: the best of TRIALS timings per shape. */
+static const char *measure(clgan_device *dev, shape_data *sd, int n, int reps, double *ms,
+                           char *why, size_t why_size) {
+  int counts[CLGAN_TUNE_MAX_SHAPES];
+  for (int i = 0; i < n; i++) ms[i] = INFINITY;
+  if (verify(dev, sd, n, why, why_size) || set_counts(dev, sd, n, reps, counts, why, why_size))
+    return why;
+  for (int t = 0; t < TRIALS; t++)
+    if (time_pass(dev, sd, n, counts, ms, why, why_size)) return why;
   return NULL;
 }
 
@@ -395,6 +420,17 @@ static int override_params(clgan_device *dev, const char *kernel, const char *co
 static int override_routine(clgan_device *dev, size_t min_indirect) {
   static const char *const name[] = {"XGEMM_MIN_INDIRECT_SIZE"};
   return override_params(dev, "GemmRoutine", name, &min_indirect, 1);
+}
+
+/* Puts candidate c of kind k in CLBlast's table with the routine forced its way, and the other
+ * kind at its anchor (a set that builds; its own value does not matter for this path's time). */
+static int apply_cand(clgan_device *dev, const kind_state *ks, int k, const cand *c) {
+  const kind_state *other = &ks[1 - k];
+  int rc = override_params(dev, ks[k].kernel, ks[k].names, c->v, ks[k].nparams);
+  if (rc == 0 && other->have_anchor)
+    rc = override_params(dev, other->kernel, other->names, other->anchor.v, other->nparams);
+  if (rc == 0) rc = override_routine(dev, k == K_DIRECT ? ALL_DIRECT : ALL_INDIRECT);
+  return rc;
 }
 
 static size_t icbrt(unsigned long long x) {
@@ -581,21 +617,23 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
 
   if (!cfg.skip_baseline) {
     say(&cfg, "timing the parameters in effect (the first call compiles CLBlast's kernels)");
-    if (measure(dev, sd, n, cfg.reps, ms, &res->before_ms, why, sizeof why) == NULL) {
+    if (measure(dev, sd, n, cfg.reps, ms, why, sizeof why) == NULL) {
+      res->before_ms = sum(ms, n);
       for (int i = 0; i < n; i++) res->shapes[i].before_gflops = sd[i].flops / (ms[i] * 1e6);
       say(&cfg, "before: %.2f ms per pass, %.1f GFLOPS", res->before_ms,
           set_flops / (res->before_ms * 1e6));
     } else {
       clgan_warn("tuning: the parameters in effect before the search fail (%s)", why);
-      res->before_ms = 0.0;
     }
   }
 
   /* Which kernel each candidate tunes: one seed of each (XgemmDirect first, while CLBlast's
    * table still holds sets that build), then the kind with the faster best pass gets three
    * turns in four; candidates are cheap to time but dear to compile, so the slower kind only
-   * keeps a chance. After a rejected set of a kind with no best yet, that kind goes on: the
-   * rejected set stays in CLBlast's table and would break the shared program for the other. */
+   * keeps a chance. After a rejected set of a kind with no anchor yet, that kind goes on: the
+   * rejected set stays in CLBlast's table and would break the shared program for the other.
+   * A candidate is timed in turns with its kind's best set (CLBlast keeps that program, so the
+   * switch costs no build): load from other work on the machine then hits both alike. */
   double search_start = now_s();
   int last = -1, last_rejected = 0;
   for (int turn = 0;; turn++) {
@@ -603,7 +641,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     double spent = now_s() - t_start;
     if (res->tried > 0 && spent + (now_s() - search_start) / res->tried > cfg.budget_s) break;
     int k;
-    if (last >= 0 && last_rejected && !ks[last].have_best) {
+    if (last >= 0 && last_rejected && !ks[last].have_anchor) {
       k = last;
     } else if (turn < 2) {
       k = turn == 0 ? K_DIRECT : K_XGEMM;
@@ -614,34 +652,47 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
                                                                : K_XGEMM;
       k = turn % 4 == 3 ? 1 - fast : fast;
     }
-    kind_state *s = &ks[k];
     cand c;
-    if (!next_cand(s, &c, &rng, &dev->info)) {
+    if (!next_cand(&ks[k], &c, &rng, &dev->info)) {
       if (!next_cand(&ks[1 - k], &c, &rng, &dev->info)) break;
-      s = &ks[1 - k];
       k = 1 - k;
     }
+    kind_state *s = &ks[k];
     if (!remember(s, &c)) {
       st = CLGAN_HOST_OUT_OF_MEMORY;
       goto fail;
     }
     res->tried++;
     describe(s, &c, params, sizeof params);
-    /* The other kind keeps its best set (a rejected set may still be in CLBlast's table and
-     * would break the shared program's build). */
-    const kind_state *other = &ks[1 - k];
-    int rc = override_params(dev, s->kernel, s->names, c.v, s->nparams);
-    if (rc == 0 && other->have_best)
-      rc = override_params(dev, other->kernel, other->names, other->best.v, other->nparams);
-    if (rc == 0)
-      rc = override_routine(dev, k == K_DIRECT ? ALL_DIRECT : ALL_INDIRECT);
+
+    double cand_ms[CLGAN_TUNE_MAX_SHAPES], best_ms[CLGAN_TUNE_MAX_SHAPES];
+    int counts[CLGAN_TUNE_MAX_SHAPES];
+    for (int i = 0; i < n; i++) cand_ms[i] = best_ms[i] = INFINITY;
+    int paired = s->have_best;
     const char *fail_why = NULL;
-    double total = 0.0;
+    int rc = apply_cand(dev, ks, k, &c);
     if (rc != 0) {
       snprintf(why, sizeof why, "CLBlastOverrideParameters returned %d", rc);
       fail_why = why;
-    } else {
-      fail_why = measure(dev, sd, n, cfg.reps, ms, &total, why, sizeof why);
+    }
+    if (!fail_why) fail_why = verify(dev, sd, n, why, sizeof why);
+    if (!fail_why) fail_why = set_counts(dev, sd, n, cfg.reps, counts, why, sizeof why);
+    if (!fail_why && paired) {
+      /* The best set's program may need a build if the other kind's anchor came later. */
+      double scratch[CLGAN_TUNE_MAX_SHAPES];
+      int ones[CLGAN_TUNE_MAX_SHAPES];
+      for (int i = 0; i < n; i++) ones[i] = 1, scratch[i] = INFINITY;
+      if (apply_cand(dev, ks, k, &s->best) != 0 ||
+          time_pass(dev, sd, n, ones, scratch, why, sizeof why) != NULL)
+        paired = 0; /* the best set stopped working: the candidate stands alone */
+    }
+    for (int t = 0; t < TRIALS && !fail_why; t++) {
+      if (paired && apply_cand(dev, ks, k, &c) != 0) paired = 0;
+      fail_why = time_pass(dev, sd, n, counts, cand_ms, why, sizeof why);
+      if (!fail_why && paired &&
+          (apply_cand(dev, ks, k, &s->best) != 0 ||
+           time_pass(dev, sd, n, counts, best_ms, why, sizeof why) != NULL))
+        paired = 0;
     }
     double elapsed = now_s() - t_start;
     last = k;
@@ -652,15 +703,28 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
           fail_why, params);
       continue;
     }
+    if (!s->have_anchor) {
+      s->anchor = c;
+      s->have_anchor = 1;
+    }
+    double total = sum(cand_ms, n);
+    if (paired) {
+      s->best_ms = sum(best_ms, n); /* fresh, next to the candidate's */
+      memcpy(s->best_shape_ms, best_ms, sizeof best_ms);
+    }
     int better = !s->have_best || total < s->best_ms;
     if (better) {
       s->best = c;
       s->best_ms = total;
       s->have_best = 1;
-      memcpy(s->best_shape_ms, ms, sizeof ms);
+      memcpy(s->best_shape_ms, cand_ms, sizeof cand_ms);
     }
-    say(&cfg, "[%5.0fs] %-11s #%-3d %7.1f GFLOPS%s  (%s)", elapsed, s->kernel, res->tried,
-        set_flops / (total * 1e6), better ? " *best*" : "", params);
+    char vs[64] = "";
+    if (paired)
+      snprintf(vs, sizeof vs, " (best so far, timed alongside: %.1f)",
+               set_flops / (sum(best_ms, n) * 1e6));
+    say(&cfg, "[%5.0fs] %-11s #%-3d %6.1f GFLOPS%s%s  %s", elapsed, s->kernel, res->tried,
+        set_flops / (total * 1e6), vs, better ? " *new best*" : "", params);
   }
 
   if (!ks[K_DIRECT].have_best && !ks[K_XGEMM].have_best) {
@@ -672,7 +736,45 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     goto fail;
   }
 
-  /* The winners: each kind's best set, and the cross-over between them. */
+  /* The cross-over: both bests timed in turns, shape by shape. With only direct sets measured,
+   * GEMMs larger than the set still go indirect, as CLBlast intends for large sizes: the set
+   * says nothing about them. */
+  unsigned long long largest = 0;
+  for (int i = 0; i < n; i++)
+    if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
+  size_t size = ks[K_DIRECT].have_best ? icbrt(largest) + 1 : ALL_INDIRECT;
+  if (ks[K_DIRECT].have_best && ks[K_XGEMM].have_best) {
+    double dms[CLGAN_TUNE_MAX_SHAPES], ims[CLGAN_TUNE_MAX_SHAPES], predicted = 0.0;
+    int counts[CLGAN_TUNE_MAX_SHAPES];
+    const char *fail_why = NULL;
+    say(&cfg, "timing both bests in turns for the direct/indirect cross-over");
+    for (int i = 0; i < n; i++) dms[i] = ims[i] = INFINITY;
+    if (apply_cand(dev, ks, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
+        set_counts(dev, sd, n, cfg.reps, counts, why, sizeof why) != NULL)
+      fail_why = why;
+    for (int t = 0; t < TRIALS && !fail_why; t++) {
+      if (apply_cand(dev, ks, K_DIRECT, &ks[K_DIRECT].best) != 0 ||
+          time_pass(dev, sd, n, counts, dms, why, sizeof why) != NULL ||
+          apply_cand(dev, ks, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
+          time_pass(dev, sd, n, counts, ims, why, sizeof why) != NULL)
+        fail_why = why;
+    }
+    if (fail_why) {
+      clgan_error("%s: timing the best sets again failed: %s",
+                  clgan_status_message(CLGAN_CLBLAST_ERROR), fail_why);
+      st = CLGAN_CLBLAST_ERROR;
+      goto fail;
+    }
+    size = pick_crossover(sd, n, dms, ims, &predicted);
+    for (int i = 0; i < n; i++)
+      say(&cfg, "%4zu x %4zu x %4zu: direct %.3f ms, indirect %.3f ms", sd[i].s.m, sd[i].s.n,
+          sd[i].s.k, dms[i], ims[i]);
+    say(&cfg, "cross-over: direct while m*n*k < %zu^3; predicted pass %.2f ms", size, predicted);
+    ks[K_DIRECT].best_ms = sum(dms, n);
+    ks[K_XGEMM].best_ms = sum(ims, n);
+  }
+
+  /* The winners, applied together (one more build) and checked once more. */
   if (ks[K_DIRECT].have_best) {
     res->direct_ms = ks[K_DIRECT].best_ms;
     to_entry(&ks[K_DIRECT], &ks[K_DIRECT].best, set_flops / (res->direct_ms * 1e6),
@@ -683,41 +785,25 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     to_entry(&ks[K_XGEMM], &ks[K_XGEMM].best, set_flops / (res->indirect_ms * 1e6),
              &res->entries[res->count++]);
   }
-  {
-    /* With only direct sets measured, GEMMs larger than the set still go indirect, as CLBlast
-     * intends for large sizes; the set says nothing about them. */
-    unsigned long long largest = 0;
-    for (int i = 0; i < n; i++)
-      if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
-    size_t size = ks[K_DIRECT].have_best ? icbrt(largest) + 1 : ALL_INDIRECT;
-    if (ks[K_DIRECT].have_best && ks[K_XGEMM].have_best) {
-      double predicted = 0.0;
-      size = pick_crossover(sd, n, ks[K_DIRECT].best_shape_ms, ks[K_XGEMM].best_shape_ms,
-                            &predicted);
-      for (int i = 0; i < n; i++)
-        say(&cfg, "%zu x %zu x %zu: direct %.3f ms, indirect %.3f ms", sd[i].s.m, sd[i].s.n,
-            sd[i].s.k, ks[K_DIRECT].best_shape_ms[i], ks[K_XGEMM].best_shape_ms[i]);
-      say(&cfg, "cross-over: direct below %zu^3 = m*n*k, predicted pass %.2f ms", size, predicted);
-    }
-    clgan_tuning *e = &res->entries[res->count++];
-    memset(e, 0, sizeof *e);
-    snprintf(e->kernel, sizeof e->kernel, "GemmRoutine");
-    snprintf(e->names[0], sizeof e->names[0], "XGEMM_MIN_INDIRECT_SIZE");
-    e->values[0] = size;
-    e->count = 1;
-  }
+  clgan_tuning *e = &res->entries[res->count++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->kernel, sizeof e->kernel, "GemmRoutine");
+  snprintf(e->names[0], sizeof e->names[0], "XGEMM_MIN_INDIRECT_SIZE");
+  e->values[0] = size;
+  e->count = 1;
   st = clgan_tuning_apply(dev, res->entries, res->count);
   if (st != CLGAN_OK) goto fail;
 
   say(&cfg, "checking and timing the winners together");
-  if (measure(dev, sd, n, cfg.reps, ms, &res->after_ms, why, sizeof why) != NULL) {
+  if (measure(dev, sd, n, cfg.reps, ms, why, sizeof why) != NULL) {
     clgan_error("%s: the tuned parameters fail when applied together: %s",
                 clgan_status_message(CLGAN_CLBLAST_ERROR), why);
     st = CLGAN_CLBLAST_ERROR;
     goto fail;
   }
+  res->after_ms = sum(ms, n);
   for (int i = 0; i < n; i++) res->shapes[i].after_gflops = sd[i].flops / (ms[i] * 1e6);
-  res->entries[res->count - 1].gflops = set_flops / (res->after_ms * 1e6);
+  e->gflops = set_flops / (res->after_ms * 1e6);
   res->elapsed_s = now_s() - t_start;
 
 fail:
