@@ -245,7 +245,15 @@ typedef struct {
   const clgan_tune_shape *shapes; /* NULL: clgan_tune_default_shapes */
   int nshapes;
   void (*progress)(const char *line, void *user); /* optional, one line per step */
+  /* Optional: called with "try" before each candidate runs and with "best" for each new best.
+   * A driver that crashes in a candidate's kernel takes the process with it; `clgan tune`
+   * runs the search in a child process, reads this journal and resumes without that set. */
+  void (*journal)(const char *event, const clgan_tuning *set, void *user);
   void *user;
+  const clgan_tuning *seeds; /* sets to try first (an earlier run's bests) */
+  int nseeds;
+  const clgan_tuning *skip; /* sets never to try (ones that crashed an earlier run) */
+  int nskip;
 } clgan_tune_cfg;
 
 typedef struct {

@@ -255,16 +255,22 @@ static void add_seed(kind_state *ks, const size_t *values) {
   }
 }
 
-static void add_entry_seed(kind_state *ks, const clgan_tuning *e) {
-  size_t values[NPARAM_MAX] = {0};
-  if (strcmp(e->kernel, ks->kernel) != 0) return;
+/* The set an entry names for this kind, if it is for this kind and names every parameter. */
+static int entry_cand(const kind_state *ks, const clgan_tuning *e, cand *c) {
+  memset(c, 0, sizeof *c);
+  if (strcmp(e->kernel, ks->kernel) != 0) return 0;
   for (int i = 0; i < ks->nparams; i++) {
     int j = 0;
     while (j < e->count && strcmp(e->names[j], ks->names[i]) != 0) j++;
-    if (j == e->count) return;
-    values[i] = e->values[j];
+    if (j == e->count) return 0;
+    c->v[i] = e->values[j];
   }
-  add_seed(ks, values);
+  return 1;
+}
+
+static void add_entry_seed(kind_state *ks, const clgan_tuning *e) {
+  cand c;
+  if (entry_cand(ks, e, &c)) add_seed(ks, c.v);
 }
 
 static void to_entry(const kind_state *ks, const cand *c, double gflops, clgan_tuning *e) {
@@ -569,6 +575,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
   kind_state ks[NKINDS];
   double ms[CLGAN_TUNE_MAX_SHAPES];
   char why[256], params[512];
+  clgan_tuning entry;
   double t_start = now_s();
 
   memset(res, 0, sizeof *res);
@@ -607,8 +614,17 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
   {
     clgan_tuning builtin[8];
     int nb = clgan_tuning_builtin(dev, builtin, 8);
-    for (int k = 0; k < NKINDS; k++)
+    for (int k = 0; k < NKINDS; k++) {
+      for (int i = 0; i < cfg.nseeds; i++) add_entry_seed(&ks[k], &cfg.seeds[i]);
       for (int i = 0; i < nb; i++) add_entry_seed(&ks[k], &builtin[i]);
+      for (int i = 0; i < cfg.nskip; i++) { /* marked tried: never proposed */
+        cand c;
+        if (entry_cand(&ks[k], &cfg.skip[i], &c) && !remember(&ks[k], &c)) {
+          st = CLGAN_HOST_OUT_OF_MEMORY;
+          goto fail;
+        }
+      }
+    }
     for (size_t i = 0; i < sizeof direct_seeds / sizeof direct_seeds[0]; i++)
       add_seed(&ks[K_DIRECT], direct_seeds[i].v);
     for (size_t i = 0; i < sizeof xgemm_seeds / sizeof xgemm_seeds[0]; i++)
@@ -664,6 +680,10 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     }
     res->tried++;
     describe(s, &c, params, sizeof params);
+    if (cfg.journal) {
+      to_entry(s, &c, 0.0, &entry);
+      cfg.journal("try", &entry, cfg.user);
+    }
 
     double cand_ms[CLGAN_TUNE_MAX_SHAPES], best_ms[CLGAN_TUNE_MAX_SHAPES];
     int counts[CLGAN_TUNE_MAX_SHAPES];
@@ -712,12 +732,17 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
       s->best_ms = sum(best_ms, n); /* fresh, next to the candidate's */
       memcpy(s->best_shape_ms, best_ms, sizeof best_ms);
     }
-    int better = !s->have_best || total < s->best_ms;
+    /* A new best must win by 2%: below that, timings on a shared machine do not tell. */
+    int better = !s->have_best || total < 0.98 * s->best_ms;
     if (better) {
       s->best = c;
       s->best_ms = total;
       s->have_best = 1;
       memcpy(s->best_shape_ms, cand_ms, sizeof cand_ms);
+      if (cfg.journal) {
+        to_entry(s, &c, set_flops / (total * 1e6), &entry);
+        cfg.journal("best", &entry, cfg.user);
+      }
     }
     char vs[64] = "";
     if (paired)
