@@ -75,8 +75,9 @@ typedef struct {
   int no_tuning;          /* do not apply stored CLBlast tuning parameters */
 } clgan_device_cfg;
 
-/* Fills selector from $CLGAN_DEVICE and kernel_dir from $CLGAN_KERNEL_DIR where they are unset:
- * the one place the library reads the environment. */
+/* Fills selector from $CLGAN_DEVICE and kernel_dir from $CLGAN_KERNEL_DIR where they are unset,
+ * and sets no_tuning when $CLGAN_NO_TUNING is set and not "0": the one place the library reads
+ * the environment. */
 void clgan_device_cfg_from_env(clgan_device_cfg *cfg);
 
 /* Opens the selected device: context, in-order queue, CLBlast tuning applied.
@@ -203,7 +204,7 @@ void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float 
 typedef struct {
   char kernel[32];
   int count;
-  char names[CLGAN_TUNE_MAX_PARAMS][16];
+  char names[CLGAN_TUNE_MAX_PARAMS][32]; /* "XGEMM_MIN_INDIRECT_SIZE" needs 24 */
   size_t values[CLGAN_TUNE_MAX_PARAMS];
   double gflops; /* what the tuner measured, for the record; 0 if unknown */
 } clgan_tuning;
@@ -224,5 +225,63 @@ clgan_status clgan_tuning_store(const char *path, const char *key, const clgan_t
 int clgan_tuning_builtin(const clgan_device *dev, clgan_tuning *entries, int max);
 /* Hands parameters to CLBlastOverrideParameters for this device. */
 clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, int count);
+
+/* ---- The tuning search (tune.c) --------------------------------------------------------- */
+
+/* One GEMM the tuner times, with clgan_gemm_args' meaning (row-major, op(A) is m x k). */
+typedef struct {
+  size_t m, n, k;
+  int trans_a, trans_b;
+} clgan_tune_shape;
+
+#define CLGAN_TUNE_MAX_SHAPES 16
+
+typedef struct {
+  double budget_s;        /* seconds for the search; <= 0 means 120. The final check comes on top */
+  int max_candidates;     /* stop after this many candidates; 0: only the budget limits */
+  int reps;               /* least GEMMs per timing (more to fill ~10 ms); 0 means 3 */
+  unsigned long long seed; /* candidate sampling: same seed, same sequence */
+  int skip_baseline;      /* do not time the parameters in effect before the search */
+  const clgan_tune_shape *shapes; /* NULL: clgan_tune_default_shapes */
+  int nshapes;
+  void (*progress)(const char *line, void *user); /* optional, one line per step */
+  /* Optional: called with "try" before each candidate runs and with "best" for each new best.
+   * A driver that crashes in a candidate's kernel takes the process with it; `clgan tune`
+   * runs the search in a child process, reads this journal and resumes without that set. */
+  void (*journal)(const char *event, const clgan_tuning *set, void *user);
+  void *user;
+  const clgan_tuning *seeds; /* sets to try first (an earlier run's bests) */
+  int nseeds;
+  const clgan_tuning *skip; /* sets never to try (ones that crashed an earlier run) */
+  int nskip;
+} clgan_tune_cfg;
+
+typedef struct {
+  clgan_tune_shape shape;
+  double before_gflops; /* parameters in effect when clgan_tune was called; 0 if not timed */
+  double after_gflops;  /* the winners, applied */
+} clgan_tune_shape_result;
+
+typedef struct {
+  clgan_tuning entries[3]; /* the winners, for clgan_tuning_store: XgemmDirect, Xgemm, GemmRoutine */
+  int count;
+  clgan_tune_shape_result shapes[CLGAN_TUNE_MAX_SHAPES];
+  int nshapes;
+  double before_ms, after_ms;    /* one pass over the shapes (0 if not timed) */
+  double direct_ms, indirect_ms; /* best pass with every shape forced direct / indirect; 0: none */
+  int tried, rejected;           /* candidates timed; candidates CLBlast refused or got wrong */
+  double elapsed_s;
+} clgan_tune_result;
+
+/* The GEMMs of the mlp GAN's training step (784x256 layer at batch 128, 1024x784 at batch 64,
+ * two small ones): forward, input gradient and weight gradient. Returns the count written. */
+int clgan_tune_default_shapes(clgan_tune_shape *shapes, int max);
+
+/* Searches CLBlast's XgemmDirect and Xgemm parameters and the direct/indirect cross-over for
+ * dev on the shapes, maximising throughput over the set: every candidate's result is checked
+ * against clgan_gemm_reference and a wrong one is discarded. On return the winners are applied
+ * to dev (CLBlast keeps them for the process) and listed in result for clgan_tuning_store.
+ * Open dev with cfg.no_tuning to compare against CLBlast's own defaults. */
+clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg, clgan_tune_result *result);
 
 #endif

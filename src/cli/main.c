@@ -10,6 +10,7 @@ static const clgan_command commands[] = {
     {"sample", "generate images from a checkpoint", cmd_sample},
     {"devices", "list OpenCL platforms and devices", cmd_devices},
     {"gemm-check", "run GEMMs on the device against a C reference", cmd_gemm_check},
+    {"tune", "tune CLBlast's GEMM for the device and store the result", cmd_tune},
 };
 
 static void usage(FILE *out) {
@@ -24,7 +25,8 @@ static void usage(FILE *out) {
           "\nenvironment:\n"
           "  CLGAN_DEVICE       default device selector (index, P:D, cpu|gpu|accelerator, or name)\n"
           "  CLGAN_KERNEL_DIR   load OpenCL kernels from this folder instead of the built-in copies\n"
-          "  CLGAN_TUNING_FILE  CLBlast tuning cache (default ~/.cache/clgan/tuning.txt)\n");
+          "  CLGAN_TUNING_FILE  CLBlast tuning cache (default ~/.cache/clgan/tuning.txt)\n"
+          "  CLGAN_NO_TUNING    set to 1 to run with CLBlast's defaults (no shipped or tuned sets)\n");
 }
 
 int main(int argc, char **argv) {

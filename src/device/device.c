@@ -139,6 +139,8 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
     const char *dir = getenv("CLGAN_KERNEL_DIR");
     if (dir && *dir) cfg->kernel_dir = dir;
   }
+  const char *no_tuning = getenv("CLGAN_NO_TUNING");
+  if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
 }
 
 static void report_no_match(const char *text, const clgan_device_info *list, int count) {

@@ -93,7 +93,13 @@ clgan_status clgan_tuning_load(const char *path, const char *key, clgan_tuning *
       }
       continue;
     }
-    if (len && line[len - 1] == '\n') line[--len] = '\0';
+    if (len == 0 || line[len - 1] != '\n') {
+      /* Every stored line ends in a newline: one without is a file cut short, and its last
+       * number may be cut too. */
+      clgan_warn("tuning cache %s:%d: truncated last line ignored", path, lineno);
+      continue;
+    }
+    line[--len] = '\0';
     char *k = NULL;
     clgan_tuning e;
     memset(&e, 0, sizeof e);

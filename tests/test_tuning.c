@@ -1,0 +1,326 @@
+/* The CLBlast tuning cache and search: store/load round trip, other devices' lines kept,
+ * corrupt caches (garbage, truncated lines, bad numbers, a huge line, binary bytes) skipped with
+ * a warning and never a crash, a device opened on a corrupt cache still computing correct GEMMs,
+ * and a short `clgan_tune` (one candidate) that stores an entry and leaves GEMM correct. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int warnings;
+
+static void count_warnings(const char *level, const char *text, void *user) {
+  (void)user;
+  if (!strcmp(level, "warning")) warnings++;
+  fprintf(stderr, "  [%s] %s\n", level, text);
+}
+
+static char dir[256];
+
+static void path_in_dir(char *out, size_t size, const char *name) {
+  snprintf(out, size, "%s/%s", dir, name);
+}
+
+static void write_bytes(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL, "cannot write %s", path);
+  if (!f) return;
+  fwrite(data, 1, len, f);
+  fclose(f);
+}
+
+static clgan_tuning make_entry(const char *kernel, int count, size_t base, double gflops) {
+  clgan_tuning e;
+  memset(&e, 0, sizeof e);
+  snprintf(e.kernel, sizeof e.kernel, "%s", kernel);
+  e.count = count;
+  for (int i = 0; i < count; i++) {
+    snprintf(e.names[i], sizeof e.names[i], "P%d", i);
+    e.values[i] = base + (size_t)i;
+  }
+  e.gflops = gflops;
+  return e;
+}
+
+static int same_entry(const clgan_tuning *a, const clgan_tuning *b) {
+  if (strcmp(a->kernel, b->kernel) || a->count != b->count) return 0;
+  for (int i = 0; i < a->count; i++)
+    if (strcmp(a->names[i], b->names[i]) || a->values[i] != b->values[i]) return 0;
+  return 1;
+}
+
+static void test_round_trip(void) {
+  char path[512];
+  path_in_dir(path, sizeof path, "sub/dir/tuning.txt"); /* parent folders are created */
+  clgan_tuning a[3] = {make_entry("XgemmDirect", 10, 8, 50.5), make_entry("Xgemm", 16, 1, 150.0),
+                       make_entry("GemmRoutine", 1, 4000, 0.0)};
+  snprintf(a[2].names[0], sizeof a[2].names[0], "XGEMM_MIN_INDIRECT_SIZE");
+  CHECK(clgan_tuning_store(path, "dev A | 1.0 | plat", a, 3) == CLGAN_OK, "store A");
+  clgan_tuning b[2] = {make_entry("XgemmDirect", 3, 100, 7.0), make_entry("Xgemm", 2, 200, 9.0)};
+  CHECK(clgan_tuning_store(path, "dev B | 2.0 | plat", b, 2) == CLGAN_OK, "store B");
+
+  clgan_tuning got[8];
+  int n = -1;
+  warnings = 0;
+  CHECK(clgan_tuning_load(path, "dev A | 1.0 | plat", got, 8, &n) == CLGAN_OK, "load A");
+  CHECK(n == 3, "device A has 3 entries, got %d", n);
+  for (int i = 0; i < n && i < 3; i++) CHECK(same_entry(&got[i], &a[i]), "entry A%d round trip", i);
+  CHECK(n < 1 || (got[0].gflops > 50.4 && got[0].gflops < 50.6), "gflops kept");
+  CHECK(clgan_tuning_load(path, "dev B | 2.0 | plat", got, 8, &n) == CLGAN_OK && n == 2,
+        "device B kept after A was stored");
+  for (int i = 0; i < n && i < 2; i++) CHECK(same_entry(&got[i], &b[i]), "entry B%d round trip", i);
+  CHECK(warnings == 0, "a clean cache gives no warnings (%d)", warnings);
+
+  /* Storing A again replaces A's lines and keeps B's. */
+  clgan_tuning a2 = make_entry("XgemmDirect", 4, 300, 60.0);
+  CHECK(clgan_tuning_store(path, "dev A | 1.0 | plat", &a2, 1) == CLGAN_OK, "restore A");
+  CHECK(clgan_tuning_load(path, "dev A | 1.0 | plat", got, 8, &n) == CLGAN_OK && n == 1 &&
+            same_entry(&got[0], &a2),
+        "device A replaced (n=%d)", n);
+  CHECK(clgan_tuning_load(path, "dev B | 2.0 | plat", got, 8, &n) == CLGAN_OK && n == 2,
+        "device B still there (n=%d)", n);
+  CHECK(clgan_tuning_load(path, "dev A", got, 8, &n) == CLGAN_OK && n == 0,
+        "a key prefix matches nothing (n=%d)", n);
+
+  /* max bounds what load writes. */
+  CHECK(clgan_tuning_load(path, "dev B | 2.0 | plat", got, 1, &n) == CLGAN_OK && n == 1,
+        "load respects max (n=%d)", n);
+
+  char missing[512];
+  path_in_dir(missing, sizeof missing, "no-such-file.txt");
+  CHECK(clgan_tuning_load(missing, "dev A | 1.0 | plat", got, 8, &n) == CLGAN_OK && n == 0,
+        "a missing cache is empty, not an error");
+}
+
+/* Each corrupt cache holds one good line for "dev" between bad ones: the good one loads, each
+ * bad one is a warning. */
+static void check_corrupt(const char *name, const char *bad, size_t bad_len, int want_warnings) {
+  char path[512];
+  path_in_dir(path, sizeof path, "corrupt.txt");
+  const char good[] = "dev\tXgemmDirect\t12.5\tWGD=32,KWID=2\n";
+  size_t len = bad_len + sizeof good - 1 + bad_len;
+  char *data = malloc(len);
+  memcpy(data, bad, bad_len);
+  memcpy(data + bad_len, good, sizeof good - 1);
+  memcpy(data + bad_len + sizeof good - 1, bad, bad_len);
+  write_bytes(path, data, len);
+  free(data);
+  clgan_tuning got[4];
+  int n = -1;
+  warnings = 0;
+  clgan_status st = clgan_tuning_load(path, "dev", got, 4, &n);
+  CHECK(st == CLGAN_OK, "%s: load returns OK, got %s", name, clgan_status_name(st));
+  CHECK(n == 1 && !strcmp(got[0].kernel, "XgemmDirect") && got[0].count == 2 &&
+            got[0].values[0] == 32 && got[0].values[1] == 2,
+        "%s: the good line still loads (n=%d)", name, n);
+  CHECK(warnings >= want_warnings, "%s: %d warning(s), want at least %d", name, warnings,
+        want_warnings);
+}
+
+/* A file cut short: its last line lacks the newline, and a number in it may be cut too
+ * ("WGD=6" from "WGD=64"), so it is dropped even where it parses. */
+static void check_truncated(void) {
+  char path[512];
+  path_in_dir(path, sizeof path, "truncated.txt");
+  const char text[] = "dev\tXgemmDirect\t12.5\tWGD=32,KWID=2\ndev\tXgemm\t10.0\tMWG=6";
+  write_bytes(path, text, sizeof text - 1);
+  clgan_tuning got[4];
+  int n = -1;
+  warnings = 0;
+  CHECK(clgan_tuning_load(path, "dev", got, 4, &n) == CLGAN_OK, "truncated: load returns OK");
+  CHECK(n == 1 && !strcmp(got[0].kernel, "XgemmDirect"), "truncated: the whole line loads, the "
+        "cut one does not (n=%d)", n);
+  CHECK(warnings == 1, "truncated: one warning, got %d", warnings);
+}
+
+static void test_corrupt_caches(void) {
+  const char garbage[] = "this is not a tuning cache at all\n";
+  check_corrupt("garbage", garbage, sizeof garbage - 1, 2);
+  const char fields[] = "dev\tXgemmDirect\n";
+  check_corrupt("missing fields", fields, sizeof fields - 1, 2);
+  check_truncated();
+  const char bad_number[] = "dev\tXgemmDirect\t10.0\tWGD=3x2\n";
+  check_corrupt("bad number", bad_number, sizeof bad_number - 1, 2);
+  const char negative[] = "dev\tXgemmDirect\t10.0\tWGD=-32\n";
+  check_corrupt("negative number", negative, sizeof negative - 1, 2);
+  const char huge_value[] = "dev\tXgemmDirect\t10.0\tWGD=99999999999999999999999\n";
+  check_corrupt("huge value", huge_value, sizeof huge_value - 1, 2);
+  const char bad_gflops[] = "dev\tXgemmDirect\tfast\tWGD=32\n";
+  check_corrupt("bad gflops", bad_gflops, sizeof bad_gflops - 1, 2);
+  const char empty_params[] = "dev\tXgemmDirect\t10.0\t\n";
+  check_corrupt("empty parameters", empty_params, sizeof empty_params - 1, 2);
+  const char lower_name[] = "dev\tXgemmDirect\t10.0\twgd=32\n";
+  check_corrupt("bad parameter name", lower_name, sizeof lower_name - 1, 2);
+  char many[2048];
+  size_t used = (size_t)snprintf(many, sizeof many, "dev\tXgemmDirect\t10.0\t");
+  for (int i = 0; i < CLGAN_TUNE_MAX_PARAMS + 5; i++)
+    used += (size_t)snprintf(many + used, sizeof many - used, "%sP%d=1", i ? "," : "", i);
+  used += (size_t)snprintf(many + used, sizeof many - used, "\n");
+  check_corrupt("too many parameters", many, used, 2);
+
+  size_t huge_len = 100000;
+  char *huge = malloc(huge_len);
+  memset(huge, 'A', huge_len);
+  memcpy(huge, "dev\tXgemmDirect\t1.0\tWGD=", 24);
+  huge[huge_len - 1] = '\n';
+  check_corrupt("huge line", huge, huge_len, 2);
+  free(huge);
+
+  unsigned char binary[512];
+  unsigned long long s = 99;
+  for (size_t i = 0; i < sizeof binary; i++) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    binary[i] = (unsigned char)(s >> 56);
+    if (binary[i] == '\n') binary[i] = 0xFF;
+  }
+  binary[100] = '\0'; /* a NUL inside a line */
+  binary[sizeof binary - 1] = '\n';
+  check_corrupt("binary bytes", (const char *)binary, sizeof binary, 2);
+}
+
+/* A device opened on a corrupt cache: warnings, then correct GEMMs with the builtin set. */
+static void test_device_with_corrupt_cache(void) {
+  char path[512];
+  path_in_dir(path, sizeof path, "device-corrupt.txt");
+  const unsigned char junk[] = "\x01\x02garbage\tXgemmDirect\t1.0\tWGD=\xff\xfe\n\0\0\0tail";
+  write_bytes(path, junk, sizeof junk);
+  setenv("CLGAN_TUNING_FILE", path, 1);
+  clgan_device *dev = test_open_device();
+  const clgan_device_info *info = clgan_device_get_info(dev);
+  /* Lines for this device's own key, each broken differently. */
+  char key[512], text[4096];
+  clgan_device_tuning_key(dev, key, sizeof key);
+  snprintf(text, sizeof text,
+           "%s\tXgemmDirect\t1.0\tWGD=64,MDIMCD=zz\n"
+           "%s\tXgemmDirect\t1.0\tWGD=1\n" /* parses, but CLBlast wants every parameter */
+           "%s\tNoSuchKernel\t1.0\tWGD=8\n",
+           key, key, key);
+  write_bytes(path, text, strlen(text));
+  clgan_device_close(dev);
+  warnings = 0;
+  dev = test_open_device();
+  CHECK(warnings >= 1, "the corrupt cache for this device warns (%d)", warnings);
+  (void)info;
+
+  size_t m = 37, n = 29, k = 53;
+  clgan_gemm_args g = {.trans_b = 1, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
+                       .lda = k, .ldb = k, .ldc = n};
+  float *a = malloc(m * k * 4), *b = malloc(n * k * 4), *c = malloc(m * n * 4), *want = malloc(m * n * 4);
+  unsigned long long rng = 7;
+  test_fill_uniform(a, m * k, -1, 1, &rng);
+  test_fill_uniform(b, n * k, -1, 1, &rng);
+  clgan_buffer da = {0}, db = {0}, dc = {0};
+  CHECK(clgan_buffer_alloc(dev, &da, m * k * 4) == CLGAN_OK, "alloc");
+  CHECK(clgan_buffer_alloc(dev, &db, n * k * 4) == CLGAN_OK, "alloc");
+  CHECK(clgan_buffer_alloc(dev, &dc, m * n * 4) == CLGAN_OK, "alloc");
+  clgan_buffer_write(dev, &da, 0, m * k * 4, a);
+  clgan_buffer_write(dev, &db, 0, n * k * 4, b);
+  g.a = &da;
+  g.b = &db;
+  g.c = &dc;
+  CHECK(clgan_gemm(dev, &g) == CLGAN_OK, "gemm on a device with a corrupt cache");
+  CHECK(clgan_buffer_read(dev, &dc, 0, m * n * 4, c) == CLGAN_OK, "read");
+  clgan_gemm_reference(&g, a, b, want);
+  CHECK_CLOSE("gemm with a corrupt tuning cache", c, want, m * n, 1e-4 + 2e-6 * (double)k, 1e-4);
+  clgan_buffer_free(&da);
+  clgan_buffer_free(&db);
+  clgan_buffer_free(&dc);
+  free(a);
+  free(b);
+  free(c);
+  free(want);
+  clgan_device_close(dev);
+  unsetenv("CLGAN_TUNING_FILE");
+}
+
+static int progress_lines;
+static void count_progress(const char *line, void *user) {
+  (void)user;
+  progress_lines++;
+  fprintf(stderr, "  tune: %s\n", line);
+}
+
+/* One candidate on two small shapes: an entry is produced and stored, GEMM stays right. */
+static void test_tune_smoke(void) {
+  clgan_device *dev = test_open_device();
+  const clgan_tune_shape shapes[] = {{48, 40, 56, 0, 1}, {40, 56, 48, 1, 0}};
+  clgan_tune_cfg cfg = {.budget_s = 60, .max_candidates = 1, .reps = 2, .seed = 3,
+                        .skip_baseline = 1, .shapes = shapes, .nshapes = 2,
+                        .progress = count_progress};
+  clgan_tune_result res;
+  clgan_status st = clgan_tune(dev, &cfg, &res);
+  CHECK(st == CLGAN_OK, "clgan_tune returned %s", clgan_status_name(st));
+  CHECK(res.tried == 1, "one candidate tried, got %d", res.tried);
+  CHECK(progress_lines > 0, "progress reported");
+  CHECK(res.count >= 1, "at least one winner (count %d)", res.count);
+  int has_direct = 0;
+  for (int i = 0; i < res.count; i++)
+    if (!strcmp(res.entries[i].kernel, "XgemmDirect") && res.entries[i].count == 10) has_direct = 1;
+  CHECK(has_direct, "the first candidate is an XgemmDirect set");
+  CHECK(res.nshapes == 2 && res.shapes[0].after_gflops > 0 && res.shapes[1].after_gflops > 0,
+        "the winners were timed");
+
+  char path[512], key[512];
+  path_in_dir(path, sizeof path, "tuned.txt");
+  clgan_device_tuning_key(dev, key, sizeof key);
+  CHECK(clgan_tuning_store(path, key, res.entries, res.count) == CLGAN_OK, "store");
+  clgan_tuning got[8];
+  int n = 0;
+  CHECK(clgan_tuning_load(path, key, got, 8, &n) == CLGAN_OK && n == res.count,
+        "the stored entries load back (n=%d, want %d)", n, res.count);
+  for (int i = 0; i < n && i < res.count; i++)
+    CHECK(same_entry(&got[i], &res.entries[i]), "stored entry %d", i);
+  CHECK(clgan_tuning_apply(dev, got, n) == CLGAN_OK, "CLBlast accepts the stored entries");
+
+  /* GEMM with the tuned set in effect, at a shape the tuner did not see. */
+  size_t m = 70, nn = 33, k = 91;
+  clgan_gemm_args g = {.m = m, .n = nn, .k = k, .alpha = 0.5f, .beta = 0.0f, .lda = k, .ldb = nn,
+                       .ldc = nn};
+  float *a = malloc(m * k * 4), *b = malloc(k * nn * 4), *c = malloc(m * nn * 4),
+        *want = malloc(m * nn * 4);
+  unsigned long long rng = 11;
+  test_fill_uniform(a, m * k, -1, 1, &rng);
+  test_fill_uniform(b, k * nn, -1, 1, &rng);
+  clgan_buffer da = {0}, db = {0}, dc = {0};
+  clgan_buffer_alloc(dev, &da, m * k * 4);
+  clgan_buffer_alloc(dev, &db, k * nn * 4);
+  clgan_buffer_alloc(dev, &dc, m * nn * 4);
+  clgan_buffer_write(dev, &da, 0, m * k * 4, a);
+  clgan_buffer_write(dev, &db, 0, k * nn * 4, b);
+  g.a = &da;
+  g.b = &db;
+  g.c = &dc;
+  CHECK(clgan_gemm(dev, &g) == CLGAN_OK, "gemm after tuning");
+  CHECK(clgan_buffer_read(dev, &dc, 0, m * nn * 4, c) == CLGAN_OK, "read");
+  clgan_gemm_reference(&g, a, b, want);
+  CHECK_CLOSE("gemm after tuning", c, want, m * nn, 1e-4 + 2e-6 * (double)k, 1e-4);
+  clgan_buffer_free(&da);
+  clgan_buffer_free(&db);
+  clgan_buffer_free(&dc);
+  free(a);
+  free(b);
+  free(c);
+  free(want);
+
+  /* Bad configurations are refused before any work. */
+  clgan_tune_shape zero = {0, 4, 4, 0, 0};
+  clgan_tune_cfg bad = {.shapes = &zero, .nshapes = 1};
+  CHECK(clgan_tune(dev, &bad, &res) == CLGAN_INVALID_ARGUMENT, "a zero dimension is refused");
+  clgan_device_close(dev);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "/tmp/clgan-test-tuning-%ld", (long)getpid());
+  clgan_set_log(count_warnings, NULL);
+  test_round_trip();
+  test_corrupt_caches();
+  test_device_with_corrupt_cache();
+  test_tune_smoke();
+  clgan_set_log(NULL, NULL);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  return test_finish();
+}
