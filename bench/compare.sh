@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # One run, both peers: clgan's training throughput and the PyTorch program's on the same machine
-# and data, and their ratio. usage: bench/compare.sh [MODEL] [STEPS]   (MODEL: mlp or mlp-bn)
-# Needs a built tree (build/release) and Debian's python3-torch.
+# and data, and their ratio, for each model named (default: mlp mlp-bn dcgan).
+#   bench/compare.sh [--steps N] [MODEL...]
+# Needs a release build (cmake --preset release && cmake --build --preset release) and Debian's
+# python3-torch. PyTorch runs on one thread (two were slower on this 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:-mlp}
-steps=${2:-300}
+steps=300
+if [ "${1:-}" = --steps ]; then steps=$2; shift 2; fi
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(mlp mlp-bn dcgan)
 bin=${CLGAN_BENCH_BIN:-build/release/bench/clgan_bench_train}
 [ -x "$bin" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 2; }
 # Debian's PyTorch runs its GEMMs through libblas.so.3; with only the reference BLAS installed it
-# is no fair peer. Use OpenBLAS (single-threaded runs: the OpenMP build), unpacked into .deps/
-# without touching the system when it is not installed.
+# is no fair peer. Use OpenBLAS (the OpenMP build, one thread), unpacked into .deps/ without
+# touching the system when it is not installed.
 oblas=/usr/lib/x86_64-linux-gnu/openblas-openmp
 if [ ! -e "$oblas/libblas.so.3" ]; then
   oblas=$PWD/.deps/openblas/usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -19,11 +23,19 @@ if [ ! -e "$oblas/libblas.so.3" ]; then
       dpkg -x libopenblas0-openmp_*.deb openblas)
   fi
 fi
-export LD_LIBRARY_PATH="$oblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-ours=$("$bin" --model "$model" --steps "$steps" --no-profile | grep '^clgan ')
-peer=$(OMP_NUM_THREADS=1 /usr/bin/python3 bench/peer_mlp.py --model "$model" --steps "$steps" --threads 1 | grep '^peer ')
-echo "$ours"
-echo "$peer"
-a=$(sed -E 's/.*img_per_s=([0-9.]+).*/\1/' <<<"$ours")
-b=$(sed -E 's/.*img_per_s=([0-9.]+).*/\1/' <<<"$peer")
-awk -v a="$a" -v b="$b" -v m="$model" 'BEGIN { printf "ratio %s: clgan / pytorch (1 thread) img/s = %.2f\n", m, a / b }'
+for model in "${models[@]}"; do
+  case $model in
+    dcgan) peer=(bench/peer_dcgan.py) ;;
+    *) peer=(bench/peer_mlp.py --model "$model") ;;
+  esac
+  s=$steps
+  [ "$model" = dcgan ] && s=$((steps / 10 > 20 ? steps / 10 : 20))
+  ours=$("$bin" --model "$model" --steps "$s" | grep -v '^clgan .*: device time' | tee /dev/stderr | grep '^clgan ')
+  theirs=$(LD_LIBRARY_PATH="$oblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OMP_NUM_THREADS=1 \
+    /usr/bin/python3 "${peer[@]}" --steps "$s" --threads 1 2>/dev/null | grep '^peer ')
+  echo "$ours"
+  echo "$theirs"
+  a=$(sed -E 's/.*img_per_s=([0-9.]+).*/\1/' <<<"$ours")
+  b=$(sed -E 's/.*img_per_s=([0-9.]+).*/\1/' <<<"$theirs")
+  awk -v a="$a" -v b="$b" -v m="$model" 'BEGIN { printf "ratio %s: clgan / PyTorch (1 thread, OpenBLAS) img/s = %.2f\n\n", m, a / b }'
+done
