@@ -113,6 +113,9 @@ clgan_status clgan_buffer_read(clgan_device *dev, const clgan_buffer *buf, size_
 clgan_status clgan_buffer_write_async(clgan_device *dev, clgan_buffer *buf, size_t offset,
                                       size_t bytes, const void *src);
 clgan_status clgan_buffer_zero(clgan_device *dev, clgan_buffer *buf);
+/* Enqueues a device-side copy of bytes from src at src_off to dst at dst_off. */
+clgan_status clgan_buffer_copy(clgan_device *dev, clgan_buffer *dst, size_t dst_off,
+                               const clgan_buffer *src, size_t src_off, size_t bytes);
 
 /* ---- Kernels ------------------------------------------------------------------------------- */
 

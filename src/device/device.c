@@ -368,6 +368,17 @@ fail:
   return st;
 }
 
+clgan_status clgan_buffer_copy(clgan_device *dev, clgan_buffer *dst, size_t dst_off,
+                               const clgan_buffer *src, size_t src_off, size_t bytes) {
+  clgan_status st = check_range(dst, dst_off, bytes);
+  if (st == CLGAN_OK) st = check_range(src, src_off, bytes);
+  if (st != CLGAN_OK || bytes == 0) return st;
+  CL_TRY(clEnqueueCopyBuffer(dev->queue, (cl_mem)src->mem, (cl_mem)dst->mem, src_off, dst_off,
+                             bytes, 0, NULL, NULL));
+fail:
+  return st;
+}
+
 /* ---- Launch ---- */
 
 clgan_status clgan_launch(clgan_device *dev, clgan_kernel *kernel, clgan_range r, int nargs,

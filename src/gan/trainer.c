@@ -29,10 +29,15 @@ clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
 
 void clgan_trainer_free(clgan_trainer *t) {
   if (!t) return;
+  /* Views before what they view. */
+  clgan_buffer *views[] = {&t->logits_real, &t->logits_fake, &t->x2_fake, &t->dl_fake,
+                           &t->lt_fake,     &t->pr_fake};
+  for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) clgan_buffer_free(views[i]);
   clgan_net_free(&t->g);
   clgan_net_free(&t->d);
-  clgan_buffer *bufs[] = {&t->perm, &t->z,     &t->real,  &t->dlogits, &t->loss_terms, &t->probs,
-                          &t->stats, &t->sumsq, &t->x_hat, &t->gp_eps,  &t->ones};
+  clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
+                          &t->probs, &t->stats, &t->sumsq, &t->x_hat,   &t->gp_eps,
+                          &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
   free(t);
@@ -43,6 +48,45 @@ static clgan_status parse_spec(const char *what, const char *text, clgan_net_spe
   clgan_status st = clgan_spec_parse(text, spec, err, sizeof err);
   if (st != CLGAN_OK) clgan_error("bad %s spec '%s': %s", what, text, err);
   return st;
+}
+
+static clgan_status alloc_separate(clgan_trainer *t) {
+  clgan_status st;
+  size_t b = (size_t)t->cfg.batch, fb = sizeof(float);
+  if ((st = clgan_buffer_alloc(t->dev, &t->real, b * (size_t)t->dim * fb)) ||
+      (st = clgan_buffer_alloc(t->dev, &t->dlogits, b * fb)) ||
+      (st = clgan_buffer_alloc(t->dev, &t->loss_terms, b * fb)) ||
+      (st = clgan_buffer_alloc(t->dev, &t->probs, b * fb)))
+    return st;
+  return CLGAN_OK;
+}
+
+/* The fused D step's buffers, and the views that let the rest of the trainer see halves. */
+static clgan_status alloc_fused(clgan_trainer *t) {
+  clgan_status st;
+  clgan_device *dev = t->dev;
+  size_t b = (size_t)t->cfg.batch, fb = sizeof(float), img = b * (size_t)t->dim * fb;
+  const clgan_layer *last = NULL;
+  for (int i = t->d.run_count - 1; i >= 0 && !last; i--)
+    if (t->d.layers[i].spec.kind != CLGAN_LAYER_RESHAPE &&
+        t->d.layers[i].spec.kind != CLGAN_LAYER_FLATTEN)
+      last = &t->d.layers[i];
+  if ((st = clgan_buffer_alloc(dev, &t->x2, 2 * img)) ||
+      (st = clgan_buffer_alloc(dev, &t->dl2, 2 * b * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->lt2, 2 * b * fb)) ||
+      (st = clgan_buffer_alloc(dev, &t->pr2, 2 * b * fb)) ||
+      (st = clgan_buffer_view(dev, &t->x2, 0, img, &t->real)) ||
+      (st = clgan_buffer_view(dev, &t->x2, img, img, &t->x2_fake)) ||
+      (st = clgan_buffer_view(dev, &t->dl2, 0, b * fb, &t->dlogits)) ||
+      (st = clgan_buffer_view(dev, &t->dl2, b * fb, b * fb, &t->dl_fake)) ||
+      (st = clgan_buffer_view(dev, &t->lt2, 0, b * fb, &t->loss_terms)) ||
+      (st = clgan_buffer_view(dev, &t->lt2, b * fb, b * fb, &t->lt_fake)) ||
+      (st = clgan_buffer_view(dev, &t->pr2, 0, b * fb, &t->probs)) ||
+      (st = clgan_buffer_view(dev, &t->pr2, b * fb, b * fb, &t->pr_fake)) ||
+      (st = clgan_buffer_view(dev, &last->y, 0, b * fb, &t->logits_real)) ||
+      (st = clgan_buffer_view(dev, &last->y, b * fb, b * fb, &t->logits_fake)))
+    return st;
+  return CLGAN_OK;
 }
 
 clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const clgan_train_cfg *cfg,
@@ -65,8 +109,14 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if ((st = parse_spec("generator", cfg->g_spec, &t->g_spec)) ||
       (st = parse_spec("discriminator", cfg->d_spec, &t->d_spec)))
     goto fail;
+  size_t align = clgan_device_align(dev), fb = sizeof(float);
+  t->fused = ((size_t)b * fb) % align == 0 && ((size_t)b * (size_t)t->dim * fb) % align == 0;
+  for (int i = 0; i < t->d_spec.count; i++)
+    if (t->d_spec.layers[i].kind == CLGAN_LAYER_BN || t->d_spec.layers[i].kind == CLGAN_LAYER_BN2D)
+      t->fused = 0; /* batch statistics of real and fake together would change the model */
   if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
-      (st = clgan_net_create(&t->d, dev, &t->d_spec, 1, data->rows, data->cols, b)))
+      (st = clgan_net_create(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
+                             t->fused ? 2 * b : b)))
     goto fail;
   if (t->g.out != t->dim) {
     clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
@@ -90,7 +140,6 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
       st = CLGAN_INVALID_ARGUMENT;
       goto fail;
     }
-    size_t fb = sizeof(float);
     if ((st = clgan_buffer_alloc(dev, &t->x_hat, (size_t)b * (size_t)t->dim * fb)) ||
         (st = clgan_buffer_alloc(dev, &t->gp_eps, (size_t)b * fb)) ||
         (st = clgan_buffer_alloc(dev, &t->ones, (size_t)b * fb)) ||
@@ -100,13 +149,9 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if ((st = clgan_net_init(&t->g, cfg->init, cfg->seed, STREAM_INIT_G)) ||
       (st = clgan_net_init(&t->d, cfg->init, cfg->seed, STREAM_INIT_D)))
     goto fail;
-  size_t fb = sizeof(float);
+  if ((st = t->fused ? alloc_fused(t) : alloc_separate(t))) goto fail;
   if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
       (st = clgan_buffer_alloc(dev, &t->z, (size_t)b * (size_t)cfg->latent * fb)) ||
-      (st = clgan_buffer_alloc(dev, &t->real, (size_t)b * (size_t)t->dim * fb)) ||
-      (st = clgan_buffer_alloc(dev, &t->dlogits, (size_t)b * fb)) ||
-      (st = clgan_buffer_alloc(dev, &t->loss_terms, (size_t)b * fb)) ||
-      (st = clgan_buffer_alloc(dev, &t->probs, (size_t)b * fb)) ||
       (st = clgan_buffer_alloc(dev, &t->stats, STAT_COUNT * fb)) ||
       (st = clgan_buffer_alloc(dev, &t->sumsq, fb)) || (st = clgan_buffer_zero(dev, &t->stats)))
     goto fail;
@@ -140,9 +185,14 @@ int clgan_loss_parse(const char *name, clgan_loss_kind *k) {
 
 typedef enum { ON_REAL, ON_FAKE, FOR_G } loss_role;
 
+typedef struct {
+  clgan_buffer *dlogits, *loss_terms, *probs;
+} loss_bufs;
+
 /* The loss of D's outputs for the current batch in one role, writing d(loss)/d(output) to
  * dlogits and summing the metrics into the stats buffer (no host synchronisation). */
-static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, loss_role role) {
+static clgan_status loss_into(clgan_trainer *t, const clgan_buffer *out, loss_role role,
+                              loss_bufs lb) {
   clgan_status st;
   int b = t->cfg.batch;
   float scale = 1.0f / (float)b;
@@ -154,8 +204,8 @@ static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, lo
                          .sign = 1.0f};
     if (role == FOR_G && kind == CLGAN_LOSS_BCE) bce.target = 1.0f;
     if (role == FOR_G && kind == CLGAN_LOSS_BCE_MINIMAX) bce.sign = -1.0f;
-    st = clgan_bce_logits(t->dev, &bce, &t->dlogits, &t->loss_terms, &t->probs, out, b);
-    values = &t->probs;
+    st = clgan_bce_logits(t->dev, &bce, lb.dlogits, lb.loss_terms, lb.probs, out, b);
+    values = lb.probs;
     threshold = 0.5f;
   } else {
     clgan_critic_loss_cfg c = {.kind = CLGAN_CRITIC_WASSERSTEIN, .scale = scale,
@@ -166,18 +216,23 @@ static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, lo
       c.target = role == ON_FAKE ? 0.0f : role == ON_REAL ? t->cfg.real_label : 1.0f;
       threshold = 0.5f;
     }
-    st = clgan_critic_loss(t->dev, &c, &t->dlogits, &t->loss_terms, out, b);
+    st = clgan_critic_loss(t->dev, &c, lb.dlogits, lb.loss_terms, out, b);
   }
   if (st != CLGAN_OK) return st;
   int loss_slot = role == ON_REAL ? STAT_D_LOSS_REAL : role == ON_FAKE ? STAT_D_LOSS_FAKE
                                                                        : STAT_G_LOSS;
-  if ((st = clgan_reduce_sum(t->dev, &t->stats, loss_slot, &t->loss_terms, b, 1))) return st;
+  if ((st = clgan_reduce_sum(t->dev, &t->stats, loss_slot, lb.loss_terms, b, 1))) return st;
   if (role == FOR_G) return CLGAN_OK;
   int real = role == ON_REAL;
   if ((st = clgan_reduce_sum(t->dev, &t->stats, real ? STAT_D_REAL : STAT_D_FAKE, values, b, 1)))
     return st;
   return clgan_reduce_count_above(t->dev, &t->stats, real ? STAT_ACC_REAL : STAT_ACC_FAKE, values,
                                   b, threshold, !real, 1);
+}
+
+/* The loss into the trainer's own (first-half) buffers. */
+static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, loss_role role) {
+  return loss_into(t, out, role, (loss_bufs){&t->dlogits, &t->loss_terms, &t->probs});
 }
 
 static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_cfg *opt) {
@@ -232,16 +287,30 @@ static clgan_status d_step(clgan_trainer *t) {
                                (uint64_t)t->d_batches, STREAM_NOISE))))
     return st;
   if ((st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))) return st;
-  /* D on the real batch, then on the fake one, gradients summed, one update. */
-  if ((st = clgan_net_forward(&t->d, &t->real, b, dl, 1, &logits)) ||
-      (st = loss_and_stats(t, logits, ON_REAL)) ||
-      (st = clgan_net_backward(&t->d, &back, &t->real, &t->dlogits, NULL)))
-    return st;
-  back.accumulate = 1;
-  if ((st = clgan_net_forward(&t->d, fake, b, dl, 1, &logits)) ||
-      (st = loss_and_stats(t, logits, ON_FAKE)) ||
-      (st = clgan_net_backward(&t->d, &back, fake, &t->dlogits, NULL)) ||
-      (t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, fake))) ||
+  if (t->fused) {
+    /* Real rows then fake rows through D at once; the losses see the two halves. */
+    back.batch = 2 * b;
+    if ((st = clgan_buffer_copy(t->dev, &t->x2_fake, 0, fake, 0, t->x2_fake.bytes)) ||
+        (st = clgan_net_forward(&t->d, &t->x2, 2 * b, dl, 1, &logits)) ||
+        (st = loss_and_stats(t, &t->logits_real, ON_REAL)) ||
+        (st = loss_into(t, &t->logits_fake, ON_FAKE,
+                        (loss_bufs){&t->dl_fake, &t->lt_fake, &t->pr_fake})) ||
+        (st = clgan_net_backward(&t->d, &back, &t->x2, &t->dl2, NULL)))
+      return st;
+  } else {
+    /* D on the real batch, then on the fake one, gradients summed. */
+    if ((st = clgan_net_forward(&t->d, &t->real, b, dl, 1, &logits)) ||
+        (st = loss_and_stats(t, logits, ON_REAL)) ||
+        (st = clgan_net_backward(&t->d, &back, &t->real, &t->dlogits, NULL)))
+      return st;
+    back.accumulate = 1;
+    if ((st = clgan_net_forward(&t->d, fake, b, dl, 1, &logits)) ||
+        (st = loss_and_stats(t, logits, ON_FAKE)) ||
+        (st = clgan_net_backward(&t->d, &back, fake, &t->dlogits, NULL)))
+      return st;
+  }
+  /* One update of D for both batches. */
+  if ((t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, fake))) ||
       (st = optimize(t, &t->d, &t->cfg.opt_d)))
     return st;
   /* WGAN: clip every critic parameter (BN's too, as the paper's code) after its update. */

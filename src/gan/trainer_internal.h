@@ -53,6 +53,14 @@ struct clgan_trainer {
   long d_batches;           /* D steps done in total (keys the noise) */
   long window_g, window_d;  /* steps since the last metrics read */
   int external_batches;     /* tests: real and z are filled by the caller, not by the trainer */
+
+  /* Fused D step (a D without batch norm): the real and the fake batch go through D as one
+   * batch of 2B rows, so each of D's products is one GEMM of twice the rows instead of two.
+   * real, dlogits, loss_terms and probs are then views of the first half of these. */
+  int fused;
+  clgan_buffer x2, x2_fake;         /* (2B, dim) and the view of its second half */
+  clgan_buffer dl2, lt2, pr2;       /* (2B) */
+  clgan_buffer dl_fake, lt_fake, pr_fake, logits_real, logits_fake; /* (B) views */
 };
 
 /* Builds the permutation of epoch `epoch` on the host and uploads it. */
