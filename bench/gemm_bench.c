@@ -6,6 +6,7 @@
  * shapes). Figures and the command are in bench/RESULTS.md.
  *
  * usage: clgan_bench_gemm [--device SEL] [--untuned-only | --tuned-only] [--seconds S]
+ *        clgan_bench_gemm --startup [--device SEL]     (cold/warm start: time to first result)
  *
  * Untuned runs first: CLBlast keeps overridden parameters for the rest of the process. */
 #include <math.h>
@@ -165,13 +166,49 @@ static void launch_cost(clgan_device *dev) {
          "(best of 3 x %d)\n", best_async * 1e6, best_sync * 1e6, n);
 }
 
+/* Time to first result as a program sees it: device open (tuning applied as usual), the first
+ * clgan kernel (build, launch, wait) and the first GEMM (CLBlast's program build) at a training
+ * shape. Run it on an empty and on a warm driver cache (POCL_CACHE_DIR for PoCL). */
+static int startup(const char *sel) {
+  double t0 = now_s();
+  clgan_device_cfg cfg = {.selector = sel};
+  clgan_device_cfg_from_env(&cfg);
+  clgan_device *dev = NULL;
+  if (clgan_device_open(&dev, &cfg) != CLGAN_OK) return 1;
+  double t_open = now_s() - t0;
+  clgan_kernel *k = NULL;
+  t0 = now_s();
+  if (clgan_kernel_get(dev, "bench.cl", "noop", &k) != CLGAN_OK ||
+      clgan_launch(dev, k, CLGAN_RANGE_1D(1), 0, NULL) != CLGAN_OK ||
+      clgan_device_finish(dev) != CLGAN_OK)
+    return 1;
+  double t_kernel = now_s() - t0;
+  bench_shape b;
+  memset(&b, 0, sizeof b);
+  b.s = (clgan_tune_shape){128, 256, 784, 0, 1};
+  unsigned long long rng = 1;
+  if (!setup(dev, &b, &rng)) return 1;
+  clgan_gemm_args g = args_for(&b);
+  t0 = now_s();
+  if (clgan_gemm(dev, &g) != CLGAN_OK || clgan_device_finish(dev) != CLGAN_OK) return 1;
+  double t_gemm = now_s() - t0;
+  printf("startup (%s): device open %.3f s, first clgan kernel (build+run) %.3f s, first GEMM "
+         "128x256x784 (CLBlast build+run) %.3f s\n",
+         cfg.no_tuning ? "untuned" : "tuning applied", t_open, t_kernel, t_gemm);
+  release(&b);
+  clgan_device_close(dev);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *sel = NULL;
-  int untuned = 1, tuned = 1;
+  int untuned = 1, tuned = 1, startup_only = 0;
   double seconds = 1.0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--device") && i + 1 < argc)
       sel = argv[++i];
+    else if (!strcmp(argv[i], "--startup"))
+      startup_only = 1;
     else if (!strcmp(argv[i], "--untuned-only"))
       tuned = 0;
     else if (!strcmp(argv[i], "--tuned-only"))
@@ -179,12 +216,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = atof(argv[++i]);
     else {
-      fprintf(stderr, "usage: %s [--device SEL] [--untuned-only | --tuned-only] [--seconds S]\n",
-              argv[0]);
+      fprintf(stderr, "usage: %s [--device SEL] [--untuned-only | --tuned-only] [--seconds S] "
+                      "[--startup]\n", argv[0]);
       return 2;
     }
   }
   if (!(seconds > 0)) seconds = 1.0;
+  if (startup_only) return startup(sel);
 
   double t0 = now_s();
   clgan_device_cfg cfg = {.selector = sel, .no_tuning = 1};

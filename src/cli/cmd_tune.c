@@ -58,7 +58,8 @@ static int parse_journal_line(char *line, char *event, size_t event_size, clgan_
   char *params = strchr(kernel, ' ');
   if (!params) return 0;
   *params++ = '\0';
-  snprintf(event, event_size, "%s", line);
+  if (strlen(line) >= event_size) return 0;
+  memcpy(event, line, strlen(line) + 1);
   snprintf(set->kernel, sizeof set->kernel, "%s", kernel);
   for (char *tok = strtok(params, ",\n"); tok && set->count < CLGAN_TUNE_MAX_PARAMS;
        tok = strtok(NULL, ",\n")) {

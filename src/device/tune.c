@@ -2,14 +2,20 @@
  * cross-over (GemmRoutine's XGEMM_MIN_INDIRECT_SIZE) for one device, on the GEMMs training runs.
  * Candidates reach CLBlast through CLBlastOverrideParameters; each is run once against
  * clgan_gemm_reference (CLBlast does not validate parameters: a wrong set computes garbage
- * without an error) and then timed with clFinish. tuning.c stores the winners.
+ * without an error) and then timed with clFinish, in turns with the best set of its kind so that
+ * other load on the machine hits both alike. tuning.c stores the winners.
  *
  * Cost model: CLBlast builds one program holding every GEMM kernel (copy, pad, transpose,
  * Xgemm, four XgemmDirect variants) and asks the driver for its binary, which makes PoCL compile
- * all of them: about 10-15 s per candidate on a 2-core CPU. So the search is short: the starting
- * points measured with CLBlast's own tuners first, then mostly single-step changes of the best
- * set so far, some random sets, all inside CLBlast's tuner constraints
- * (src/tuning/kernels/xgemm_direct.hpp and xgemm.hpp in CLBlast). */
+ * all of them: 8-40 s per candidate on a shared 2-core CPU. So the search is short: the starting
+ * points measured with CLBlast's own tuners first, then one-parameter changes of the best set so
+ * far, some random sets, all inside CLBlast's tuner constraints (src/tuning/kernels/
+ * xgemm_direct.hpp and xgemm.hpp in CLBlast). PoCL keeps what it compiled in ~/.cache/pocl, so a
+ * second run revisits the first run's candidates in about a second each.
+ *
+ * CLBlast keeps overridden parameters for the whole process and has no way back to its
+ * defaults, so the search times the parameters in effect first ("before") and leaves the
+ * winners applied. */
 #include <clblast_c.h>
 #include <math.h>
 #include <stdarg.h>
@@ -71,8 +77,8 @@ static const cand xgemm_seeds[] = {
     {{0, 64, 64, 32, 16, 16, 16, 16, 2, 2, 2, 0, 0, 1, 1, 1}},
 };
 
-/* XGEMM_MIN_INDIRECT_SIZE is a side length: CLBlast takes the direct kernel while m*n*k < size^3. */
-#define ALL_DIRECT 4096
+/* XGEMM_MIN_INDIRECT_SIZE is a side length: CLBlast takes the direct kernel while m*n*k < size^3.
+ * All direct is the smallest size above every shape of the set (see clgan_tune). */
 #define ALL_INDIRECT 1
 
 static int multiple(size_t x, size_t of) { return of != 0 && x % of == 0; }
@@ -385,7 +391,7 @@ static double sum(const double *x, int n) {
 /* Checks the parameters in effect, then times them: the best of TRIALS timings per shape. */
 static const char *measure(clgan_device *dev, shape_data *sd, int n, int reps, double *ms,
                            char *why, size_t why_size) {
-  int counts[CLGAN_TUNE_MAX_SHAPES];
+  int counts[CLGAN_TUNE_MAX_SHAPES] = {0};
   for (int i = 0; i < n; i++) ms[i] = INFINITY;
   if (verify(dev, sd, n, why, why_size) || set_counts(dev, sd, n, reps, counts, why, why_size))
     return why;
@@ -410,14 +416,16 @@ static int override_routine(clgan_device *dev, size_t min_indirect) {
   return override_params(dev, "GemmRoutine", name, &min_indirect, 1);
 }
 
-/* Puts candidate c of kind k in CLBlast's table with the routine forced its way, and the other
- * kind at its anchor (a set that builds; its own value does not matter for this path's time). */
-static int apply_cand(clgan_device *dev, const kind_state *ks, int k, const cand *c) {
+/* Puts candidate c of kind k in CLBlast's table with the routine forced its way (all_direct:
+ * the size that sends every shape direct), and the other kind at its anchor (a set that
+ * builds; its own values do not matter for this path's time). */
+static int apply_cand(clgan_device *dev, const kind_state *ks, size_t all_direct, int k,
+                      const cand *c) {
   const kind_state *other = &ks[1 - k];
   int rc = override_params(dev, ks[k].kernel, ks[k].names, c->v, ks[k].nparams);
   if (rc == 0 && other->have_anchor)
     rc = override_params(dev, other->kernel, other->names, other->anchor.v, other->nparams);
-  if (rc == 0) rc = override_routine(dev, k == K_DIRECT ? ALL_DIRECT : ALL_INDIRECT);
+  if (rc == 0) rc = override_routine(dev, k == K_DIRECT ? all_direct : ALL_INDIRECT);
   return rc;
 }
 
@@ -589,7 +597,14 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
   say(&cfg, "preparing %d shapes and their C references", n);
   st = setup_shapes(dev, cfg.shapes, n, &sd);
   if (st != CLGAN_OK) return st;
-  for (int i = 0; i < n; i++) set_flops += sd[i].flops;
+  /* The direct search runs with the smallest cross-over that keeps every shape direct: if
+   * direct wins outright, the winners' program is one the search already built. */
+  unsigned long long largest = 0;
+  for (int i = 0; i < n; i++) {
+    set_flops += sd[i].flops;
+    if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
+  }
+  size_t all_direct = icbrt(largest) + 1;
 
   ks[K_DIRECT] = (kind_state){.kernel = "XgemmDirect", .names = direct_names, .nparams = ND};
   ks[K_XGEMM] = (kind_state){.kernel = "Xgemm", .names = xgemm_names, .nparams = NX};
@@ -625,8 +640,8 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     }
   }
 
-  /* Which kernel each candidate tunes: one seed of each (XgemmDirect first, while CLBlast's
-   * table still holds sets that build), then the kind with the faster best pass gets three
+  /* Which kernel each candidate tunes: one seed of each (Xgemm first: the shipped set, when
+   * there is one, is the program the device already built), then the kind with the faster best pass gets three
    * turns in four; candidates are cheap to time but dear to compile, so the slower kind only
    * keeps a chance. After a rejected set of a kind with no anchor yet, that kind goes on: the
    * rejected set stays in CLBlast's table and would break the shared program for the other.
@@ -642,7 +657,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     if (last >= 0 && last_rejected && !ks[last].have_anchor) {
       k = last;
     } else if (turn < 2) {
-      k = turn == 0 ? K_DIRECT : K_XGEMM;
+      k = turn == 0 ? K_XGEMM : K_DIRECT;
     } else {
       int fast = !ks[K_XGEMM].have_best                        ? K_DIRECT
                  : !ks[K_DIRECT].have_best                     ? K_XGEMM
@@ -668,11 +683,11 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     }
 
     double cand_ms[CLGAN_TUNE_MAX_SHAPES], best_ms[CLGAN_TUNE_MAX_SHAPES];
-    int counts[CLGAN_TUNE_MAX_SHAPES];
+    int counts[CLGAN_TUNE_MAX_SHAPES] = {0};
     for (int i = 0; i < n; i++) cand_ms[i] = best_ms[i] = INFINITY;
     int paired = s->have_best;
     const char *fail_why = NULL;
-    int rc = apply_cand(dev, ks, k, &c);
+    int rc = apply_cand(dev, ks, all_direct, k, &c);
     if (rc != 0) {
       snprintf(why, sizeof why, "CLBlastOverrideParameters returned %d", rc);
       fail_why = why;
@@ -684,15 +699,15 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
       double scratch[CLGAN_TUNE_MAX_SHAPES];
       int ones[CLGAN_TUNE_MAX_SHAPES];
       for (int i = 0; i < n; i++) ones[i] = 1, scratch[i] = INFINITY;
-      if (apply_cand(dev, ks, k, &s->best) != 0 ||
+      if (apply_cand(dev, ks, all_direct, k, &s->best) != 0 ||
           time_pass(dev, sd, n, ones, scratch, why, sizeof why) != NULL)
         paired = 0; /* the best set stopped working: the candidate stands alone */
     }
     for (int t = 0; t < TRIALS && !fail_why; t++) {
-      if (paired && apply_cand(dev, ks, k, &c) != 0) paired = 0;
+      if (paired && apply_cand(dev, ks, all_direct, k, &c) != 0) paired = 0;
       fail_why = time_pass(dev, sd, n, counts, cand_ms, why, sizeof why);
       if (!fail_why && paired &&
-          (apply_cand(dev, ks, k, &s->best) != 0 ||
+          (apply_cand(dev, ks, all_direct, k, &s->best) != 0 ||
            time_pass(dev, sd, n, counts, best_ms, why, sizeof why) != NULL))
         paired = 0;
     }
@@ -746,23 +761,20 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
   /* The cross-over: both bests timed in turns, shape by shape. With only direct sets measured,
    * GEMMs larger than the set still go indirect, as CLBlast intends for large sizes: the set
    * says nothing about them. */
-  unsigned long long largest = 0;
-  for (int i = 0; i < n; i++)
-    if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
-  size_t size = ks[K_DIRECT].have_best ? icbrt(largest) + 1 : ALL_INDIRECT;
+  size_t size = ks[K_DIRECT].have_best ? all_direct : ALL_INDIRECT;
   if (ks[K_DIRECT].have_best && ks[K_XGEMM].have_best) {
     double dms[CLGAN_TUNE_MAX_SHAPES], ims[CLGAN_TUNE_MAX_SHAPES], predicted = 0.0;
-    int counts[CLGAN_TUNE_MAX_SHAPES];
+    int counts[CLGAN_TUNE_MAX_SHAPES] = {0};
     const char *fail_why = NULL;
     say(&cfg, "timing both bests in turns for the direct/indirect cross-over");
     for (int i = 0; i < n; i++) dms[i] = ims[i] = INFINITY;
-    if (apply_cand(dev, ks, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
+    if (apply_cand(dev, ks, all_direct, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
         set_counts(dev, sd, n, cfg.reps, counts, why, sizeof why) != NULL)
       fail_why = why;
     for (int t = 0; t < TRIALS && !fail_why; t++) {
-      if (apply_cand(dev, ks, K_DIRECT, &ks[K_DIRECT].best) != 0 ||
+      if (apply_cand(dev, ks, all_direct, K_DIRECT, &ks[K_DIRECT].best) != 0 ||
           time_pass(dev, sd, n, counts, dms, why, sizeof why) != NULL ||
-          apply_cand(dev, ks, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
+          apply_cand(dev, ks, all_direct, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
           time_pass(dev, sd, n, counts, ims, why, sizeof why) != NULL)
         fail_why = why;
     }
