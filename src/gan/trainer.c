@@ -255,8 +255,9 @@ static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *fake)
   const clgan_buffer *out = NULL, *g = NULL;
   clgan_backward_cfg through = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
   clgan_gp_cfg gp = {.lambda = t->cfg.gp_lambda, .scale = 1.0f / (float)b};
-  if ((st = clgan_rand_uniform(t->dev, &t->gp_eps, b, 0.0f, 1.0f, t->cfg.seed,
-                               (uint64_t)t->d_batches, STREAM_GP)) ||
+  if ((!t->external_batches &&
+       (st = clgan_rand_uniform(t->dev, &t->gp_eps, b, 0.0f, 1.0f, t->cfg.seed,
+                                (uint64_t)t->d_batches, STREAM_GP))) ||
       (st = clgan_gp_interpolate(t->dev, &t->x_hat, &t->real, fake, &t->gp_eps, b, t->dim)) ||
       (st = clgan_net_forward(&t->d, &t->x_hat, b, t->d.run_count, 1, &out)) ||
       (st = clgan_net_backward(&t->d, &through, &t->x_hat, &t->ones, &g)))
@@ -277,6 +278,8 @@ static clgan_status d_step(clgan_trainer *t) {
     t->pos = 0;
     if ((st = clgan_trainer_shuffle(t))) return st;
   }
+  if (t->external_batches && t->test_hook && (st = t->test_hook(t, 0, t->test_hook_ctx)))
+    return st;
   const clgan_buffer *fake = NULL, *logits = NULL;
   int dl = t->d.run_count;
   clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1};
@@ -316,6 +319,8 @@ static clgan_status d_step(clgan_trainer *t) {
   /* WGAN: clip every critic parameter (BN's too, as the paper's code) after its update. */
   if (t->cfg.clip_weights > 0.0f &&
       (st = clgan_clamp(t->dev, &t->d.params, (int)t->d.arena_n, t->cfg.clip_weights)))
+    return st;
+  if (t->external_batches && t->test_hook && (st = t->test_hook(t, 1, t->test_hook_ctx)))
     return st;
   t->pos += b;
   t->d_batches++;

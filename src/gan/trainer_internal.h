@@ -52,7 +52,14 @@ struct clgan_trainer {
   long pos;                 /* index into perm of the next batch */
   long d_batches;           /* D steps done in total (keys the noise) */
   long window_g, window_d;  /* steps since the last metrics read */
-  int external_batches;     /* tests: real and z are filled by the caller, not by the trainer */
+  int external_batches;     /* tests: real and z (and WGAN-GP's gp_eps) are filled by the
+                               caller, not by the trainer */
+  /* Tests, with external_batches: called before each D step (after = 0), to write that step's
+   * real, z and gp_eps, and at its end (after = 1, D updated and clipped), to inspect it;
+   * t->d_batches numbers the D step. A status other than CLGAN_OK stops the step with it.
+   * NULL: every D step uses what the caller wrote before clgan_trainer_step. */
+  clgan_status (*test_hook)(clgan_trainer *t, int after, void *ctx);
+  void *test_hook_ctx;
 
   /* Fused D step (a D without batch norm): the real and the fake batch go through D as one
    * batch of 2B rows, so each of D's products is one GEMM of twice the rows instead of two.
