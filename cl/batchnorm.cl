@@ -60,7 +60,8 @@ __kernel void bn_forward_eval(__global float *y, __global const float *x,
 __kernel void bn_backward(__global float *dx, __global float *dgamma, __global float *dbeta,
                           __global const float *dy, __global const float *x,
                           __global const float *mean, __global const float *invstd,
-                          __global const float *gamma, int n, int c, int s, int accumulate) {
+                          __global const float *gamma, int n, int c, int s, int accumulate,
+                          int write_params) {
   int ch = get_global_id(0);
   if (ch >= c) return;
   float mu = mean[ch], is = invstd[ch];
@@ -73,8 +74,10 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
       sdyx += g * ((x[base + j] - mu) * is);
     }
   }
-  dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
-  dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
+  if (write_params) {
+    dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
+    dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
+  }
   float m = (float)(n * s);
   float k = gamma[ch] * is / m;
   for (int b = 0; b < n; b++) {

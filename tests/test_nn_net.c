@@ -162,8 +162,9 @@ int main(void) {
   clgan_backward_cfg through = {.layers = net.run_count, .batch = BATCH, .input_grad = 1};
   CHECK(clgan_net_backward(&net, &through, &dx_in, &dy, &dxp) == CLGAN_OK, "input-only backward");
   clgan_buffer_read(dev, &net.grads, 0, net.arena_n * sizeof *g2, g2);
-  CHECK(g2[net.layers[0].w_off] == 42.0f && g2[net.layers[3].w_off] == 42.0f,
-        "param_grads = 0 leaves linear gradients alone");
+  CHECK(g2[net.layers[0].w_off] == 42.0f && g2[net.layers[3].w_off] == 42.0f &&
+            g2[net.layers[2].w_off] == 42.0f && g2[net.layers[2].b_off] == 42.0f,
+        "param_grads = 0 leaves linear and batch-norm gradients alone");
   float gx2[BATCH * IN];
   clgan_buffer_read(dev, dxp, 0, sizeof gx2, gx2);
   CHECK_CLOSE("input gradient without parameter gradients", gx2, numx, BATCH * IN, 1e-4, 2e-3);

@@ -70,7 +70,8 @@ clgan_status clgan_bn_forward_eval(clgan_device *dev, const clgan_bn_shape *sh, 
                                    const clgan_buffer *running_mean,
                                    const clgan_buffer *running_var, const clgan_buffer *x,
                                    const clgan_buffer *gamma, const clgan_buffer *beta);
-/* Backward of the training-mode forward. dgamma and dbeta (+)= per accumulate; dx overwritten. */
+/* Backward of the training-mode forward. dgamma and dbeta (+)= per accumulate, or both NULL
+ * (only dx: a G step's pass through D); dx overwritten. */
 clgan_status clgan_bn_backward(clgan_device *dev, const clgan_bn_shape *sh, clgan_buffer *dx,
                                clgan_buffer *dgamma, clgan_buffer *dbeta, const clgan_buffer *dy,
                                const clgan_buffer *x, const clgan_buffer *mean,

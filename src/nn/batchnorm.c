@@ -15,9 +15,11 @@ clgan_status clgan_bn_layer_forward(clgan_device *dev, clgan_layer *l, const clg
 }
 
 clgan_status clgan_bn_layer_backward(clgan_device *dev, clgan_layer *l, const clgan_buffer *dy,
-                                     const clgan_buffer *x, int batch, int accumulate) {
+                                     const clgan_buffer *x, int batch, int param_grads,
+                                     int accumulate) {
   clgan_bn_shape sh = {.n = batch, .c = l->out_c, .s = l->out_h * l->out_w, .eps = l->spec.eps,
                        .momentum = l->spec.param};
-  return clgan_bn_backward(dev, &sh, &l->dx, &l->dw, &l->db, dy, x, &l->mean, &l->invstd, &l->w,
+  return clgan_bn_backward(dev, &sh, &l->dx, param_grads ? &l->dw : NULL,
+                           param_grads ? &l->db : NULL, dy, x, &l->mean, &l->invstd, &l->w,
                            accumulate);
 }

@@ -17,6 +17,7 @@ clgan_status clgan_linear_backward(clgan_device *dev, clgan_layer *l, const clga
 clgan_status clgan_bn_layer_forward(clgan_device *dev, clgan_layer *l, const clgan_buffer *x,
                                     int batch, int train);
 clgan_status clgan_bn_layer_backward(clgan_device *dev, clgan_layer *l, const clgan_buffer *dy,
-                                     const clgan_buffer *x, int batch, int accumulate);
+                                     const clgan_buffer *x, int batch, int param_grads,
+                                     int accumulate);
 
 #endif

@@ -345,7 +345,8 @@ clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
         break;
       case CLGAN_LAYER_BN:
       case CLGAN_LAYER_BN2D:
-        st = clgan_bn_layer_backward(net->dev, l, grad, in, cfg->batch, cfg->accumulate);
+        st = clgan_bn_layer_backward(net->dev, l, grad, in, cfg->batch, cfg->param_grads,
+                                     cfg->accumulate);
         break;
       case CLGAN_LAYER_CONV:
         st = clgan_conv2d_backward(net->dev, &sh, dxl, dw, db, grad, in, &l->w, &net->col,

@@ -93,16 +93,24 @@ clgan_status clgan_bn_backward(clgan_device *dev, const clgan_bn_shape *sh, clga
   }
   size_t total = (size_t)sh->n * sh->c * sh->s * sizeof(float), pc = (size_t)sh->c * sizeof(float);
   if ((st = ops_check_buf(dx, total, op, "dx")) || (st = ops_check_buf(dy, total, op, "dy")) ||
-      (st = ops_check_buf(x, total, op, "x")) || (st = ops_check_buf(dgamma, pc, op, "dgamma")) ||
-      (st = ops_check_buf(dbeta, pc, op, "dbeta")) || (st = ops_check_buf(mean, pc, op, "mean")) ||
+      (st = ops_check_buf(x, total, op, "x")) ||
+      (dgamma && (st = ops_check_buf(dgamma, pc, op, "dgamma"))) ||
+      (dbeta && (st = ops_check_buf(dbeta, pc, op, "dbeta"))) ||
+      (st = ops_check_buf(mean, pc, op, "mean")) ||
       (st = ops_check_buf(invstd, pc, op, "invstd")) ||
       (st = ops_check_buf(gamma, pc, op, "gamma")))
     return st;
+  if (!dgamma != !dbeta) {
+    clgan_error("%s: %s: dgamma and dbeta are both given or both NULL",
+                clgan_status_message(CLGAN_INVALID_ARGUMENT), op);
+    return CLGAN_INVALID_ARGUMENT;
+  }
   if ((st = clgan_kernel_get(dev, "batchnorm.cl", "bn_backward", &k))) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(sh->c), CLGAN_BUF(dx), CLGAN_BUF(dgamma),
-                      CLGAN_BUF(dbeta), CLGAN_BUF(dy), CLGAN_BUF(x), CLGAN_BUF(mean),
+  /* Without parameter gradients, dx stands in for them; the kernel does not write them. */
+  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(sh->c), CLGAN_BUF(dx), CLGAN_BUF(dgamma ? dgamma : dx),
+                      CLGAN_BUF(dbeta ? dbeta : dx), CLGAN_BUF(dy), CLGAN_BUF(x), CLGAN_BUF(mean),
                       CLGAN_BUF(invstd), CLGAN_BUF(gamma), CLGAN_INT(sh->n), CLGAN_INT(sh->c),
-                      CLGAN_INT(sh->s), CLGAN_INT(accumulate != 0));
+                      CLGAN_INT(sh->s), CLGAN_INT(accumulate != 0), CLGAN_INT(dgamma != NULL));
 }
 
 /* Index of element (b, ch, j). */
