@@ -207,7 +207,8 @@ static void test_device_with_corrupt_cache(void) {
   size_t m = 37, n = 29, k = 53;
   clgan_gemm_args g = {.trans_b = 1, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
                        .lda = k, .ldb = k, .ldc = n};
-  float *a = malloc(m * k * 4), *b = malloc(n * k * 4), *c = malloc(m * n * 4), *want = malloc(m * n * 4);
+  float *a = malloc(m * k * 4), *b = malloc(n * k * 4), *c = malloc(m * n * 4);
+  float *want = malloc(m * n * 4);
   unsigned long long rng = 7;
   test_fill_uniform(a, m * k, -1, 1, &rng);
   test_fill_uniform(b, n * k, -1, 1, &rng);
