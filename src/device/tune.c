@@ -605,6 +605,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
   }
   size_t all_direct = icbrt(largest) + 1;
+  if (all_direct > 4096) all_direct = 4096; /* the cache's limit on a value; 4096^3 is plenty */
 
   ks[K_DIRECT] = (kind_state){.kernel = "XgemmDirect", .names = direct_names, .nparams = ND};
   ks[K_XGEMM] = (kind_state){.kernel = "Xgemm", .names = xgemm_names, .nparams = NX};
