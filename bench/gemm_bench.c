@@ -143,7 +143,8 @@ static void launch_cost(clgan_device *dev) {
   if (clgan_kernel_get(dev, "bench.cl", "noop", &k) != CLGAN_OK) return;
   double build = now_s() - t0;
   t0 = now_s();
-  if (clgan_launch(dev, k, CLGAN_RANGE_1D(1), 0, NULL) != CLGAN_OK || clgan_device_finish(dev) != CLGAN_OK)
+  if (clgan_launch(dev, k, CLGAN_RANGE_1D(1), 0, NULL) != CLGAN_OK ||
+      clgan_device_finish(dev) != CLGAN_OK)
     return;
   printf("empty kernel: build %.3f s, first launch + wait %.3f s\n", build, now_s() - t0);
   const int n = 2000;

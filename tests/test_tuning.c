@@ -133,6 +133,13 @@ static void check_truncated(void) {
   CHECK(n == 1 && !strcmp(got[0].kernel, "XgemmDirect"), "truncated: the whole line loads, the "
         "cut one does not (n=%d)", n);
   CHECK(warnings == 1, "truncated: one warning, got %d", warnings);
+  /* Storing another device's entries must not turn the cut line into a whole one. */
+  clgan_tuning other = make_entry("Xgemm", 2, 5, 1.0);
+  CHECK(clgan_tuning_store(path, "other", &other, 1) == CLGAN_OK, "truncated: store");
+  CHECK(clgan_tuning_load(path, "dev", got, 4, &n) == CLGAN_OK && n == 1 &&
+            !strcmp(got[0].kernel, "XgemmDirect"),
+        "truncated: after a store the cut line is gone, the whole one kept (n=%d)", n);
+  CHECK(clgan_tuning_load(path, "other", got, 4, &n) == CLGAN_OK && n == 1, "truncated: other");
 }
 
 static void test_corrupt_caches(void) {
@@ -207,7 +214,8 @@ static void test_device_with_corrupt_cache(void) {
   size_t m = 37, n = 29, k = 53;
   clgan_gemm_args g = {.trans_b = 1, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
                        .lda = k, .ldb = k, .ldc = n};
-  float *a = malloc(m * k * 4), *b = malloc(n * k * 4), *c = malloc(m * n * 4), *want = malloc(m * n * 4);
+  float *a = malloc(m * k * 4), *b = malloc(n * k * 4), *c = malloc(m * n * 4);
+  float *want = malloc(m * n * 4);
   unsigned long long rng = 7;
   test_fill_uniform(a, m * k, -1, 1, &rng);
   test_fill_uniform(b, n * k, -1, 1, &rng);

@@ -266,7 +266,7 @@ typedef struct {
 } clgan_tune_shape_result;
 
 typedef struct {
-  clgan_tuning entries[3]; /* the winners, for clgan_tuning_store: XgemmDirect, Xgemm, GemmRoutine */
+  clgan_tuning entries[3]; /* the winners for clgan_tuning_store: XgemmDirect, Xgemm, GemmRoutine */
   int count;
   clgan_tune_shape_result shapes[CLGAN_TUNE_MAX_SHAPES];
   int nshapes;
@@ -284,7 +284,7 @@ int clgan_tune_default_shapes(clgan_tune_shape *shapes, int max);
  * dev on the shapes, maximising throughput over the set: every candidate's result is checked
  * against clgan_gemm_reference and a wrong one is discarded. On return the winners are applied
  * to dev (CLBlast keeps them for the process) and listed in result for clgan_tuning_store.
- * Open dev with cfg.no_tuning to compare against CLBlast's own defaults. */
+ * Open dev with clgan_device_cfg.no_tuning to start from CLBlast's own defaults. */
 clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg, clgan_tune_result *result);
 
 #endif

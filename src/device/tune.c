@@ -605,6 +605,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
   }
   size_t all_direct = icbrt(largest) + 1;
+  if (all_direct > 4096) all_direct = 4096; /* the cache's limit on a value; 4096^3 is plenty */
 
   ks[K_DIRECT] = (kind_state){.kernel = "XgemmDirect", .names = direct_names, .nparams = ND};
   ks[K_XGEMM] = (kind_state){.kernel = "Xgemm", .names = xgemm_names, .nparams = NX};
@@ -641,12 +642,13 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
   }
 
   /* Which kernel each candidate tunes: one seed of each (Xgemm first: the shipped set, when
-   * there is one, is the program the device already built), then the kind with the faster best pass gets three
-   * turns in four; candidates are cheap to time but dear to compile, so the slower kind only
-   * keeps a chance. After a rejected set of a kind with no anchor yet, that kind goes on: the
-   * rejected set stays in CLBlast's table and would break the shared program for the other.
-   * A candidate is timed in turns with its kind's best set (CLBlast keeps that program, so the
-   * switch costs no build): load from other work on the machine then hits both alike. */
+   * there is one, is the program the device already built), then the kind with the faster
+   * best pass gets three turns in four; candidates are cheap to time but dear to compile, so
+   * the slower kind only keeps a chance. After a rejected set of a kind with no anchor yet,
+   * that kind goes on: the rejected set stays in CLBlast's table and would break the shared
+   * program for the other. A candidate is timed in turns with its kind's best set (CLBlast
+   * keeps that program, so the switch costs no build): load from other work on the machine
+   * then hits both alike. */
   double search_start = now_s();
   int last = -1, last_rejected = 0;
   for (int turn = 0;; turn++) {

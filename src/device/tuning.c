@@ -138,7 +138,8 @@ clgan_status clgan_tuning_store(const char *path, const char *key, const clgan_t
   size_t klen = strlen(key);
   for (char *line = (char *)old, *next; line && *line; line = next) {
     next = strchr(line, '\n');
-    if (next) *next++ = '\0';
+    if (!next) break; /* a cut-off last line: load ignores it, so it goes */
+    *next++ = '\0';
     if (line[0] == '#' || line[0] == '\0') continue;
     if (strncmp(line, key, klen) == 0 && line[klen] == '\t') continue; /* replaced below */
     fprintf(af.f, "%s\n", line);
