@@ -241,6 +241,7 @@ void clgan_device_close(clgan_device *dev) {
   if (!dev) return;
   if (dev->queue) clFinish(dev->queue);
   for (int i = 0; i < dev->nrecords; i++) clReleaseEvent(dev->records[i].event);
+  if (dev->gemm_temp) clReleaseMemObject(dev->gemm_temp);
   free(dev->records);
   for (int i = 0; i < dev->nkernels; i++) {
     clReleaseKernel(dev->kernels[i]->kernel);

@@ -1,5 +1,8 @@
 /* GEMM through CLBlast (row-major CLBlastSgemm), with CLBlast's status codes mapped into
- * clgan's table. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c). */
+ * clgan's table. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c).
+ * The indirect GEMM path pads its operands into a scratch buffer; left to itself CLBlast
+ * creates and frees one in every call, which on PoCL cost as much as the small products
+ * themselves, so the device keeps one, grown to the largest size asked for. */
 #include <clblast_c.h>
 #include <stdio.h>
 
@@ -64,11 +67,32 @@ clgan_status clgan_clblast_fail(int code, const char *call, const char *file, in
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
   if (g->m == 0 || g->n == 0) return CLGAN_OK;
   cl_event ev = NULL;
-  CLBlastStatusCode c = CLBlastSgemm(
-      CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-      g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, g->alpha,
-      (cl_mem)g->a->mem, g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off, g->ldb, g->beta,
-      (cl_mem)g->c->mem, g->c_off, g->ldc, &dev->queue, dev->profile ? &ev : NULL);
+  CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+  CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+  size_t temp = 0;
+  CLBlastStatusCode c = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k,
+                                                   g->a_off, g->lda, g->b_off, g->ldb, g->c_off,
+                                                   g->ldc, &dev->queue, &temp);
+  if (c == CLBlastSuccess && temp > dev->gemm_temp_bytes) {
+    /* Commands already enqueued keep the old buffer alive until they finish. */
+    if (dev->gemm_temp) clReleaseMemObject(dev->gemm_temp);
+    cl_int err = CL_SUCCESS;
+    dev->gemm_temp = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, temp, NULL, &err);
+    dev->gemm_temp_bytes = err == CL_SUCCESS ? temp : 0;
+    if (err != CL_SUCCESS) {
+      dev->gemm_temp = NULL;
+      return clgan_cl_fail(err, "clCreateBuffer (GEMM scratch)", __FILE__, __LINE__);
+    }
+  }
+  if (c == CLBlastSuccess && dev->gemm_temp)
+    c = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
+                                   (cl_mem)g->a->mem, g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off,
+                                   g->ldb, g->beta, (cl_mem)g->c->mem, g->c_off, g->ldc,
+                                   &dev->queue, dev->profile ? &ev : NULL, dev->gemm_temp);
+  else if (c == CLBlastSuccess)
+    c = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, g->alpha, (cl_mem)g->a->mem,
+                     g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off, g->ldb, g->beta,
+                     (cl_mem)g->c->mem, g->c_off, g->ldc, &dev->queue, dev->profile ? &ev : NULL);
   if (c != CLBlastSuccess) {
     char call[160];
     snprintf(call, sizeof call, "CLBlastSgemm(m=%zu, n=%zu, k=%zu, ta=%d, tb=%d, lda=%zu, ldb=%zu, ldc=%zu)",

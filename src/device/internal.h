@@ -37,6 +37,9 @@ struct clgan_device {
   clgan_kernel **kernels;
   int nkernels;
 
+  cl_mem gemm_temp;       /* CLBlast's indirect-GEMM scratch, kept across calls (gemm.c) */
+  size_t gemm_temp_bytes;
+
   clgan_profile_record *records;
   int nrecords, cap_records;
 };
