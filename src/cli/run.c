@@ -203,7 +203,8 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
         st = CLGAN_NUMERIC;
         goto done;
       }
-      double row[CSV_NCOLS] = {(double)step, (double)clgan_trainer_epoch(t), m.d_loss, m.g_loss,
+      int epoch = (int)((step - 1) / per_epoch); /* the epoch this step's batches came from */
+      double row[CSV_NCOLS] = {(double)step, (double)epoch, m.d_loss, m.g_loss,
                                m.d_real, m.d_fake, m.acc_real, m.acc_fake, m.acc, img_s,
                                now - t_start};
       if ((st = clgan_csv_row(csv, row, CSV_NCOLS))) goto done;
@@ -212,12 +213,12 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
       format_eta(eta, sizeof eta, (double)(total - step) * cfg.batch * cfg.d_steps / img_s);
       if (tty) {
         printf("\r\033[Kepoch %d  step %ld/%ld  D %.4f  G %.4f  D(x) %.3f  D(G(z)) %.3f  "
-               "acc %.1f%%  %.0f img/s  ETA %s", clgan_trainer_epoch(t) + 1, step, total,
+               "acc %.1f%%  %.0f img/s  ETA %s", epoch + 1, step, total,
                m.d_loss, m.g_loss, m.d_real, m.d_fake, 100 * m.acc, img_s, eta);
         fflush(stdout);
       } else if (!ro->quiet && (step % (10L * ro->log_every) == 0 || at_end)) {
         printf("epoch %d step %ld/%ld d_loss %.4f g_loss %.4f d_real %.3f d_fake %.3f "
-               "acc %.1f%% img/s %.0f eta %s\n", clgan_trainer_epoch(t) + 1, step, total,
+               "acc %.1f%% img/s %.0f eta %s\n", epoch + 1, step, total,
                m.d_loss, m.g_loss, m.d_real, m.d_fake, 100 * m.acc, img_s, eta);
         fflush(stdout);
       }
