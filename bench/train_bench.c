@@ -16,6 +16,8 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int sync_every;
+
 static int run(const char *model, const char *data_dir, const char *device, int steps,
                int warmup, int profile) {
   clgan_device *dev = NULL;
@@ -48,8 +50,10 @@ static int run(const char *model, const char *data_dir, const char *device, int 
     free(e);
   }
   double t0 = now_s();
-  for (int i = 0; i < steps; i++)
+  for (int i = 0; i < steps; i++) {
     if (clgan_trainer_step(t)) goto done;
+    if (sync_every > 0 && (i + 1) % sync_every == 0 && clgan_device_finish(dev)) goto done;
+  }
   if (clgan_trainer_metrics(t, &m) || clgan_device_finish(dev)) goto done;
   double dt = now_s() - t0;
   const clgan_device_info *info = clgan_device_get_info(dev);
@@ -90,6 +94,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--no-profile")) profile = 0;
+    else if (!strcmp(argv[i], "--sync-every") && i + 1 < argc) sync_every = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: clgan_bench_train [--model mlp|mlp-bn|mlp-tf] [--steps N] "
                       "[--warmup N] [--data DIR] [--device SEL] [--no-profile]\n");

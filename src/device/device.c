@@ -273,6 +273,35 @@ fail:
   return st;
 }
 
+/* ---- Markers ---- */
+
+clgan_status clgan_marker_enqueue(clgan_device *dev, clgan_marker *marker) {
+  clgan_status st = CLGAN_OK;
+  cl_event ev = NULL;
+  *marker = NULL;
+  CL_TRY(clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &ev));
+  CL_TRY(clFlush(dev->queue));
+  *marker = ev;
+  return CLGAN_OK;
+fail:
+  if (ev) clReleaseEvent(ev);
+  return st;
+}
+
+clgan_status clgan_marker_wait(clgan_marker marker) {
+  clgan_status st = CLGAN_OK;
+  cl_event ev = marker;
+  if (!ev) return CLGAN_OK;
+  CL_TRY(clWaitForEvents(1, &ev));
+fail:
+  clReleaseEvent(ev);
+  return st;
+}
+
+void clgan_marker_release(clgan_marker marker) {
+  if (marker) clReleaseEvent((cl_event)marker);
+}
+
 /* ---- Buffers ---- */
 
 clgan_status clgan_buffer_alloc(clgan_device *dev, clgan_buffer *buf, size_t bytes) {

@@ -52,6 +52,10 @@ struct clgan_trainer {
   long pos;                 /* index into perm of the next batch */
   long d_batches;           /* D steps done in total (keys the noise) */
   long window_g, window_d;  /* steps since the last metrics read */
+  /* Markers of the last steps enqueued: a step waits for the one STEPS_IN_FLIGHT before it. */
+  clgan_marker in_flight[8];
+  int in_flight_depth;
+
   int external_batches;     /* tests: real and z (and WGAN-GP's gp_eps) are filled by the
                                caller, not by the trainer */
   /* Tests, with external_batches: called before each D step (after = 0), to write that step's
