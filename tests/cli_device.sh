@@ -3,7 +3,7 @@
 # usage: cli_device.sh CLGAN_BINARY TESTS_DIR
 set -u
 clgan=$1
-source "$2/cli_lib.sh"
+source "$2/lib_cli.sh"
 require_device "$clgan"
 
 expect "devices lists a device" 0 '^ *\* [0-9]+ +[0-9]+:[0-9]+' -- "$clgan" devices

@@ -8,7 +8,7 @@ clgan=$1
 data=${CLGAN_DATA:-/usr/share/datasets/fashion-mnist}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-source "$2/cli_lib.sh"
+source "$2/lib_cli.sh"
 require_device "$clgan"
 if [ ! -e "$data/train-images-idx3-ubyte.gz" ] && [ ! -e "$data/train-images-idx3-ubyte" ]; then
   case "${CI:-}" in true|1|yes) echo "FAIL: no Fashion-MNIST in $data (scripts/setup.sh installs it)"; exit 1 ;; esac

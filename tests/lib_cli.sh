@@ -1,4 +1,4 @@
-# Shared by the tests/cli_*.sh scripts (sourced, not run): counting checks, running a command and
+# Shared by the tests/cli_*.sh scripts (sourced, not run: its name keeps it out of the CTest glob): counting checks, running a command and
 # checking its exit code and output, and the device requirement.
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
