@@ -96,6 +96,8 @@ expect "resume past the bound" 2 "already reaches" -- "$clgan" train --resume "$
 expect "sample needs a checkpoint" 2 "required" -- "$clgan" sample --out "$tmp/y.png"
 expect "sample output type" 2 "must end in .png" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/y.jpg"
 expect "sample missing checkpoint" 2 "nothing-here.safetensors" -- "$clgan" sample --checkpoint "$tmp/nothing-here.safetensors" --out "$tmp/y.png"
+expect "a model too big for the device" 1 "does not fit in the memory" -- "$clgan" train --model mlp \
+  --generator linear:16000000,linear:16000000,linear:784,tanh --steps 1 --data "$data" --out "$tmp/x"
 expect "train help" 0 "--checkpoint-every N" -- "$clgan" train --help
 
 # ---- Losses and models ---------------------------------------------------------------------------

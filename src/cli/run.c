@@ -258,6 +258,10 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
     }
   }
 done:
+  if (st == CLGAN_DEVICE_OUT_OF_MEMORY)
+    fprintf(stderr, "clgan train: error: the run does not fit in the memory of %s at batch %d: try "
+                    "a smaller --batch, or another --device (clgan devices lists their memory)\n",
+            dev ? clgan_device_get_info(dev)->name : "the device", cfg.batch);
   clgan_csv_close(csv);
   history_free(&hist);
   free(latent);
