@@ -39,7 +39,9 @@ static void help(const char *command, const char *synopsis, const cli_opt *opts,
     snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
              opts[i].metavar ? opts[i].metavar : "");
     printf("  %-24s %s", left, opts[i].help);
-    print_default(&opts[i]);
+    /* An option that records whether it was given takes its default from elsewhere (a preset,
+     * a checkpoint); its help text says which. */
+    if (!opts[i].given) print_default(&opts[i]);
     printf("\n");
   }
   printf("  %-24s %s\n", "--help", "show this help and exit");

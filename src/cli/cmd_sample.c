@@ -23,7 +23,7 @@ int cmd_sample(int argc, char **argv) {
       {"checkpoint", "PATH", CLI_STR, &ckpt, "checkpoint written by clgan train (required)", NULL},
       {"out", "FILE", CLI_STR, &out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images) (required)", NULL},
       {"count", "N", CLI_INT, &count, "number of images (ignored with --latent)", NULL},
-      {"seed", "S", CLI_LONG, &seed, "seed of the latent vectors N(0, 1)", &seed_given},
+      {"seed", "S", CLI_LONG, &seed, "seed of the latent vectors N(0, 1) (1)", &seed_given},
       {"latent", "FILE.npy", CLI_STR, &latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
       {"raw", "FILE.npy", CLI_STR, &raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
       {"cols", "N", CLI_INT, &cols, "grid columns (default: square grid)", NULL},
