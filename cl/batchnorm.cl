@@ -1,45 +1,80 @@
 /* Batch normalisation over (N, C, S) tensors, element (n, c, s) at n*C*S + c*S + s
- * (src/ops/batchnorm.c). The per-channel reductions use one work-item per channel that walks
- * its N*S values in a fixed order: deterministic, and enough parallelism for GAN widths
- * (C = 64..1024); a tree reduction per channel is the next step if profiles ask for it. */
+ * (src/ops/batchnorm.c). Training kernels run one work-group per channel (size L, a power of
+ * two): work-item l takes the channel's flattened (n, s) indices l, l + L, ... in order, then
+ * a fixed pairwise tree in local memory combines the L partial sums. No atomics: the same
+ * additions in the same order on every run, so bitwise reproducible on a device; the tree is
+ * also closer to exact than one long running sum. The same group then writes its channel's
+ * outputs, so statistics and the elementwise pass need one launch. */
 
-/* Batch mean and biased variance (two passes, so no cancellation in E[x^2] - E[x]^2),
- * the saved invstd, and PyTorch's running statistics with the unbiased variance. */
-__kernel void bn_stats(__global float *mean, __global float *invstd, __global float *running_mean,
-                       __global float *running_var, __global const float *x, int n, int c, int s,
-                       float eps, float momentum) {
-  int ch = get_global_id(0);
-  if (ch >= c) return;
-  int m = n * s;
-  float sum = 0.0f;
-  for (int b = 0; b < n; b++) {
-    __global const float *p = x + ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) sum += p[j];
-  }
-  float mu = sum / (float)m;
-  float ss = 0.0f;
-  for (int b = 0; b < n; b++) {
-    __global const float *p = x + ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) {
-      float d = p[j] - mu;
-      ss += d * d;
-    }
-  }
-  float var = ss / (float)m;
-  mean[ch] = mu;
-  invstd[ch] = 1.0f / sqrt(var + eps);
-  float unbiased = var * ((float)m / (float)(m - 1));
-  running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
-  running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+/* Walks the channel's elements in the order above without a division per element:
+ * q = l + t*L is (b, j) = (q / s, q % s), advanced by (L / s, L % s) with a carry. */
+typedef struct {
+  int b, j, db, dj;
+} bn_walk;
+
+static bn_walk bn_walk_start(int s) {
+  int l = get_local_id(0), size = get_local_size(0);
+  bn_walk w = {l / s, l % s, size / s, size % s};
+  return w;
 }
 
-__kernel void bn_forward(__global float *y, __global const float *x, __global const float *mean,
-                         __global const float *invstd, __global const float *gamma,
-                         __global const float *beta, int n, int c, int s) {
-  int i = get_global_id(0);
-  if (i >= n * c * s) return;
-  int ch = (i / s) % c;
-  y[i] = gamma[ch] * ((x[i] - mean[ch]) * invstd[ch]) + beta[ch];
+static void bn_walk_next(bn_walk *w, int s) {
+  w->b += w->db;
+  w->j += w->dj;
+  if (w->j >= s) {
+    w->j -= s;
+    w->b++;
+  }
+}
+
+static float bn_tree(__local float *scratch, float v) {
+  int l = get_local_id(0);
+  scratch[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int step = (int)get_local_size(0) / 2; step > 0; step /= 2) {
+    if (l < step) scratch[l] += scratch[l + step];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float r = scratch[0];
+  barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next tree */
+  return r;
+}
+
+/* Batch mean and biased variance (two passes, so no cancellation in E[x^2] - E[x]^2), the
+ * saved invstd, PyTorch's running statistics with the unbiased variance, and y. */
+__kernel void bn_forward_train(__global float *y, __global float *mean, __global float *invstd,
+                               __global float *running_mean, __global float *running_var,
+                               __global const float *x, __global const float *gamma,
+                               __global const float *beta, int n, int c, int s, float eps,
+                               float momentum, __local float *scratch) {
+  int ch = get_group_id(0);
+  int m = n * s;
+  size_t cs = (size_t)c * s;
+  __global const float *xc = x + (size_t)ch * s;
+  __global float *yc = y + (size_t)ch * s;
+  float sum = 0.0f;
+  bn_walk w = bn_walk_start(s);
+  for (; w.b < n; bn_walk_next(&w, s)) sum += xc[w.b * cs + w.j];
+  float mu = bn_tree(scratch, sum) / (float)m;
+  float ss = 0.0f;
+  for (w = bn_walk_start(s); w.b < n; bn_walk_next(&w, s)) {
+    float d = xc[w.b * cs + w.j] - mu;
+    ss += d * d;
+  }
+  float var = bn_tree(scratch, ss) / (float)m;
+  float is = 1.0f / sqrt(var + eps);
+  float g = gamma[ch], bt = beta[ch];
+  for (w = bn_walk_start(s); w.b < n; bn_walk_next(&w, s)) {
+    size_t i = w.b * cs + w.j;
+    yc[i] = g * ((xc[i] - mu) * is) + bt;
+  }
+  if (get_local_id(0) == 0) {
+    mean[ch] = mu;
+    invstd[ch] = is;
+    float unbiased = var * ((float)m / (float)(m - 1));
+    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
+    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+  }
 }
 
 __kernel void bn_forward_eval(__global float *y, __global const float *x,
@@ -53,7 +88,8 @@ __kernel void bn_forward_eval(__global float *y, __global const float *x,
   y[i] = gamma[ch] * ((x[i] - running_mean[ch]) * inv) + beta[ch];
 }
 
-/* One work-item per channel: the two batch sums, then dx from them, with xhat = (x-mean)*invstd:
+/* One work-group per channel: the two batch sums, then dx from them, with
+ * xhat = (x - mean) * invstd:
  *   dbeta = sum dy, dgamma = sum dy*xhat,
  *   dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma).
  * dx needs this batch's sums even when dgamma and dbeta accumulate, hence one kernel. */
@@ -61,30 +97,29 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
                           __global const float *dy, __global const float *x,
                           __global const float *mean, __global const float *invstd,
                           __global const float *gamma, int n, int c, int s, int accumulate,
-                          int write_params) {
-  int ch = get_global_id(0);
-  if (ch >= c) return;
+                          int write_params, __local float *scratch) {
+  int ch = get_group_id(0);
+  size_t cs = (size_t)c * s, off = (size_t)ch * s;
   float mu = mean[ch], is = invstd[ch];
   float sdy = 0.0f, sdyx = 0.0f;
-  for (int b = 0; b < n; b++) {
-    size_t base = ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) {
-      float g = dy[base + j];
-      sdy += g;
-      sdyx += g * ((x[base + j] - mu) * is);
-    }
+  bn_walk w = bn_walk_start(s);
+  for (; w.b < n; bn_walk_next(&w, s)) {
+    size_t i = off + w.b * cs + w.j;
+    float g = dy[i];
+    sdy += g;
+    sdyx += g * ((x[i] - mu) * is);
   }
-  if (write_params) {
+  sdy = bn_tree(scratch, sdy);
+  sdyx = bn_tree(scratch, sdyx);
+  if (write_params && get_local_id(0) == 0) {
     dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
     dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
   }
   float m = (float)(n * s);
   float k = gamma[ch] * is / m;
-  for (int b = 0; b < n; b++) {
-    size_t base = ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) {
-      float xhat = (x[base + j] - mu) * is;
-      dx[base + j] = k * (m * dy[base + j] - sdy - xhat * sdyx);
-    }
+  for (w = bn_walk_start(s); w.b < n; bn_walk_next(&w, s)) {
+    size_t i = off + w.b * cs + w.j;
+    float xhat = (x[i] - mu) * is;
+    dx[i] = k * (m * dy[i] - sdy - xhat * sdyx);
   }
 }
