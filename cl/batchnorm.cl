@@ -1,31 +1,32 @@
 /* Batch normalisation over (N, C, S) tensors, element (n, c, s) at n*C*S + c*S + s
  * (src/ops/batchnorm.c). Training kernels run one work-group per channel (size L, a power of
- * two): work-item l takes the channel's flattened (n, s) indices l, l + L, ... in order, then
- * a fixed pairwise tree in local memory combines the L partial sums. No atomics: the same
- * additions in the same order on every run, so bitwise reproducible on a device; the tree is
- * also closer to exact than one long running sum. The same group then writes its channel's
- * outputs, so statistics and the elementwise pass need one launch. */
+ * two). The channel's M = N*S values, in (n, s) order, are cut into L equal chunks; work-item l
+ * sums chunk l in order, then a fixed pairwise tree in local memory combines the L partial
+ * sums. No atomics: the same additions in the same order on every run, so bitwise reproducible
+ * on a device; the tree is also closer to exact than one long running sum. Contiguous chunks
+ * (rather than every L-th value) suit CPU devices such as PoCL, which run a group's work-items
+ * one after another: each walks runs of adjacent floats. The same group then writes its
+ * channel's outputs, so statistics and the elementwise pass need one launch. */
 
-/* Walks the channel's elements in the order above without a division per element:
- * q = l + t*L is (b, j) = (q / s, q % s), advanced by (L / s, L % s) with a carry. */
-typedef struct {
-  int b, j, db, dj;
-} bn_walk;
-
-static bn_walk bn_walk_start(int s) {
-  int l = get_local_id(0), size = get_local_size(0);
-  bn_walk w = {l / s, l % s, size / s, size % s};
-  return w;
+/* Work-item l's chunk [*q0, *q1) of the channel's m values. */
+static void bn_chunk(int m, int *q0, int *q1) {
+  int per = (m + (int)get_local_size(0) - 1) / (int)get_local_size(0);
+  *q0 = min((int)get_local_id(0) * per, m);
+  *q1 = min(*q0 + per, m);
 }
 
-static void bn_walk_next(bn_walk *w, int s) {
-  w->b += w->db;
-  w->j += w->dj;
-  if (w->j >= s) {
-    w->j -= s;
-    w->b++;
+/* Walks chunk [q0, q1) as runs of adjacent floats: one image's part of the channel at a time.
+ * BODY sees i, the element's offset from the channel's first element. */
+#define BN_FOR_CHUNK(q0, q1, s, cs, BODY)                                                        \
+  for (int q_ = (q0); q_ < (q1);) {                                                             \
+    int b_ = q_ / (s), j_ = q_ - b_ * (s), run_ = min((s) - j_, (q1) - q_);                     \
+    size_t base_ = (size_t)b_ * (cs) + j_;                                                       \
+    for (int t_ = 0; t_ < run_; t_++) {                                                          \
+      size_t i = base_ + t_;                                                                     \
+      BODY                                                                                       \
+    }                                                                                            \
+    q_ += run_;                                                                                  \
   }
-}
 
 static float bn_tree(__local float *scratch, float v) {
   int l = get_local_id(0);
@@ -52,22 +53,17 @@ __kernel void bn_forward_train(__global float *y, __global float *mean, __global
   size_t cs = (size_t)c * s;
   __global const float *xc = x + (size_t)ch * s;
   __global float *yc = y + (size_t)ch * s;
+  int q0, q1;
+  bn_chunk(m, &q0, &q1);
   float sum = 0.0f;
-  bn_walk w = bn_walk_start(s);
-  for (; w.b < n; bn_walk_next(&w, s)) sum += xc[w.b * cs + w.j];
+  BN_FOR_CHUNK(q0, q1, s, cs, sum += xc[i];)
   float mu = bn_tree(scratch, sum) / (float)m;
   float ss = 0.0f;
-  for (w = bn_walk_start(s); w.b < n; bn_walk_next(&w, s)) {
-    float d = xc[w.b * cs + w.j] - mu;
-    ss += d * d;
-  }
+  BN_FOR_CHUNK(q0, q1, s, cs, float d = xc[i] - mu; ss += d * d;)
   float var = bn_tree(scratch, ss) / (float)m;
   float is = 1.0f / sqrt(var + eps);
   float g = gamma[ch], bt = beta[ch];
-  for (w = bn_walk_start(s); w.b < n; bn_walk_next(&w, s)) {
-    size_t i = w.b * cs + w.j;
-    yc[i] = g * ((xc[i] - mu) * is) + bt;
-  }
+  BN_FOR_CHUNK(q0, q1, s, cs, yc[i] = g * ((xc[i] - mu) * is) + bt;)
   if (get_local_id(0) == 0) {
     mean[ch] = mu;
     invstd[ch] = is;
@@ -100,15 +96,13 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
                           int write_params, __local float *scratch) {
   int ch = get_group_id(0);
   size_t cs = (size_t)c * s, off = (size_t)ch * s;
+  __global const float *dyc = dy + off, *xc = x + off;
+  __global float *dxc = dx + off;
   float mu = mean[ch], is = invstd[ch];
   float sdy = 0.0f, sdyx = 0.0f;
-  bn_walk w = bn_walk_start(s);
-  for (; w.b < n; bn_walk_next(&w, s)) {
-    size_t i = off + w.b * cs + w.j;
-    float g = dy[i];
-    sdy += g;
-    sdyx += g * ((x[i] - mu) * is);
-  }
+  int q0, q1;
+  bn_chunk(n * s, &q0, &q1);
+  BN_FOR_CHUNK(q0, q1, s, cs, float g = dyc[i]; sdy += g; sdyx += g * ((xc[i] - mu) * is);)
   sdy = bn_tree(scratch, sdy);
   sdyx = bn_tree(scratch, sdyx);
   if (write_params && get_local_id(0) == 0) {
@@ -117,9 +111,6 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
   }
   float m = (float)(n * s);
   float k = gamma[ch] * is / m;
-  for (w = bn_walk_start(s); w.b < n; bn_walk_next(&w, s)) {
-    size_t i = off + w.b * cs + w.j;
-    float xhat = (x[i] - mu) * is;
-    dx[i] = k * (m * dy[i] - sdy - xhat * sdyx);
-  }
+  BN_FOR_CHUNK(q0, q1, s, cs, float xhat = (xc[i] - mu) * is;
+               dxc[i] = k * (m * dyc[i] - sdy - xhat * sdyx);)
 }
