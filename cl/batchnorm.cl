@@ -1,12 +1,13 @@
 /* Batch normalisation over (N, C, S) tensors, element (n, c, s) at n*C*S + c*S + s
- * (src/ops/batchnorm.c). Training kernels run one work-group per channel (size L, a power of
- * two). The channel's M = N*S values, in (n, s) order, are cut into L equal chunks; work-item l
- * sums chunk l in order, then a fixed pairwise tree in local memory combines the L partial
- * sums. No atomics: the same additions in the same order on every run, so bitwise reproducible
- * on a device; the tree is also closer to exact than one long running sum. Contiguous chunks
- * (rather than every L-th value) suit CPU devices such as PoCL, which run a group's work-items
- * one after another: each walks runs of adjacent floats. The same group then writes its
- * channel's outputs, so statistics and the elementwise pass need one launch. */
+ * (src/ops/batchnorm.c). Training kernels (but the dense ones at the end, for S = 1) run one
+ * work-group per channel (size L, a power of two). The channel's M = N*S values, in (n, s)
+ * order, are cut into L equal chunks; work-item l sums chunk l in order, then a fixed pairwise
+ * tree in local memory combines the L partial sums. No atomics: the same additions in the same
+ * order on every run, so bitwise reproducible on a device; the tree is also closer to exact
+ * than one long running sum. Contiguous chunks (rather than every L-th value) suit CPU devices
+ * such as PoCL, which run a group's work-items one after another: each walks runs of adjacent
+ * floats. The same group then writes its channel's outputs, so statistics and the elementwise
+ * pass need one launch. */
 
 /* Work-item l's chunk [*q0, *q1) of the channel's m values. */
 static void bn_chunk(int m, int *q0, int *q1) {
@@ -113,4 +114,65 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
   float k = gamma[ch] * is / m;
   BN_FOR_CHUNK(q0, q1, s, cs, float xhat = (xc[i] - mu) * is;
                dxc[i] = k * (m * dyc[i] - sdy - xhat * sdyx);)
+}
+
+/* Dense layers (s = 1): a channel's n values lie c floats apart, so a group per channel would
+ * gather scattered floats. One work-item per channel instead: neighbouring work-items read
+ * neighbouring floats, and a sum runs over one batch (tens to hundreds of values) in order.
+ * Same results as above up to the order of the sums; deterministic likewise. */
+__kernel void bn_forward_train_dense(__global float *y, __global float *mean,
+                                     __global float *invstd, __global float *running_mean,
+                                     __global float *running_var, __global const float *x,
+                                     __global const float *gamma, __global const float *beta,
+                                     int n, int c, float eps, float momentum) {
+  int ch = get_global_id(0);
+  if (ch >= c) return;
+  float sum = 0.0f;
+  for (int b = 0; b < n; b++) sum += x[(size_t)b * c + ch];
+  float mu = sum / (float)n;
+  float ss = 0.0f;
+  for (int b = 0; b < n; b++) {
+    float d = x[(size_t)b * c + ch] - mu;
+    ss += d * d;
+  }
+  float var = ss / (float)n;
+  float is = 1.0f / sqrt(var + eps);
+  float g = gamma[ch], bt = beta[ch];
+  for (int b = 0; b < n; b++) {
+    size_t i = (size_t)b * c + ch;
+    y[i] = g * ((x[i] - mu) * is) + bt;
+  }
+  mean[ch] = mu;
+  invstd[ch] = is;
+  float unbiased = var * ((float)n / (float)(n - 1));
+  running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
+  running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+}
+
+__kernel void bn_backward_dense(__global float *dx, __global float *dgamma, __global float *dbeta,
+                                __global const float *dy, __global const float *x,
+                                __global const float *mean, __global const float *invstd,
+                                __global const float *gamma, int n, int c, int accumulate,
+                                int write_params) {
+  int ch = get_global_id(0);
+  if (ch >= c) return;
+  float mu = mean[ch], is = invstd[ch];
+  float sdy = 0.0f, sdyx = 0.0f;
+  for (int b = 0; b < n; b++) {
+    size_t i = (size_t)b * c + ch;
+    float g = dy[i];
+    sdy += g;
+    sdyx += g * ((x[i] - mu) * is);
+  }
+  if (write_params) {
+    dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
+    dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
+  }
+  float m = (float)n;
+  float k = gamma[ch] * is / m;
+  for (int b = 0; b < n; b++) {
+    size_t i = (size_t)b * c + ch;
+    float xhat = (x[i] - mu) * is;
+    dx[i] = k * (m * dy[i] - sdy - xhat * sdyx);
+  }
 }
