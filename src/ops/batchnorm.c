@@ -8,9 +8,10 @@
 #include "ops/internal.h"
 
 /* One work-group per channel (cl/batchnorm.cl), of a power-of-two size no wider than the
- * channel's n*s values, so that short channels (dense layers) leave few idle. CPU devices run a
- * group's work-items one after another, and there wide groups only cost: 16 measured fastest on
- * PoCL (dcgan: bn time 31 ms/step at 16 and 8, 61 ms at 64 and 256). GPUs take up to 256. */
+ * channel's n*s values, so that short channels leave few idle. CPU devices run a group's
+ * work-items one after another, and there wide groups only cost: on PoCL, dcgan's convolutional
+ * batch norms took 14.5 ms/step with groups of 16 (about the same with 1 or 4), 17 ms with 256.
+ * GPUs take up to 256. */
 static clgan_range channel_range(clgan_device *dev, const clgan_bn_shape *sh) {
   size_t local = ops_reduce_local(dev), m = (size_t)sh->n * sh->s;
   if (clgan_device_get_info(dev)->type == CLGAN_DEVICE_CPU && local > 16) local = 16;
