@@ -1,45 +1,77 @@
 /* Batch normalisation over (N, C, S) tensors, element (n, c, s) at n*C*S + c*S + s
- * (src/ops/batchnorm.c). The per-channel reductions use one work-item per channel that walks
- * its N*S values in a fixed order: deterministic, and enough parallelism for GAN widths
- * (C = 64..1024); a tree reduction per channel is the next step if profiles ask for it. */
+ * (src/ops/batchnorm.c). Training kernels (but the dense ones at the end, for S = 1) run one
+ * work-group per channel (size L, a power of two). The channel's M = N*S values, in (n, s)
+ * order, are cut into L equal chunks; work-item l sums chunk l in order, then a fixed pairwise
+ * tree in local memory combines the L partial sums. No atomics: the same additions in the same
+ * order on every run, so bitwise reproducible on a device; the tree is also closer to exact
+ * than one long running sum. Contiguous chunks (rather than every L-th value) suit CPU devices
+ * such as PoCL, which run a group's work-items one after another: each walks runs of adjacent
+ * floats. The same group then writes its channel's outputs, so statistics and the elementwise
+ * pass need one launch. */
 
-/* Batch mean and biased variance (two passes, so no cancellation in E[x^2] - E[x]^2),
- * the saved invstd, and PyTorch's running statistics with the unbiased variance. */
-__kernel void bn_stats(__global float *mean, __global float *invstd, __global float *running_mean,
-                       __global float *running_var, __global const float *x, int n, int c, int s,
-                       float eps, float momentum) {
-  int ch = get_global_id(0);
-  if (ch >= c) return;
-  int m = n * s;
-  float sum = 0.0f;
-  for (int b = 0; b < n; b++) {
-    __global const float *p = x + ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) sum += p[j];
-  }
-  float mu = sum / (float)m;
-  float ss = 0.0f;
-  for (int b = 0; b < n; b++) {
-    __global const float *p = x + ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) {
-      float d = p[j] - mu;
-      ss += d * d;
-    }
-  }
-  float var = ss / (float)m;
-  mean[ch] = mu;
-  invstd[ch] = 1.0f / sqrt(var + eps);
-  float unbiased = var * ((float)m / (float)(m - 1));
-  running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
-  running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+/* Work-item l's chunk [*q0, *q1) of the channel's m values. */
+static void bn_chunk(int m, int *q0, int *q1) {
+  int per = (m + (int)get_local_size(0) - 1) / (int)get_local_size(0);
+  *q0 = min((int)get_local_id(0) * per, m);
+  *q1 = min(*q0 + per, m);
 }
 
-__kernel void bn_forward(__global float *y, __global const float *x, __global const float *mean,
-                         __global const float *invstd, __global const float *gamma,
-                         __global const float *beta, int n, int c, int s) {
-  int i = get_global_id(0);
-  if (i >= n * c * s) return;
-  int ch = (i / s) % c;
-  y[i] = gamma[ch] * ((x[i] - mean[ch]) * invstd[ch]) + beta[ch];
+/* Walks chunk [q0, q1) as runs of adjacent floats: one image's part of the channel at a time.
+ * BODY sees i, the element's offset from the channel's first element. */
+#define BN_FOR_CHUNK(q0, q1, s, cs, BODY)                                                        \
+  for (int q_ = (q0); q_ < (q1);) {                                                             \
+    int b_ = q_ / (s), j_ = q_ - b_ * (s), run_ = min((s) - j_, (q1) - q_);                     \
+    size_t base_ = (size_t)b_ * (cs) + j_;                                                       \
+    for (int t_ = 0; t_ < run_; t_++) {                                                          \
+      size_t i = base_ + t_;                                                                     \
+      BODY                                                                                       \
+    }                                                                                            \
+    q_ += run_;                                                                                  \
+  }
+
+static float bn_tree(__local float *scratch, float v) {
+  int l = get_local_id(0);
+  scratch[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int step = (int)get_local_size(0) / 2; step > 0; step /= 2) {
+    if (l < step) scratch[l] += scratch[l + step];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float r = scratch[0];
+  barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next tree */
+  return r;
+}
+
+/* Batch mean and biased variance (two passes, so no cancellation in E[x^2] - E[x]^2), the
+ * saved invstd, PyTorch's running statistics with the unbiased variance, and y. */
+__kernel void bn_forward_train(__global float *y, __global float *mean, __global float *invstd,
+                               __global float *running_mean, __global float *running_var,
+                               __global const float *x, __global const float *gamma,
+                               __global const float *beta, int n, int c, int s, float eps,
+                               float momentum, __local float *scratch) {
+  int ch = get_group_id(0);
+  int m = n * s;
+  size_t cs = (size_t)c * s;
+  __global const float *xc = x + (size_t)ch * s;
+  __global float *yc = y + (size_t)ch * s;
+  int q0, q1;
+  bn_chunk(m, &q0, &q1);
+  float sum = 0.0f;
+  BN_FOR_CHUNK(q0, q1, s, cs, sum += xc[i];)
+  float mu = bn_tree(scratch, sum) / (float)m;
+  float ss = 0.0f;
+  BN_FOR_CHUNK(q0, q1, s, cs, float d = xc[i] - mu; ss += d * d;)
+  float var = bn_tree(scratch, ss) / (float)m;
+  float is = 1.0f / sqrt(var + eps);
+  float g = gamma[ch], bt = beta[ch];
+  BN_FOR_CHUNK(q0, q1, s, cs, yc[i] = g * ((xc[i] - mu) * is) + bt;)
+  if (get_local_id(0) == 0) {
+    mean[ch] = mu;
+    invstd[ch] = is;
+    float unbiased = var * ((float)m / (float)(m - 1));
+    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
+    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+  }
 }
 
 __kernel void bn_forward_eval(__global float *y, __global const float *x,
@@ -53,7 +85,8 @@ __kernel void bn_forward_eval(__global float *y, __global const float *x,
   y[i] = gamma[ch] * ((x[i] - running_mean[ch]) * inv) + beta[ch];
 }
 
-/* One work-item per channel: the two batch sums, then dx from them, with xhat = (x-mean)*invstd:
+/* One work-group per channel: the two batch sums, then dx from them, with
+ * xhat = (x - mean) * invstd:
  *   dbeta = sum dy, dgamma = sum dy*xhat,
  *   dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma).
  * dx needs this batch's sums even when dgamma and dbeta accumulate, hence one kernel. */
@@ -61,30 +94,85 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
                           __global const float *dy, __global const float *x,
                           __global const float *mean, __global const float *invstd,
                           __global const float *gamma, int n, int c, int s, int accumulate,
-                          int write_params) {
-  int ch = get_global_id(0);
-  if (ch >= c) return;
+                          int write_params, __local float *scratch) {
+  int ch = get_group_id(0);
+  size_t cs = (size_t)c * s, off = (size_t)ch * s;
+  __global const float *dyc = dy + off, *xc = x + off;
+  __global float *dxc = dx + off;
   float mu = mean[ch], is = invstd[ch];
   float sdy = 0.0f, sdyx = 0.0f;
-  for (int b = 0; b < n; b++) {
-    size_t base = ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) {
-      float g = dy[base + j];
-      sdy += g;
-      sdyx += g * ((x[base + j] - mu) * is);
-    }
-  }
-  if (write_params) {
+  int q0, q1;
+  bn_chunk(n * s, &q0, &q1);
+  BN_FOR_CHUNK(q0, q1, s, cs, float g = dyc[i]; sdy += g; sdyx += g * ((xc[i] - mu) * is);)
+  sdy = bn_tree(scratch, sdy);
+  sdyx = bn_tree(scratch, sdyx);
+  if (write_params && get_local_id(0) == 0) {
     dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
     dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
   }
   float m = (float)(n * s);
   float k = gamma[ch] * is / m;
+  BN_FOR_CHUNK(q0, q1, s, cs, float xhat = (xc[i] - mu) * is;
+               dxc[i] = k * (m * dyc[i] - sdy - xhat * sdyx);)
+}
+
+/* Dense layers (s = 1): a channel's n values lie c floats apart, so a group per channel would
+ * gather scattered floats. One work-item per channel instead: neighbouring work-items read
+ * neighbouring floats, and a sum runs over one batch (tens to hundreds of values) in order.
+ * Same results as above up to the order of the sums; deterministic likewise. */
+__kernel void bn_forward_train_dense(__global float *y, __global float *mean,
+                                     __global float *invstd, __global float *running_mean,
+                                     __global float *running_var, __global const float *x,
+                                     __global const float *gamma, __global const float *beta,
+                                     int n, int c, float eps, float momentum) {
+  int ch = get_global_id(0);
+  if (ch >= c) return;
+  float sum = 0.0f;
+  for (int b = 0; b < n; b++) sum += x[(size_t)b * c + ch];
+  float mu = sum / (float)n;
+  float ss = 0.0f;
   for (int b = 0; b < n; b++) {
-    size_t base = ((size_t)b * c + ch) * s;
-    for (int j = 0; j < s; j++) {
-      float xhat = (x[base + j] - mu) * is;
-      dx[base + j] = k * (m * dy[base + j] - sdy - xhat * sdyx);
-    }
+    float d = x[(size_t)b * c + ch] - mu;
+    ss += d * d;
+  }
+  float var = ss / (float)n;
+  float is = 1.0f / sqrt(var + eps);
+  float g = gamma[ch], bt = beta[ch];
+  for (int b = 0; b < n; b++) {
+    size_t i = (size_t)b * c + ch;
+    y[i] = g * ((x[i] - mu) * is) + bt;
+  }
+  mean[ch] = mu;
+  invstd[ch] = is;
+  float unbiased = var * ((float)n / (float)(n - 1));
+  running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
+  running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+}
+
+__kernel void bn_backward_dense(__global float *dx, __global float *dgamma, __global float *dbeta,
+                                __global const float *dy, __global const float *x,
+                                __global const float *mean, __global const float *invstd,
+                                __global const float *gamma, int n, int c, int accumulate,
+                                int write_params) {
+  int ch = get_global_id(0);
+  if (ch >= c) return;
+  float mu = mean[ch], is = invstd[ch];
+  float sdy = 0.0f, sdyx = 0.0f;
+  for (int b = 0; b < n; b++) {
+    size_t i = (size_t)b * c + ch;
+    float g = dy[i];
+    sdy += g;
+    sdyx += g * ((x[i] - mu) * is);
+  }
+  if (write_params) {
+    dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
+    dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
+  }
+  float m = (float)n;
+  float k = gamma[ch] * is / m;
+  for (int b = 0; b < n; b++) {
+    size_t i = (size_t)b * c + ch;
+    float xhat = (x[i] - mu) * is;
+    dx[i] = k * (m * dy[i] - sdy - xhat * sdyx);
   }
 }

@@ -1,5 +1,5 @@
 /* Elementwise activations (identity, ReLU, leaky ReLU, tanh, sigmoid), forward and backward,
- * with their C references. Kernels: cl/activation.cl, which mirrors the clgan_act values. */
+ * with their C references. Kernels: cl/activation.cl, one per activation and direction. */
 #include <math.h>
 
 #include "clgan/ops.h"
@@ -12,6 +12,14 @@ static clgan_status check_act(clgan_act act, const char *op) {
   return CLGAN_INVALID_ARGUMENT;
 }
 
+/* Kernel names by clgan_act (check_act first). */
+static const char *const forward_kernels[] = {"act_forward_identity", "act_forward_relu",
+                                              "act_forward_lrelu", "act_forward_tanh",
+                                              "act_forward_sigmoid"};
+static const char *const backward_kernels[] = {"act_backward_identity", "act_backward_relu",
+                                               "act_backward_lrelu", "act_backward_tanh",
+                                               "act_backward_sigmoid"};
+
 clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
                                const clgan_buffer *x, int n) {
   static const char op[] = "clgan_act_forward";
@@ -22,9 +30,9 @@ clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, cl
   if (n == 0) return CLGAN_OK;
   if ((st = ops_check_buf(y, bytes, op, "y")) || (st = ops_check_buf(x, bytes, op, "x")))
     return st;
-  if ((st = clgan_kernel_get(dev, "activation.cl", "act_forward", &k))) return st;
+  if ((st = clgan_kernel_get(dev, "activation.cl", forward_kernels[act], &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(y), CLGAN_BUF(x), CLGAN_INT(n),
-                      CLGAN_INT(act), CLGAN_FLOAT(param));
+                      CLGAN_FLOAT(param));
 }
 
 clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, clgan_buffer *dx,
@@ -43,10 +51,10 @@ clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, c
       (uses_x && (st = ops_check_buf(x, bytes, op, "x"))) ||
       (uses_y && (st = ops_check_buf(y, bytes, op, "y"))))
     return st;
-  if ((st = clgan_kernel_get(dev, "activation.cl", "act_backward", &k))) return st;
+  if ((st = clgan_kernel_get(dev, "activation.cl", backward_kernels[act], &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dx), CLGAN_BUF(dy),
                       CLGAN_BUF(uses_x ? x : dy), CLGAN_BUF(uses_y ? y : dy), CLGAN_INT(n),
-                      CLGAN_INT(act), CLGAN_FLOAT(param));
+                      CLGAN_FLOAT(param));
 }
 
 static float ref_sigmoid(float x) {
