@@ -147,6 +147,9 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
 /* Index of the first layer the double backward cannot go through, or -1. */
 int clgan_net_check_double_backward(const clgan_net *net);
 
+/* Reshape and flatten are views: they compute nothing and pass their input's buffer on. */
+int clgan_layer_is_view(const clgan_layer *l);
+
 /* Tensor naming, PyTorch style: fills name with "<prefix>.<index>.<what>" for layer i. */
 void clgan_net_tensor_name(char *name, size_t size, const char *prefix, int layer,
                            const char *what);

@@ -69,9 +69,7 @@ static clgan_status alloc_fused(clgan_trainer *t) {
   size_t b = (size_t)t->cfg.batch, fb = sizeof(float), img = b * (size_t)t->dim * fb;
   const clgan_layer *last = NULL;
   for (int i = t->d.run_count - 1; i >= 0 && !last; i--)
-    if (t->d.layers[i].spec.kind != CLGAN_LAYER_RESHAPE &&
-        t->d.layers[i].spec.kind != CLGAN_LAYER_FLATTEN)
-      last = &t->d.layers[i];
+    if (!clgan_layer_is_view(&t->d.layers[i])) last = &t->d.layers[i];
   if ((st = clgan_buffer_alloc(dev, &t->x2, 2 * img)) ||
       (st = clgan_buffer_alloc(dev, &t->dl2, 2 * b * fb)) ||
       (st = clgan_buffer_alloc(dev, &t->lt2, 2 * b * fb)) ||

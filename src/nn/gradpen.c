@@ -7,15 +7,11 @@
  * of the forward pass. */
 #include "nn/layers.h"
 
-static int is_view(const clgan_layer *l) {
-  return l->spec.kind == CLGAN_LAYER_RESHAPE || l->spec.kind == CLGAN_LAYER_FLATTEN;
-}
-
 int clgan_net_check_double_backward(const clgan_net *net) {
   for (int i = 0; i < net->run_count; i++) {
     const clgan_layer *l = &net->layers[i];
     int ok = l->spec.kind == CLGAN_LAYER_LINEAR || l->spec.kind == CLGAN_LAYER_CONV ||
-             is_view(l) ||
+             clgan_layer_is_view(l) ||
              (l->spec.kind == CLGAN_LAYER_ACT &&
               (l->spec.act == CLGAN_ACT_LRELU || l->spec.act == CLGAN_ACT_RELU));
     if (!ok) return i;
@@ -37,17 +33,17 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
       return st;
   }
   int last = net->run_count - 1;
-  while (last > 0 && is_view(&net->layers[last])) last--;
+  while (last > 0 && clgan_layer_is_view(&net->layers[last])) last--;
   const clgan_buffer *in = x;       /* the layer's forward input h */
   const clgan_buffer *gin = gbar;   /* dP/d(the layer's input gradient) */
   int ping = 0;
   for (int i = 0; i <= last; i++) {
     clgan_layer *l = &net->layers[i];
-    if (is_view(l)) continue;
+    if (clgan_layer_is_view(l)) continue;
     /* gy: the input-gradient pass's gradient at this layer's output. */
     const clgan_buffer *gy = seed;
     for (int j = i + 1; j < net->run_count; j++)
-      if (!is_view(&net->layers[j])) {
+      if (!clgan_layer_is_view(&net->layers[j])) {
         gy = &net->layers[j].dx;
         break;
       }

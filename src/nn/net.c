@@ -121,8 +121,7 @@ static int layer_shape(clgan_layer *l, int c, int h, int w, char *err, size_t si
   return 1;
 }
 
-/* Reshape and flatten are views: they compute nothing and keep their input's buffer. */
-static int is_view(const clgan_layer *l) {
+int clgan_layer_is_view(const clgan_layer *l) {
   return l->spec.kind == CLGAN_LAYER_RESHAPE || l->spec.kind == CLGAN_LAYER_FLATTEN;
 }
 
@@ -208,7 +207,7 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
     if (l->spec.kind == CLGAN_LAYER_LINEAR &&
         (st = clgan_buffer_alloc(dev, &l->wt, l->w_n * fb)))
       goto fail;
-    if (is_view(l)) continue;
+    if (clgan_layer_is_view(l)) continue;
     if ((st = clgan_buffer_alloc(dev, &l->y, (size_t)max_batch * (size_t)l->out * fb)) ||
         (st = clgan_buffer_alloc(dev, &l->dx, (size_t)max_batch * (size_t)l->in * fb)))
       goto fail;
@@ -314,7 +313,7 @@ clgan_status clgan_net_forward(clgan_net *net, const clgan_buffer *x, int batch,
  * before it, or the network's input. */
 static const clgan_buffer *layer_input(const clgan_net *net, int i, const clgan_buffer *x) {
   while (--i >= 0)
-    if (!is_view(&net->layers[i])) return &net->layers[i].y;
+    if (!clgan_layer_is_view(&net->layers[i])) return &net->layers[i].y;
   return x;
 }
 
@@ -325,7 +324,7 @@ clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
   const clgan_buffer *grad = dy;
   for (int i = cfg->layers - 1; i >= 0; i--) {
     clgan_layer *l = &net->layers[i];
-    if (is_view(l)) continue; /* the gradient passes through unchanged */
+    if (clgan_layer_is_view(l)) continue; /* the gradient passes through unchanged */
     const clgan_buffer *in = layer_input(net, i, x);
     int need_dx = layer_input(net, i, NULL) != NULL || cfg->input_grad;
     int n = cfg->batch * l->out;
