@@ -73,6 +73,22 @@ rc=$?
 [ "$rc" = 0 ] && grep -q "stopped by signal" "$tmp/sig.log" && [ -s "$tmp/sig/checkpoint.safetensors" ] \
   && ok "SIGINT saves a checkpoint and exits 0" || { fail "SIGINT: exit $rc"; tail -3 "$tmp/sig.log"; }
 
+# A second signal while the run stops (Ctrl-C pressed twice; `timeout -s INT` signals the process
+# and then its group) must not kill it before its checkpoint and summary are out.
+for round in 1 2 3; do
+  "$clgan" train --model mlp --steps 5000 --data "$data" --out "$tmp/sig2" --log-every 5 >"$tmp/sig2.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do [ -s "$tmp/sig2/metrics.csv" ] && [ "$(wc -l <"$tmp/sig2/metrics.csv")" -ge 2 ] && break; sleep 0.2; done
+  kill -INT "$pid"; sleep 0.05; kill -INT "$pid" 2>/dev/null; sleep 0.05; kill -TERM "$pid" 2>/dev/null
+  wait "$pid"
+  rc=$?
+  [ "$rc" = 0 ] && grep -q "stopped by signal" "$tmp/sig2.log" || break
+  rm -rf "$tmp/sig2"
+done
+[ "$rc" = 0 ] && grep -q "stopped by signal" "$tmp/sig2.log" \
+  && ok "three signals in a row: still one clean stop, exit 0 (3 rounds)" \
+  || { fail "repeated signals: exit $rc in round $round"; tail -3 "$tmp/sig2.log"; }
+
 # ---- Bad input ----------------------------------------------------------------------------------
 expect "bad generator spec" 2 "token 3 'linaer:784'" -- "$clgan" train --generator linear:128,relu,linaer:784 --steps 1 --out "$tmp/x"
 expect "unknown model" 2 "unknown --model 'nope'" -- "$clgan" train --model nope --steps 1

@@ -1,5 +1,6 @@
 /* clgan train: the training loop around clgan_trainer — options, data, progress, sample grids,
  * metrics.csv, checkpoints, the loss plot, and a clean stop on SIGINT/SIGTERM. */
+#define _POSIX_C_SOURCE 200809L /* sigaction */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,20 @@
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
+
+/* SIGINT and SIGTERM only ask the loop to stop after the current step. The handler stays
+ * installed: plain signal() in ISO C mode has System V semantics (the handler is reset after
+ * one delivery), so a second Ctrl-C, or `timeout -s INT` signalling the process and then its
+ * group, killed the run while it was saving. SA_RESTART keeps file writes from failing with EINTR. */
+static void catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
 
 static int parse_opt_kind(const char *text, clgan_opt_kind *kind) {
   if (!strcmp(text, "adam")) *kind = CLGAN_OPT_ADAM;
@@ -49,7 +64,7 @@ int cmd_train(int argc, char **argv) {
       {"data", "DIR", CLI_STR, &data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
       {"out", "DIR", CLI_STR, &out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &given[G_EPOCHS]},
-      {"steps", "N", CLI_LONG, &steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn 10000, wgan 2000); naming --epochs or --steps drops the preset's other bound", &given[G_STEPS]},
+      {"steps", "N", CLI_LONG, &steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &given[G_STEPS]},
       {"batch", "N", CLI_INT, &batch, "batch size (preset's: mlp, mlp-tf 128; the others 64)", &given[G_BATCH]},
       {"lr", "RATE", CLI_DOUBLE, &lr, "learning rate of both networks (preset's: 2e-4; mlp-tf 1e-3, wgan 5e-5, wgan-gp 1e-4)", &given[G_LR]},
       {"lr-g", "RATE", CLI_DOUBLE, &lr_g, "generator learning rate (overrides --lr)", &given[G_LRG]},
@@ -192,7 +207,6 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "clgan train: error: nothing bounds the run: give --steps or --epochs\n");
     return CLGAN_EXIT_USAGE;
   }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  catch_stop_signals();
   return clgan_run_training(&cfg, &ro, &stop_signal);
 }

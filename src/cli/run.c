@@ -244,6 +244,7 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
            step - start_step, elapsed, (double)(step - start_step) * cfg.batch * cfg.d_steps / elapsed,
            info->name, m.d_loss, m.g_loss, m.d_real, m.d_fake, dir, step, dir, dir, dir);
   }
+  fflush(stdout); /* the summary is out even if a driver's exit handlers misbehave */
   if (ro->profile) {
     clgan_profile_entry *prof = NULL;
     int np = 0;
