@@ -92,7 +92,7 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
     snprintf(cfg->model, sizeof cfg->model, "%s", name);
     cfg->d_steps = 5;
     cfg->epochs = 0;
-    cfg->steps = 2000;
+    cfg->steps = 10000; /* wgan: convincing by 10,000 G steps (README), not by 2,000 */
     if (!strcmp(name, "wgan")) {
       cfg->loss = CLGAN_LOSS_WGAN;
       cfg->clip_weights = 0.01f;
