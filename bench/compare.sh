@@ -37,7 +37,10 @@ for model in "${models[@]}"; do
   esac
   s=$steps
   [ "$model" = dcgan ] && s=$((steps / 10 > 20 ? steps / 10 : 20))
-  ours=$("$bin" --model "$model" --steps "$s" "${data_args[@]}" | grep -v '^clgan .*: device time' | tee /dev/stderr | grep '^clgan ')
+  # (not tee /dev/stderr: with stderr on a file, tee reopens it at offset 0 over earlier lines)
+  out=$("$bin" --model "$model" --steps "$s" "${data_args[@]}" | grep -v '^clgan .*: device time')
+  printf '%s\n' "$out" >&2
+  ours=$(grep '^clgan ' <<<"$out")
   theirs=$(LD_LIBRARY_PATH="$oblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OMP_NUM_THREADS=1 \
     "$py" "${peer[@]}" --steps "$s" --threads 1 --device "$peer_device" "${data_args[@]}" 2>/dev/null | grep '^peer ')
   echo "$ours"
