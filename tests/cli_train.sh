@@ -93,6 +93,8 @@ done
 expect "bad generator spec" 2 "token 3 'linaer:784'" -- "$clgan" train --generator linear:128,relu,linaer:784 --steps 1 --out "$tmp/x"
 expect "unknown model" 2 "unknown --model 'nope'" -- "$clgan" train --model nope --steps 1
 expect "negative steps" 2 "out-of-range" -- "$clgan" train --steps -5
+expect "batch above the data set" 2 "batch 65536 is larger than the data set \\(60000 training images\\)" -- \
+  "$clgan" train --model mlp --batch 65536 --steps 1 --data "$data" --out "$tmp/big"
 expect "bad number" 2 "not a valid" -- "$clgan" train --lr abc
 expect "missing data" 2 "$tmp/nodata" -- "$clgan" train --model mlp --steps 1 --data "$tmp/nodata" --out "$tmp/x"
 mkdir -p "$tmp/trunc"
