@@ -44,4 +44,12 @@ void clgan_log(const char *level, const char *fmt, ...)
 #define clgan_error(...) clgan_log("error", __VA_ARGS__)
 #define clgan_warn(...) clgan_log("warning", __VA_ARGS__)
 
+/* How a reader refuses a file: reports "<CLGAN_BAD_FORMAT's message>: <kind> <path>: <what>"
+ * once (kind e.g. "safetensors file") and returns CLGAN_BAD_FORMAT. */
+clgan_status clgan_refuse_file(const char *kind, const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #endif

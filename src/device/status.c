@@ -44,3 +44,13 @@ void clgan_log(const char *level, const char *fmt, ...) {
   va_end(ap);
   log_fn(level, text, log_user);
 }
+
+clgan_status clgan_refuse_file(const char *kind, const char *path, const char *fmt, ...) {
+  char what[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  clgan_error("%s: %s %s: %s", clgan_status_message(CLGAN_BAD_FORMAT), kind, path, what);
+  return CLGAN_BAD_FORMAT;
+}

@@ -9,7 +9,6 @@
  * parses exactly that dict (three keys, string / bool / tuple of ints) and refuses the rest. */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,21 +16,7 @@
 #include "util/fsutil.h"
 
 #define BAD clgan_status_message(CLGAN_BAD_FORMAT)
-
-static clgan_status refuse(const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static clgan_status refuse(const char *path, const char *fmt, ...) {
-  char what[300];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  clgan_error("%s: .npy file %s: %s", BAD, path, what);
-  return CLGAN_BAD_FORMAT;
-}
+#define REFUSE(...) clgan_refuse_file(".npy file", __VA_ARGS__)
 
 typedef struct {
   const char *s, *end;
@@ -103,12 +88,12 @@ clgan_status clgan_npy_read_f32(const char *path, float **data, int *rows, int *
   clgan_status st = clgan_read_file(path, &buf, &len);
   if (st != CLGAN_OK) return st;
   if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
-    st = refuse(path, "not a .npy file (no \\x93NUMPY magic)");
+    st = REFUSE(path, "not a .npy file (no \\x93NUMPY magic)");
     goto done;
   }
   int major = buf[6], minor = buf[7];
   if (major < 1 || major > 3 || minor != 0) {
-    st = refuse(path, "format version %d.%d; clgan reads 1.0, 2.0 and 3.0", major, minor);
+    st = REFUSE(path, "format version %d.%d; clgan reads 1.0, 2.0 and 3.0", major, minor);
     goto done;
   }
   size_t hl, start;
@@ -117,14 +102,14 @@ clgan_status clgan_npy_read_f32(const char *path, float **data, int *rows, int *
     start = 10;
   } else {
     if (len < 12) {
-      st = refuse(path, "truncated header");
+      st = REFUSE(path, "truncated header");
       goto done;
     }
     hl = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
     start = 12;
   }
   if (hl > len - start) {
-    st = refuse(path, "header of %zu bytes runs past the end of the %zu-byte file", hl, len);
+    st = REFUSE(path, "header of %zu bytes runs past the end of the %zu-byte file", hl, len);
     goto done;
   }
   cursor c = {(const char *)buf + start, (const char *)buf + start + hl};
@@ -132,13 +117,13 @@ clgan_status clgan_npy_read_f32(const char *path, float **data, int *rows, int *
   long long dims[8];
   int ndim = -1, fortran = -1;
   if (!take(&c, '{')) {
-    st = refuse(path, "header is not a Python dict");
+    st = REFUSE(path, "header is not a Python dict");
     goto done;
   }
   while (!take(&c, '}')) {
     char key[32];
     if (!pystring(&c, key, sizeof key) || !take(&c, ':')) {
-      st = refuse(path, "malformed header dict");
+      st = REFUSE(path, "malformed header dict");
       goto done;
     }
     int ok;
@@ -149,16 +134,16 @@ clgan_status clgan_npy_read_f32(const char *path, float **data, int *rows, int *
     } else if (!strcmp(key, "shape") && ndim < 0) {
       ok = pytuple(&c, dims, &ndim);
     } else {
-      st = refuse(path, "unexpected or repeated header key '%s'", key);
+      st = REFUSE(path, "unexpected or repeated header key '%s'", key);
       goto done;
     }
     if (!ok) {
-      st = refuse(path, "malformed value for '%s' in the header (a structured dtype?)", key);
+      st = REFUSE(path, "malformed value for '%s' in the header (a structured dtype?)", key);
       goto done;
     }
     if (!take(&c, ',')) {
       if (!take(&c, '}')) {
-        st = refuse(path, "malformed header dict");
+        st = REFUSE(path, "malformed header dict");
         goto done;
       }
       break;
@@ -166,29 +151,29 @@ clgan_status clgan_npy_read_f32(const char *path, float **data, int *rows, int *
   }
   skip_ws(&c);
   if (c.s != c.end || !descr[0] || fortran < 0 || ndim < 0) {
-    st = refuse(path, "header dict lacks descr, fortran_order or shape, or has trailing text");
+    st = REFUSE(path, "header dict lacks descr, fortran_order or shape, or has trailing text");
     goto done;
   }
   if (strcmp(descr, "<f4") != 0) {
     const char *hint = !strcmp(descr, "<f8")   ? " (float64: save a.astype(numpy.float32))"
                        : !strcmp(descr, ">f4") ? " (big-endian float32)"
                                                : "";
-    st = refuse(path, "holds dtype '%s'%s; clgan reads little-endian float32 ('<f4')", descr,
+    st = REFUSE(path, "holds dtype '%s'%s; clgan reads little-endian float32 ('<f4')", descr,
                 hint);
     goto done;
   }
   if (ndim < 1 || ndim > 2) {
-    st = refuse(path, "holds a %d-D array; clgan reads 1-D and 2-D arrays", ndim);
+    st = REFUSE(path, "holds a %d-D array; clgan reads 1-D and 2-D arrays", ndim);
     goto done;
   }
   if (fortran && ndim == 2 && dims[0] > 1 && dims[1] > 1) {
-    st = refuse(path, "is in Fortran order; save numpy.ascontiguousarray(a) instead");
+    st = REFUSE(path, "is in Fortran order; save numpy.ascontiguousarray(a) instead");
     goto done;
   }
   long long r = ndim == 2 ? dims[0] : 1, k = ndim == 2 ? dims[1] : dims[0];
   size_t want = (size_t)r * (size_t)k * sizeof(float), have = len - start - hl;
   if (have != want) {
-    st = refuse(path, "%s: shape (%lld, %lld) needs %zu data bytes, found %zu",
+    st = REFUSE(path, "%s: shape (%lld, %lld) needs %zu data bytes, found %zu",
                 have < want ? "truncated" : "trailing bytes", r, k, want, have);
     goto done;
   }

@@ -19,6 +19,7 @@
 #include "util/fsutil.h"
 
 #define BAD clgan_status_message(CLGAN_BAD_FORMAT)
+#define REFUSE(...) clgan_refuse_file("safetensors file", __VA_ARGS__)
 #define INVAL clgan_status_message(CLGAN_INVALID_ARGUMENT)
 
 /* The reference implementation refuses headers above 100 MB; so do we. */
@@ -758,21 +759,6 @@ static int by_offset_cmp(const void *a, const void *b) {
   return x->index - y->index;
 }
 
-static clgan_status refuse(const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static clgan_status refuse(const char *path, const char *fmt, ...) {
-  char what[400];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  clgan_error("%s: safetensors file %s: %s", BAD, path, what);
-  return CLGAN_BAD_FORMAT;
-}
-
 /* Offsets, sizes, coverage, unique names; fills data pointers. */
 static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsigned char *data,
                              size_t data_len) {
@@ -788,22 +774,22 @@ static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsign
     clgan_st_tensor *t = &f->tensors[i];
     long long want = shape_bytes(t->shape, t->ndim, dtypes[t->dtype].size);
     if (ends[i] < f->begin[i]) {
-      st = refuse(path, "tensor '%s': data_offsets [%lld, %lld] end before they begin", t->name,
+      st = REFUSE(path, "tensor '%s': data_offsets [%lld, %lld] end before they begin", t->name,
                   (long long)f->begin[i], (long long)ends[i]);
       goto done;
     }
     if (want < 0) {
-      st = refuse(path, "tensor '%s': shape too large", t->name);
+      st = REFUSE(path, "tensor '%s': shape too large", t->name);
       goto done;
     }
     if (ends[i] - f->begin[i] != want) {
-      st = refuse(path, "tensor '%s': %s with %d dims needs %lld bytes, data_offsets give %lld",
+      st = REFUSE(path, "tensor '%s': %s with %d dims needs %lld bytes, data_offsets give %lld",
                   t->name, dtypes[t->dtype].name, t->ndim, want,
                   (long long)(ends[i] - f->begin[i]));
       goto done;
     }
     if ((uint64_t)ends[i] > data_len) {
-      st = refuse(path, "tensor '%s': data_offsets [%lld, %lld] run past the %zu-byte data buffer",
+      st = REFUSE(path, "tensor '%s': data_offsets [%lld, %lld] run past the %zu-byte data buffer",
                   t->name, (long long)f->begin[i], (long long)ends[i], data_len);
       goto done;
     }
@@ -813,7 +799,7 @@ static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsign
   for (int i = 0; i < f->count; i++) {
     f->by_name[i] = keys[i].index;
     if (i > 0 && !strcmp(keys[i].name, keys[i - 1].name)) {
-      st = refuse(path, "tensor name '%s' appears twice", keys[i].name);
+      st = REFUSE(path, "tensor name '%s' appears twice", keys[i].name);
       goto done;
     }
   }
@@ -821,7 +807,7 @@ static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsign
   int64_t covered = 0;
   for (int k = 0; k < f->count; k++) {
     if (keys[k].begin != covered) {
-      st = refuse(path, "tensor '%s' starts at byte %lld of the data buffer, expected %lld (%s)",
+      st = REFUSE(path, "tensor '%s' starts at byte %lld of the data buffer, expected %lld (%s)",
                   keys[k].name, (long long)keys[k].begin, (long long)covered,
                   keys[k].begin < covered ? "it overlaps another tensor" : "a gap before it");
       goto done;
@@ -829,7 +815,7 @@ static clgan_status validate(clgan_st_file *f, const int64_t *ends, const unsign
     covered = keys[k].end;
   }
   if ((uint64_t)covered != data_len) {
-    st = refuse(path, "tensors cover %lld bytes but the data buffer holds %zu", (long long)covered,
+    st = REFUSE(path, "tensors cover %lld bytes but the data buffer holds %zu", (long long)covered,
                 data_len);
     goto done;
   }
@@ -891,29 +877,29 @@ clgan_status clgan_st_open(const char *path, clgan_st_file **file) {
   clgan_status st = clgan_read_file(path, &f->buf, &len);
   if (st != CLGAN_OK) goto fail;
   if (len < 8) {
-    st = refuse(path, "%zu bytes is shorter than the 8-byte header length", len);
+    st = REFUSE(path, "%zu bytes is shorter than the 8-byte header length", len);
     goto fail;
   }
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = n << 8 | f->buf[i];
   if (n > len - 8) {
-    st = refuse(path, "header length %llu runs past the end of the %zu-byte file (truncated?)",
+    st = REFUSE(path, "header length %llu runs past the end of the %zu-byte file (truncated?)",
                 (unsigned long long)n, len);
     goto fail;
   }
   if (n > ST_MAX_HEADER || n < 2) {
-    st = refuse(path, "header length %llu is outside 2 to %u bytes", (unsigned long long)n,
+    st = REFUSE(path, "header length %llu is outside 2 to %u bytes", (unsigned long long)n,
                 ST_MAX_HEADER);
     goto fail;
   }
   const char *text = (const char *)f->buf + 8;
   if (text[0] != '{' || !utf8_valid(f->buf + 8, (size_t)n)) {
-    st = refuse(path, "header is not a UTF-8 JSON object");
+    st = REFUSE(path, "header is not a UTF-8 JSON object");
     goto fail;
   }
   json j = {text, (size_t)n, 0, ""};
   if (parse_header(&j, f, &ends) != 0) {
-    st = refuse(path, "%s", j.err);
+    st = REFUSE(path, "%s", j.err);
     goto fail;
   }
   const unsigned char *data = f->buf + 8 + n;
@@ -922,7 +908,7 @@ clgan_status clgan_st_open(const char *path, clgan_st_file **file) {
   if (st != CLGAN_OK) goto fail;
   const char *stored = clgan_st_meta(f, CLGAN_ST_CRC_KEY);
   if (!stored && clgan_st_meta(f, CLGAN_ST_VERSION_KEY)) {
-    st = refuse(path, "written by clgan (%s) but without its %s checksum: the header is damaged "
+    st = REFUSE(path, "written by clgan (%s) but without its %s checksum: the header is damaged "
                 "(a file edited on purpose by another tool must drop both entries)",
                 CLGAN_ST_VERSION_KEY, CLGAN_ST_CRC_KEY);
     goto fail;
@@ -934,12 +920,12 @@ clgan_status clgan_st_open(const char *path, clgan_st_file **file) {
       goto fail;
     }
     if (hex_value(stored, &want) != 0) {
-      st = refuse(path, "metadata %s is '%.20s', not 8 lowercase hex digits", CLGAN_ST_CRC_KEY,
+      st = REFUSE(path, "metadata %s is '%.20s', not 8 lowercase hex digits", CLGAN_ST_CRC_KEY,
                   stored);
       goto fail;
     }
     if (want != got) {
-      st = refuse(path, "checksum mismatch: %s says %08lx, the content gives %08lx (the file "
+      st = REFUSE(path, "checksum mismatch: %s says %08lx, the content gives %08lx (the file "
                   "was corrupted or modified after writing)", CLGAN_ST_CRC_KEY, want, got);
       goto fail;
     }
@@ -984,14 +970,14 @@ clgan_status clgan_st_expect(const clgan_st_file *f, const char *name, clgan_st_
                              const int64_t *shape, int ndim, const void **data) {
   *data = NULL;
   const clgan_st_tensor *t = clgan_st_find(f, name);
-  if (!t) return refuse(f ? f->path : "(null)", "has no tensor '%s'", name);
+  if (!t) return REFUSE(f ? f->path : "(null)", "has no tensor '%s'", name);
   int same = t->ndim == ndim;
   for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
   if (t->dtype != dtype || !same) {
     char got[200], want[200];
     shape_text(got, sizeof got, t->shape, t->ndim);
     shape_text(want, sizeof want, shape, ndim);
-    return refuse(f->path, "tensor '%s' is %s %s, expected %s %s", name, dtypes[t->dtype].name,
+    return REFUSE(f->path, "tensor '%s' is %s %s, expected %s %s", name, dtypes[t->dtype].name,
                   got, clgan_st_dtype_name(dtype), want);
   }
   *data = t->data;
