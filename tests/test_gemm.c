@@ -1,7 +1,9 @@
 /* clgan_gemm (CLBlastSgemm) against the C reference: random shapes including odd sizes, all four
  * transpose combinations, offsets, padded leading dimensions, alpha and beta. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -49,7 +51,9 @@ static void run_case(clgan_device *dev, size_t m, size_t n, size_t k, int ta, in
   snprintf(what, sizeof what, "gemm m=%zu n=%zu k=%zu %c%c pad=%zu off=%zu alpha=%g beta=%g", m, n,
            k, ta ? 'T' : 'N', tb ? 'T' : 'N', pad, off, (double)alpha, (double)beta);
   /* Untouched padding and offsets must stay as they were: the comparison covers all of C. */
-  CHECK_CLOSE(what, c, want, nc, 1e-4 + 2e-6 * (double)k, 1e-4);
+  double atol, rtol;
+  clgan_gemm_tolerance(k, &atol, &rtol);
+  CHECK_CLOSE(what, c, want, nc, atol, rtol);
   clgan_buffer_free(&da);
   clgan_buffer_free(&db);
   clgan_buffer_free(&dc);
@@ -59,7 +63,27 @@ static void run_case(clgan_device *dev, size_t m, size_t n, size_t k, int ta, in
   free(want);
 }
 
+/* The judge itself: what it accepts and what it must not. */
+static void test_error_ratio(void) {
+  float ref[4] = {0.0f, 1.0f, -1000.0f, 5.0f}, c[4];
+  double atol, rtol;
+  clgan_gemm_tolerance(100, &atol, &rtol);
+  CHECK(fabs(atol - 3e-4) < 1e-12 && rtol == 1e-4, "tolerance at k = 100: %g, %g", atol, rtol);
+  memcpy(c, ref, sizeof c);
+  size_t worst = 9;
+  CHECK(clgan_gemm_error_ratio(100, c, ref, 4, &worst) == 0.0 && worst == 0, "equal arrays");
+  c[2] = -1000.0f + 0.09f; /* within 3e-4 + 0.1 */
+  CHECK(clgan_gemm_error_ratio(100, c, ref, 4, NULL) <= 1.0, "relative slack on a large value");
+  c[0] = 4e-4f; /* over 3e-4 absolute */
+  double r = clgan_gemm_error_ratio(100, c, ref, 4, &worst);
+  CHECK(r > 1.0 && worst == 0, "absolute error caught: ratio %g at %zu", r, worst);
+  memcpy(c, ref, sizeof c);
+  c[3] = NAN;
+  CHECK(!(clgan_gemm_error_ratio(100, c, ref, 4, &worst) <= 1.0) && worst == 3, "NaN is a mismatch");
+}
+
 int main(void) {
+  test_error_ratio();
   clgan_device *dev = test_open_device();
   /* Training shapes of the mlp GAN. */
   run_case(dev, 128, 256, 784, 0, 1, 0, 0, 1.0f, 0.0f);

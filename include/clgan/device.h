@@ -208,6 +208,15 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g);
  * meaning of every field; a, b and c are the host arrays the buffers would hold. */
 void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float *b, float *c);
 
+/* What "matches the reference" means for a float32 GEMM of depth k: |c - ref| <= atol + rtol
+ * |ref| per element, atol = 1e-4 + 2e-6 k (float32 accumulation error grows with k), rtol = 1e-4.
+ * The test, clgan gemm-check and clgan tune all judge by it. */
+void clgan_gemm_tolerance(size_t k, double *atol, double *rtol);
+/* The largest |c[i] - ref[i]| / (atol + rtol |ref[i]|) over count elements (at most 1: the
+ * result matches; NaN counts as a mismatch); *worst (may be NULL) gets that element's index. */
+double clgan_gemm_error_ratio(size_t k, const float *c, const float *ref, size_t count,
+                              size_t *worst);
+
 /* ---- CLBlast tuning ------------------------------------------------------------------------ */
 
 #define CLGAN_TUNE_MAX_PARAMS 20

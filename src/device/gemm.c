@@ -4,6 +4,7 @@
  * creates and frees one in every call, which on PoCL cost as much as the small products
  * themselves, so the device keeps one, grown to the largest size asked for. */
 #include <clblast_c.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "device/internal.h"
@@ -101,6 +102,27 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
   }
   if (ev) clgan_profile_record_event(dev, ev, "gemm");
   return CLGAN_OK;
+}
+
+void clgan_gemm_tolerance(size_t k, double *atol, double *rtol) {
+  *atol = 1e-4 + 2e-6 * (double)k;
+  *rtol = 1e-4;
+}
+
+double clgan_gemm_error_ratio(size_t k, const float *c, const float *ref, size_t count,
+                              size_t *worst) {
+  double atol, rtol, max = 0.0;
+  size_t at = 0;
+  clgan_gemm_tolerance(k, &atol, &rtol);
+  for (size_t i = 0; i < count; i++) {
+    double e = fabs((double)c[i] - (double)ref[i]) / (atol + rtol * fabs((double)ref[i]));
+    if (!(e <= max)) { /* NaN included */
+      max = e == e ? e : INFINITY;
+      at = i;
+    }
+  }
+  if (worst) *worst = at;
+  return max;
 }
 
 void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float *b, float *c) {

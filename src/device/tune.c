@@ -326,14 +326,11 @@ static const char *verify(clgan_device *dev, shape_data *sd, int n, char *why, s
                d->s.n, d->s.k);
       return why;
     }
-    double atol = 1e-4 + 2e-6 * (double)d->s.k, rtol = 1e-4;
-    for (size_t j = 0; j < d->nc; j++) {
-      double diff = fabs((double)d->out[j] - (double)d->ref[j]);
-      if (!(diff <= atol + rtol * fabs((double)d->ref[j]))) {
-        snprintf(why, why_size, "wrong result on %zux%zux%zu (element %zu: %g, want %g)", d->s.m,
-                 d->s.n, d->s.k, j, (double)d->out[j], (double)d->ref[j]);
-        return why;
-      }
+    size_t j;
+    if (!(clgan_gemm_error_ratio(d->s.k, d->out, d->ref, d->nc, &j) <= 1.0)) {
+      snprintf(why, why_size, "wrong result on %zux%zux%zu (element %zu: %g, want %g)", d->s.m,
+               d->s.n, d->s.k, j, (double)d->out[j], (double)d->ref[j]);
+      return why;
     }
   }
   return NULL;
