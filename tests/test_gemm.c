@@ -106,5 +106,27 @@ int main(void) {
   CHECK(clgan_gemm(dev, &big) == CLGAN_INVALID_ARGUMENT, "a buffer too small is refused");
   clgan_buffer_free(&d);
   clgan_device_close(dev);
+
+  /* With profiling, each GEMM is one "gemm" entry spanning all of CLBlast's kernels (a marker
+   * before the call), with results unchanged; a failed call records nothing. */
+  dev = test_open_device_cfg((clgan_device_cfg){.profile = 1});
+  run_case(dev, 200, 300, 400, 0, 1, 3, 5, 1.0f, 0.5f);
+  run_case(dev, 7, 5, 3, 1, 0, 0, 0, 1.0f, 0.0f);
+  clgan_buffer_alloc(dev, &d, 64 * 4);
+  CHECK(clgan_gemm(dev, &big) == CLGAN_INVALID_ARGUMENT, "profiled: a buffer too small is refused");
+  clgan_buffer_free(&d);
+  clgan_profile_entry *prof = NULL;
+  int nprof = 0;
+  CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "profile collect");
+  int found = 0;
+  for (int i = 0; i < nprof; i++)
+    if (!strcmp(prof[i].name, "gemm")) {
+      found = 1;
+      CHECK(prof[i].calls == 2 && prof[i].ms > 0, "two profiled GEMMs: %ld calls, %.3f ms",
+            prof[i].calls, prof[i].ms);
+    }
+  CHECK(found, "the profile has a gemm entry (%d entries)", nprof);
+  free(prof);
+  clgan_device_close(dev);
   return test_finish();
 }

@@ -240,7 +240,10 @@ fail:
 void clgan_device_close(clgan_device *dev) {
   if (!dev) return;
   if (dev->queue) clFinish(dev->queue);
-  for (int i = 0; i < dev->nrecords; i++) clReleaseEvent(dev->records[i].event);
+  for (int i = 0; i < dev->nrecords; i++) {
+    clReleaseEvent(dev->records[i].event);
+    if (dev->records[i].after) clReleaseEvent(dev->records[i].after);
+  }
   if (dev->gemm_temp) clReleaseMemObject(dev->gemm_temp);
   free(dev->records);
   for (int i = 0; i < dev->nkernels; i++) {
@@ -467,18 +470,23 @@ clgan_status clgan_launch(clgan_device *dev, clgan_kernel *kernel, clgan_range r
 
 /* ---- Profiling ---- */
 
-void clgan_profile_record_event(clgan_device *dev, cl_event ev, const char *name) {
+void clgan_profile_record_span(clgan_device *dev, cl_event after, cl_event ev, const char *name) {
   if (dev->nrecords == dev->cap_records) {
     int cap = dev->cap_records ? 2 * dev->cap_records : 1024;
     clgan_profile_record *grown = realloc(dev->records, (size_t)cap * sizeof *grown);
     if (!grown) {
       clReleaseEvent(ev); /* the profile loses a sample; training goes on */
+      if (after) clReleaseEvent(after);
       return;
     }
     dev->records = grown;
     dev->cap_records = cap;
   }
-  dev->records[dev->nrecords++] = (clgan_profile_record){ev, name};
+  dev->records[dev->nrecords++] = (clgan_profile_record){ev, after, name};
+}
+
+void clgan_profile_record_event(clgan_device *dev, cl_event ev, const char *name) {
+  clgan_profile_record_span(dev, NULL, ev, name);
 }
 
 static int by_time_desc(const void *a, const void *b) {
@@ -503,6 +511,15 @@ clgan_status clgan_profile_collect(clgan_device *dev, clgan_profile_entry **entr
     clGetEventProfilingInfo(dev->records[i].event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
     clGetEventProfilingInfo(dev->records[i].event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
     clReleaseEvent(dev->records[i].event);
+    if (dev->records[i].after) {
+      /* An in-order queue starts the command after the marker ends: the span covers every
+       * kernel enqueued in between (CLBlast's padding and copy kernels too). */
+      cl_ulong m = 0;
+      if (clGetEventProfilingInfo(dev->records[i].after, CL_PROFILING_COMMAND_END, sizeof m, &m,
+                                  NULL) == CL_SUCCESS && m > 0 && m <= t1)
+        t0 = m;
+      clReleaseEvent(dev->records[i].after);
+    }
     int j = 0;
     while (j < n && strcmp(out[j].name, dev->records[i].name) != 0) j++;
     if (j == n) snprintf(out[n++].name, sizeof out[0].name, "%s", dev->records[i].name);

@@ -85,6 +85,12 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
       return clgan_cl_fail(err, "clCreateBuffer (GEMM scratch)", __FILE__, __LINE__);
     }
   }
+  /* CLBlast returns the event of its last kernel only; a marker before it lets the profile
+   * count the whole GEMM (its padding, transposition and copy kernels). */
+  cl_event mark = NULL;
+  if (dev->profile && c == CLBlastSuccess &&
+      clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &mark) != CL_SUCCESS)
+    mark = NULL;
   if (c == CLBlastSuccess && dev->gemm_temp)
     c = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
                                    (cl_mem)g->a->mem, g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off,
@@ -95,12 +101,14 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
                      g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off, g->ldb, g->beta,
                      (cl_mem)g->c->mem, g->c_off, g->ldc, &dev->queue, dev->profile ? &ev : NULL);
   if (c != CLBlastSuccess) {
+    if (mark) clReleaseEvent(mark);
     char call[160];
     snprintf(call, sizeof call, "CLBlastSgemm(m=%zu, n=%zu, k=%zu, ta=%d, tb=%d, lda=%zu, ldb=%zu, ldc=%zu)",
              g->m, g->n, g->k, g->trans_a, g->trans_b, g->lda, g->ldb, g->ldc);
     return clgan_clblast_fail((int)c, call, __FILE__, __LINE__);
   }
-  if (ev) clgan_profile_record_event(dev, ev, "gemm");
+  if (ev) clgan_profile_record_span(dev, mark, ev, "gemm");
+  else if (mark) clReleaseEvent(mark);
   return CLGAN_OK;
 }
 

@@ -19,6 +19,7 @@ struct clgan_kernel {
 
 typedef struct {
   cl_event event;
+  cl_event after; /* NULL, or a marker enqueued just before: the span starts at its end */
   const char *name; /* points into a clgan_kernel or a string literal */
 } clgan_profile_record;
 
@@ -61,6 +62,9 @@ clgan_status clgan_cl_fail(cl_int err, const char *call, const char *file, int l
 
 /* Records an event for the profile; takes ownership of ev. */
 void clgan_profile_record_event(clgan_device *dev, cl_event ev, const char *name);
+/* A span from the end of `after` (a marker enqueued before a library call that runs several
+ * kernels but returns one event, as CLBlast does) to the end of ev; after may be NULL. */
+void clgan_profile_record_span(clgan_device *dev, cl_event after, cl_event ev, const char *name);
 
 clgan_status clgan_status_from_clblast(int code);
 clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line);
