@@ -186,7 +186,7 @@ static int startup(const char *sel) {
   double t_kernel = now_s() - t0;
   bench_shape b;
   memset(&b, 0, sizeof b);
-  b.s = (clgan_tune_shape){128, 256, 784, 0, 1};
+  b.s = (clgan_tune_shape){128, 256, 784, 0, 1, 1};
   unsigned long long rng = 1;
   if (!setup(dev, &b, &rng)) return 1;
   clgan_gemm_args g = args_for(&b);
@@ -239,8 +239,8 @@ int main(int argc, char **argv) {
   clgan_tune_shape set[CLGAN_TUNE_MAX_SHAPES];
   int n = clgan_tune_default_shapes(set, CLGAN_TUNE_MAX_SHAPES);
   for (int i = 0; i < n; i++) shapes[i].s = set[i];
-  shapes[n++].s = (clgan_tune_shape){512, 512, 512, 0, 0};
-  shapes[n++].s = (clgan_tune_shape){1024, 1024, 1024, 0, 0};
+  shapes[n++].s = (clgan_tune_shape){512, 512, 512, 0, 0, 1};
+  shapes[n++].s = (clgan_tune_shape){1024, 1024, 1024, 0, 0, 1};
   unsigned long long rng = 42;
   int ok = 1;
   for (int i = 0; i < n && ok; i++) ok = setup(dev, &shapes[i], &rng);

@@ -82,7 +82,47 @@ static void flip_byte(const char *path, long at) {
   fclose(f);
 }
 
+/* clgan_train_gemm_shapes (what `clgan tune --model` tunes on) against the profiler's own count
+ * of one step's GEMMs, and mlp's shapes against its architecture. */
+static void test_gemm_shapes(void) {
+  clgan_device *dev = test_open_device_cfg((clgan_device_cfg){.profile = 1});
+  const char *models[] = {"mlp", "dcgan", "wgan-gp"};
+  for (int m = 0; m < 3; m++) {
+    clgan_train_cfg cfg;
+    clgan_preset(models[m], &cfg);
+    clgan_tune_shape shapes[CLGAN_TUNE_MAX_SHAPES];
+    int n = 0, calls = 0;
+    clgan_profile_entry *prof = NULL;
+    int nprof = 0;
+    CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "clear the profile");
+    free(prof);
+    CHECK(clgan_train_gemm_shapes(dev, &cfg, shapes, CLGAN_TUNE_MAX_SHAPES, &n) == CLGAN_OK,
+          "%s: GEMM shapes", models[m]);
+    for (int i = 0; i < n; i++) calls += shapes[i].count;
+    CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "profile");
+    long profiled = 0;
+    for (int i = 0; i < nprof; i++)
+      if (!strcmp(prof[i].name, "gemm")) profiled = prof[i].calls;
+    free(prof);
+    CHECK(n > 0 && calls == profiled, "%s: %d shapes, %d calls recorded, %ld profiled",
+          models[m], n, calls, profiled);
+    if (m == 0) {
+      /* mlp: three Linear layers a network. G forward 3; D on real + fake fused (batch 256):
+       * forward 3, backward 3 dW + 2 dx; G step: D forward 3, D input gradients 3, G backward
+       * 3 dW + 2 dx. 22 GEMMs, the fused D forward's 256 x 256 x 784 once. */
+      int fused = 0;
+      for (int i = 0; i < n; i++)
+        if (shapes[i].m == 256 && shapes[i].n == 256 && shapes[i].k == 784)
+          fused += shapes[i].count;
+      CHECK(calls == 22 && fused == 1, "mlp: %d GEMMs a step (22), the fused D forward %d times",
+            calls, fused);
+    }
+  }
+  clgan_device_close(dev);
+}
+
 int main(void) {
+  test_gemm_shapes();
   clgan_device *dev = test_open_device();
   uint8_t *pixels = malloc(COUNT * SIDE * SIDE);
   for (int i = 0; i < COUNT; i++) /* stripes of a per-image phase: structure D can learn */

@@ -255,7 +255,7 @@ static void count_progress(const char *line, void *user) {
  * already (the GEMM above built it), so this costs no kernel build. */
 static void test_tune_smoke(void) {
   clgan_device *dev = test_open_device();
-  const clgan_tune_shape shapes[] = {{48, 40, 56, 0, 1}, {40, 56, 48, 1, 0}};
+  const clgan_tune_shape shapes[] = {{48, 40, 56, 0, 1, 1}, {40, 56, 48, 1, 0, 2}};
   clgan_tune_cfg cfg = {.budget_s = 60, .max_candidates = 1, .reps = 2, .seed = 3,
                         .skip_baseline = 1, .shapes = shapes, .nshapes = 2,
                         .progress = count_progress};
@@ -318,7 +318,7 @@ static void test_tune_smoke(void) {
   free(want);
 
   /* Bad configurations are refused before any work. */
-  clgan_tune_shape zero = {0, 4, 4, 0, 0};
+  clgan_tune_shape zero = {0, 4, 4, 0, 0, 1};
   clgan_tune_cfg bad = {.shapes = &zero, .nshapes = 1};
   CHECK(clgan_tune(dev, &bad, &res) == CLGAN_INVALID_ARGUMENT, "a zero dimension is refused");
   clgan_device_close(dev);

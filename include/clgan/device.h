@@ -249,13 +249,21 @@ clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, 
 
 /* ---- The tuning search (tune.c) --------------------------------------------------------- */
 
-/* One GEMM the tuner times, with clgan_gemm_args' meaning (row-major, op(A) is m x k). */
+/* One GEMM the tuner times, with clgan_gemm_args' meaning (row-major, op(A) is m x k). count:
+ * how many times a training step runs it, its weight in the search's objective (0 counts as 1). */
 typedef struct {
   size_t m, n, k;
   int trans_a, trans_b;
+  int count;
 } clgan_tune_shape;
 
-#define CLGAN_TUNE_MAX_SHAPES 16
+#define CLGAN_TUNE_MAX_SHAPES 32
+
+/* Records the distinct shapes clgan_gemm is called with from now on, with their call counts,
+ * into shapes (room for max; calls of further shapes are counted in *dropped). max = 0 stops
+ * recording. *count and *dropped are updated as calls come. */
+void clgan_gemm_record(clgan_device *dev, clgan_tune_shape *shapes, int max, int *count,
+                       int *dropped);
 
 typedef struct {
   double budget_s;        /* seconds for the search; <= 0 means 120. The final check comes on top */

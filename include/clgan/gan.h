@@ -72,6 +72,12 @@ clgan_status clgan_trainer_create(clgan_trainer **t, clgan_device *dev, const cl
                                   const clgan_train_data *data);
 void clgan_trainer_free(clgan_trainer *t);
 
+/* The distinct GEMMs one training step of cfg runs on dev, each with its count per step (for
+ * clgan_tune): a trainer on cfg->batch blank 28x28 images runs one step while clgan_gemm calls
+ * are recorded. More than max distinct shapes is refused. */
+clgan_status clgan_train_gemm_shapes(clgan_device *dev, const clgan_train_cfg *cfg,
+                                     clgan_tune_shape *shapes, int max, int *count);
+
 /* One generator step, preceded by cfg->d_steps discriminator steps. Enqueues only: no host
  * synchronisation except once per epoch (the new permutation's upload). */
 clgan_status clgan_trainer_step(clgan_trainer *t);

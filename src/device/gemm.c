@@ -65,8 +65,36 @@ clgan_status clgan_clblast_fail(int code, const char *call, const char *file, in
   return st;
 }
 
+void clgan_gemm_record(clgan_device *dev, clgan_tune_shape *shapes, int max, int *count,
+                       int *dropped) {
+  dev->gemm_log = max > 0 ? shapes : NULL;
+  dev->gemm_log_max = max > 0 ? max : 0;
+  dev->gemm_log_count = count;
+  dev->gemm_log_dropped = dropped;
+}
+
+static void log_shape(clgan_device *dev, const clgan_gemm_args *g) {
+  clgan_tune_shape s = {g->m, g->n, g->k, g->trans_a != 0, g->trans_b != 0, 1};
+  int n = *dev->gemm_log_count;
+  for (int i = 0; i < n; i++) {
+    clgan_tune_shape *t = &dev->gemm_log[i];
+    if (t->m == s.m && t->n == s.n && t->k == s.k && t->trans_a == s.trans_a &&
+        t->trans_b == s.trans_b) {
+      t->count++;
+      return;
+    }
+  }
+  if (n < dev->gemm_log_max) {
+    dev->gemm_log[n] = s;
+    *dev->gemm_log_count = n + 1;
+  } else if (dev->gemm_log_dropped) {
+    ++*dev->gemm_log_dropped;
+  }
+}
+
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
   if (g->m == 0 || g->n == 0) return CLGAN_OK;
+  if (dev->gemm_log) log_shape(dev, g);
   cl_event ev = NULL;
   CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;

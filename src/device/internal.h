@@ -42,6 +42,9 @@ struct clgan_device {
   size_t gemm_temp_bytes;
 
   clgan_profile_record *records;
+  /* clgan_gemm_record: where the shapes go, or NULL */
+  clgan_tune_shape *gemm_log;
+  int gemm_log_max, *gemm_log_count, *gemm_log_dropped;
   int nrecords, cap_records;
 };
 

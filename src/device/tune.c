@@ -379,9 +379,14 @@ static const char *set_counts(clgan_device *dev, shape_data *sd, int n, int reps
 
 #define TRIALS 5
 
-static double sum(const double *x, int n) {
+static double weight(const shape_data *d) {
+  return d->s.count > 0 ? (double)d->s.count : 1.0;
+}
+
+/* One training step's worth: the shapes' times, each as often as a step runs it. */
+static double step_ms(const shape_data *sd, const double *x, int n) {
   double t = 0.0;
-  for (int i = 0; i < n; i++) t += x[i];
+  for (int i = 0; i < n; i++) t += weight(&sd[i]) * x[i];
   return t;
 }
 
@@ -440,11 +445,11 @@ static unsigned long long mnk(const clgan_tune_shape *s) {
 int clgan_tune_default_shapes(clgan_tune_shape *shapes, int max) {
   static const clgan_tune_shape set[] = {
       /* mlp, batch 128, the 784x256 layer: y = x W^T, dx = dy W, dW = dy^T x */
-      {128, 256, 784, 0, 1}, {128, 784, 256, 0, 0}, {256, 784, 128, 1, 0},
+      {128, 256, 784, 0, 1, 1}, {128, 784, 256, 0, 0, 1}, {256, 784, 128, 1, 0, 1},
       /* mlp-bn, batch 64, the 1024x784 layer */
-      {64, 784, 1024, 0, 1}, {64, 1024, 784, 0, 0}, {784, 1024, 64, 1, 0},
+      {64, 784, 1024, 0, 1, 1}, {64, 1024, 784, 0, 0, 1}, {784, 1024, 64, 1, 0, 1},
       /* small ones, where launch and padding costs decide: G's first layer, D's last */
-      {128, 128, 100, 0, 1}, {128, 1, 128, 0, 1},
+      {128, 128, 100, 0, 1, 1}, {128, 1, 128, 0, 1, 1},
   };
   int n = 0;
   for (size_t i = 0; i < sizeof set / sizeof set[0] && n < max; i++) shapes[n++] = set[i];
@@ -543,7 +548,8 @@ static size_t pick_crossover(const shape_data *sd, int n, const double *direct_m
   for (int j = 0; j < nsizes; j++) {
     unsigned long long cube = (unsigned long long)sizes[j] * sizes[j] * sizes[j];
     double t = 0.0;
-    for (int i = 0; i < n; i++) t += mnk(&sd[i].s) < cube ? direct_ms[i] : indirect_ms[i];
+    for (int i = 0; i < n; i++)
+      t += weight(&sd[i]) * (mnk(&sd[i].s) < cube ? direct_ms[i] : indirect_ms[i]);
     /* A tie goes to the larger size: fewer kernels per GEMM. */
     if (t < best || (t == best && sizes[j] > best_size)) {
       best = t;
@@ -598,7 +604,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
    * direct wins outright, the winners' program is one the search already built. */
   unsigned long long largest = 0;
   for (int i = 0; i < n; i++) {
-    set_flops += sd[i].flops;
+    set_flops += weight(&sd[i]) * sd[i].flops;
     if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
   }
   size_t all_direct = icbrt(largest) + 1;
@@ -629,7 +635,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
   if (!cfg.skip_baseline) {
     say(&cfg, "timing the parameters in effect (the first call compiles CLBlast's kernels)");
     if (measure(dev, sd, n, cfg.reps, ms, why, sizeof why) == NULL) {
-      res->before_ms = sum(ms, n);
+      res->before_ms = step_ms(sd, ms, n);
       for (int i = 0; i < n; i++) res->shapes[i].before_gflops = sd[i].flops / (ms[i] * 1e6);
       say(&cfg, "before: %.2f ms per pass, %.1f GFLOPS", res->before_ms,
           set_flops / (res->before_ms * 1e6));
@@ -723,9 +729,9 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
       s->anchor = c;
       s->have_anchor = 1;
     }
-    double total = sum(cand_ms, n);
+    double total = step_ms(sd, cand_ms, n);
     if (paired) {
-      s->best_ms = sum(best_ms, n); /* fresh, next to the candidate's */
+      s->best_ms = step_ms(sd, best_ms, n); /* fresh, next to the candidate's */
       memcpy(s->best_shape_ms, best_ms, sizeof best_ms);
     }
     /* A new best must win by 2%: below that, timings on a shared machine do not tell. */
@@ -743,7 +749,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     char vs[64] = "";
     if (paired)
       snprintf(vs, sizeof vs, " (best so far, timed alongside: %.1f)",
-               set_flops / (sum(best_ms, n) * 1e6));
+               set_flops / (step_ms(sd, best_ms, n) * 1e6));
     say(&cfg, "[%5.0fs] %-11s #%-3d %6.1f GFLOPS%s%s  %s", elapsed, s->kernel, res->tried,
         set_flops / (total * 1e6), vs, better ? " *new best*" : "", params);
   }
@@ -788,8 +794,8 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
       say(&cfg, "%4zu x %4zu x %4zu: direct %.3f ms, indirect %.3f ms", sd[i].s.m, sd[i].s.n,
           sd[i].s.k, dms[i], ims[i]);
     say(&cfg, "cross-over: direct while m*n*k < %zu^3; predicted pass %.2f ms", size, predicted);
-    ks[K_DIRECT].best_ms = sum(dms, n);
-    ks[K_XGEMM].best_ms = sum(ims, n);
+    ks[K_DIRECT].best_ms = step_ms(sd, dms, n);
+    ks[K_XGEMM].best_ms = step_ms(sd, ims, n);
   }
 
   /* The winners, applied together (one more build) and checked once more. */
@@ -819,7 +825,7 @@ clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_t
     st = CLGAN_CLBLAST_ERROR;
     goto fail;
   }
-  res->after_ms = sum(ms, n);
+  res->after_ms = step_ms(sd, ms, n);
   for (int i = 0; i < n; i++) res->shapes[i].after_gflops = sd[i].flops / (ms[i] * 1e6);
   e->gflops = set_flops / (res->after_ms * 1e6);
   res->elapsed_s = now_s() - t_start;
