@@ -73,11 +73,12 @@ typedef struct {
   const char *kernel_dir; /* load the cl/ kernel files from here instead of the embedded copies; NULL = embedded */
   int profile;            /* record a profiling event per launch (clgan_profile_collect) */
   int no_tuning;          /* do not apply stored CLBlast tuning parameters */
+  int splitk;             /* split small-C, long-k GEMMs along k (clgan_gemm); 0 = off */
 } clgan_device_cfg;
 
 /* Fills selector from $CLGAN_DEVICE and kernel_dir from $CLGAN_KERNEL_DIR where they are unset,
- * and sets no_tuning when $CLGAN_NO_TUNING is set and not "0": the one place the library reads
- * the environment. */
+ * sets no_tuning when $CLGAN_NO_TUNING is set and not "0", and splitk when $CLGAN_SPLITK is: the
+ * one place the library reads the environment. */
 void clgan_device_cfg_from_env(clgan_device_cfg *cfg);
 
 /* Opens the selected device: context, in-order queue, CLBlast tuning applied.
@@ -189,7 +190,11 @@ clgan_status clgan_profile_collect(clgan_device *dev, clgan_profile_entry **entr
 /* ---- GEMM ---------------------------------------------------------------------------------- */
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) of shape (m, k) and op(B) (k, n).
- * Offsets and leading dimensions are in floats. Goes to CLBlastSgemm. */
+ * Offsets and leading dimensions are in floats. Goes to CLBlastSgemm. With cfg.splitk, a product
+ * with a small C and a long k (a weight gradient over a whole batch of images) is split along k:
+ * CLBlastSgemmStridedBatched into S partial products, summed in a fixed order by a clgan kernel
+ * (deterministic), since one small C gives CLBlast too few work-groups to fill a device. Off by
+ * default: neutral on PoCL (bench/RESULTS.md), not yet measured on a GPU. */
 typedef struct {
   int trans_a, trans_b;
   size_t m, n, k;

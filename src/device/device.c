@@ -141,6 +141,8 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   }
   const char *no_tuning = getenv("CLGAN_NO_TUNING");
   if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
+  const char *splitk = getenv("CLGAN_SPLITK");
+  if (splitk && *splitk && strcmp(splitk, "0") != 0) cfg->splitk = 1;
 }
 
 static void report_no_match(const char *text, const clgan_device_info *list, int count) {
@@ -203,6 +205,7 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
   dev->platform = fs.platform;
   dev->id = fs.device;
   dev->profile = cfg.profile;
+  dev->splitk = cfg.splitk;
   if (cfg.kernel_dir) snprintf(dev->kernel_dir, sizeof dev->kernel_dir, "%s", cfg.kernel_dir);
 
   cl_uint align_bits = 0;
@@ -245,6 +248,7 @@ void clgan_device_close(clgan_device *dev) {
     if (dev->records[i].after) clReleaseEvent(dev->records[i].after);
   }
   if (dev->gemm_temp) clReleaseMemObject(dev->gemm_temp);
+  clgan_buffer_free(&dev->splitk_ws);
   free(dev->records);
   for (int i = 0; i < dev->nkernels; i++) {
     clReleaseKernel(dev->kernels[i]->kernel);

@@ -4,6 +4,7 @@
  * creates and frees one in every call, which on PoCL cost as much as the small products
  * themselves, so the device keeps one, grown to the largest size asked for. */
 #include <clblast_c.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -92,12 +93,75 @@ static void log_shape(clgan_device *dev, const clgan_gemm_args *g) {
   }
 }
 
+/* How many pieces to cut k into: only for a small C (at most SPLITK_MAX_MN elements, too few
+ * work-groups for CLBlast to fill a device) and a long k, into a power of two S <= 32 that
+ * divides k and leaves at least SPLITK_MIN_KC per piece; 1 = no split. */
+#define SPLITK_MAX_MN 16384
+#define SPLITK_MIN_K 2048
+#define SPLITK_MIN_KC 256
+
+static size_t splitk_factor(const clgan_device *dev, const clgan_gemm_args *g) {
+  if (!dev->splitk || g->k < SPLITK_MIN_K || g->m * g->n > SPLITK_MAX_MN) return 1;
+  /* The reduction kernel indexes C and the partials with ints. */
+  if (g->c_off + g->m * g->ldc > (size_t)INT_MAX) return 1;
+  size_t s = 1;
+  while (s < 32 && g->k % (2 * s) == 0 && g->k / (2 * s) >= SPLITK_MIN_KC) s *= 2;
+  return s >= 4 ? s : 1;
+}
+
+/* C = alpha op(A) op(B) + beta C as S batched products over k / S each, then the ordered sum. */
+static clgan_status gemm_splitk(clgan_device *dev, const clgan_gemm_args *g, size_t splits,
+                                CLBlastTranspose ta, CLBlastTranspose tb) {
+  size_t kc = g->k / splits, mn = g->m * g->n, bytes = splits * mn * sizeof(float);
+  clgan_status st;
+  if (dev->splitk_ws.bytes < bytes) {
+    clgan_buffer_free(&dev->splitk_ws); /* enqueued commands keep the old one alive */
+    if ((st = clgan_buffer_alloc(dev, &dev->splitk_ws, bytes))) return st;
+  }
+  clgan_kernel *reduce = NULL;
+  if ((st = clgan_kernel_get(dev, "gemm.cl", "gemm_splitk_reduce", &reduce))) return st;
+  /* Piece p reads op(A)'s columns and op(B)'s rows p*kc .. (p+1)*kc - 1. */
+  size_t a_stride = g->trans_a ? kc * g->lda : kc, b_stride = g->trans_b ? kc : kc * g->ldb;
+  cl_event ev = NULL, mark = NULL;
+  if (dev->profile && clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &mark) != CL_SUCCESS)
+    mark = NULL;
+  CLBlastStatusCode c = CLBlastSgemmStridedBatched(
+      CLBlastLayoutRowMajor, ta, tb, g->m, g->n, kc, 1.0f, (cl_mem)g->a->mem, g->a_off, g->lda,
+      a_stride, (cl_mem)g->b->mem, g->b_off, g->ldb, b_stride, 0.0f, (cl_mem)dev->splitk_ws.mem,
+      0, g->n, mn, splits, &dev->queue, dev->profile ? &ev : NULL);
+  if (c != CLBlastSuccess) {
+    if (mark) clReleaseEvent(mark);
+    char call[200];
+    snprintf(call, sizeof call,
+             "CLBlastSgemmStridedBatched(m=%zu, n=%zu, k=%zu in %zu pieces, ta=%d, tb=%d, lda=%zu, "
+             "ldb=%zu)", g->m, g->n, g->k, splits, g->trans_a, g->trans_b, g->lda, g->ldb);
+    return clgan_clblast_fail((int)c, call, __FILE__, __LINE__);
+  }
+  if (ev) clgan_profile_record_span(dev, mark, ev, "gemm");
+  else if (mark) clReleaseEvent(mark);
+  clgan_range r = {.dims = 2, .global = {g->n, g->m, 1}};
+  return CLGAN_LAUNCH(dev, reduce, r, CLGAN_BUF(g->c), CLGAN_INT(g->c_off), CLGAN_INT(g->ldc),
+                      CLGAN_BUF(&dev->splitk_ws), CLGAN_INT(g->m), CLGAN_INT(g->n),
+                      CLGAN_INT(splits), CLGAN_FLOAT(g->alpha), CLGAN_FLOAT(g->beta));
+}
+
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
   if (g->m == 0 || g->n == 0) return CLGAN_OK;
   if (dev->gemm_log) log_shape(dev, g);
   cl_event ev = NULL;
   CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
   CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+  size_t splits = splitk_factor(dev, g);
+  if (splits > 1) {
+    /* CLBlast checks A and B of the batched call; C is written by clgan's kernel. */
+    if (g->ldc < g->n || (g->c_off + (g->m - 1) * g->ldc + g->n) * sizeof(float) > g->c->bytes) {
+      clgan_error("%s: GEMM C of %zu x %zu (ldc %zu, offset %zu) does not fit its buffer of %zu "
+                  "bytes", clgan_status_message(CLGAN_INVALID_ARGUMENT), g->m, g->n, g->ldc,
+                  g->c_off, g->c->bytes);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    return gemm_splitk(dev, g, splits, ta, tb);
+  }
   size_t temp = 0;
   CLBlastStatusCode c = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k,
                                                    g->a_off, g->lda, g->b_off, g->ldb, g->c_off,

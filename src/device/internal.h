@@ -40,6 +40,8 @@ struct clgan_device {
 
   cl_mem gemm_temp;       /* CLBlast's indirect-GEMM scratch, kept across calls (gemm.c) */
   size_t gemm_temp_bytes;
+  clgan_buffer splitk_ws; /* split-k's partial products, kept across calls (gemm.c) */
+  int splitk;
 
   clgan_profile_record *records;
   /* clgan_gemm_record: where the shapes go, or NULL */
