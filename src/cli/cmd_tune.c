@@ -155,7 +155,7 @@ static double now_s(void) {
 }
 
 int cmd_tune(int argc, char **argv) {
-  const char *sel = NULL, *out = NULL, *model = NULL;
+  const char *sel = NULL, *out = NULL, *model = "mlp-bn";
   float budget = 120.0f;
   int quiet = 0, reps = 3, max_candidates = 0;
   long seed = 1;
@@ -170,13 +170,13 @@ int cmd_tune(int argc, char **argv) {
       {"seed", "N", CLI_LONG, &seed, "seed for the random candidates", NULL},
       {"model", "NAME", CLI_STR, &model,
        "tune on the GEMMs of one training step of this preset (mlp, mlp-bn, mlp-tf, dcgan, wgan, "
-       "wgan-gp), each weighted by its calls per step; default: the mlp GANs' 8 shapes", NULL},
+       "wgan-gp), each weighted by its calls per step; mlp-bn is the default model", NULL},
       {"quiet", NULL, CLI_FLAG, &quiet, "print only the summary", NULL},
   };
   int rc = cli_parse("tune",
                      "Searches CLBlast's XgemmDirect and Xgemm parameters and the direct/indirect "
-                     "cross-over for the\ndevice on the GEMMs of training, checking every result, "
-                     "and stores the winners for later runs.",
+                     "cross-over for the\ndevice on the GEMMs of one training step of --model, "
+                     "checking every result, and stores\nthe winners for later runs.",
                      opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   if (!(budget > 0.0f) || reps < 1 || max_candidates < 0) {
