@@ -93,6 +93,21 @@ static void log_shape(clgan_device *dev, const clgan_gemm_args *g) {
   }
 }
 
+/* CLBlast returns the event of its last kernel only; a marker enqueued before the call lets the
+ * profile count the whole GEMM (its padding, transposition and copy kernels too). */
+static cl_event profile_mark(clgan_device *dev) {
+  cl_event mark = NULL;
+  if (dev->profile && clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &mark) != CL_SUCCESS)
+    mark = NULL;
+  return mark;
+}
+
+/* Records the span from mark to ev as one "gemm", or drops the marker when there is no event. */
+static void profile_gemm(clgan_device *dev, cl_event mark, cl_event ev) {
+  if (ev) clgan_profile_record_span(dev, mark, ev, "gemm");
+  else if (mark) clReleaseEvent(mark);
+}
+
 /* How many pieces to cut k into: only for a small C (at most SPLITK_MAX_MN elements, too few
  * work-groups for CLBlast to fill a device) and a long k, into a power of two S <= 32 that
  * divides k and leaves at least SPLITK_MIN_KC per piece; 1 = no split. */
@@ -122,9 +137,7 @@ static clgan_status gemm_splitk(clgan_device *dev, const clgan_gemm_args *g, siz
   if ((st = clgan_kernel_get(dev, "gemm.cl", "gemm_splitk_reduce", &reduce))) return st;
   /* Piece p reads op(A)'s columns and op(B)'s rows p*kc .. (p+1)*kc - 1. */
   size_t a_stride = g->trans_a ? kc * g->lda : kc, b_stride = g->trans_b ? kc : kc * g->ldb;
-  cl_event ev = NULL, mark = NULL;
-  if (dev->profile && clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &mark) != CL_SUCCESS)
-    mark = NULL;
+  cl_event ev = NULL, mark = profile_mark(dev);
   CLBlastStatusCode c = CLBlastSgemmStridedBatched(
       CLBlastLayoutRowMajor, ta, tb, g->m, g->n, kc, 1.0f, (cl_mem)g->a->mem, g->a_off, g->lda,
       a_stride, (cl_mem)g->b->mem, g->b_off, g->ldb, b_stride, 0.0f, (cl_mem)dev->splitk_ws.mem,
@@ -137,8 +150,7 @@ static clgan_status gemm_splitk(clgan_device *dev, const clgan_gemm_args *g, siz
              "ldb=%zu)", g->m, g->n, g->k, splits, g->trans_a, g->trans_b, g->lda, g->ldb);
     return clgan_clblast_fail((int)c, call, __FILE__, __LINE__);
   }
-  if (ev) clgan_profile_record_span(dev, mark, ev, "gemm");
-  else if (mark) clReleaseEvent(mark);
+  profile_gemm(dev, mark, ev);
   clgan_range r = {.dims = 2, .global = {g->n, g->m, 1}};
   return CLGAN_LAUNCH(dev, reduce, r, CLGAN_BUF(g->c), CLGAN_INT(g->c_off), CLGAN_INT(g->ldc),
                       CLGAN_BUF(&dev->splitk_ws), CLGAN_INT(g->m), CLGAN_INT(g->n),
@@ -177,12 +189,7 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
       return clgan_cl_fail(err, "clCreateBuffer (GEMM scratch)", __FILE__, __LINE__);
     }
   }
-  /* CLBlast returns the event of its last kernel only; a marker before it lets the profile
-   * count the whole GEMM (its padding, transposition and copy kernels). */
-  cl_event mark = NULL;
-  if (dev->profile && c == CLBlastSuccess &&
-      clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, &mark) != CL_SUCCESS)
-    mark = NULL;
+  cl_event mark = c == CLBlastSuccess ? profile_mark(dev) : NULL;
   if (c == CLBlastSuccess && dev->gemm_temp)
     c = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k, g->alpha,
                                    (cl_mem)g->a->mem, g->a_off, g->lda, (cl_mem)g->b->mem, g->b_off,
@@ -199,8 +206,7 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
              g->m, g->n, g->k, g->trans_a, g->trans_b, g->lda, g->ldb, g->ldc);
     return clgan_clblast_fail((int)c, call, __FILE__, __LINE__);
   }
-  if (ev) clgan_profile_record_span(dev, mark, ev, "gemm");
-  else if (mark) clReleaseEvent(mark);
+  profile_gemm(dev, mark, ev);
   return CLGAN_OK;
 }
 
