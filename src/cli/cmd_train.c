@@ -18,7 +18,7 @@ static void on_signal(int sig) { stop_signal = sig; }
 /* SIGINT and SIGTERM only ask the loop to stop after the current step. The handler stays
  * installed: plain signal() in ISO C mode has System V semantics (the handler is reset after
  * one delivery), so a second Ctrl-C, or `timeout -s INT` signalling the process and then its
- * group, killed the run while it was saving. SA_RESTART keeps file writes from failing with EINTR. */
+ * group, killed the run while it was saving. SA_RESTART: no write fails with EINTR. */
 static void catch_stop_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -1,7 +1,5 @@
 /* The GEMMs of one training step, for `clgan tune --model`: a trainer on blank images runs one
  * step while the device records every clgan_gemm call's shape. */
-#include <string.h>
-
 #include "clgan/gan.h"
 
 clgan_status clgan_train_gemm_shapes(clgan_device *dev, const clgan_train_cfg *cfg,
