@@ -54,6 +54,22 @@ cmp -s "$tmp/s.idx" "$tmp/t.idx" && ok "sampling is deterministic" || fail "samp
 expect "sample --latent" 0 "3 images" -- "$clgan" sample --checkpoint "$ck" --latent "$tmp/z.npy" --out "$tmp/z.png"
 { printf '\x93NUMPY\x01\x00\x76\x00'; printf "%-117s\n" "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 7), }"; head -c 84 /dev/zero; } >"$tmp/z7.npy"
 expect "latent of the wrong size" 2 "7 values.*takes 100" -- "$clgan" sample --checkpoint "$ck" --latent "$tmp/z7.npy" --out "$tmp/z.png"
+# Walking in the latent space: rows of 8 steps between two random vectors. A generator is
+# continuous, so neighbouring steps differ less than a row's two ends.
+expect "sample --interpolate" 0 "32 images" -- "$clgan" sample --checkpoint "$ck" --interpolate 8 --rows 4 --out "$tmp/walk.idx"
+od -An -v -tu1 -w784 -j16 "$tmp/walk.idx" | awk '
+  function dist(p, q,   i, d, x, y, n) { n = split(p, x, " "); split(q, y, " "); d = 0
+    for (i = 1; i <= n; i++) d += (x[i] > y[i] ? x[i] - y[i] : y[i] - x[i]); return d / n }
+  { img[NR - 1] = $0 }
+  END { if (NR != 32) exit 1
+        for (r = 0; r < 4; r++) { ends += dist(img[8 * r], img[8 * r + 7])
+          for (k = 0; k < 7; k++) step += dist(img[8 * r + k], img[8 * r + k + 1]) / 7 }
+        printf "    mean neighbouring-step difference %.2f, ends %.2f\n", step / 4, ends / 4
+        exit !(ends > 0 && step < 0.6 * ends) }' \
+  && ok "interpolation is smooth: neighbouring steps differ less than the ends" || fail "interpolation is not smooth"
+expect "interpolate 1 step" 2 "--interpolate must be in 2..64" -- "$clgan" sample --checkpoint "$ck" --interpolate 1 --out "$tmp/w.png"
+expect "rows without interpolate" 2 "--rows goes with --interpolate" -- "$clgan" sample --checkpoint "$ck" --rows 3 --out "$tmp/w.png"
+expect "interpolate with latent" 2 "exclude each other" -- "$clgan" sample --checkpoint "$ck" --interpolate 4 --latent "$tmp/z.npy" --out "$tmp/w.png"
 
 # ---- Resume equals uninterrupted ---------------------------------------------------------------
 "$clgan" train --model mlp --steps 60 --data "$data" --out "$tmp/full" --log-every 10 --seed 5 >/dev/null 2>&1

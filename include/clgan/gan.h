@@ -97,6 +97,9 @@ clgan_status clgan_generate(clgan_net *g, const float *latent, int count, int la
                             float *out);
 /* The fixed latent batch used for sample grids: N(0,1) from (seed, stream 0x5A4D). */
 void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed);
+/* steps vectors (steps x dim) on the great circle from a to b, a and b included: spherical
+ * interpolation, straight where a and b are (anti)parallel. */
+void clgan_latent_interpolate(float *out, const float *a, const float *b, int dim, int steps);
 
 /* Checkpoints (safetensors; see README "Checkpoints"). Save is atomic. Load refuses a file that
  * does not match the trainer's specs or is damaged, and changes nothing then. */

@@ -1,5 +1,6 @@
-/* clgan sample: images from a checkpoint's generator, as a PNG grid or an IDX file, from a seed
- * or from latent vectors in a .npy file; optionally the raw float outputs as .npy. */
+/* clgan sample: images from a checkpoint's generator, as a PNG grid or an IDX file, from a seed,
+ * from latent vectors in a .npy file, or along great circles between random latent vectors
+ * (--interpolate); optionally the raw float outputs as .npy. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static int ends_with(const char *s, const char *suffix) {
 
 int cmd_sample(int argc, char **argv) {
   const char *ckpt = NULL, *out = NULL, *latent_path = NULL, *raw = NULL, *device = NULL;
-  int count = 64, cols = 0;
+  int count = 64, cols = 0, interpolate = 0, rows_given = 0, walk_rows = 8;
   long seed = 1;
   int seed_given = 0;
   const cli_opt opts[] = {
@@ -27,6 +28,8 @@ int cmd_sample(int argc, char **argv) {
       {"latent", "FILE.npy", CLI_STR, &latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
       {"raw", "FILE.npy", CLI_STR, &raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
       {"cols", "N", CLI_INT, &cols, "grid columns (default: square grid)", NULL},
+      {"interpolate", "K", CLI_INT, &interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
+      {"rows", "R", CLI_INT, &walk_rows, "with --interpolate: the number of walks (1..256)", &rows_given},
       {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
   };
   int rc = cli_parse("sample", "Generates images with the generator of a checkpoint (batch norm "
@@ -49,6 +52,18 @@ int cmd_sample(int argc, char **argv) {
   }
   if (latent_path && seed_given) {
     fprintf(stderr, "clgan sample: error: --latent and --seed exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (interpolate && (interpolate < 2 || interpolate > 64 || walk_rows < 1 || walk_rows > 256)) {
+    fprintf(stderr, "clgan sample: error: --interpolate must be in 2..64 and --rows in 1..256\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (interpolate && latent_path) {
+    fprintf(stderr, "clgan sample: error: --interpolate and --latent exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (rows_given && !interpolate) {
+    fprintf(stderr, "clgan sample: error: --rows goes with --interpolate\n");
     return CLGAN_EXIT_USAGE;
   }
   if (count < 1 || count > 1000000 || cols < 0) {
@@ -74,6 +89,23 @@ int cmd_sample(int argc, char **argv) {
       goto done;
     }
     count = n;
+  } else if (interpolate) {
+    /* Row r walks from endpoint 2r to endpoint 2r + 1 of the seed's fixed latent batch. */
+    count = walk_rows * interpolate;
+    if (cols == 0) cols = interpolate;
+    float *ends = malloc((size_t)2 * walk_rows * (size_t)cfg.latent * sizeof *ends);
+    z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
+    if (!ends || !z) {
+      free(ends);
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto done;
+    }
+    clgan_fixed_latent(ends, 2 * walk_rows, cfg.latent, (uint64_t)seed);
+    for (int r = 0; r < walk_rows; r++)
+      clgan_latent_interpolate(z + (size_t)r * interpolate * cfg.latent,
+                               ends + (size_t)2 * r * cfg.latent,
+                               ends + (size_t)(2 * r + 1) * cfg.latent, cfg.latent, interpolate);
+    free(ends);
   } else {
     z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
     if (!z) {
