@@ -67,6 +67,13 @@ od -An -v -tu1 -w784 -j16 "$tmp/walk.idx" | awk '
         printf "    mean neighbouring-step difference %.2f, ends %.2f\n", step / 4, ends / 4
         exit !(ends > 0 && step < 0.6 * ends) }' \
   && ok "interpolation is smooth: neighbouring steps differ less than the ends" || fail "interpolation is not smooth"
+# The memorisation check: each sample beside its nearest training image, with test images'
+# distances for scale.
+expect "sample --nearest" 0 "16 test images: mean distance" -- "$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/n16.png" --nearest "$tmp/nn.png" --data "$data"
+[ -s "$tmp/nn.png" ] && ok "--nearest wrote its grid" || fail "--nearest wrote no grid"
+expect "nearest: too many" 2 "at most 256 samples \\(300 asked\\)" -- "$clgan" sample --checkpoint "$ck" --count 300 --out "$tmp/n.png" --nearest "$tmp/nn2.png" --data "$data"
+expect "nearest: not a png" 2 "must end in .png" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/n.png" --nearest "$tmp/nn.jpg"
+expect "data without nearest" 2 "--data goes with --nearest" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/n.png" --data "$data"
 expect "interpolate 1 step" 2 "--interpolate must be in 2..64" -- "$clgan" sample --checkpoint "$ck" --interpolate 1 --out "$tmp/w.png"
 expect "rows without interpolate" 2 "--rows goes with --interpolate" -- "$clgan" sample --checkpoint "$ck" --rows 3 --out "$tmp/w.png"
 expect "interpolate with latent" 2 "exclude each other" -- "$clgan" sample --checkpoint "$ck" --interpolate 4 --latent "$tmp/z.npy" --out "$tmp/w.png"

@@ -15,8 +15,84 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && !strcmp(s + n - m, suffix);
 }
 
+static void mean_min(const float *d, int n, double *mean, double *min) {
+  *mean = 0.0;
+  *min = n ? d[0] : 0.0;
+  for (int i = 0; i < n; i++) {
+    *mean += d[i] / n;
+    if (d[i] < *min) *min = d[i];
+  }
+}
+
+/* --nearest: each sample beside its nearest training image, and the distances against those of
+ * as many test images (the t10k split, when the folder has it): samples much closer to the
+ * training set than unseen real images are would be copies. */
+static clgan_status nearest_check(const char *png, const char *dir, const float *images,
+                                  int count, int rows, int width) {
+  if (count > 256) {
+    fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
+            count);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (!dir) dir = getenv("CLGAN_DATA");
+  if (!dir || !*dir) dir = "/usr/share/datasets/fashion-mnist";
+  clgan_dataset train = {0}, test = {0};
+  clgan_status st = clgan_dataset_load(dir, "train", &train);
+  if (st) return st;
+  int dim = rows * width;
+  if (train.rows != rows || train.cols != width) {
+    fprintf(stderr, "clgan sample: error: %s holds %dx%d images; the generator makes %dx%d\n",
+            dir, train.rows, train.cols, rows, width);
+    clgan_dataset_free(&train);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  int *index = malloc((size_t)count * 2 * sizeof *index);
+  float *dist = malloc((size_t)count * 2 * sizeof *dist);
+  float *pairs = malloc((size_t)count * 2 * (size_t)dim * sizeof *pairs);
+  if (!index || !dist || !pairs) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  clgan_nearest_images(images, count, train.images, train.count, dim, index, dist);
+  for (int q = 0; q < count; q++) {
+    float *pair = pairs + (size_t)2 * q * dim;
+    memcpy(pair, images + (size_t)q * dim, (size_t)dim * sizeof *pair);
+    const uint8_t *y = train.images + (size_t)index[q] * dim;
+    for (int p = 0; p < dim; p++) pair[dim + p] = (float)y[p] / 127.5f - 1.0f;
+  }
+  int per_row = 8;
+  while (per_row > 1 && per_row * per_row > count) per_row /= 2;
+  if ((st = clgan_png_write_grid(png, pairs, 2 * count, 1, rows, width, 2 * per_row, 2)))
+    goto done;
+  double mean, min;
+  mean_min(dist, count, &mean, &min);
+  printf("nearest training image (%d of %s, Euclidean, pixels in [-1, 1]):\n"
+         "  %d samples:     mean distance %.2f, smallest %.2f -> %s (sample | nearest pairs)\n",
+         train.count, dir, count, mean, min, png);
+  /* The same for unseen real images: the scale a sample's distance is judged by. */
+  if (clgan_dataset_load(dir, "t10k", &test) == CLGAN_OK && test.rows == rows &&
+      test.cols == width) {
+    int n = test.count < count ? test.count : count;
+    for (size_t i = 0; i < (size_t)n * dim; i++) pairs[i] = (float)test.images[i] / 127.5f - 1.0f;
+    clgan_nearest_images(pairs, n, train.images, train.count, dim, index + count, dist + count);
+    mean_min(dist + count, n, &mean, &min);
+    printf("  %d test images: mean distance %.2f, smallest %.2f (samples far closer than these "
+           "would be copies)\n", n, mean, min);
+  } else {
+    printf("  (no t10k test images in %s to compare with)\n", dir);
+  }
+done:
+  free(index);
+  free(dist);
+  free(pairs);
+  clgan_dataset_free(&train);
+  clgan_dataset_free(&test);
+  return st;
+}
+
 int cmd_sample(int argc, char **argv) {
   const char *ckpt = NULL, *out = NULL, *latent_path = NULL, *raw = NULL, *device = NULL;
+  const char *nearest = NULL, *data_dir = NULL;
   int count = 64, cols = 0, interpolate = 0, rows_given = 0, walk_rows = 8;
   long seed = 1;
   int seed_given = 0;
@@ -30,6 +106,8 @@ int cmd_sample(int argc, char **argv) {
       {"cols", "N", CLI_INT, &cols, "grid columns (default: square grid)", NULL},
       {"interpolate", "K", CLI_INT, &interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
       {"rows", "R", CLI_INT, &walk_rows, "with --interpolate: the number of walks (1..256)", &rows_given},
+      {"nearest", "FILE.png", CLI_STR, &nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
+      {"data", "DIR", CLI_STR, &data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
       {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
   };
   int rc = cli_parse("sample", "Generates images with the generator of a checkpoint (batch norm "
@@ -60,6 +138,19 @@ int cmd_sample(int argc, char **argv) {
   }
   if (interpolate && latent_path) {
     fprintf(stderr, "clgan sample: error: --interpolate and --latent exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (nearest && !ends_with(nearest, ".png")) {
+    fprintf(stderr, "clgan sample: error: --nearest '%s': the name must end in .png\n", nearest);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (nearest && !latent_path && (interpolate ? walk_rows * interpolate : count) > 256) {
+    fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
+            interpolate ? walk_rows * interpolate : count);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (data_dir && !nearest) {
+    fprintf(stderr, "clgan sample: error: --data goes with --nearest\n");
     return CLGAN_EXIT_USAGE;
   }
   if (rows_given && !interpolate) {
@@ -142,6 +233,7 @@ int cmd_sample(int argc, char **argv) {
   if (st == CLGAN_OK)
     printf("clgan sample: %d images (%dx%d) from %s -> %s%s%s\n", count, rows, width, ckpt, out,
            raw ? ", raw floats -> " : "", raw ? raw : "");
+  if (st == CLGAN_OK && nearest) st = nearest_check(nearest, data_dir, images, count, rows, width);
 done:
   free(z);
   free(images);
