@@ -105,7 +105,7 @@ int cmd_sample(int argc, char **argv) {
       {"raw", "FILE.npy", CLI_STR, &raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
       {"cols", "N", CLI_INT, &cols, "grid columns (default: square grid)", NULL},
       {"interpolate", "K", CLI_INT, &interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
-      {"rows", "R", CLI_INT, &walk_rows, "with --interpolate: the number of walks (1..256)", &rows_given},
+      {"rows", "R", CLI_INT, &walk_rows, "with --interpolate: the number of walks (1..256; 8)", &rows_given},
       {"nearest", "FILE.png", CLI_STR, &nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
       {"data", "DIR", CLI_STR, &data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
       {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
