@@ -71,6 +71,10 @@ od -An -v -tu1 -w784 -j16 "$tmp/walk.idx" | awk '
 # distances for scale.
 expect "sample --nearest" 0 "16 test images: mean distance" -- "$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/n16.png" --nearest "$tmp/nn.png" --data "$data"
 [ -s "$tmp/nn.png" ] && ok "--nearest wrote its grid" || fail "--nearest wrote no grid"
+"$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/n16.png" --nearest "$tmp/nn.png" --data "$data" 2>&1 |
+  awk '/neighbours. classes:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+:[0-9]+$/) { split($i, p, ":"); n += p[2] }
+        if (n == 16 && /of 10 classes/) found = 1 } END { exit !found }' \
+  && ok "the 16 samples' neighbours' classes add up to 16, of 10" || fail "no class histogram of the neighbours"
 expect "nearest: too many" 2 "at most 256 samples \\(300 asked\\)" -- "$clgan" sample --checkpoint "$ck" --count 300 --out "$tmp/n.png" --nearest "$tmp/nn2.png" --data "$data"
 expect "nearest: not a png" 2 "must end in .png" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/n.png" --nearest "$tmp/nn.jpg"
 expect "data without nearest" 2 "--data goes with --nearest" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/n.png" --data "$data"

@@ -69,6 +69,18 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
   printf("nearest training image (%d of %s, Euclidean, pixels in [-1, 1]):\n"
          "  %d samples:     mean distance %.2f, smallest %.2f -> %s (sample | nearest pairs)\n",
          train.count, dir, count, mean, min, png);
+  /* Which classes the samples' neighbours belong to: a crude coverage check (a collapsed
+   * generator's samples all sit near one or two classes). */
+  if (train.labels && train.classes > 0 && train.classes <= 256) {
+    int hist[256] = {0}, present = 0;
+    for (int q = 0; q < count; q++) hist[train.labels[index[q]]]++;
+    printf("  their neighbours' classes:");
+    for (int c = 0; c < train.classes; c++) {
+      printf(" %d:%d", c, hist[c]);
+      present += hist[c] > 0;
+    }
+    printf(" (%d of %d classes)\n", present, train.classes);
+  }
   /* The same for unseen real images: the scale a sample's distance is judged by. */
   if (clgan_dataset_load(dir, "t10k", &test) == CLGAN_OK && test.rows == rows &&
       test.cols == width) {
