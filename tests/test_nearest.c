@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgan/data.h"
+#include "clgan/gan.h"
 #include "harness.h"
 
 enum { N = 40, DIM = 37, NQ = 12 };
@@ -22,8 +22,8 @@ int main(void) {
   float q[NQ * DIM];
   test_fill_uniform(q, NQ * DIM, -1, 1, &rng);
   for (int p = 0; p < DIM; p++) {
-    q[0 * DIM + p] = (float)set[9 * DIM + p] / 127.5f - 1.0f;  /* a copy of image 9 */
-    q[1 * DIM + p] = (float)set[17 * DIM + p] / 127.5f - 1.0f; /* of 17, which equals 5 */
+    q[0 * DIM + p] = clgan_pixel_to_unit(set[9 * DIM + p]);  /* a copy of image 9 */
+    q[1 * DIM + p] = clgan_pixel_to_unit(set[17 * DIM + p]); /* of 17, which equals 5 */
   }
   int index[NQ];
   float dist[NQ];

@@ -39,12 +39,6 @@ clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, i
 clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_dataset *ds);
 void clgan_dataset_free(clgan_dataset *ds); /* accepts NULL and a zeroed dataset */
 
-/* For each of nq images (floats in [-1, 1], dim pixels) the nearest of the n uint8 images of
- * set, scaled as training scales them (u / 127.5 - 1): index[q] and the Euclidean distance
- * dist[q]; the lowest index wins a tie. A memorisation check for generated samples. */
-void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int n, int dim,
-                          int *index, float *dist);
-
 /* Writes an IDX file of uint8 elements (1 to 3 dims); a path ending in .gz is gzip-compressed.
  * Written atomically (temporary file, fsync, rename). */
 clgan_status clgan_idx_write(const char *path, const uint8_t *data, const int *dims, int ndims);

@@ -100,6 +100,11 @@ void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed);
 /* steps vectors (steps x dim) on the great circle from a to b, a and b included: spherical
  * interpolation, straight where a and b are (anti)parallel. */
 void clgan_latent_interpolate(float *out, const float *a, const float *b, int dim, int steps);
+/* For each of nq images (floats in [-1, 1], dim pixels) the nearest of the n uint8 images of
+ * set, scaled as training scales them (clgan_pixel_to_unit): index[q] and the Euclidean
+ * distance dist[q]; the lowest index wins a tie. A memorisation check for generated samples. */
+void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int n, int dim,
+                          int *index, float *dist);
 
 /* Checkpoints (safetensors; see README "Checkpoints"). Save is atomic. Load refuses a file that
  * does not match the trainer's specs or is damaged, and changes nothing then. */

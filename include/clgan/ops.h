@@ -148,8 +148,12 @@ void clgan_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 
 /* ---- Data (cl/data.cl) ------------------------------------------------------------------- */
 
+/* A uint8 pixel as training sees it: (p - 127.5) * fl(1/127.5), cl/data.cl's formula, which is
+ * p / 127.5 - 1 within an ulp and exactly -1 and 1 at 0 and 255. */
+static inline float clgan_pixel_to_unit(uint8_t p) { return ((float)p - 127.5f) * 0x1.010102p-7f; }
+
 /* out[b, j] = images[index[first + b], j] / 127.5 - 1 for b < batch, j < dim: uint8 pixels to
- * floats in [-1, 1]. images is the whole uint8 training set; index an int32 permutation. An
+ * floats in [-1, 1] (clgan_pixel_to_unit). images is the whole uint8 training set; index an int32 permutation. An
  * index outside the set makes that row NaN on the device rather than read out of bounds. */
 clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
                                  const clgan_buffer *index, int first, int batch, int dim);

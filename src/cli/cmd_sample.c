@@ -58,7 +58,7 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
     float *pair = pairs + (size_t)2 * q * dim;
     memcpy(pair, images + (size_t)q * dim, (size_t)dim * sizeof *pair);
     const uint8_t *y = train.images + (size_t)index[q] * dim;
-    for (int p = 0; p < dim; p++) pair[dim + p] = (float)y[p] / 127.5f - 1.0f;
+    for (int p = 0; p < dim; p++) pair[dim + p] = clgan_pixel_to_unit(y[p]);
   }
   int per_row = 8;
   while (per_row > 1 && per_row * per_row > count) per_row /= 2;
@@ -85,7 +85,7 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
   if (clgan_dataset_load(dir, "t10k", &test) == CLGAN_OK && test.rows == rows &&
       test.cols == width) {
     int n = test.count < count ? test.count : count;
-    for (size_t i = 0; i < (size_t)n * dim; i++) pairs[i] = (float)test.images[i] / 127.5f - 1.0f;
+    for (size_t i = 0; i < (size_t)n * dim; i++) pairs[i] = clgan_pixel_to_unit(test.images[i]);
     clgan_nearest_images(pairs, n, train.images, train.count, dim, index + count, dist + count);
     mean_min(dist + count, n, &mean, &min);
     printf("  %d test images: mean distance %.2f, smallest %.2f (samples far closer than these "

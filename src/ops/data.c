@@ -32,9 +32,6 @@ void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *i
                              int batch, int dim) {
   for (int b = 0; b < batch; b++) {
     const uint8_t *row = images + (size_t)index[first + b] * dim;
-    for (int j = 0; j < dim; j++) {
-      float centred = (float)row[j] - 127.5f;
-      out[(size_t)b * dim + j] = centred * 0x1.010102p-7f;
-    }
+    for (int j = 0; j < dim; j++) out[(size_t)b * dim + j] = clgan_pixel_to_unit(row[j]);
   }
 }

@@ -5,7 +5,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "clgan/data.h"
+#include "clgan/gan.h"
 
 void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int n, int dim,
                           int *index, float *dist) {
@@ -17,7 +17,7 @@ void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int 
       const uint8_t *y = set + (size_t)i * dim;
       float d = 0.0f; /* float inner sums vectorise; 784 terms of at most 4 keep 1e-4 relative */
       for (int p = 0; p < dim; p++) {
-        float e = x[p] - ((float)y[p] / 127.5f - 1.0f);
+        float e = x[p] - clgan_pixel_to_unit(y[p]);
         d += e * e;
       }
       if ((double)d < best) { /* strict: the lowest index wins a tie */
