@@ -67,6 +67,41 @@ void test_fill_uniform(float *x, size_t n, float lo, float hi, unsigned long lon
   }
 }
 
+void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rng,
+                    const char *what) {
+  size_t arows = g.trans_a ? g.k : g.m, brows = g.trans_b ? g.n : g.k;
+  size_t na = g.a_off + arows * g.lda, nb = g.b_off + brows * g.ldb, nc = g.c_off + g.m * g.ldc;
+  float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *want = malloc(nc * 4);
+  test_fill_uniform(a, na, -1, 1, rng);
+  test_fill_uniform(b, nb, -1, 1, rng);
+  test_fill_uniform(c, nc, -1, 1, rng);
+  memcpy(want, c, nc * 4);
+  clgan_buffer da = {0}, db = {0}, dc = {0};
+  CHECK(clgan_buffer_alloc(dev, &da, na * 4) == CLGAN_OK, "%s: alloc A", what);
+  CHECK(clgan_buffer_alloc(dev, &db, nb * 4) == CLGAN_OK, "%s: alloc B", what);
+  CHECK(clgan_buffer_alloc(dev, &dc, nc * 4) == CLGAN_OK, "%s: alloc C", what);
+  clgan_buffer_write(dev, &da, 0, na * 4, a);
+  clgan_buffer_write(dev, &db, 0, nb * 4, b);
+  clgan_buffer_write(dev, &dc, 0, nc * 4, c);
+  g.a = &da;
+  g.b = &db;
+  g.c = &dc;
+  clgan_status st = clgan_gemm(dev, &g);
+  CHECK(st == CLGAN_OK, "%s: returned %s", what, clgan_status_name(st));
+  CHECK(clgan_buffer_read(dev, &dc, 0, nc * 4, c) == CLGAN_OK, "%s: read", what);
+  clgan_gemm_reference(&g, a, b, want);
+  double atol, rtol;
+  clgan_gemm_tolerance(g.k, &atol, &rtol);
+  CHECK_CLOSE(what, c, want, nc, atol, rtol);
+  clgan_buffer_free(&da);
+  clgan_buffer_free(&db);
+  clgan_buffer_free(&dc);
+  free(a);
+  free(b);
+  free(c);
+  free(want);
+}
+
 int test_finish(void) {
   if (test_checks == 0) {
     fprintf(stderr, "FAIL: the test made no checks\n");

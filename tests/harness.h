@@ -42,6 +42,12 @@ clgan_device *test_open_device_cfg(clgan_device_cfg cfg);
 /* Deterministic uniform floats in [lo, hi). */
 void test_fill_uniform(float *x, size_t n, float lo, float hi, unsigned long long *state);
 
+/* Runs clgan_gemm with g's shape, transposes, alpha, beta, offsets and leading dimensions (its
+ * buffers are ignored) on random A, B and C, and checks all of C, offsets and padding included,
+ * against clgan_gemm_reference within clgan_gemm_tolerance; `what` names the case. */
+void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rng,
+                    const char *what);
+
 /* Prints a summary and returns the process exit code. */
 int test_finish(void);
 

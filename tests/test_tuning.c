@@ -211,34 +211,11 @@ static void test_device_with_corrupt_cache(void) {
   CHECK(warnings >= 1, "the corrupt cache for this device warns (%d)", warnings);
   (void)info;
 
-  size_t m = 37, n = 29, k = 53;
-  clgan_gemm_args g = {.trans_b = 1, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
-                       .lda = k, .ldb = k, .ldc = n};
-  float *a = malloc(m * k * 4), *b = malloc(n * k * 4), *c = malloc(m * n * 4);
-  float *want = malloc(m * n * 4);
   unsigned long long rng = 7;
-  test_fill_uniform(a, m * k, -1, 1, &rng);
-  test_fill_uniform(b, n * k, -1, 1, &rng);
-  clgan_buffer da = {0}, db = {0}, dc = {0};
-  CHECK(clgan_buffer_alloc(dev, &da, m * k * 4) == CLGAN_OK, "alloc");
-  CHECK(clgan_buffer_alloc(dev, &db, n * k * 4) == CLGAN_OK, "alloc");
-  CHECK(clgan_buffer_alloc(dev, &dc, m * n * 4) == CLGAN_OK, "alloc");
-  clgan_buffer_write(dev, &da, 0, m * k * 4, a);
-  clgan_buffer_write(dev, &db, 0, n * k * 4, b);
-  g.a = &da;
-  g.b = &db;
-  g.c = &dc;
-  CHECK(clgan_gemm(dev, &g) == CLGAN_OK, "gemm on a device with a corrupt cache");
-  CHECK(clgan_buffer_read(dev, &dc, 0, m * n * 4, c) == CLGAN_OK, "read");
-  clgan_gemm_reference(&g, a, b, want);
-  CHECK_CLOSE("gemm with a corrupt tuning cache", c, want, m * n, 1e-4 + 2e-6 * (double)k, 1e-4);
-  clgan_buffer_free(&da);
-  clgan_buffer_free(&db);
-  clgan_buffer_free(&dc);
-  free(a);
-  free(b);
-  free(c);
-  free(want);
+  test_gemm_case(dev,
+                 (clgan_gemm_args){.trans_b = 1, .m = 37, .n = 29, .k = 53, .alpha = 1.0f,
+                                   .beta = 0.0f, .lda = 53, .ldb = 53, .ldc = 29},
+                 &rng, "gemm with a corrupt tuning cache");
   clgan_device_close(dev);
   unsetenv("CLGAN_TUNING_FILE");
 }
@@ -288,34 +265,11 @@ static void test_tune_smoke(void) {
   CHECK(clgan_tuning_apply(dev, got, n) == CLGAN_OK, "CLBlast accepts the stored entries");
 
   /* GEMM with the tuned set in effect, at a shape the tuner did not see. */
-  size_t m = 70, nn = 33, k = 91;
-  clgan_gemm_args g = {.m = m, .n = nn, .k = k, .alpha = 0.5f, .beta = 0.0f, .lda = k, .ldb = nn,
-                       .ldc = nn};
-  float *a = malloc(m * k * 4), *b = malloc(k * nn * 4), *c = malloc(m * nn * 4),
-        *want = malloc(m * nn * 4);
   unsigned long long rng = 11;
-  test_fill_uniform(a, m * k, -1, 1, &rng);
-  test_fill_uniform(b, k * nn, -1, 1, &rng);
-  clgan_buffer da = {0}, db = {0}, dc = {0};
-  clgan_buffer_alloc(dev, &da, m * k * 4);
-  clgan_buffer_alloc(dev, &db, k * nn * 4);
-  clgan_buffer_alloc(dev, &dc, m * nn * 4);
-  clgan_buffer_write(dev, &da, 0, m * k * 4, a);
-  clgan_buffer_write(dev, &db, 0, k * nn * 4, b);
-  g.a = &da;
-  g.b = &db;
-  g.c = &dc;
-  CHECK(clgan_gemm(dev, &g) == CLGAN_OK, "gemm after tuning");
-  CHECK(clgan_buffer_read(dev, &dc, 0, m * nn * 4, c) == CLGAN_OK, "read");
-  clgan_gemm_reference(&g, a, b, want);
-  CHECK_CLOSE("gemm after tuning", c, want, m * nn, 1e-4 + 2e-6 * (double)k, 1e-4);
-  clgan_buffer_free(&da);
-  clgan_buffer_free(&db);
-  clgan_buffer_free(&dc);
-  free(a);
-  free(b);
-  free(c);
-  free(want);
+  test_gemm_case(dev,
+                 (clgan_gemm_args){.m = 70, .n = 33, .k = 91, .alpha = 0.5f, .beta = 0.0f,
+                                   .lda = 91, .ldb = 33, .ldc = 33},
+                 &rng, "gemm after tuning");
 
   /* Bad configurations are refused before any work. */
   clgan_tune_shape zero = {0, 4, 4, 0, 0, 1};
