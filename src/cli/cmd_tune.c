@@ -25,6 +25,7 @@
 
 typedef struct {
   const char *sel, *path, *model;
+  clgan_train_cfg cfg; /* the preset named by model */
   double budget;
   int quiet, reps, max_candidates;
   unsigned long long seed;
@@ -73,7 +74,7 @@ static int parse_journal_line(char *line, char *event, size_t event_size, clgan_
   return set->count > 0;
 }
 
-static void print_summary(const clgan_tune_result *res, const char *total_label) {
+static void print_summary(const clgan_tune_result *res) {
   printf("%d candidates in %.0f s, %d rejected (CLBlast error or wrong result)\n", res->tried,
          res->elapsed_s, res->rejected);
   printf("  %-22s %14s %14s %7s\n", "GEMM (m x n x k)", "before GFLOPS", "after GFLOPS", "ratio");
@@ -89,7 +90,7 @@ static void print_summary(const clgan_tune_result *res, const char *total_label)
       printf("  %-22s %14s %14.1f\n", shape, "-", r->after_gflops);
   }
   if (res->before_ms > 0)
-    printf("  %-22s %11.2f ms %11.2f ms %6.1fx\n", total_label, res->before_ms,
+    printf("  %-22s %11.2f ms %11.2f ms %6.1fx\n", "one step's GEMMs", res->before_ms,
            res->after_ms, res->before_ms / res->after_ms);
   for (int i = 0; i < res->count; i++) {
     const clgan_tuning *e = &res->entries[i];
@@ -114,23 +115,19 @@ static int child_main(tune_run *run) {
          info->device, info->name, info->platform_name, run->budget);
   fflush(stdout);
 
-  /* --model: the GEMMs of one training step of that preset, weighted by their calls. */
+  /* The GEMMs of one training step of --model's preset, weighted by their calls. */
   clgan_tune_shape shapes[CLGAN_TUNE_MAX_SHAPES];
   int nshapes = 0;
-  if (run->model) {
-    clgan_train_cfg cfg;
-    clgan_preset(run->model, &cfg);
-    st = clgan_train_gemm_shapes(dev, &cfg, shapes, CLGAN_TUNE_MAX_SHAPES, &nshapes);
-    if (st != CLGAN_OK) {
-      clgan_device_close(dev);
-      return cli_exit_code(st);
-    }
-    int calls = 0;
-    for (int i = 0; i < nshapes; i++) calls += shapes[i].count;
-    printf("the GEMMs of one %s step: %d calls of %d shapes\n", run->model, calls, nshapes);
+  st = clgan_train_gemm_shapes(dev, &run->cfg, shapes, CLGAN_TUNE_MAX_SHAPES, &nshapes);
+  if (st != CLGAN_OK) {
+    clgan_device_close(dev);
+    return cli_exit_code(st);
   }
+  int calls = 0;
+  for (int i = 0; i < nshapes; i++) calls += shapes[i].count;
+  printf("the GEMMs of one %s step: %d calls of %d shapes\n", run->model, calls, nshapes);
   clgan_tune_cfg tcfg = {.budget_s = run->budget, .reps = run->reps,
-                         .shapes = nshapes ? shapes : NULL, .nshapes = nshapes,
+                         .shapes = shapes, .nshapes = nshapes,
                          .max_candidates = run->max_candidates, .seed = run->seed,
                          .progress = run->quiet ? NULL : progress, .journal = journal,
                          .user = run, .seeds = run->seeds, .nseeds = run->nseeds,
@@ -138,7 +135,7 @@ static int child_main(tune_run *run) {
   clgan_tune_result res;
   st = clgan_tune(dev, &tcfg, &res);
   if (st == CLGAN_OK) {
-    print_summary(&res, run->model ? "one step's GEMMs" : "one pass over all");
+    print_summary(&res);
     st = clgan_tuning_store(run->path, key, res.entries, res.count);
     if (st == CLGAN_OK)
       printf("stored in %s; later runs on this device apply it (CLGAN_NO_TUNING=1 turns it "
@@ -184,8 +181,9 @@ int cmd_tune(int argc, char **argv) {
                     "--max-candidates not negative\n");
     return CLGAN_EXIT_USAGE;
   }
-  clgan_train_cfg probe;
-  if (model && clgan_preset(model, &probe) != CLGAN_OK) {
+  tune_run run = {.sel = sel, .model = model, .budget = budget, .quiet = quiet, .reps = reps,
+                  .max_candidates = max_candidates, .seed = (unsigned long long)seed};
+  if (clgan_preset(model, &run.cfg) != CLGAN_OK) {
     fprintf(stderr, "clgan tune: error: unknown --model '%s' (known: mlp, mlp-bn, mlp-tf, dcgan, "
                     "wgan, wgan-gp)\n", model);
     return CLGAN_EXIT_USAGE;
@@ -196,8 +194,7 @@ int cmd_tune(int argc, char **argv) {
   else
     clgan_tuning_default_path(path, sizeof path);
 
-  tune_run run = {.sel = sel, .path = path, .model = model, .budget = budget, .quiet = quiet, .reps = reps,
-                  .max_candidates = max_candidates, .seed = (unsigned long long)seed};
+  run.path = path;
   double start = now_s();
   for (int attempt = 0;; attempt++) {
     int fds[2];
