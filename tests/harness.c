@@ -102,6 +102,17 @@ void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rn
   free(want);
 }
 
+clgan_profile_entry test_profile_take(clgan_device *dev, const char *name, int *entries) {
+  clgan_profile_entry *prof = NULL, found = {0};
+  int n = 0;
+  CHECK(clgan_profile_collect(dev, &prof, &n) == CLGAN_OK, "collect the profile");
+  for (int i = 0; i < n; i++)
+    if (!strcmp(prof[i].name, name)) found = prof[i];
+  free(prof);
+  if (entries) *entries = n;
+  return found;
+}
+
 int test_finish(void) {
   if (test_checks == 0) {
     fprintf(stderr, "FAIL: the test made no checks\n");

@@ -48,6 +48,10 @@ void test_fill_uniform(float *x, size_t n, float lo, float hi, unsigned long lon
 void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rng,
                     const char *what);
 
+/* Collects (and so clears) dev's profile and returns its entry named `name`, all zero if there
+ * is none; *entries (may be NULL) gets the number of entries. */
+clgan_profile_entry test_profile_take(clgan_device *dev, const char *name, int *entries);
+
 /* Prints a summary and returns the process exit code. */
 int test_finish(void);
 

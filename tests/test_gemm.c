@@ -100,13 +100,7 @@ int main(void) {
     /* The split path really ran: its reduction kernel is in the profile, once for each of the
      * 12 split products (the loop's 8, the two dcgan shapes, the two here; k = 2049 is not
      * split, and the refused call enqueues nothing). */
-    clgan_profile_entry *prof = NULL;
-    int nprof = 0;
-    long reduces = 0;
-    CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "profile of the split GEMMs");
-    for (int i = 0; i < nprof; i++)
-      if (!strcmp(prof[i].name, "gemm_splitk_reduce")) reduces = prof[i].calls;
-    free(prof);
+    long reduces = test_profile_take(dev, "gemm_splitk_reduce", NULL).calls;
     CHECK(reduces == 12, "split GEMMs reduced: %ld (12)", reduces);
     clgan_buffer_free(&da);
     clgan_buffer_free(&db);
@@ -136,18 +130,10 @@ int main(void) {
   clgan_buffer_alloc(dev, &d, 64 * 4);
   CHECK(clgan_gemm(dev, &big) == CLGAN_INVALID_ARGUMENT, "profiled: a buffer too small is refused");
   clgan_buffer_free(&d);
-  clgan_profile_entry *prof = NULL;
   int nprof = 0;
-  CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "profile collect");
-  int found = 0;
-  for (int i = 0; i < nprof; i++)
-    if (!strcmp(prof[i].name, "gemm")) {
-      found = 1;
-      CHECK(prof[i].calls == 2 && prof[i].ms > 0, "two profiled GEMMs: %ld calls, %.3f ms",
-            prof[i].calls, prof[i].ms);
-    }
-  CHECK(found, "the profile has a gemm entry (%d entries)", nprof);
-  free(prof);
+  clgan_profile_entry gemm = test_profile_take(dev, "gemm", &nprof);
+  CHECK(gemm.calls == 2 && gemm.ms > 0, "two profiled GEMMs: %ld calls, %.3f ms (%d entries)",
+        gemm.calls, gemm.ms, nprof);
   clgan_device_close(dev);
   return test_finish();
 }

@@ -92,18 +92,11 @@ static void test_gemm_shapes(void) {
     clgan_preset(models[m], &cfg);
     clgan_tune_shape shapes[CLGAN_TUNE_MAX_SHAPES];
     int n = 0, calls = 0;
-    clgan_profile_entry *prof = NULL;
-    int nprof = 0;
-    CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "clear the profile");
-    free(prof);
+    test_profile_take(dev, "gemm", NULL); /* clears what opening and earlier models left */
     CHECK(clgan_train_gemm_shapes(dev, &cfg, shapes, CLGAN_TUNE_MAX_SHAPES, &n) == CLGAN_OK,
           "%s: GEMM shapes", models[m]);
     for (int i = 0; i < n; i++) calls += shapes[i].count;
-    CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "profile");
-    long profiled = 0;
-    for (int i = 0; i < nprof; i++)
-      if (!strcmp(prof[i].name, "gemm")) profiled = prof[i].calls;
-    free(prof);
+    long profiled = test_profile_take(dev, "gemm", NULL).calls;
     CHECK(n > 0 && calls == profiled, "%s: %d shapes, %d calls recorded, %ld profiled",
           models[m], n, calls, profiled);
     if (m == 0) {
