@@ -11,6 +11,7 @@
 #ifndef CLGAN_DATA_H
 #define CLGAN_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clgan/device.h"
@@ -44,6 +45,12 @@ void clgan_dataset_free(clgan_dataset *ds); /* accepts NULL and a zeroed dataset
 clgan_status clgan_idx_write(const char *path, const uint8_t *data, const int *dims, int ndims);
 clgan_status clgan_idx_write_images(const char *path, const uint8_t *images, int count, int rows,
                                     int cols);
+
+/* A fingerprint of a data set's content, "<count>x<rows>x<cols>-<crc32 of the images>-<crc32 of
+ * the labels, or none>" (at most CLGAN_FINGERPRINT_MAX bytes with the NUL): a classifier records
+ * the one of the data it was trained on, and clgan eval refuses one trained on other data. */
+#define CLGAN_FINGERPRINT_MAX 64
+void clgan_dataset_fingerprint(const clgan_dataset *ds, char *out, size_t size);
 
 /* Allocates *images on the device (count * rows * cols bytes) and copies ds->images into it.
  * On failure *images is left zeroed. */

@@ -1,0 +1,119 @@
+/* Judging a generator (issue 8): a domain classifier trained by clgan, whose late-layer features
+ * stand in for Inception's (made for 299x299 photographs, a poor judge of 28x28 grayscale
+ * images), and the statistics computed on those features: FID, KID, precision / recall,
+ * density / coverage and the class histogram of the samples.
+ *
+ * Layers: the classifier is a clgan_net trained with the softmax cross-entropy op; the
+ * statistics are host code in double precision (LAPACKE for FID's eigendecompositions) except
+ * the pairwise distances of KID and precision / recall / density / coverage, which are GEMMs on
+ * the device. */
+#ifndef CLGAN_EVAL_H
+#define CLGAN_EVAL_H
+
+#include <stdint.h>
+
+#include "clgan/data.h"
+#include "clgan/device.h"
+#include "clgan/status.h"
+
+/* ---- The domain classifier (src/gan/classifier.c) ----------------------------------------- */
+
+/* The default network: stride-2 convolutions with batch norm and ReLU, a dense feature layer
+ * (its ReLU output is the feature vector), and the logits. The last layer must be linear with
+ * as many outputs as the data has classes. */
+#define CLGAN_CLASSIFIER_SPEC \
+  "conv:32:3:2:1,bn2d,relu,conv:64:3:2:1,bn2d,relu,flatten,linear:128,bn,relu,linear:10"
+
+typedef struct {
+  const char *spec;   /* NULL: CLGAN_CLASSIFIER_SPEC */
+  int epochs;         /* 0: the default (classifier.c says which and why) */
+  int batch;          /* 0: the default */
+  double lr;          /* 0: the default (Adam) */
+  uint64_t seed;
+  /* Optional: one line per progress report (epoch, loss, accuracy, img/s). */
+  void (*progress)(const char *line, void *user);
+  void *user;
+} clgan_classifier_cfg;
+
+typedef struct clgan_classifier clgan_classifier;
+
+/* Trains a classifier on the labelled train split and measures its accuracy on the test split
+ * (both must have labels and the same image size). */
+clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
+                                    const clgan_classifier_cfg *cfg, const clgan_dataset *train,
+                                    const clgan_dataset *test, double *test_accuracy);
+/* safetensors, written atomically: the network's tensors under PyTorch's nn.Sequential names
+ * ("0.weight", "1.running_mean", ...), so `nn.Sequential(...).load_state_dict(load_file(path))`
+ * works, and in the metadata the spec, image size, classes, test accuracy and the fingerprint of
+ * the training data (clgan_dataset_fingerprint). */
+clgan_status clgan_classifier_save(const clgan_classifier *c, const char *path);
+/* Refuses a damaged file or one that is not a classifier, naming the file. */
+clgan_status clgan_classifier_load(clgan_classifier **out, clgan_device *dev, const char *path);
+void clgan_classifier_free(clgan_classifier *c); /* accepts NULL */
+
+int clgan_classifier_feature_dim(const clgan_classifier *c);
+int clgan_classifier_classes(const clgan_classifier *c);
+void clgan_classifier_image_size(const clgan_classifier *c, int *rows, int *cols);
+const char *clgan_classifier_fingerprint(const clgan_classifier *c); /* its training data's */
+double clgan_classifier_test_accuracy(const clgan_classifier *c);
+const char *clgan_classifier_spec(const clgan_classifier *c);
+
+/* Embeds count images in batches, batch norm in eval mode: features (count, feature_dim), the
+ * predicted class pred (count) and its softmax probability conf (count). Any output may be NULL.
+ * clgan_classifier_embed takes floats in [-1, 1] (count, rows * cols) as the generator makes
+ * them; _u8 takes uint8 pixels as a data set holds them (scaled by clgan_pixel_to_unit). */
+clgan_status clgan_classifier_embed(clgan_classifier *c, const float *images, int count,
+                                    float *features, int *pred, float *conf);
+clgan_status clgan_classifier_embed_u8(clgan_classifier *c, const uint8_t *images, int count,
+                                       float *features, int *pred, float *conf);
+
+/* Where a classifier trained on data with this fingerprint is cached:
+ * $XDG_CACHE_HOME/clgan/classifiers/<fingerprint>.safetensors, else ~/.cache/clgan/... */
+void clgan_classifier_cache_path(const char *fingerprint, char *path, size_t size);
+
+/* ---- Statistics on features (src/gan/metrics.c) ------------------------------------------- */
+
+/* Feature matrices are row-major floats: a (na, dim) and b (nb, dim). Non-finite features are
+ * CLGAN_NUMERIC, too few rows CLGAN_INVALID_ARGUMENT, each reported once. */
+
+/* FID (Heusel et al. 2017): |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), means and
+ * covariances (n - 1 normalised, as numpy.cov) in double precision. The trace of the square
+ * root is sum_i sqrt(lambda_i) of M = S_a^(1/2) S_b S_a^(1/2) (symmetric, positive
+ * semi-definite, and similar to S_a S_b), both through LAPACKE_dsyevd. */
+clgan_status clgan_fid(const float *a, int na, const float *b, int nb, int dim, double *fid);
+
+/* KID (Binkowski et al. 2018): the unbiased MMD^2 estimate with the kernel
+ * k(x, y) = (x.y / dim + 1)^3, averaged over `subsets` random subsets of `subset_size` rows of
+ * each set (drawn without replacement within a subset, Philox keyed by seed); *std is their
+ * standard deviation. Defaults (0): 100 subsets of 1000, clamped to the smaller set. The three
+ * Gram matrices of a subset are GEMMs on dev. */
+typedef struct {
+  int subsets, subset_size;
+  uint64_t seed;
+} clgan_kid_cfg;
+clgan_status clgan_kid(clgan_device *dev, const float *a, int na, const float *b, int nb, int dim,
+                       const clgan_kid_cfg *cfg, double *mean, double *std);
+
+/* Precision and recall (Kynkaanniemi et al. 2019, k nearest neighbours, k_pr = 3) and density
+ * and coverage (Naeem et al. 2020, k_dc = 5), with Euclidean distances; a point's k-NN radius
+ * is the distance to its k-th nearest other point of its own set. Pairwise squared distances
+ * come from GEMMs on dev, a block of rows at a time. Needs more than max(k_pr, k_dc) rows in
+ * each set. */
+typedef struct {
+  double precision, recall, density, coverage;
+} clgan_prdc;
+clgan_status clgan_prdc_compute(clgan_device *dev, const float *real, int nr, const float *fake,
+                                int nf, int dim, int k_pr, int k_dc, clgan_prdc *out);
+
+/* The class histogram of predictions: hist[c] for c < classes (at most CLGAN_MAX_CLASSES),
+ * entropy of the histogram (natural log, at most ln classes) and the mean confidence. */
+#define CLGAN_MAX_CLASSES 256
+typedef struct {
+  int classes, count;
+  long hist[CLGAN_MAX_CLASSES];
+  double entropy, mean_conf;
+} clgan_class_stats;
+void clgan_class_stats_compute(clgan_class_stats *s, const int *pred, const float *conf, int count,
+                               int classes);
+
+#endif
