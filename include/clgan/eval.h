@@ -116,4 +116,41 @@ typedef struct {
 void clgan_class_stats_compute(clgan_class_stats *s, const int *pred, const float *conf, int count,
                                int classes);
 
+/* ---- One evaluation (src/gan/evaluate.c) -------------------------------------------------- */
+
+typedef struct {
+  int k_pr, k_dc;       /* 0: 3 and 5, the papers' */
+  clgan_kid_cfg kid;    /* 0s: 100 subsets of 1000 */
+} clgan_eval_cfg;
+
+typedef struct {
+  int n_real, n_fake, dim;
+  int k_pr, k_dc, kid_subsets, kid_subset_size;
+  double fid, kid_mean, kid_std;
+  clgan_prdc prdc;
+  clgan_class_stats classes;
+  double embed_s, fid_s, kid_s, prdc_s; /* seconds each part took */
+} clgan_eval_result;
+
+/* An evaluator holds a classifier (borrowed) and the features of a fixed set of real images,
+ * so that many generators, or one generator at many steps, are judged against the same
+ * reference. The reference is `count` images of the data set (all of them if it has fewer),
+ * a subset drawn by Philox from a fixed key, so it does not change with a run's seed. */
+typedef struct clgan_evaluator clgan_evaluator;
+clgan_status clgan_evaluator_create(clgan_evaluator **out, clgan_device *dev, clgan_classifier *c,
+                                    const clgan_dataset *real, int count,
+                                    const clgan_eval_cfg *cfg);
+void clgan_evaluator_free(clgan_evaluator *ev); /* accepts NULL */
+/* The reference's features (n, dim), owned by the evaluator. */
+const float *clgan_evaluator_real_features(const clgan_evaluator *ev, int *n, int *dim);
+
+/* Judges count images against the reference: floats in [-1, 1] (count, rows * cols) as a
+ * generator makes them, or uint8 pixels as IDX files hold them. features (count, dim) may be
+ * NULL; when given it receives the images' features. Fewer images than max(k_pr, k_dc) + 1 is
+ * CLGAN_INVALID_ARGUMENT. */
+clgan_status clgan_evaluator_score(clgan_evaluator *ev, const float *images, int count,
+                                   float *features, clgan_eval_result *r);
+clgan_status clgan_evaluator_score_u8(clgan_evaluator *ev, const uint8_t *images, int count,
+                                      float *features, clgan_eval_result *r);
+
 #endif

@@ -50,6 +50,9 @@ int cmd_train(int argc, char **argv) {
   const char *device = NULL, *resume = NULL, *opt = NULL, *opt_g = NULL, *opt_d = NULL;
   const char *loss = NULL, *init = NULL;
   int epochs = 0, batch = 0, d_steps = 1, latent = 0, quiet = 0, log_every = 50, profile = 0;
+  long eval_every = 0;
+  int eval_count = 10000, keep_best = 0;
+  const char *classifier = NULL;
   long steps = 0, sample_every = 0, checkpoint_every = 0, seed = 1;
   double lr = 0, lr_g = 0, lr_d = 0, beta1 = 0, beta2 = 0, momentum = 0;
   float smoothing = 0, clip = 0, clip_weights = 0, gp_lambda = 10;
@@ -89,6 +92,10 @@ int cmd_train(int argc, char **argv) {
       {"log-every", "N", CLI_INT, &log_every, "steps between metrics rows (each read waits for the device)", NULL},
       {"resume", "CKPT", CLI_STR, &resume, "continue the run saved in CKPT exactly where it stopped", NULL},
       {"device", "SEL", CLI_STR, &device, "OpenCL device: index, P:D, cpu/gpu/accelerator or a name (default $CLGAN_DEVICE, else first GPU, else first device)", NULL},
+      {"eval-every", "N", CLI_LONG, &eval_every, "judge G every N steps and at the end (clgan eval's figures into eval.csv and eval.png; 0 = never)", NULL},
+      {"eval-count", "N", CLI_INT, &eval_count, "with --eval-every: samples per evaluation, and real images in its reference", NULL},
+      {"keep-best", NULL, CLI_FLAG, &keep_best, "with --eval-every: keep checkpoint-best.safetensors, the checkpoint of the lowest FID", NULL},
+      {"classifier", "PATH", CLI_STR, &classifier, "with --eval-every: the feature network (default: the one cached for the data, trained first if there is none)", NULL},
       {"profile", NULL, CLI_FLAG, &profile, "print where device time goes, per kernel, at the end", NULL},
       {"quiet", NULL, CLI_FLAG, &quiet, "print only errors and the final summary", NULL},
   };
@@ -102,7 +109,18 @@ int cmd_train(int argc, char **argv) {
 
   clgan_run_options ro = {.data_dir = data_dir, .out_dir = out, .device = device,
                           .resume = resume, .log_every = log_every, .quiet = quiet,
-                          .profile = profile};
+                          .profile = profile, .eval_every = eval_every,
+                          .eval_count = eval_count, .keep_best = keep_best,
+                          .classifier = classifier};
+  if (eval_every < 0 || eval_count < 6 || eval_count > 1000000) {
+    fprintf(stderr, "clgan train: error: --eval-every must be >= 0 and --eval-count in 6..1000000 "
+                    "(precision / recall and density / coverage need k + 1 = 6 samples)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if ((keep_best || classifier) && eval_every == 0) {
+    fprintf(stderr, "clgan train: error: --keep-best and --classifier go with --eval-every N\n");
+    return CLGAN_EXIT_USAGE;
+  }
   clgan_train_cfg cfg;
   /* Options that define the model or its optimisation are refused when resuming: the
    * checkpoint fixes them, and a silent mismatch would not be the run it claims to be. */

@@ -8,6 +8,7 @@
 static const clgan_command commands[] = {
     {"train", "train a GAN (clgan train --help)", cmd_train},
     {"sample", "generate images from a checkpoint", cmd_sample},
+    {"eval", "judge a generator: FID, KID, precision/recall, density/coverage, classes", cmd_eval},
     {"devices", "list OpenCL platforms and devices", cmd_devices},
     {"gemm-check", "run GEMMs on the device against a C reference", cmd_gemm_check},
     {"tune", "tune CLBlast's GEMM for the device and store the result", cmd_tune},

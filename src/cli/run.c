@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/evalcli.h"
 #include "clgan/data.h"
 #include "clgan/io.h"
 #include "util/fsutil.h"
@@ -79,6 +80,134 @@ static clgan_status write_plot(const char *dir, const history *h) {
   return clgan_plot_lines(path, s, 2, "Losses", "step");
 }
 
+/* --eval-every: the classifier, the evaluator holding the real reference, the fixed latent
+ * vectors (clgan eval's, seed 1: `clgan eval --checkpoint` at that step gives the same figures),
+ * eval.csv and the history behind eval.png. */
+static const char *const eval_columns[] = {"step", "fid", "kid", "kid_std", "precision",
+                                           "recall", "density", "coverage", "class_entropy",
+                                           "mean_conf", "eval_s"};
+enum { EVAL_NCOLS = sizeof eval_columns / sizeof eval_columns[0] };
+
+typedef struct {
+  clgan_classifier *clf;
+  clgan_evaluator *ev;
+  clgan_csv *csv;
+  float *latent, *pixels;
+  int count;
+  history hist; /* step, FID, KID x 1000 */
+  double best_fid, seconds;
+  long best_step;
+  int runs;
+} run_eval;
+
+static void run_eval_free(run_eval *e) {
+  clgan_csv_close(e->csv);
+  clgan_evaluator_free(e->ev);
+  clgan_classifier_free(e->clf);
+  free(e->latent);
+  free(e->pixels);
+  history_free(&e->hist);
+}
+
+/* Rows of an earlier eval.csv up to the step a run resumes from: the plot's history and the
+ * best FID so far. */
+static void run_eval_reload(run_eval *e, const char *csv_path, long up_to_step) {
+  clgan_csv_table tab = {0};
+  if (clgan_csv_read(csv_path, &tab) != CLGAN_OK) return;
+  int cs = clgan_csv_column(&tab, "step"), cf = clgan_csv_column(&tab, "fid");
+  int ck = clgan_csv_column(&tab, "kid");
+  for (int i = 0; cs >= 0 && cf >= 0 && ck >= 0 && i < tab.rows; i++) {
+    const double *row = tab.values + (size_t)i * (size_t)tab.ncols;
+    if (row[cs] > (double)up_to_step) continue;
+    history_push(&e->hist, row[cs], row[cf], 1000 * row[ck]);
+    if (row[cf] < e->best_fid) {
+      e->best_fid = row[cf];
+      e->best_step = (long)row[cs];
+    }
+  }
+  clgan_csv_table_free(&tab);
+}
+
+static clgan_status run_eval_open(run_eval *e, clgan_device *dev, const clgan_run_options *ro,
+                                  const char *data_dir, const clgan_dataset *ds, int latent,
+                                  const char *dir, long start_step) {
+  clgan_status st;
+  char path[1200];
+  e->best_fid = INFINITY;
+  e->best_step = -1;
+  e->count = ro->eval_count;
+  if ((st = cli_classifier_for_data(dev, ro->classifier, data_dir, ds, ro->quiet, &e->clf, NULL,
+                                    0)))
+    return st;
+  clgan_eval_cfg ecfg = {0};
+  if ((st = clgan_evaluator_create(&e->ev, dev, e->clf, ds, e->count, &ecfg))) return st;
+  e->latent = malloc((size_t)e->count * (size_t)latent * sizeof *e->latent);
+  e->pixels = malloc((size_t)e->count * (size_t)(ds->rows * ds->cols) * sizeof *e->pixels);
+  if (!e->latent || !e->pixels) return CLGAN_HOST_OUT_OF_MEMORY;
+  clgan_fixed_latent(e->latent, e->count, latent, 1);
+  snprintf(path, sizeof path, "%s/eval.csv", dir);
+  if (ro->resume) run_eval_reload(e, path, start_step);
+  clgan_csv_cfg cfg = {.path = path, .columns = eval_columns, .ncols = EVAL_NCOLS,
+                       .append = ro->resume != NULL, .keep_until_set = ro->resume != NULL,
+                       .keep_until = (double)start_step};
+  return clgan_csv_open(&e->csv, &cfg);
+}
+
+static clgan_status run_eval_plot(const run_eval *e, const char *dir) {
+  const history *h = &e->hist;
+  if (h->n < 1) return CLGAN_OK;
+  char path[1200];
+  snprintf(path, sizeof path, "%s/eval.png", dir);
+  clgan_plot_series s[2] = {
+      {.name = "FID", .x = h->step, .y = h->d_loss, .n = h->n, .rgb = {31, 119, 180}},
+      {.name = "KID x 1000", .x = h->step, .y = h->g_loss, .n = h->n, .rgb = {214, 39, 40}},
+  };
+  return clgan_plot_lines(path, s, 2, "Evaluation (lower is better)", "step");
+}
+
+/* One evaluation of G at this step: a row of eval.csv, eval.png, and with --keep-best the
+ * checkpoint of the lowest FID so far. */
+static clgan_status run_eval_step(run_eval *e, clgan_trainer *t, const clgan_run_options *ro,
+                                  const char *dir) {
+  clgan_status st;
+  double t0 = now_s();
+  long step = clgan_trainer_step_count(t);
+  const clgan_train_cfg *cfg = clgan_trainer_cfg(t);
+  clgan_eval_result r;
+  if ((st = clgan_generate(clgan_trainer_generator(t), e->latent, e->count, cfg->latent,
+                           e->pixels)) ||
+      (st = clgan_evaluator_score(e->ev, e->pixels, e->count, NULL, &r)))
+    return st;
+  double secs = now_s() - t0;
+  e->seconds += secs;
+  e->runs++;
+  double row[EVAL_NCOLS] = {(double)step, r.fid, r.kid_mean, r.kid_std, r.prdc.precision,
+                            r.prdc.recall, r.prdc.density, r.prdc.coverage, r.classes.entropy,
+                            r.classes.mean_conf, secs};
+  if ((st = clgan_csv_row(e->csv, row, EVAL_NCOLS))) return st;
+  history_push(&e->hist, (double)step, r.fid, 1000 * r.kid_mean);
+  run_eval_plot(e, dir);
+  int best = r.fid < e->best_fid;
+  if (best) {
+    e->best_fid = r.fid;
+    e->best_step = step;
+  }
+  if (best && ro->keep_best) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/checkpoint-best.safetensors", dir);
+    if ((st = clgan_trainer_save(t, path))) return st;
+  }
+  if (!ro->quiet) {
+    printf("%seval step %ld: FID %.3f  KID %.5f  precision %.3f  recall %.3f  density %.3f  "
+           "coverage %.3f  class entropy %.3f  (%.1f s)%s\n",
+           isatty(STDOUT_FILENO) ? "\r\033[K" : "", step, r.fid, r.kid_mean, r.prdc.precision,
+           r.prdc.recall, r.prdc.density, r.prdc.coverage, r.classes.entropy, secs,
+           best && ro->keep_best ? "  best so far: checkpoint-best.safetensors" : "");
+    fflush(stdout);
+  }
+  return CLGAN_OK;
+}
+
 static clgan_status write_samples(clgan_trainer *t, const char *dir, const float *latent,
                                   int count, int rows, int cols, float *pixels) {
   char path[1200];
@@ -111,6 +240,7 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
   clgan_trainer *t = NULL;
   clgan_csv *csv = NULL;
   history hist = {0};
+  run_eval eval = {0};
   float *latent = NULL, *pixels = NULL;
   char dir[1024], path[1200];
   int tty = isatty(STDOUT_FILENO) && !ro->quiet;
@@ -152,6 +282,9 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
                            .append = ro->resume != NULL, .keep_until_set = ro->resume != NULL,
                            .keep_until = (double)start_step};
   if ((st = clgan_csv_open(&csv, &csv_cfg))) goto done;
+  if (ro->eval_every > 0 &&
+      (st = run_eval_open(&eval, dev, ro, data_dir, &ds, cfg.latent, dir, start_step)))
+    goto done;
 
   long per_epoch = clgan_trainer_steps_per_epoch(t);
   long total = cfg.steps;
@@ -230,6 +363,11 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
       if ((st = clgan_trainer_save(t, path))) goto done;
       write_plot(dir, &hist);
     }
+    if (ro->eval_every > 0 && (step % ro->eval_every == 0 || at_end)) {
+      double before = eval.seconds;
+      if ((st = run_eval_step(&eval, t, ro, dir))) goto done;
+      t_window += eval.seconds - before; /* img/s counts training, not evaluation */
+    }
   }
   if (tty) printf("\n");
   double elapsed = now_s() - t_start;
@@ -244,6 +382,13 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
            step - start_step, elapsed, (double)(step - start_step) * cfg.batch * cfg.d_steps / elapsed,
            info->name, m.d_loss, m.g_loss, m.d_real, m.d_fake, dir, step, dir, dir, dir);
   }
+  if (eval.runs > 0 || eval.best_step >= 0)
+    printf("  eval     best FID %.3f at step %ld; %d evaluations of %d samples took %.1f s "
+           "(%.0f%% of the run)\n           %s/eval.csv, %s/eval.png%s%s%s\n",
+           eval.best_fid, eval.best_step, eval.runs, eval.count, eval.seconds,
+           100 * eval.seconds / (elapsed > 0 ? elapsed : 1), dir, dir,
+           ro->keep_best ? ", " : "", ro->keep_best ? dir : "",
+           ro->keep_best ? "/checkpoint-best.safetensors" : "");
   fflush(stdout); /* the summary is out even if a driver's exit handlers misbehave */
   if (ro->profile) {
     clgan_profile_entry *prof = NULL;
@@ -264,6 +409,7 @@ done:
                     "a smaller --batch, or another --device (clgan devices lists their memory)\n",
             dev ? clgan_device_get_info(dev)->name : "the device", cfg.batch);
   clgan_csv_close(csv);
+  run_eval_free(&eval);
   history_free(&hist);
   free(latent);
   free(pixels);

@@ -9,6 +9,9 @@
 typedef struct {
   const char *data_dir, *out_dir, *device, *resume;
   int log_every, quiet, profile;
+  long eval_every;        /* 0: no evaluation during training */
+  int eval_count, keep_best;
+  const char *classifier; /* NULL: the cached one for the data */
 } clgan_run_options;
 
 /* Returns the process exit code. *stop becomes non-zero on SIGINT/SIGTERM. */

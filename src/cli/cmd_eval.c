@@ -1,0 +1,243 @@
+/* clgan eval: how good a generator is. Samples from a checkpoint (or an IDX file of images) and
+ * real images are embedded by a domain classifier trained by clgan; FID, KID, precision /
+ * recall, density / coverage and the class histogram compare the two sets, and a floor line
+ * gives the same figures for the real test split against the training split: the scale every
+ * figure is read against. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/evalcli.h"
+#include "clgan/gan.h"
+#include "clgan/io.h"
+#include "util/fsutil.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The images to judge: count floats per pixel in [-1, 1] from a checkpoint's generator, or the
+ * uint8 images of an IDX file (the first count of them, or all when count is 0). */
+typedef struct {
+  float *images;
+  uint8_t *bytes;
+  int count, rows, cols;
+} sample_set;
+
+static clgan_status samples_from_checkpoint(clgan_device *dev, const char *path, int count,
+                                            long seed, sample_set *s) {
+  clgan_net g = {0};
+  clgan_train_cfg cfg;
+  float *z = NULL;
+  clgan_status st = clgan_checkpoint_load_generator(path, dev, &g, &cfg, &s->rows, &s->cols, 500);
+  if (st) return st;
+  s->count = count;
+  z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
+  s->images = malloc((size_t)count * (size_t)(s->rows * s->cols) * sizeof *s->images);
+  if (!z || !s->images) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  clgan_fixed_latent(z, count, cfg.latent, (uint64_t)seed);
+  st = clgan_generate(&g, z, count, cfg.latent, s->images);
+done:
+  free(z);
+  clgan_net_free(&g);
+  return st;
+}
+
+static clgan_status samples_from_idx(const char *path, int count, sample_set *s) {
+  int dims[3], ndims = 0;
+  clgan_status st = clgan_idx_read(path, 3, &s->bytes, dims, &ndims);
+  if (st) return st;
+  s->count = count > 0 && count < dims[0] ? count : dims[0];
+  s->rows = dims[1];
+  s->cols = dims[2];
+  return CLGAN_OK;
+}
+
+static clgan_status write_features(const char *dir, const char *name, const float *f, int n,
+                                   int dim) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+  return clgan_npy_write_f32(path, f, n, dim);
+}
+
+static clgan_status write_json(const char *path, const char *source, const char *data_dir,
+                               const char *fp, const char *classifier, double accuracy,
+                               const clgan_eval_result *r, const clgan_eval_result *floor_r,
+                               double sample_s) {
+  clgan_atomic_file af;
+  clgan_status st = clgan_atomic_open(&af, path, "w");
+  if (st) return st;
+  FILE *f = af.f;
+  /* Paths are written as given; a quote or backslash in one is escaped. */
+  const char *strings[] = {source, data_dir, fp, classifier};
+  char esc[4][2100];
+  for (int i = 0; i < 4; i++) {
+    size_t o = 0;
+    for (const char *p = strings[i]; *p && o + 3 < sizeof esc[i]; p++) {
+      if (*p == '"' || *p == '\\') esc[i][o++] = '\\';
+      esc[i][o++] = (unsigned char)*p < 0x20 ? '?' : *p;
+    }
+    esc[i][o] = '\0';
+  }
+  fprintf(f, "{\n  \"samples\": \"%s\",\n  \"data\": \"%s\",\n  \"data_fingerprint\": \"%s\",\n"
+             "  \"classifier\": {\"path\": \"%s\", \"test_accuracy\": %.17g},\n"
+             "  \"sample_seconds\": %.3f,\n  \"metrics\": ",
+          esc[0], esc[1], esc[2], esc[3], accuracy, sample_s);
+  cli_json_eval(f, r, 2);
+  if (floor_r) {
+    fprintf(f, ",\n  \"floor\": ");
+    cli_json_eval(f, floor_r, 2);
+  }
+  fprintf(f, "\n}\n");
+  return clgan_atomic_commit(&af);
+}
+
+int cmd_eval(int argc, char **argv) {
+  const char *ckpt = NULL, *samples = NULL, *data_opt = NULL, *json = NULL, *features = NULL;
+  const char *classifier_path = NULL, *device = NULL;
+  int count = 10000, count_given = 0, no_floor = 0, quiet = 0;
+  long seed = 1;
+  const cli_opt opts[] = {
+      {"checkpoint", "PATH", CLI_STR, &ckpt, "judge the generator of this checkpoint (or --samples)", NULL},
+      {"samples", "FILE.idx[.gz]", CLI_STR, &samples, "judge the uint8 images of this IDX file (clgan sample --out x.idx writes one)", NULL},
+      {"data", "DIR", CLI_STR, &data_opt, "the real images: DIR's train split is the reference, its t10k split the floor (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"count", "N", CLI_INT, &count, "samples to generate, and real images in the reference; with --samples, at most N of the file's images (default 10000; all of a file's)", &count_given},
+      {"seed", "S", CLI_LONG, &seed, "seed of the latent vectors (those clgan sample --seed S draws)", NULL},
+      {"classifier", "PATH", CLI_STR, &classifier_path, "the feature network (default: the one cached for DIR's data, trained first if there is none)", NULL},
+      {"json", "FILE", CLI_STR, &json, "also write every figure to FILE as JSON", NULL},
+      {"features", "DIR", CLI_STR, &features, "write the feature matrices as float32 .npy files into DIR: real.npy, samples.npy (and test.npy for the floor)", NULL},
+      {"no-floor", NULL, CLI_FLAG, &no_floor, "skip the floor (the test split against the reference)", NULL},
+      {"quiet", NULL, CLI_FLAG, &quiet, "only the figures", NULL},
+      {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
+  };
+  int rc = cli_parse(
+      "eval",
+      "Judges a generator: FID, KID, precision / recall (k = 3), density / coverage (k = 5) and\n"
+      "the class histogram of its samples, computed on the features of a classifier trained by\n"
+      "clgan on the data (Inception's are made for 299x299 photographs), and the same figures\n"
+      "for real test images (the floor: what a perfect generator would score).",
+      opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
+  if (rc) return rc < 0 ? 0 : rc;
+  if (!ckpt == !samples) {
+    fprintf(stderr, "clgan eval: error: give one of --checkpoint and --samples (see --help)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (count < 6 || count > 1000000) {
+    fprintf(stderr, "clgan eval: error: --count %d: precision / recall and density / coverage "
+                    "need at least 6 samples (k + 1, k = 5); at most 1000000\n", count);
+    return CLGAN_EXIT_USAGE;
+  }
+  const char *dir = cli_data_dir(data_opt);
+  clgan_status st = CLGAN_OK;
+  clgan_device *dev = NULL;
+  clgan_dataset train = {0}, test = {0};
+  clgan_classifier *clf = NULL;
+  clgan_evaluator *ev = NULL;
+  sample_set s = {0};
+  float *fake_f = NULL, *test_f = NULL;
+  clgan_eval_result r, fr;
+  char where[1024], fp[CLGAN_FINGERPRINT_MAX];
+
+  /* Everything that can be refused without a device or a classifier comes first. */
+  if (samples && (st = samples_from_idx(samples, count_given ? count : 0, &s))) goto done;
+  if (samples && s.count < 6) {
+    fprintf(stderr, "clgan eval: error: %s holds %d images; precision / recall and density / "
+                    "coverage need at least 6 (k + 1, k = 5)\n", samples, s.count);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if ((st = clgan_dataset_load(dir, "train", &train))) goto done;
+  if (!no_floor && clgan_dataset_load(dir, "t10k", &test) != CLGAN_OK) {
+    fprintf(stderr, "clgan eval: error: %s has no test split (t10k-images-idx3-ubyte[.gz]) for "
+                    "the floor; add it, or pass --no-floor\n", dir);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (samples && (s.rows != train.rows || s.cols != train.cols)) {
+    fprintf(stderr, "clgan eval: error: %s holds %dx%d images; the data in %s are %dx%d\n",
+            samples, s.rows, s.cols, dir, train.rows, train.cols);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if ((st = cli_open_device(device, 0, &dev))) goto done;
+  double t0 = now_s();
+  if (ckpt && (st = samples_from_checkpoint(dev, ckpt, count, seed, &s))) goto done;
+  double sample_s = now_s() - t0;
+  if (ckpt && (s.rows != train.rows || s.cols != train.cols)) {
+    fprintf(stderr, "clgan eval: error: the generator of %s makes %dx%d images; the data in %s "
+                    "are %dx%d\n", ckpt, s.rows, s.cols, dir, train.rows, train.cols);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if ((st = cli_classifier_for_data(dev, classifier_path, dir, &train, quiet, &clf, where,
+                                    sizeof where)))
+    goto done;
+  clgan_eval_cfg ecfg = {0};
+  t0 = now_s();
+  if ((st = clgan_evaluator_create(&ev, dev, clf, &train, count, &ecfg))) goto done;
+  double real_s = now_s() - t0;
+  int dim = clgan_classifier_feature_dim(clf);
+  if (features) {
+    fake_f = malloc((size_t)s.count * (size_t)dim * sizeof *fake_f);
+    test_f = malloc((size_t)(test.count ? test.count : 1) * (size_t)dim * sizeof *test_f);
+    if (!fake_f || !test_f) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto done;
+    }
+  }
+  st = s.images ? clgan_evaluator_score(ev, s.images, s.count, fake_f, &r)
+                : clgan_evaluator_score_u8(ev, s.bytes, s.count, fake_f, &r);
+  if (st) goto done;
+  int n_test = 0;
+  if (!no_floor) {
+    n_test = test.count < count ? test.count : count;
+    if ((st = clgan_evaluator_score_u8(ev, test.images, n_test, test_f, &fr))) goto done;
+  }
+  clgan_dataset_fingerprint(&train, fp, sizeof fp);
+  const char *source = ckpt ? ckpt : samples;
+  printf("clgan eval: %d samples from %s against %d training images of %s\n"
+         "  classifier %s (test accuracy %.2f %%, %d features)\n",
+         r.n_fake, source, r.n_real, dir, where, 100 * clgan_classifier_test_accuracy(clf), dim);
+  cli_print_eval(stdout, &r, 2);
+  if (!no_floor) {
+    printf("  floor: %d real test images against the same training images\n", fr.n_fake);
+    cli_print_eval(stdout, &fr, 4);
+  }
+  if (!quiet)
+    printf("  time: samples %.2f s, features %.2f s (reference %.2f s), FID %.2f s, KID %.2f s, "
+           "precision/recall/density/coverage %.2f s%s\n",
+           sample_s, r.embed_s, real_s, r.fid_s, r.kid_s, r.prdc_s,
+           no_floor ? "" : " (the floor as much again)");
+  if (json && (st = write_json(json, source, dir, fp, where, clgan_classifier_test_accuracy(clf),
+                               &r, no_floor ? NULL : &fr, sample_s)))
+    goto done;
+  if (features) {
+    int nr = 0;
+    const float *real_f = clgan_evaluator_real_features(ev, &nr, NULL);
+    if ((st = clgan_make_dirs(features)) ||
+        (st = write_features(features, "real", real_f, nr, dim)) ||
+        (st = write_features(features, "samples", fake_f, s.count, dim)) ||
+        (!no_floor && (st = write_features(features, "test", test_f, n_test, dim))))
+      goto done;
+    printf("  features -> %s/{real,samples%s}.npy\n", features, no_floor ? "" : ",test");
+  }
+done:
+  free(fake_f);
+  free(test_f);
+  free(s.images);
+  free(s.bytes);
+  clgan_evaluator_free(ev);
+  clgan_classifier_free(clf);
+  clgan_dataset_free(&train);
+  clgan_dataset_free(&test);
+  clgan_device_close(dev);
+  /* Non-finite features come from the samples (a generator that makes NaN): bad input here. */
+  return st == CLGAN_NUMERIC ? CLGAN_EXIT_USAGE : cli_exit_code(st);
+}
