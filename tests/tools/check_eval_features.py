@@ -5,7 +5,7 @@ them against its --json to 1e-3 relative.
 usage: check_eval_features.py FEATURES_DIR EVAL_JSON
 
 FID as pytorch-fid computes it (scipy.linalg.sqrtm of the product of the covariances);
-precision / recall (k = 3) and density / coverage (k = 5) as the prdc package defines them;
+precision / recall (k = 3) and density / coverage (k = 5) as the prdc package defines them (strict: distance < radius);
 KID (cubic polynomial kernel, unbiased MMD^2) only where clgan's subsets held the whole sets,
 since its random subsets come from clgan's own Philox stream. The floor too, when present.
 """
@@ -37,10 +37,10 @@ def radii(x, k):
 def prdc(real, fake, k_pr, k_dc):
     d = np.sqrt(sqdist(real, fake))
     r_pr, f_pr, r_dc = radii(real, k_pr), radii(fake, k_pr), radii(real, k_dc)
-    precision = (d <= r_pr[:, None]).any(0).mean()
-    recall = (d <= f_pr[None, :]).any(1).mean()
-    density = (1.0 / k_dc) * (d <= r_dc[:, None]).sum(0).mean()
-    coverage = (d.min(1) <= r_dc).mean()
+    precision = (d < r_pr[:, None]).any(0).mean()
+    recall = (d < f_pr[None, :]).any(1).mean()
+    density = (1.0 / k_dc) * (d < r_dc[:, None]).sum(0).mean()
+    coverage = (d.min(1) < r_dc).mean()
     return precision, recall, density, coverage
 
 
