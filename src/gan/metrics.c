@@ -428,6 +428,12 @@ static void norms(const float *x, int n, int dim, double *n2, double *nn) {
  * fake-fake (k_pr radii of the fakes), real-fake (all four counts). */
 clgan_status clgan_prdc_compute(clgan_device *dev, const float *real, int nr, const float *fake,
                                 int nf, int dim, int k_pr, int k_dc, clgan_prdc *out) {
+  return clgan_prdc_blocked(dev, real, nr, fake, nf, dim, k_pr, k_dc, (size_t)64 << 20, out);
+}
+
+clgan_status clgan_prdc_blocked(clgan_device *dev, const float *real, int nr, const float *fake,
+                                int nf, int dim, int k_pr, int k_dc, size_t block_bytes,
+                                clgan_prdc *out) {
   clgan_status st = CLGAN_OK;
   prdc_ctx ctx = {.dev = dev, .dim = dim};
   double *mem = NULL;
@@ -447,9 +453,9 @@ clgan_status clgan_prdc_compute(clgan_device *dev, const float *real, int nr, co
       (st = check_rows("clgan_prdc_compute", "the fake features", fake, nf, kmax + 1, dim)))
     return st;
   int nmax = nr > nf ? nr : nf;
-  /* Gram blocks of at most 64 MB (and what the device can hold in one buffer). */
-  size_t budget = (size_t)64 << 20, max_alloc = (size_t)clgan_device_get_info(dev)->max_alloc;
-  if (budget > max_alloc / 2) budget = max_alloc / 2;
+  /* Gram blocks of at most block_bytes (and what the device can hold in one buffer). */
+  size_t budget = block_bytes, max_alloc = (size_t)clgan_device_get_info(dev)->max_alloc;
+  if (budget > max_alloc) budget = max_alloc;
   size_t block = budget / ((size_t)nmax * sizeof(float));
   ctx.block = block < 1 ? 1 : block > (size_t)nmax ? nmax : (int)block;
   ctx.gamma = error_gamma(dim);
