@@ -301,6 +301,8 @@ static void test_prdc(clgan_device *dev, const float *real, int nr, const float 
   prdc_case(dev, "prdc, two uniform sets", real, nr, fake, nf, dim, 3, 5);
   prdc_case(dev, "prdc, two uniform sets", real, nr, fake, nf, dim, 5, 2);
   prdc_case(dev, "prdc, two uniform sets", real, nr, fake, nf, dim, 1, 1);
+  prdc_case(dev, "prdc, two uniform sets (quickselect for large k)", real, nr, fake, nf, dim, 40,
+            33);
 
   /* A fake that copies a real lies exactly on the radius of every real whose k-th neighbour
    * that real is; a duplicated real is at distance 0 from its twin. */

@@ -345,36 +345,60 @@ static clgan_status gram_block(prdc_ctx *ctx, const clgan_buffer *q, int row0, i
   return st;
 }
 
+enum { SMALL_K = 32 }; /* up to this k one scan keeps the k smallest in a sorted array */
+
+/* The float32 squared distance of rows i and j from their dot product g and squared norms. */
+static inline double approx_sqdist(double n2i, double n2j, float g) {
+  double a = n2i + n2j - 2.0 * g;
+  return a > 0.0 ? a : 0.0;
+}
+
 /* The exact k[0]-th and k[1]-th nearest-neighbour squared distances (k from 1) of row self of
  * x (n rows, squared norms n2, norms nn, largest norm nmax) among the other rows, given the
  * float32 dot products g of row self with every row. The float32 distances find the k-th
- * smallest v; every row whose exact distance could be on either side of it (within twice the
- * error bound) is measured exactly, and the exact k-th is picked from those. work and cand
- * hold n doubles each. */
+ * smallest v (one scan into a sorted array of the k smallest for the usual small k, else
+ * quickselect); every row whose exact distance could be on either side of v (within twice the
+ * error bound) is measured exactly, and the exact k-th is picked from those. work holds 3 n
+ * doubles. */
 static void knn_radii(const prdc_ctx *ctx, const float *x, const double *n2, const double *nn,
                       double nmax, int n, int self, const float *g, const int k[2], double out[2],
-                      double *work, double *cand) {
-  int dim = ctx->dim;
-  double e = ctx->gamma * nn[self] * nmax + TINY * (n2[self] + nmax * nmax);
-  int cnt = 0;
-  for (int j = 0; j < n; j++) {
-    if (j == self) continue;
-    double a = n2[self] + n2[j] - 2.0 * g[j];
-    work[cnt++] = a > 0.0 ? a : 0.0;
-  }
-  for (int t = 0; t < 2; t++) {
-    double v = select_kth(work, cnt, k[t] - 1);
-    int below = 0, nc = 0;
+                      double *work) {
+  int dim = ctx->dim, kmax = k[0] > k[1] ? k[0] : k[1];
+  double e = ctx->gamma * nn[self] * nmax + TINY * (n2[self] + nmax * nmax), v[2];
+  if (kmax <= SMALL_K) {
+    double top[SMALL_K];
+    int have = 0;
     for (int j = 0; j < n; j++) {
       if (j == self) continue;
-      double a = n2[self] + n2[j] - 2.0 * g[j];
-      a = a > 0.0 ? a : 0.0;
-      if (a < v - 2.0 * e) below++;
-      else if (a <= v + 2.0 * e)
-        cand[nc++] = clgan_sqdist_exact(x + (size_t)self * dim, x + (size_t)j * dim, dim);
+      double a = approx_sqdist(n2[self], n2[j], g[j]);
+      if (have == kmax && a >= top[kmax - 1]) continue;
+      int at = have < kmax ? have++ : kmax - 1;
+      for (; at > 0 && top[at - 1] > a; at--) top[at] = top[at - 1];
+      top[at] = a;
     }
-    out[t] = select_kth(cand, nc, k[t] - 1 - below);
+    v[0] = top[k[0] - 1];
+    v[1] = top[k[1] - 1];
+  } else {
+    int cnt = 0;
+    for (int j = 0; j < n; j++)
+      if (j != self) work[cnt++] = approx_sqdist(n2[self], n2[j], g[j]);
+    v[0] = select_kth(work, cnt, k[0] - 1);
+    v[1] = select_kth(work, cnt, k[1] - 1);
   }
+  double *cand[2] = {work + n, work + 2 * n};
+  int below[2] = {0, 0}, nc[2] = {0, 0};
+  for (int j = 0; j < n; j++) {
+    if (j == self) continue;
+    double a = approx_sqdist(n2[self], n2[j], g[j]), exact = -1.0;
+    for (int t = 0; t < 2; t++) {
+      if (a < v[t] - 2.0 * e) below[t]++;
+      else if (a <= v[t] + 2.0 * e) {
+        if (exact < 0.0) exact = clgan_sqdist_exact(x + (size_t)self * dim, x + (size_t)j * dim, dim);
+        cand[t][nc[t]++] = exact;
+      }
+    }
+  }
+  for (int t = 0; t < 2; t++) out[t] = select_kth(cand[t], nc[t], k[t] - 1 - below[t]);
 }
 
 /* The radii of every row of one set (on the device in d): r0 for k[0], r1 for k[1] (may be
@@ -390,7 +414,7 @@ static clgan_status radii_pass(prdc_ctx *ctx, const clgan_buffer *d, const float
     if ((st = gram_block(ctx, d, row0, rows, d, n))) return st;
     for (int i = 0; i < rows; i++) {
       double r[2];
-      knn_radii(ctx, x, n2, nn, nmax, n, row0 + i, ctx->g + (size_t)i * n, k, r, work, work + n);
+      knn_radii(ctx, x, n2, nn, nmax, n, row0 + i, ctx->g + (size_t)i * n, k, r, work);
       r0[row0 + i] = r[0];
       if (r1) r1[row0 + i] = r[1];
     }
@@ -460,8 +484,8 @@ clgan_status clgan_prdc_blocked(clgan_device *dev, const float *real, int nr, co
   ctx.block = block < 1 ? 1 : block > (size_t)nmax ? nmax : (int)block;
   ctx.gamma = error_gamma(dim);
   ctx.g = malloc((size_t)ctx.block * nmax * sizeof *ctx.g);
-  /* n2, nn, radii: real 4 x nr (n2, nn, r_pr, r_dc), fake 3 x nf (n2, nn, r_pr); work 2 x nmax */
-  mem = malloc(((size_t)4 * nr + (size_t)3 * nf + (size_t)2 * nmax) * sizeof *mem);
+  /* n2, nn, radii: real 4 x nr (n2, nn, r_pr, r_dc), fake 3 x nf (n2, nn, r_pr); work 3 x nmax */
+  mem = malloc(((size_t)4 * nr + (size_t)3 * nf + (size_t)3 * nmax) * sizeof *mem);
   flags = calloc((size_t)2 * nr + nf, 1);
   long *dens = calloc((size_t)nf, sizeof *dens);
   if (!ctx.g || !mem || !flags || !dens) {
@@ -497,8 +521,7 @@ clgan_status clgan_prdc_blocked(clgan_device *dev, const float *real, int nr, co
       double rmax = rpr[i] > rdc[i] ? rpr[i] : rdc[i];
       double far = rmax > fpr_max ? rmax : fpr_max; /* beyond it no comparison can succeed */
       for (int j = 0; j < nf; j++) {
-        double a = rn2[i] + fn2[j] - 2.0 * gi[j];
-        a = a > 0.0 ? a : 0.0;
+        double a = approx_sqdist(rn2[i], fn2[j], gi[j]);
         double e = ctx.gamma * rnn[i] * fnn[j] + TINY * (rn2[i] + fn2[j]);
         double lo = a - e, hi = a + e;
         if (lo >= far) continue;
