@@ -398,7 +398,17 @@ static void knn_radii(const prdc_ctx *ctx, const float *x, const double *n2, con
       }
     }
   }
-  for (int t = 0; t < 2; t++) out[t] = select_kth(cand[t], nc[t], k[t] - 1 - below[t]);
+  for (int t = 0; t < 2; t++) {
+    int at = k[t] - 1 - below[t];
+    if (at < 0 || at >= nc[t]) { /* only a device outside the error bound gets here: measure all */
+      nc[t] = 0;
+      for (int j = 0; j < n; j++)
+        if (j != self)
+          cand[t][nc[t]++] = clgan_sqdist_exact(x + (size_t)self * dim, x + (size_t)j * dim, dim);
+      at = k[t] - 1;
+    }
+    out[t] = select_kth(cand[t], nc[t], at);
+  }
 }
 
 /* The radii of every row of one set (on the device in d): r0 for k[0], r1 for k[1] (may be
