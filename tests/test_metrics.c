@@ -294,7 +294,7 @@ static void test_kid(clgan_device *dev, const float *a, int na, const float *b, 
         std);
 }
 
-/* ---- Precision, recall, density, coverage ----------------------------------------------------- */
+/* ---- Precision, recall, density, coverage ------------------------------------------------ */
 
 static void test_prdc(clgan_device *dev, const float *real, int nr, const float *fake, int nf,
                       int dim) {

@@ -293,7 +293,8 @@ static double select_kth(double *x, int n, int k) {
   while (hi > lo) {
     int mid = lo + (hi - lo) / 2;
     double p0 = x[lo], p1 = x[mid], p2 = x[hi];
-    double pivot = p0 < p1 ? (p1 < p2 ? p1 : p0 < p2 ? p2 : p0) : (p0 < p2 ? p0 : p1 < p2 ? p2 : p1);
+    double pivot = p0 < p1 ? (p1 < p2 ? p1 : p0 < p2 ? p2 : p0)
+                           : (p0 < p2 ? p0 : p1 < p2 ? p2 : p1);
     int i = lo, j = hi;
     while (i <= j) {
       while (x[i] < pivot) i++;
@@ -387,13 +388,14 @@ static void knn_radii(const prdc_ctx *ctx, const float *x, const double *n2, con
   }
   double *cand[2] = {work + n, work + 2 * n};
   int below[2] = {0, 0}, nc[2] = {0, 0};
+  const float *xs = x + (size_t)self * dim;
   for (int j = 0; j < n; j++) {
     if (j == self) continue;
     double a = approx_sqdist(n2[self], n2[j], g[j]), exact = -1.0;
     for (int t = 0; t < 2; t++) {
       if (a < v[t] - 2.0 * e) below[t]++;
       else if (a <= v[t] + 2.0 * e) {
-        if (exact < 0.0) exact = clgan_sqdist_exact(x + (size_t)self * dim, x + (size_t)j * dim, dim);
+        if (exact < 0.0) exact = clgan_sqdist_exact(xs, x + (size_t)j * dim, dim);
         cand[t][nc[t]++] = exact;
       }
     }
@@ -403,8 +405,7 @@ static void knn_radii(const prdc_ctx *ctx, const float *x, const double *n2, con
     if (at < 0 || at >= nc[t]) { /* only a device outside the error bound gets here: measure all */
       nc[t] = 0;
       for (int j = 0; j < n; j++)
-        if (j != self)
-          cand[t][nc[t]++] = clgan_sqdist_exact(x + (size_t)self * dim, x + (size_t)j * dim, dim);
+        if (j != self) cand[t][nc[t]++] = clgan_sqdist_exact(xs, x + (size_t)j * dim, dim);
       at = k[t] - 1;
     }
     out[t] = select_kth(cand[t], nc[t], at);
