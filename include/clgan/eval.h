@@ -78,15 +78,19 @@ void clgan_classifier_cache_path(const char *fingerprint, char *path, size_t siz
 
 /* FID (Heusel et al. 2017): |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), means and
  * covariances (n - 1 normalised, as numpy.cov) in double precision. The trace of the square
- * root is sum_i sqrt(lambda_i) of M = S_a^(1/2) S_b S_a^(1/2) (symmetric, positive
- * semi-definite, and similar to S_a S_b), both through LAPACKE_dsyevd. */
+ * root is sum_i sqrt(max(lambda_i, 0)) of M = S_a^(1/2) S_b S_a^(1/2) (symmetric, positive
+ * semi-definite, and similar to S_a S_b), both through LAPACKE_dsyevd; M is formed in S_a's
+ * eigenbasis, V_a^T M V_a = C^T S_b C with C = V_a L_a^(1/2), which has the same eigenvalues and
+ * saves a matrix product. Needs at least 2 rows in each set. */
 clgan_status clgan_fid(const float *a, int na, const float *b, int nb, int dim, double *fid);
 
 /* KID (Binkowski et al. 2018): the unbiased MMD^2 estimate with the kernel
  * k(x, y) = (x.y / dim + 1)^3, averaged over `subsets` random subsets of `subset_size` rows of
- * each set (drawn without replacement within a subset, Philox keyed by seed); *std is their
- * standard deviation. Defaults (0): 100 subsets of 1000, clamped to the smaller set. The three
- * Gram matrices of a subset are GEMMs on dev. */
+ * each set (drawn without replacement within a subset, Philox keyed by seed: the same seed gives
+ * the same subsets); *std (may be NULL) is the population standard deviation over the subsets
+ * (np.std, as torch-fidelity reports it). Defaults (0): 100 subsets of 1000, clamped to the
+ * smaller set; each set needs at least 2 rows. The three Gram matrices of a subset are GEMMs on
+ * dev; the kernel and the sums are the host's, in double. */
 typedef struct {
   int subsets, subset_size;
   uint64_t seed;
@@ -96,9 +100,12 @@ clgan_status clgan_kid(clgan_device *dev, const float *a, int na, const float *b
 
 /* Precision and recall (Kynkaanniemi et al. 2019, k nearest neighbours, k_pr = 3) and density
  * and coverage (Naeem et al. 2020, k_dc = 5), with Euclidean distances; a point's k-NN radius
- * is the distance to its k-th nearest other point of its own set. Pairwise squared distances
- * come from GEMMs on dev, a block of rows at a time. Needs more than max(k_pr, k_dc) rows in
- * each set. */
+ * is the distance to its k-th nearest other point of its own set. As the reference `prdc`
+ * package defines them, comparisons are strict: a point exactly on a radius is outside it.
+ * Precision / recall use k_pr radii, density / coverage k_dc radii (0: the values above).
+ * Pairwise squared distances come from GEMMs on dev, a block of rows at a time; a comparison
+ * the float32 value cannot settle is redone in double, so the results are those of a
+ * double-precision brute force. Needs more than max(k_pr, k_dc) rows in each set. */
 typedef struct {
   double precision, recall, density, coverage;
 } clgan_prdc;
@@ -106,7 +113,8 @@ clgan_status clgan_prdc_compute(clgan_device *dev, const float *real, int nr, co
                                 int nf, int dim, int k_pr, int k_dc, clgan_prdc *out);
 
 /* The class histogram of predictions: hist[c] for c < classes (at most CLGAN_MAX_CLASSES),
- * entropy of the histogram (natural log, at most ln classes) and the mean confidence. */
+ * entropy of the histogram (natural log, at most ln classes) and the mean confidence (0 when
+ * conf is NULL). A prediction outside [0, classes) falls in no bin and counts only in count. */
 #define CLGAN_MAX_CLASSES 256
 typedef struct {
   int classes, count;
