@@ -69,14 +69,15 @@ for f in real samples test; do
 done
 grep -q '"fid"' "$tmp/e1.json" && grep -q '"floor"' "$tmp/e1.json" && grep -q '"histogram"' "$tmp/e1.json" \
   && ok "JSON has fid, floor and the histogram" || fail "JSON incomplete"
-if command -v python3 >/dev/null && python3 -c 'import json; json.load(open("'"$tmp/e1.json"'"))' 2>/dev/null; then
-  ok "JSON parses"
-elif command -v python3 >/dev/null; then
-  fail "JSON does not parse"
-fi
-# Recomputed from the features with SciPy, where SciPy is at hand (CI machines need not have it).
-if python3 -c 'import scipy, numpy' 2>/dev/null; then
-  python3 "$2/tools/check_eval_features.py" "$tmp/feat" "$tmp/e1.json" && ok "figures recomputed with SciPy agree" || fail "SciPy disagrees with clgan eval"
+# Debian's Python (a pyenv or venv python3 on PATH may lack NumPy): the JSON parses, and where
+# SciPy is at hand (CI machines need not have it) the figures recomputed from the features agree.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3 || true)
+if [ -n "$py" ]; then
+  "$py" -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/e1.json" && ok "JSON parses" || fail "JSON does not parse"
+  if "$py" -c 'import scipy, numpy' 2>/dev/null; then
+    "$py" "$2/tools/check_eval_features.py" "$tmp/feat" "$tmp/e1.json" && ok "figures recomputed with SciPy agree" || fail "SciPy disagrees with clgan eval"
+  fi
 fi
 
 # Ordering: the untrained generator is worse than the trained one, the floor better than both.
