@@ -17,6 +17,7 @@ int cmd_gemm_check(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_classifier(int argc, char **argv);
 
 const char *clgan_cli_version(void);
 
