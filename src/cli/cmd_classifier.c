@@ -18,15 +18,15 @@ static void print_line(const char *line, void *user) {
 
 static int cmd_classifier_train(int argc, char **argv) {
   const char *data_dir = NULL, *out = NULL, *device = NULL, *spec = NULL;
-  int epochs = 0, batch = 0;
+  int epochs = CLGAN_CLASSIFIER_EPOCHS, batch = CLGAN_CLASSIFIER_BATCH;
   long seed = 1;
-  double lr = 0;
+  double lr = CLGAN_CLASSIFIER_LR;
   const cli_opt opts[] = {
       {"data", "DIR", CLI_STR, &data_dir, "folder with the train and t10k splits, images and labels (IDX, plain or .gz; default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
       {"out", "PATH", CLI_STR, &out, "where to save it (default: the cache path for the data, $XDG_CACHE_HOME/clgan/classifiers/<fingerprint>.safetensors or ~/.cache/...)", NULL},
-      {"epochs", "N", CLI_INT, &epochs, "epochs over the training split (0: the library's default)", NULL},
-      {"batch", "N", CLI_INT, &batch, "batch size (0: the library's default)", NULL},
-      {"lr", "X", CLI_DOUBLE, &lr, "Adam's learning rate (0: the library's default)", NULL},
+      {"epochs", "N", CLI_INT, &epochs, "epochs over the training split", NULL},
+      {"batch", "N", CLI_INT, &batch, "batch size (at least 2, for batch norm)", NULL},
+      {"lr", "X", CLI_DOUBLE, &lr, "Adam's peak learning rate, decayed to 0 along a cosine", NULL},
       {"seed", "S", CLI_LONG, &seed, "seed of the initialisation and the data order", NULL},
       {"spec", "SPEC", CLI_STR, &spec, "network spec (default " CLGAN_CLASSIFIER_SPEC "); it must end in linear:<classes>", NULL},
       {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
@@ -37,9 +37,9 @@ static int cmd_classifier_train(int argc, char **argv) {
                      "nn.Sequential names) for clgan eval.",
                      opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
-  if (epochs < 0 || batch < 0 || lr < 0 || seed < 0) {
-    fprintf(stderr, "clgan classifier train: error: --epochs, --batch, --lr and --seed must not "
-                    "be negative\n");
+  if (epochs < 1 || batch < 2 || !(lr > 0) || seed < 0) {
+    fprintf(stderr, "clgan classifier train: error: --epochs must be at least 1, --batch at "
+                    "least 2, --lr positive and --seed not negative\n");
     return CLGAN_EXIT_USAGE;
   }
   if (!data_dir) data_dir = getenv("CLGAN_DATA");

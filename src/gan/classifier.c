@@ -25,10 +25,8 @@
 #include "clgan/nn.h"
 #include "gan/net_io.h"
 
-/* Defaults, measured on Fashion-MNIST with the default spec (README of the issue's PR and the
- * report in docs): see clgan_classifier_train. */
-enum { DEFAULT_EPOCHS = 3, DEFAULT_BATCH = 128, EMBED_BATCH = 256 };
-#define DEFAULT_LR 1e-3
+/* Embedding runs this many images per forward (and training allocates at least as much). */
+enum { EMBED_BATCH = 256 };
 
 /* Philox streams (the trainer uses 1..5 and 0x5A4D for its own). */
 enum { STREAM_INIT = 0xC1A5, STREAM_SHUFFLE = 0xC1A6 };
@@ -355,9 +353,9 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
   train_state s = {0};
   *out = NULL;
   if ((st = check_data(train, test))) return st;
-  int epochs = cfg->epochs ? cfg->epochs : DEFAULT_EPOCHS;
-  int batch = cfg->batch ? cfg->batch : DEFAULT_BATCH;
-  double lr = cfg->lr > 0 ? cfg->lr : DEFAULT_LR;
+  int epochs = cfg->epochs ? cfg->epochs : CLGAN_CLASSIFIER_EPOCHS;
+  int batch = cfg->batch ? cfg->batch : CLGAN_CLASSIFIER_BATCH;
+  double lr = cfg->lr > 0 ? cfg->lr : CLGAN_CLASSIFIER_LR;
   if (epochs < 1 || batch < 2 || batch > train->count || !(lr > 0 && lr < 1)) {
     clgan_error("invalid classifier training setup: %d epochs, batch %d (2 to the %d training "
                 "images; batch norm needs 2), lr %g", epochs, batch, train->count, lr);
@@ -397,7 +395,7 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
    * one would break batch norm, and the next epoch's shuffle brings those images back. */
   int steps = n / batch, report_every = steps >= 8 ? steps / 4 : steps;
   progress(cfg, "classifier: %d training images (%dx%d, %d classes), %d test images; %d epochs "
-           "of %d batches of %d, Adam lr %g; spec %s", n, c->rows, c->cols, classes,
+           "of %d batches of %d, Adam lr %g with cosine decay; spec %s", n, c->rows, c->cols, classes,
            test->count, epochs, steps, batch, lr, c->spec);
   double t_start = now_s();
   for (int epoch = 0; epoch < epochs; epoch++) {
@@ -409,6 +407,10 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
     double t_window = now_s();
     int window = 0;
     for (int b = 0; b < steps; b++) {
+      /* Cosine decay of the learning rate from lr to 0 over the run (Loshchilov & Hutter
+       * 2017, SGDR without restarts): the last epoch's small steps settle the weights. */
+      double done = (double)(epoch * steps + b) / ((double)epochs * steps);
+      opt.lr = lr * 0.5 * (1.0 + cos(3.14159265358979323846 * done));
       if ((st = train_step(c, &s, &opt, b * batch, batch))) goto fail;
       window++;
       if ((b + 1) % report_every && b + 1 < steps) continue;
