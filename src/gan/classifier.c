@@ -216,7 +216,7 @@ __attribute__((format(printf, 2, 3)))
 #endif
 static void progress(const clgan_classifier_cfg *cfg, const char *fmt, ...) {
   if (!cfg->progress) return;
-  char line[256];
+  char line[1400]; /* the first line holds the spec (up to 1024) */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
