@@ -218,7 +218,8 @@ static void check_training(clgan_device *dev, const char *dir) {
                 clgan_classifier_train(&c, dev, &bad, &sub, &subtest, &acc),
                 CLGAN_INVALID_ARGUMENT, "linear:10", NULL);
   bad.spec = "conv:8:3:2:1,relu,flatten,linear:10,relu";
-  CHECK_REFUSED("a spec ending in relu", clgan_classifier_train(&c, dev, &bad, &sub, &subtest, &acc),
+  CHECK_REFUSED("a spec ending in relu",
+                clgan_classifier_train(&c, dev, &bad, &sub, &subtest, &acc),
                 CLGAN_INVALID_ARGUMENT, "must end in linear:10", NULL);
   io_log_stop();
 

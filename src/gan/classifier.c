@@ -395,8 +395,8 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
    * one would break batch norm, and the next epoch's shuffle brings those images back. */
   int steps = n / batch, report_every = steps >= 8 ? steps / 4 : steps;
   progress(cfg, "classifier: %d training images (%dx%d, %d classes), %d test images; %d epochs "
-           "of %d batches of %d, Adam lr %g with cosine decay; spec %s", n, c->rows, c->cols, classes,
-           test->count, epochs, steps, batch, lr, c->spec);
+           "of %d batches of %d, Adam lr %g with cosine decay; spec %s", n, c->rows, c->cols,
+           classes, test->count, epochs, steps, batch, lr, c->spec);
   double t_start = now_s();
   for (int epoch = 0; epoch < epochs; epoch++) {
     shuffle(s.perm_host, s.labels_host, train->labels, n, cfg->seed, epoch);
