@@ -4,8 +4,9 @@
  *     PyTorch's, from floats and from uint8 pixels;
  *   - a short training on the first 3,000 Fashion-MNIST training images classifies the first
  *     1,000 test images far above chance, and records the data's fingerprint;
- *   - save -> load gives bitwise-identical embeddings; a GAN checkpoint, a truncated file and
- *     files missing a tensor or holding one of the wrong shape are refused, naming the file;
+ *   - save -> load, and training twice with the same seed, give bitwise-identical embeddings;
+ *     a GAN checkpoint, a truncated file and files missing a tensor or holding one of the
+ *     wrong shape are refused, naming the file;
  *   - bad training input (no labels, a spec whose last layer is not linear:classes) is refused;
  *   - the cache path follows $XDG_CACHE_HOME, else $HOME.
  * Without Fashion-MNIST the training checks fail in CI and are skipped (exit 77) elsewhere. */
@@ -167,18 +168,18 @@ static void line_sink(const char *line, void *user) {
 
 /* Equal embeddings of `count` images from two classifiers, bit for bit. */
 static void check_same_embedding(clgan_classifier *a, clgan_classifier *b, const uint8_t *images,
-                                 int count) {
+                                 int count, const char *what) {
   int fd = clgan_classifier_feature_dim(a);
   size_t nf = (size_t)count * (size_t)fd;
   float *fa = malloc(nf * 4), *fb = malloc(nf * 4), *ca = malloc((size_t)count * 4);
   float *cb = malloc((size_t)count * 4);
   int *pa = malloc((size_t)count * sizeof *pa), *pb = malloc((size_t)count * sizeof *pb);
   if (!fa || !fb || !ca || !cb || !pa || !pb) abort();
-  CHECK_OK_ST(clgan_classifier_embed_u8(a, images, count, fa, pa, ca), "embed (trained)");
-  CHECK_OK_ST(clgan_classifier_embed_u8(b, images, count, fb, pb, cb), "embed (reloaded)");
+  CHECK_OK_ST(clgan_classifier_embed_u8(a, images, count, fa, pa, ca), "embed (first)");
+  CHECK_OK_ST(clgan_classifier_embed_u8(b, images, count, fb, pb, cb), "embed (second)");
   CHECK(!memcmp(fa, fb, nf * 4) && !memcmp(pa, pb, (size_t)count * sizeof *pa) &&
             !memcmp(ca, cb, (size_t)count * 4),
-        "save -> load: features, predictions and confidences identical bit for bit");
+        "%s: features, predictions and confidences identical bit for bit", what);
   free(fa), free(fb), free(ca), free(cb), free(pa), free(pb);
 }
 
@@ -247,10 +248,17 @@ static void check_training(clgan_device *dev, const char *dir) {
               clgan_classifier_test_accuracy(back) == acc &&
               !strcmp(clgan_classifier_spec(back), clgan_classifier_spec(c)),
           "fingerprint, test accuracy and spec survive save -> load");
-    check_same_embedding(c, back, subtest.images, subtest.count);
+    check_same_embedding(c, back, subtest.images, subtest.count, "save -> load");
   }
   clgan_classifier_free(back);
   back = NULL;
+
+  /* Same seed, same device, same binary: the same classifier, bit for bit (DESIGN.md). */
+  clgan_classifier *again = NULL;
+  cfg.progress = NULL;
+  CHECK_OK_ST(clgan_classifier_train(&again, dev, &cfg, &sub, &subtest, NULL), "train again");
+  if (again) check_same_embedding(c, again, subtest.images, subtest.count, "same seed twice");
+  clgan_classifier_free(again);
 
   /* A truncated file. */
   size_t len = 0;
