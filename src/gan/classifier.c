@@ -353,6 +353,11 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
   train_state s = {0};
   *out = NULL;
   if ((st = check_data(train, test))) return st;
+  /* The defaults (eval.h), measured on Fashion-MNIST on a 2-core PoCL machine shared with
+   * other jobs (release build): 4 epochs of 128 at lr 1e-3 with the cosine decay reach 91.70 %
+   * and 91.89 % test accuracy (seeds 1 and 2) in 136 s and 120 s, 1,800 to 2,000 img/s. 3
+   * epochs gave 91.24 %, 4 at a constant lr 91.38 %, and the default spec at half the channels
+   * 90.97 % (in 100 s): the issue asks for 90 % in under 5 minutes. */
   int epochs = cfg->epochs ? cfg->epochs : CLGAN_CLASSIFIER_EPOCHS;
   int batch = cfg->batch ? cfg->batch : CLGAN_CLASSIFIER_BATCH;
   double lr = cfg->lr > 0 ? cfg->lr : CLGAN_CLASSIFIER_LR;
