@@ -24,11 +24,17 @@
 #define CLGAN_CLASSIFIER_SPEC \
   "conv:32:3:2:1,bn2d,relu,conv:64:3:2:1,bn2d,relu,flatten,linear:128,bn,relu,linear:10"
 
+/* The defaults of clgan_classifier_cfg (classifier.c says why): Adam (torch.optim's betas
+ * and eps) with the learning rate decayed to 0 along a cosine over the run. */
+#define CLGAN_CLASSIFIER_EPOCHS 4
+#define CLGAN_CLASSIFIER_BATCH 128
+#define CLGAN_CLASSIFIER_LR 1e-3
+
 typedef struct {
   const char *spec;   /* NULL: CLGAN_CLASSIFIER_SPEC */
-  int epochs;         /* 0: the default (classifier.c says which and why) */
-  int batch;          /* 0: the default */
-  double lr;          /* 0: the default (Adam) */
+  int epochs;         /* 0: CLGAN_CLASSIFIER_EPOCHS */
+  int batch;          /* 0: CLGAN_CLASSIFIER_BATCH (at least 2: batch norm) */
+  double lr;          /* 0: CLGAN_CLASSIFIER_LR, the peak of the cosine schedule */
   uint64_t seed;
   /* Optional: one line per progress report (epoch, loss, accuracy, img/s). */
   void (*progress)(const char *line, void *user);

@@ -106,6 +106,30 @@ clgan_status clgan_bce_logits(clgan_device *dev, const clgan_bce_cfg *cfg, clgan
 void clgan_ref_bce_logits(const clgan_bce_cfg *cfg, float *dz, float *loss, float *prob,
                           const float *z, int n);
 
+/* Softmax cross-entropy on the logits z (n, classes), row-major, for integer class labels read
+ * at labels[label_off + i] (int32; the offset lets a whole epoch's labels sit on the device
+ * and each batch read its slice, with no host transfer per batch). Computed stably through
+ * the log-sum-exp with the row maximum subtracted (as torch.nn.functional.cross_entropy):
+ *   loss[i]       = logsumexp(z_i) - z_i[label_i]      (per-sample, for the metrics sum)
+ *   dz[i, c]      = scale * (softmax(z_i)[c] - [c == label_i])    (scale = 1/n for a mean)
+ *   correct[i]    = 1 if argmax_c z_i[c] == label_i else 0 (ties go to the lowest index), as
+ *                   a float so that clgan_reduce_sum counts it
+ * A label outside [0, classes) is never used as an index: that row's loss and dz are NaN (so
+ * a bad label shows up in the loss instead of training silently on garbage) and correct 0.
+ * Any of dz, loss and correct may be NULL. classes >= 1. */
+typedef struct {
+  float scale;
+} clgan_xent_cfg;
+
+clgan_status clgan_softmax_xent(clgan_device *dev, const clgan_xent_cfg *cfg, clgan_buffer *dz,
+                                clgan_buffer *loss, clgan_buffer *correct,
+                                const clgan_buffer *z, const clgan_buffer *labels, int label_off,
+                                int n, int classes);
+/* The reference, in double inside. */
+void clgan_ref_softmax_xent(const clgan_xent_cfg *cfg, float *dz, float *loss, float *correct,
+                            const float *z, const int32_t *labels, int label_off, int n,
+                            int classes);
+
 /* ---- Reductions (cl/reduce.cl) ----------------------------------------------------------- */
 
 /* Deterministic sums (fixed tree order, one work-group, no atomics).

@@ -18,6 +18,7 @@ int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_classifier(int argc, char **argv);
 
 const char *clgan_cli_version(void);
 

@@ -12,6 +12,7 @@ static const clgan_command commands[] = {
     {"devices", "list OpenCL platforms and devices", cmd_devices},
     {"gemm-check", "run GEMMs on the device against a C reference", cmd_gemm_check},
     {"tune", "tune CLBlast's GEMM for the device and store the result", cmd_tune},
+    {"classifier", "train the domain classifier clgan eval judges by (train)", cmd_classifier},
 };
 
 static void usage(FILE *out) {

@@ -5,7 +5,8 @@
  *   trainer.stats                                                    metrics accumulated so far
  * and in the metadata the specs, every hyper-parameter, the seed, the step, the data position
  * and the clgan version. Saving is atomic; loading validates the whole file before it changes
- * anything, so a damaged checkpoint is refused, never half-loaded. */
+ * anything, so a damaged checkpoint is refused, never half-loaded (the per-net part lives in
+ * net_io.c, shared with the classifier). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,16 +15,11 @@
 #include <string.h>
 
 #include "clgan/io.h"
+#include "gan/net_io.h"
 #include "gan/trainer_internal.h"
 
 static const char *opt_name(clgan_opt_kind k) {
   return k == CLGAN_OPT_ADAM ? "adam" : k == CLGAN_OPT_RMSPROP ? "rmsprop" : "sgd";
-}
-
-static const char *state_name(clgan_opt_kind k, int which) {
-  if (k == CLGAN_OPT_ADAM) return which == 1 ? "exp_avg" : "exp_avg_sq";
-  if (k == CLGAN_OPT_RMSPROP) return which == 1 ? "square_avg" : NULL;
-  return which == 1 ? "momentum_buffer" : NULL;
 }
 
 static const char *init_name(clgan_init i) {
@@ -68,123 +64,24 @@ static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
   return 1;
 }
 
-static int is_bn(const clgan_layer *l) {
-  return l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D;
-}
-
 /* ---- Saving ------------------------------------------------------------------------------- */
-
-/* Host copies of one net's device state, read back for saving. */
-typedef struct {
-  float *params, *state1, *state2;
-  float **running; /* per layer: running_mean then running_var (2 * out floats), or NULL */
-  int64_t *batches;
-} net_host;
-
-static void net_host_free(net_host *h, int count) {
-  free(h->params);
-  free(h->state1);
-  free(h->state2);
-  for (int i = 0; h->running && i < count; i++) free(h->running[i]);
-  free(h->running);
-  free(h->batches);
-}
-
-static clgan_status net_read(clgan_net *net, net_host *h) {
-  clgan_status st = CLGAN_OK;
-  size_t bytes = net->arena_n * sizeof(float);
-  memset(h, 0, sizeof *h);
-  h->params = malloc(bytes);
-  h->state1 = malloc(bytes);
-  h->state2 = malloc(bytes);
-  h->running = calloc((size_t)net->count, sizeof *h->running);
-  h->batches = calloc((size_t)net->count, sizeof *h->batches);
-  if (!h->params || !h->state1 || !h->state2 || !h->running || !h->batches)
-    return CLGAN_HOST_OUT_OF_MEMORY;
-  if ((st = clgan_buffer_read(net->dev, &net->params, 0, bytes, h->params)) ||
-      (st = clgan_buffer_read(net->dev, &net->state1, 0, bytes, h->state1)) ||
-      (st = clgan_buffer_read(net->dev, &net->state2, 0, bytes, h->state2)))
-    return st;
-  for (int i = 0; i < net->count; i++) {
-    clgan_layer *l = &net->layers[i];
-    if (!is_bn(l)) continue;
-    size_t cb = (size_t)l->out_c * sizeof(float);
-    h->running[i] = malloc(2 * cb);
-    if (!h->running[i]) return CLGAN_HOST_OUT_OF_MEMORY;
-    if ((st = clgan_buffer_read(net->dev, &l->running_mean, 0, cb, h->running[i])) ||
-        (st = clgan_buffer_read(net->dev, &l->running_var, 0, cb, h->running[i] + l->out_c)))
-      return st;
-    h->batches[i] = l->bn_batches;
-  }
-  return CLGAN_OK;
-}
 
 static clgan_status add_f32(clgan_st_writer *w, const char *name, const float *data,
                             const int64_t *shape, int ndim) {
   return clgan_st_add(w, name, CLGAN_ST_F32, shape, ndim, data);
 }
-
-/* The PyTorch shapes of layer l's weight and bias. */
-static void param_shapes(const clgan_layer *l, int64_t wshape[4], int *wdim, int64_t bshape[1]) {
-  *wdim = l->w_ndim;
-  for (int i = 0; i < l->w_ndim; i++) wshape[i] = l->w_shape[i];
-  bshape[0] = (int64_t)l->b_n;
-}
-
-static clgan_status net_add(clgan_st_writer *w, const clgan_net *net, const net_host *h,
-                            const char *prefix, const clgan_opt_cfg *opt) {
-  clgan_status st = CLGAN_OK;
-  char name[160], oname[200];
-  for (int i = 0; i < net->count; i++) {
-    const clgan_layer *l = &net->layers[i];
-    if (!l->w_n) continue;
-    int64_t wshape[4], bshape[1];
-    int wdim;
-    param_shapes(l, wshape, &wdim, bshape);
-    struct {
-      const char *what;
-      size_t off;
-      const int64_t *shape;
-      int ndim;
-    } tensors[2] = {{"weight", l->w_off, wshape, wdim}, {"bias", l->b_off, bshape, 1}};
-    for (int k = 0; k < 2; k++) {
-      clgan_net_tensor_name(name, sizeof name, prefix, i, tensors[k].what);
-      if ((st = add_f32(w, name, h->params + tensors[k].off, tensors[k].shape, tensors[k].ndim)))
-        return st;
-      for (int s = 1; s <= 2; s++) {
-        const char *sn = state_name(opt->kind, s);
-        if (!sn) continue;
-        snprintf(oname, sizeof oname, "optimizer.%s.%s", name, sn);
-        if ((st = add_f32(w, oname, (s == 1 ? h->state1 : h->state2) + tensors[k].off,
-                          tensors[k].shape, tensors[k].ndim)))
-          return st;
-      }
-    }
-    if (is_bn(l)) {
-      int64_t cshape[1] = {l->out_c};
-      clgan_net_tensor_name(name, sizeof name, prefix, i, "running_mean");
-      if ((st = add_f32(w, name, h->running[i], cshape, 1))) return st;
-      clgan_net_tensor_name(name, sizeof name, prefix, i, "running_var");
-      if ((st = add_f32(w, name, h->running[i] + l->out_c, cshape, 1))) return st;
-      clgan_net_tensor_name(name, sizeof name, prefix, i, "num_batches_tracked");
-      if ((st = clgan_st_add(w, name, CLGAN_ST_I64, NULL, 0, &h->batches[i]))) return st;
-    }
-  }
-  return CLGAN_OK;
-}
-
 clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
   clgan_status st = CLGAN_OK;
   clgan_st_writer *w = NULL;
-  net_host hg = {0}, hd = {0};
+  ckpt_net_host hg = {0}, hd = {0};
   float stats[STAT_COUNT];
   const clgan_train_cfg *c = &t->cfg;
-  if ((st = net_read(&t->g, &hg)) || (st = net_read(&t->d, &hd)) ||
+  if ((st = ckpt_net_read(&t->g, &hg)) || (st = ckpt_net_read(&t->d, &hd)) ||
       (st = clgan_buffer_read(t->dev, &t->stats, 0, sizeof stats, stats)) ||
       (st = clgan_st_writer_new(&w)))
     goto fail;
-  if ((st = net_add(w, &t->g, &hg, "generator", &c->opt_g)) ||
-      (st = net_add(w, &t->d, &hd, "discriminator", &c->opt_d)) ||
+  if ((st = ckpt_net_add(w, &t->g, &hg, "generator", &c->opt_g)) ||
+      (st = ckpt_net_add(w, &t->d, &hd, "discriminator", &c->opt_d)) ||
       (st = add_f32(w, "trainer.stats", stats, (const int64_t[]){STAT_COUNT}, 1)))
     goto fail;
   if ((st = clgan_st_add_meta(w, "format", "clgan-checkpoint-1")) ||
@@ -224,8 +121,8 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
   st = clgan_st_write(w, path);
 fail:
   clgan_st_writer_free(w);
-  net_host_free(&hg, t->g.count);
-  net_host_free(&hd, t->d.count);
+  ckpt_net_host_free(&hg, t->g.count);
+  ckpt_net_host_free(&hd, t->d.count);
   return st;
 }
 
@@ -335,105 +232,9 @@ clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *r
   return st;
 }
 
-/* Finds a float tensor of exactly this shape, or reports what differs and yields NULL. */
-static const float *need_tensor(const clgan_st_file *f, const char *name, const int64_t *shape,
-                                int ndim, clgan_status *st) {
-  const void *data = NULL;
-  if (*st != CLGAN_OK) return NULL;
-  *st = clgan_st_expect(f, name, CLGAN_ST_F32, shape, ndim, &data);
-  return *st == CLGAN_OK ? (const float *)data : NULL;
-}
-
-/* Validates every tensor of one net and stages it in host arrays; changes nothing on the
- * device. with_optimizer = 0 skips optimizer state (sampling). */
-static clgan_status net_stage(const clgan_st_file *f, const char *path, const clgan_net *net,
-                              const char *prefix, const clgan_opt_cfg *opt, int with_optimizer,
-                              net_host *h) {
-  clgan_status st = CLGAN_OK;
-  char name[160], oname[200];
-  size_t bytes = net->arena_n * sizeof(float);
-  memset(h, 0, sizeof *h);
-  h->params = calloc(1, bytes);
-  h->state1 = calloc(1, bytes);
-  h->state2 = calloc(1, bytes);
-  h->running = calloc((size_t)net->count, sizeof *h->running);
-  h->batches = calloc((size_t)net->count, sizeof *h->batches);
-  if (!h->params || !h->state1 || !h->state2 || !h->running || !h->batches)
-    return CLGAN_HOST_OUT_OF_MEMORY;
-  for (int i = 0; i < net->count && st == CLGAN_OK; i++) {
-    const clgan_layer *l = &net->layers[i];
-    if (!l->w_n) continue;
-    int64_t wshape[4], bshape[1];
-    int wdim;
-    param_shapes(l, wshape, &wdim, bshape);
-    struct {
-      const char *what;
-      size_t off, n;
-      const int64_t *shape;
-      int ndim;
-    } tensors[2] = {{"weight", l->w_off, l->w_n, wshape, wdim},
-                    {"bias", l->b_off, l->b_n, bshape, 1}};
-    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
-      clgan_net_tensor_name(name, sizeof name, prefix, i, tensors[k].what);
-      const float *src = need_tensor(f, name, tensors[k].shape, tensors[k].ndim, &st);
-      if (src) memcpy(h->params + tensors[k].off, src, tensors[k].n * sizeof(float));
-      for (int s = 1; s <= 2 && with_optimizer && st == CLGAN_OK; s++) {
-        const char *sn = state_name(opt->kind, s);
-        if (!sn) continue;
-        snprintf(oname, sizeof oname, "optimizer.%s.%s", name, sn);
-        const float *os = need_tensor(f, oname, tensors[k].shape, tensors[k].ndim, &st);
-        if (os)
-          memcpy((s == 1 ? h->state1 : h->state2) + tensors[k].off, os,
-                 tensors[k].n * sizeof(float));
-      }
-    }
-    if (is_bn(l) && st == CLGAN_OK) {
-      int64_t cshape[1] = {l->out_c};
-      h->running[i] = malloc(2 * (size_t)l->out_c * sizeof(float));
-      if (!h->running[i]) return CLGAN_HOST_OUT_OF_MEMORY;
-      clgan_net_tensor_name(name, sizeof name, prefix, i, "running_mean");
-      const float *rm = need_tensor(f, name, cshape, 1, &st);
-      clgan_net_tensor_name(name, sizeof name, prefix, i, "running_var");
-      const float *rv = need_tensor(f, name, cshape, 1, &st);
-      clgan_net_tensor_name(name, sizeof name, prefix, i, "num_batches_tracked");
-      const clgan_st_tensor *nb = clgan_st_find(f, name);
-      if (st == CLGAN_OK && (!nb || nb->dtype != CLGAN_ST_I64 || nb->nbytes != 8)) {
-        clgan_error("%s: tensor '%s' is missing or not a scalar I64", path, name);
-        st = CLGAN_BAD_FORMAT;
-      }
-      if (st == CLGAN_OK) {
-        memcpy(h->running[i], rm, (size_t)l->out_c * sizeof(float));
-        memcpy(h->running[i] + l->out_c, rv, (size_t)l->out_c * sizeof(float));
-        memcpy(&h->batches[i], nb->data, 8);
-      }
-    }
-  }
-  return st;
-}
-
-static clgan_status net_upload(clgan_net *net, const net_host *h) {
-  clgan_status st = CLGAN_OK;
-  size_t bytes = net->arena_n * sizeof(float);
-  if ((st = clgan_buffer_write(net->dev, &net->params, 0, bytes, h->params)) ||
-      (st = clgan_buffer_write(net->dev, &net->state1, 0, bytes, h->state1)) ||
-      (st = clgan_buffer_write(net->dev, &net->state2, 0, bytes, h->state2)) ||
-      (st = clgan_buffer_zero(net->dev, &net->grads)))
-    return st;
-  for (int i = 0; i < net->count; i++) {
-    clgan_layer *l = &net->layers[i];
-    if (!is_bn(l)) continue;
-    size_t cb = (size_t)l->out_c * sizeof(float);
-    if ((st = clgan_buffer_write(net->dev, &l->running_mean, 0, cb, h->running[i])) ||
-        (st = clgan_buffer_write(net->dev, &l->running_var, 0, cb, h->running[i] + l->out_c)))
-      return st;
-    l->bn_batches = (long)h->batches[i];
-  }
-  return CLGAN_OK;
-}
-
 clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   clgan_st_file *f = NULL;
-  net_host hg = {0}, hd = {0};
+  ckpt_net_host hg = {0}, hd = {0};
   clgan_train_cfg c;
   int rows = 0, cols = 0;
   clgan_status st = clgan_st_open(path, &f);
@@ -461,7 +262,7 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     clgan_error("%s: metadata 'metrics.window' is damaged", path);
     st = CLGAN_BAD_FORMAT;
   }
-  const float *stats = need_tensor(f, "trainer.stats", (const int64_t[]){STAT_COUNT}, 1, &st);
+  const float *stats = ckpt_need_tensor(f, "trainer.stats", (const int64_t[]){STAT_COUNT}, 1, &st);
   if (st == CLGAN_OK && count != t->data.count) {
     clgan_error("%s: the checkpoint was trained on %ld images, this data set has %d: its data "
                 "order cannot be continued", path, count, t->data.count);
@@ -472,11 +273,11 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     st = CLGAN_BAD_FORMAT;
   }
   if (st != CLGAN_OK) goto done;
-  if ((st = net_stage(f, path, &t->g, "generator", &t->cfg.opt_g, 1, &hg)) ||
-      (st = net_stage(f, path, &t->d, "discriminator", &t->cfg.opt_d, 1, &hd)))
+  if ((st = ckpt_net_stage(f, path, &t->g, "generator", &t->cfg.opt_g, 1, &hg)) ||
+      (st = ckpt_net_stage(f, path, &t->d, "discriminator", &t->cfg.opt_d, 1, &hd)))
     goto done;
   /* Everything validated: only now does the trainer change. */
-  if ((st = net_upload(&t->g, &hg)) || (st = net_upload(&t->d, &hd)) ||
+  if ((st = ckpt_net_upload(&t->g, &hg)) || (st = ckpt_net_upload(&t->d, &hd)) ||
       (st = clgan_buffer_write(t->dev, &t->stats, 0, STAT_COUNT * sizeof(float), stats)))
     goto done;
   t->g.opt_t = g_t;
@@ -489,8 +290,8 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   t->window_d = wd;
   st = clgan_trainer_shuffle(t);
 done:
-  net_host_free(&hg, t->g.count);
-  net_host_free(&hd, t->d.count);
+  ckpt_net_host_free(&hg, t->g.count);
+  ckpt_net_host_free(&hd, t->d.count);
   clgan_st_close(f);
   return st;
 }
@@ -499,7 +300,7 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
                                              clgan_train_cfg *cfg, int *rows, int *cols,
                                              int max_batch) {
   clgan_st_file *f = NULL;
-  net_host h = {0};
+  ckpt_net_host h = {0};
   clgan_net_spec spec;
   char err[256];
   memset(g, 0, sizeof *g);
@@ -512,15 +313,15 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
     goto done;
   }
   if ((st = clgan_net_create(g, dev, &spec, cfg->latent, 1, 1, max_batch))) goto done;
-  if ((st = net_stage(f, path, g, "generator", &cfg->opt_g, 0, &h)) || (st = net_upload(g, &h)))
+  if ((st = ckpt_net_stage(f, path, g, "generator", &cfg->opt_g, 0, &h)) || (st = ckpt_net_upload(g, &h)))
     goto done;
 done:
   if (st != CLGAN_OK) {
     int count = g->count;
-    net_host_free(&h, count);
+    ckpt_net_host_free(&h, count);
     clgan_net_free(g);
   } else {
-    net_host_free(&h, g->count);
+    ckpt_net_host_free(&h, g->count);
   }
   clgan_st_close(f);
   return st;
