@@ -49,19 +49,26 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
                                     const clgan_classifier_cfg *cfg, const clgan_dataset *train,
                                     const clgan_dataset *test, double *test_accuracy);
 /* safetensors, written atomically: the network's tensors under PyTorch's nn.Sequential names
- * ("0.weight", "1.running_mean", ...), so `nn.Sequential(...).load_state_dict(load_file(path))`
- * works, and in the metadata the spec, image size, classes, test accuracy and the fingerprint of
- * the training data (clgan_dataset_fingerprint). */
+ * ("0.weight", "1.running_mean", "1.num_batches_tracked", ...; no optimizer state), so
+ * `nn.Sequential(...).load_state_dict(load_file(path))` works, and in the metadata
+ * "clgan.kind" = "classifier", "spec", "rows", "cols", "classes", "fingerprint" (of the
+ * training data, clgan_dataset_fingerprint), "test_accuracy", "epochs", "batch", "lr", "seed". */
 clgan_status clgan_classifier_save(const clgan_classifier *c, const char *path);
-/* Refuses a damaged file or one that is not a classifier, naming the file. */
+/* Refuses, naming the file, with CLGAN_BAD_FORMAT: a damaged file, one that is not a classifier
+ * (a GAN checkpoint says so), a spec that does not end in linear:<classes> or does not fit the
+ * image size, and a network tensor that is missing or of another shape. Tensors that are not
+ * the network's are ignored (a non-strict load_state_dict); "clgan.kind", "spec", "rows",
+ * "cols", "classes" and "fingerprint" are required, the rest is a record (so a file written
+ * from PyTorch loads: tests/fixtures/make_classifier_fixture.py). */
 clgan_status clgan_classifier_load(clgan_classifier **out, clgan_device *dev, const char *path);
 void clgan_classifier_free(clgan_classifier *c); /* accepts NULL */
 
+/* The width of the feature vector: the output of the layer before the final linear one. */
 int clgan_classifier_feature_dim(const clgan_classifier *c);
 int clgan_classifier_classes(const clgan_classifier *c);
 void clgan_classifier_image_size(const clgan_classifier *c, int *rows, int *cols);
 const char *clgan_classifier_fingerprint(const clgan_classifier *c); /* its training data's */
-double clgan_classifier_test_accuracy(const clgan_classifier *c);
+double clgan_classifier_test_accuracy(const clgan_classifier *c); /* NaN if not recorded */
 const char *clgan_classifier_spec(const clgan_classifier *c);
 
 /* Embeds count images in batches, batch norm in eval mode: features (count, feature_dim), the
