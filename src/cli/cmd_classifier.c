@@ -42,8 +42,7 @@ static int cmd_classifier_train(int argc, char **argv) {
                     "least 2, --lr positive and --seed not negative\n");
     return CLGAN_EXIT_USAGE;
   }
-  if (!data_dir) data_dir = getenv("CLGAN_DATA");
-  if (!data_dir || !*data_dir) data_dir = "/usr/share/datasets/fashion-mnist";
+  data_dir = cli_data_dir(data_dir);
 
   clgan_status st = CLGAN_OK;
   clgan_dataset train = {0}, test = {0};

@@ -34,8 +34,7 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
             count);
     return CLGAN_INVALID_ARGUMENT;
   }
-  if (!dir) dir = getenv("CLGAN_DATA");
-  if (!dir || !*dir) dir = "/usr/share/datasets/fashion-mnist";
+  dir = cli_data_dir(dir);
   clgan_dataset train = {0}, test = {0};
   clgan_status st = clgan_dataset_load(dir, "train", &train);
   if (st) return st;

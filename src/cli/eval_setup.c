@@ -8,12 +8,6 @@
 #include "cli/evalcli.h"
 #include "util/fsutil.h"
 
-const char *cli_data_dir(const char *given) {
-  if (given && *given) return given;
-  const char *env = getenv("CLGAN_DATA");
-  return env && *env ? env : "/usr/share/datasets/fashion-mnist";
-}
-
 static void print_progress(const char *line, void *user) {
   (void)user;
   printf("  %s\n", line);

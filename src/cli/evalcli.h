@@ -1,5 +1,5 @@
-/* What clgan eval and clgan train --eval-every share: the data folder's default, the classifier
- * for a data set (given, cached, or trained on the spot), and the printing of results. */
+/* What clgan eval and clgan train --eval-every share: the classifier for a data set (given,
+ * cached, or trained on the spot), and the printing of results. */
 #ifndef CLGAN_CLI_EVALCLI_H
 #define CLGAN_CLI_EVALCLI_H
 
@@ -7,9 +7,6 @@
 
 #include "clgan/data.h"
 #include "clgan/eval.h"
-
-/* given, else $CLGAN_DATA, else Debian's Fashion-MNIST. */
-const char *cli_data_dir(const char *given);
 
 /* The classifier that judges images like those of train (loaded from dir's train split):
  * - path given: loaded from it; trained on other data (fingerprints differ) is refused, naming

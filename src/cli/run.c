@@ -245,9 +245,7 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
   char dir[1024], path[1200];
   int tty = isatty(STDOUT_FILENO) && !ro->quiet;
 
-  const char *data_dir = ro->data_dir;
-  if (!data_dir) data_dir = getenv("CLGAN_DATA");
-  if (!data_dir || !*data_dir) data_dir = "/usr/share/datasets/fashion-mnist";
+  const char *data_dir = cli_data_dir(ro->data_dir);
   if (ro->out_dir) {
     snprintf(dir, sizeof dir, "%s", ro->out_dir);
   } else if (ro->resume) {
