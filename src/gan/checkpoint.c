@@ -9,7 +9,6 @@
  * net_io.c, shared with the classifier). */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +27,10 @@ static const char *init_name(clgan_init i) {
 
 /* ---- Metadata ---------------------------------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static clgan_status meta_printf(clgan_st_writer *w, const char *key, const char *fmt, ...) {
-  char value[1200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(value, sizeof value, fmt, ap);
-  va_end(ap);
-  return clgan_st_add_meta(w, key, value);
-}
-
 static clgan_status write_opt_meta(clgan_st_writer *w, const char *key, const clgan_opt_cfg *o) {
-  return meta_printf(w, key, "%s lr=%.17g beta1=%.17g beta2=%.17g eps=%.17g alpha=%.17g momentum=%.17g",
-                     opt_name(o->kind), o->lr, o->beta1, o->beta2, o->eps, o->alpha, o->momentum);
+  return ckpt_meta_printf(
+      w, key, "%s lr=%.17g beta1=%.17g beta2=%.17g eps=%.17g alpha=%.17g momentum=%.17g",
+      opt_name(o->kind), o->lr, o->beta1, o->beta2, o->eps, o->alpha, o->momentum);
 }
 
 static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
@@ -89,34 +77,34 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = clgan_st_add_meta(w, "model", c->model)) ||
       (st = clgan_st_add_meta(w, "generator.spec", c->g_spec)) ||
       (st = clgan_st_add_meta(w, "discriminator.spec", c->d_spec)) ||
-      (st = meta_printf(w, "image", "%dx%d", t->data.rows, t->data.cols)) ||
-      (st = meta_printf(w, "latent", "%d", c->latent)) ||
-      (st = meta_printf(w, "batch", "%d", c->batch)) ||
-      (st = meta_printf(w, "epochs", "%d", c->epochs)) ||
-      (st = meta_printf(w, "steps", "%ld", c->steps)) ||
-      (st = meta_printf(w, "sample_every", "%ld", c->sample_every)) ||
-      (st = meta_printf(w, "checkpoint_every", "%ld", c->checkpoint_every)) ||
-      (st = meta_printf(w, "grid", "%d", c->grid)) ||
+      (st = ckpt_meta_printf(w, "image", "%dx%d", t->data.rows, t->data.cols)) ||
+      (st = ckpt_meta_printf(w, "latent", "%d", c->latent)) ||
+      (st = ckpt_meta_printf(w, "batch", "%d", c->batch)) ||
+      (st = ckpt_meta_printf(w, "epochs", "%d", c->epochs)) ||
+      (st = ckpt_meta_printf(w, "steps", "%ld", c->steps)) ||
+      (st = ckpt_meta_printf(w, "sample_every", "%ld", c->sample_every)) ||
+      (st = ckpt_meta_printf(w, "checkpoint_every", "%ld", c->checkpoint_every)) ||
+      (st = ckpt_meta_printf(w, "grid", "%d", c->grid)) ||
       (st = clgan_st_add_meta(w, "init", init_name(c->init))) ||
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
-      (st = meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
-      (st = meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
-      (st = meta_printf(w, "real_label", "%.9g", (double)c->real_label)) ||
-      (st = meta_printf(w, "d_steps", "%d", c->d_steps)) ||
-      (st = meta_printf(w, "clip_grad_norm", "%.9g", (double)c->clip_norm)) ||
-      (st = meta_printf(w, "seed", "%" PRIu64, c->seed)) ||
+      (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
+      (st = ckpt_meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
+      (st = ckpt_meta_printf(w, "real_label", "%.9g", (double)c->real_label)) ||
+      (st = ckpt_meta_printf(w, "d_steps", "%d", c->d_steps)) ||
+      (st = ckpt_meta_printf(w, "clip_grad_norm", "%.9g", (double)c->clip_norm)) ||
+      (st = ckpt_meta_printf(w, "seed", "%" PRIu64, c->seed)) ||
       (st = write_opt_meta(w, "optimizer.generator", &c->opt_g)) ||
       (st = write_opt_meta(w, "optimizer.discriminator", &c->opt_d)) ||
-      (st = meta_printf(w, "optimizer.generator.t", "%ld", t->g.opt_t)) ||
-      (st = meta_printf(w, "optimizer.discriminator.t", "%ld", t->d.opt_t)) ||
-      (st = meta_printf(w, "step", "%ld", t->step)) ||
-      (st = meta_printf(w, "epoch", "%d", t->epoch)) ||
-      (st = meta_printf(w, "data.position", "%ld", t->pos)) ||
-      (st = meta_printf(w, "data.count", "%d", t->data.count)) ||
+      (st = ckpt_meta_printf(w, "optimizer.generator.t", "%ld", t->g.opt_t)) ||
+      (st = ckpt_meta_printf(w, "optimizer.discriminator.t", "%ld", t->d.opt_t)) ||
+      (st = ckpt_meta_printf(w, "step", "%ld", t->step)) ||
+      (st = ckpt_meta_printf(w, "epoch", "%d", t->epoch)) ||
+      (st = ckpt_meta_printf(w, "data.position", "%ld", t->pos)) ||
+      (st = ckpt_meta_printf(w, "data.count", "%d", t->data.count)) ||
       (st = clgan_st_add_meta(w, "data.order", "Fisher-Yates shuffle per epoch from "
                                                "Philox-4x32-10 keyed (seed, epoch)")) ||
-      (st = meta_printf(w, "noise.d_batches", "%ld", t->d_batches)) ||
-      (st = meta_printf(w, "metrics.window", "%ld %ld", t->window_g, t->window_d)))
+      (st = ckpt_meta_printf(w, "noise.d_batches", "%ld", t->d_batches)) ||
+      (st = ckpt_meta_printf(w, "metrics.window", "%ld %ld", t->window_g, t->window_d)))
     goto fail;
   st = clgan_st_write(w, path);
 fail:

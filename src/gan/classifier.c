@@ -445,18 +445,6 @@ fail:
 
 /* ---- Files ---------------------------------------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static clgan_status meta_printf(clgan_st_writer *w, const char *key, const char *fmt, ...) {
-  char value[1200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(value, sizeof value, fmt, ap);
-  va_end(ap);
-  return clgan_st_add_meta(w, key, value);
-}
-
 clgan_status clgan_classifier_save(const clgan_classifier *c, const char *path) {
   clgan_status st;
   clgan_st_writer *w = NULL;
@@ -468,15 +456,15 @@ clgan_status clgan_classifier_save(const clgan_classifier *c, const char *path) 
     goto done;
   if ((st = clgan_st_add_meta(w, KIND_KEY, KIND_VALUE)) ||
       (st = clgan_st_add_meta(w, "spec", c->spec)) ||
-      (st = meta_printf(w, "rows", "%d", c->rows)) ||
-      (st = meta_printf(w, "cols", "%d", c->cols)) ||
-      (st = meta_printf(w, "classes", "%d", c->classes)) ||
+      (st = ckpt_meta_printf(w, "rows", "%d", c->rows)) ||
+      (st = ckpt_meta_printf(w, "cols", "%d", c->cols)) ||
+      (st = ckpt_meta_printf(w, "classes", "%d", c->classes)) ||
       (st = clgan_st_add_meta(w, "fingerprint", c->fingerprint)) ||
-      (st = meta_printf(w, "test_accuracy", "%.17g", c->test_accuracy)) ||
-      (st = meta_printf(w, "epochs", "%d", c->epochs)) ||
-      (st = meta_printf(w, "batch", "%d", c->batch)) ||
-      (st = meta_printf(w, "lr", "%.17g", c->lr)) ||
-      (st = meta_printf(w, "seed", "%" PRIu64, c->seed)))
+      (st = ckpt_meta_printf(w, "test_accuracy", "%.17g", c->test_accuracy)) ||
+      (st = ckpt_meta_printf(w, "epochs", "%d", c->epochs)) ||
+      (st = ckpt_meta_printf(w, "batch", "%d", c->batch)) ||
+      (st = ckpt_meta_printf(w, "lr", "%.17g", c->lr)) ||
+      (st = ckpt_meta_printf(w, "seed", "%" PRIu64, c->seed)))
     goto done;
   st = clgan_st_write(w, path);
 done:

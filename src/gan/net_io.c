@@ -3,11 +3,21 @@
  * names, optimizer moments beside them, batch-norm running statistics and num_batches_tracked.
  * Loading is two-phase (stage every tensor on the host, validated, then upload), so a damaged
  * file never half-loads a network. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gan/net_io.h"
+
+clgan_status ckpt_meta_printf(clgan_st_writer *w, const char *key, const char *fmt, ...) {
+  char value[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(value, sizeof value, fmt, ap);
+  va_end(ap);
+  return clgan_st_add_meta(w, key, value);
+}
 
 /* "<prefix>.<layer>.<what>", or "<layer>.<what>" without a prefix (a bare nn.Sequential). */
 static void tensor_name(char *name, size_t size, const char *prefix, int layer,

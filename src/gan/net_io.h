@@ -8,6 +8,12 @@
 #include "clgan/io.h"
 #include "clgan/nn.h"
 
+/* Adds metadata key = the printf-formatted value (cut at 1,199 bytes). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+clgan_status ckpt_meta_printf(clgan_st_writer *w, const char *key, const char *fmt, ...);
+
 /* Host copies of one net's device state, read back for saving or staged for loading. */
 typedef struct {
   float *params, *state1, *state2;
