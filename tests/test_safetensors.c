@@ -2,11 +2,12 @@
  * scalars, empty and misaligned tensors, metadata with escapes), the byte layout the format
  * specifies, every truncation length and every single-byte flip refused, hand-built malicious
  * headers refused with a message naming the file, and the content checksum surviving a re-save
- * that reorders the header. Needs no OpenCL device. */
+ * that reorders the header; and the CRC-32 the checksum uses. Needs no OpenCL device. */
 #include <stdint.h>
 
 #include "clgan/io.h"
 #include "io_testutil.h"
+#include "util/crc.h"
 
 static char dir[512];
 
@@ -414,8 +415,20 @@ static void test_writer_refusals(void) {
   clgan_st_writer_free(NULL);
 }
 
+/* The checksum under clgan.crc32 (and the data-set fingerprints): zlib's CRC-32, whose check
+ * value is that of "123456789", the same whether a buffer is fed whole or in pieces. */
+static void test_crc32(void) {
+  const char *digits = "123456789";
+  CHECK(clgan_crc32_update(0, digits, 9) == 0xCBF43926UL, "CRC-32 of 123456789: %08lx",
+        clgan_crc32_update(0, digits, 9));
+  CHECK(clgan_crc32_update(clgan_crc32_update(0, digits, 4), digits + 4, 5) == 0xCBF43926UL,
+        "CRC-32 fed in two pieces differs");
+  CHECK(clgan_crc32_update(0x1234UL, digits, 0) == 0x1234UL, "no bytes changed the CRC");
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "%s", io_tmpdir("st"));
+  test_crc32();
   test_round_trip();
   test_damage();
   test_hostile_headers();

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "util/crc.h"
 #include "util/fsutil.h"
 
 #define BAD clgan_status_message(CLGAN_BAD_FORMAT)
@@ -384,22 +385,13 @@ void clgan_dataset_free(clgan_dataset *ds) {
   memset(ds, 0, sizeof *ds);
 }
 
-/* zlib's crc32 takes a uInt length: feed it in pieces a uInt can hold. */
-static unsigned long crc_of(const uint8_t *p, size_t n) {
-  unsigned long crc = crc32(0L, Z_NULL, 0);
-  while (n > 0) {
-    uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
-    crc = crc32(crc, p, piece);
-    p += piece;
-    n -= piece;
-  }
-  return crc;
-}
-
 void clgan_dataset_fingerprint(const clgan_dataset *ds, char *out, size_t size) {
   size_t pixels = (size_t)ds->count * (size_t)ds->rows * (size_t)ds->cols;
+  unsigned long start = crc32(0L, Z_NULL, 0);
   char labels[16] = "none";
-  if (ds->labels) snprintf(labels, sizeof labels, "%08lx", crc_of(ds->labels, (size_t)ds->count));
+  if (ds->labels)
+    snprintf(labels, sizeof labels, "%08lx",
+             clgan_crc32_update(start, ds->labels, (size_t)ds->count));
   snprintf(out, size, "%dx%dx%d-%08lx-%s", ds->count, ds->rows, ds->cols,
-           crc_of(ds->images, pixels), labels);
+           clgan_crc32_update(start, ds->images, pixels), labels);
 }

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "clgan/io.h"
+#include "util/crc.h"
 #include "util/fsutil.h"
 
 #define BAD clgan_status_message(CLGAN_BAD_FORMAT)
@@ -268,18 +269,6 @@ static clgan_status add_meta_entry(clgan_st_writer *w, const char *key, const ch
   return CLGAN_OK;
 }
 
-/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
-static unsigned long crc_update(unsigned long crc, const void *data, size_t n) {
-  const unsigned char *p = data;
-  while (n > 0) {
-    unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return crc;
-}
-
 static int tensor_name_cmp(const void *a, const void *b) {
   return strcmp((*(const clgan_st_tensor *const *)a)->name,
                 (*(const clgan_st_tensor *const *)b)->name);
@@ -318,14 +307,14 @@ static int canonical_crc(const clgan_st_tensor *t, int count, char **meta, int n
       used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%lld", d ? "," : "",
                                (long long)tp[i]->shape[d]);
     const char *dt = dtypes[tp[i]->dtype].name;
-    crc = crc_update(crc, tp[i]->name, strlen(tp[i]->name) + 1);
-    crc = crc_update(crc, dt, strlen(dt) + 1);
-    crc = crc_update(crc, dims, used + 1);
-    crc = crc_update(crc, tp[i]->data, tp[i]->nbytes);
+    crc = clgan_crc32_update(crc, tp[i]->name, strlen(tp[i]->name) + 1);
+    crc = clgan_crc32_update(crc, dt, strlen(dt) + 1);
+    crc = clgan_crc32_update(crc, dims, used + 1);
+    crc = clgan_crc32_update(crc, tp[i]->data, tp[i]->nbytes);
   }
   for (int i = 0; i < nm; i++) {
-    crc = crc_update(crc, mp[i][0], strlen(mp[i][0]) + 1);
-    crc = crc_update(crc, mp[i][1], strlen(mp[i][1]) + 1);
+    crc = clgan_crc32_update(crc, mp[i][0], strlen(mp[i][0]) + 1);
+    crc = clgan_crc32_update(crc, mp[i][1], strlen(mp[i][1]) + 1);
   }
   free(tp);
   free(mp);
