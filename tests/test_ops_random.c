@@ -1,6 +1,7 @@
 /* Philox-4x32-10 against Random123's known-answer vectors (kat_vectors), the element-to-counter
  * mapping of the references rebuilt here from the raw generator, the device against the
- * references (uniform bitwise, normal to 1e-5 relative), and loose statistics over 100k draws. */
+ * references (uniform bitwise, normal to 1e-5 relative), loose statistics over 100k draws, and
+ * the Fisher-Yates shuffle that orders training data. */
 #include <math.h>
 #include <stdio.h>
 
@@ -38,6 +39,40 @@ static void check_mapping(uint64_t seed, uint64_t step, uint32_t stream) {
     ok &= got[i] == (float)u && u > 0.0 && u < 1.0;
   }
   CHECK(ok, "uniform element i = word i%%4 of block (i/4, step, stream) under seed");
+}
+
+/* clgan_philox_shuffle: the orders the GAN trainer and the classifier drew before they shared
+ * it (pinned: their checkpoints, resume tests and parity fixtures depend on them), a
+ * permutation for every n, and (seed, epoch, stream) each changing the order. */
+static void check_shuffle(void) {
+  static const int32_t want10[10] = {2, 3, 6, 4, 9, 7, 5, 1, 0, 8};
+  static const int32_t want13[13] = {9, 2, 11, 5, 4, 3, 12, 7, 6, 1, 8, 10, 0};
+  int32_t got[13];
+  clgan_philox_shuffle(got, 10, 0x0123456789abcdefULL, 3, 4);
+  CHECK(memcmp(got, want10, sizeof want10) == 0, "shuffle of 10, seed %#llx epoch 3 stream 4",
+        0x0123456789abcdefULL);
+  clgan_philox_shuffle(got, 13, 1, 0, 0xC1A6);
+  CHECK(memcmp(got, want13, sizeof want13) == 0, "shuffle of 13, seed 1 epoch 0 stream 0xC1A6");
+  got[0] = -1;
+  clgan_philox_shuffle(got, 1, 7, 0, 0);
+  CHECK(got[0] == 0, "shuffle of 1 is the identity");
+
+  enum { N = 1000 };
+  static int32_t a[N], b[N];
+  static int seen[N];
+  clgan_philox_shuffle(a, N, 42, 5, 4);
+  int perm = 1;
+  for (int i = 0; i < N; i++) perm &= a[i] >= 0 && a[i] < N && !seen[a[i]]++;
+  CHECK(perm, "shuffle of %d is a permutation", N);
+  const uint64_t keys[][3] = {{43, 5, 4}, {42, 6, 4}, {42, 5, 5}, {42 + (1ULL << 32), 5, 4}};
+  for (int k = 0; k < 4; k++) {
+    clgan_philox_shuffle(b, N, keys[k][0], (uint32_t)keys[k][1], (uint32_t)keys[k][2]);
+    int same = 0;
+    for (int i = 0; i < N; i++) same += a[i] == b[i];
+    CHECK(same < 20, "variant %d of (seed, epoch, stream) changes the order (%d fixed)", k, same);
+  }
+  clgan_philox_shuffle(b, N, 42, 5, 4);
+  CHECK(memcmp(a, b, sizeof a) == 0, "same key, same order");
 }
 
 static size_t count_equal(const float *a, const float *b, size_t n) {
@@ -130,6 +165,7 @@ int main(void) {
   check_kat();
   check_mapping(42, 0, 0);
   check_mapping(0x0123456789abcdefULL, 0x100000005ULL, 7);
+  check_shuffle();
   clgan_device *dev = test_open_device();
   static const int sizes[] = {1, 7, 1000, 4099};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {

@@ -169,6 +169,11 @@ void clgan_ref_rand_uniform(float *out, int n, float lo, float hi, uint64_t seed
                             uint32_t stream);
 /* The raw generator: four 32-bit words for one counter block. */
 void clgan_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* perm = a permutation of 0..n-1 (host memory, n ints): Fisher-Yates from the last position
+ * down, position i swapped with j = (w * (i + 1)) >> 32, w word k % 4 of the block with counter
+ * (k / 4, epoch, 0, stream) under key (seed_lo, seed_hi), k = n - 1 - i. The order depends on
+ * nothing but (seed, epoch, stream), so a resumed run rebuilds an epoch's order exactly. */
+void clgan_philox_shuffle(int32_t *perm, int n, uint64_t seed, uint32_t epoch, uint32_t stream);
 
 /* ---- Data (cl/data.cl) ------------------------------------------------------------------- */
 

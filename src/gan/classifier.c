@@ -224,24 +224,11 @@ static void progress(const clgan_classifier_cfg *cfg, const char *fmt, ...) {
   cfg->progress(line, cfg->user);
 }
 
-/* Epoch `epoch`'s order: Fisher-Yates driven by Philox keyed (seed, epoch), as the GAN
- * trainer's (src/gan/trainer.c) on a stream of its own, and the labels in that order. */
+/* Epoch `epoch`'s order: the GAN trainer's shuffle (clgan_philox_shuffle keyed (seed, epoch))
+ * on a stream of its own, and the labels in that order. */
 static void shuffle(int32_t *perm, int32_t *labels, const uint8_t *all_labels, int n,
                     uint64_t seed, int epoch) {
-  for (int i = 0; i < n; i++) perm[i] = i;
-  uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-  uint32_t words[4] = {0};
-  for (int i = n - 1; i > 0; i--) {
-    uint32_t k = (uint32_t)(n - 1 - i);
-    if (k % 4 == 0) {
-      uint32_t ctr[4] = {k / 4, (uint32_t)epoch, 0, STREAM_SHUFFLE};
-      clgan_philox4x32(ctr, key, words);
-    }
-    uint32_t j = (uint32_t)(((uint64_t)words[k % 4] * (uint64_t)(i + 1)) >> 32);
-    int32_t tmp = perm[i];
-    perm[i] = perm[j];
-    perm[j] = tmp;
-  }
+  clgan_philox_shuffle(perm, n, seed, (uint32_t)epoch, STREAM_SHUFFLE);
   for (int i = 0; i < n; i++) labels[i] = all_labels[perm[i]];
 }
 

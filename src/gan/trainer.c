@@ -8,22 +8,8 @@
 
 clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
   int n = t->data.count;
-  for (int i = 0; i < n; i++) t->perm_host[i] = i;
-  /* Fisher-Yates driven by Philox keyed (seed, epoch), so an epoch's order depends on nothing
-   * but the seed and the epoch number: resuming mid-run rebuilds it exactly. */
-  uint32_t key[2] = {(uint32_t)t->cfg.seed, (uint32_t)(t->cfg.seed >> 32)};
-  uint32_t words[4];
-  for (int i = n - 1; i > 0; i--) {
-    uint32_t k = (uint32_t)(n - 1 - i);
-    if (k % 4 == 0) {
-      uint32_t ctr[4] = {k / 4, (uint32_t)t->epoch, 0, STREAM_SHUFFLE};
-      clgan_philox4x32(ctr, key, words);
-    }
-    uint32_t j = (uint32_t)(((uint64_t)words[k % 4] * (uint64_t)(i + 1)) >> 32);
-    int32_t tmp = t->perm_host[i];
-    t->perm_host[i] = t->perm_host[j];
-    t->perm_host[j] = tmp;
-  }
+  /* Keyed (seed, epoch): resuming mid-run rebuilds the epoch's order exactly. */
+  clgan_philox_shuffle(t->perm_host, n, t->cfg.seed, (uint32_t)t->epoch, STREAM_SHUFFLE);
   return clgan_buffer_write(t->dev, &t->perm, 0, (size_t)n * sizeof(int32_t), t->perm_host);
 }
 

@@ -1,6 +1,7 @@
 /* Counter-based random numbers for latent batches and initialisers: Philox-4x32-10 keyed by
  * (seed, step, stream), uniform and normal (Box-Muller), on the device and in C. The same
- * seed gives the same numbers on every device. Kernels: cl/random.cl.
+ * seed gives the same numbers on every device. Kernels: cl/random.cl. Also the host-side
+ * shuffle that orders the training data each epoch (GAN trainer and classifier).
  *
  * The C reference computes exactly what the kernel computes, in float, one operation per
  * statement: ISO C mode does not contract a*b+c into an fma, and the kernel turns contraction
@@ -27,6 +28,24 @@ void clgan_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
     c3 = lo0;
   }
   out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+}
+
+void clgan_philox_shuffle(int32_t *perm, int n, uint64_t seed, uint32_t epoch, uint32_t stream) {
+  for (int i = 0; i < n; i++) perm[i] = i;
+  uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  uint32_t words[4] = {0};
+  for (int i = n - 1; i > 0; i--) {
+    uint32_t k = (uint32_t)(n - 1 - i);
+    if (k % 4 == 0) {
+      uint32_t ctr[4] = {k / 4, epoch, 0, stream};
+      clgan_philox4x32(ctr, key, words);
+    }
+    /* Lemire's multiply-shift: a draw in [0, i], without a division. */
+    uint32_t j = (uint32_t)(((uint64_t)words[k % 4] * (uint64_t)(i + 1)) >> 32);
+    int32_t tmp = perm[i];
+    perm[i] = perm[j];
+    perm[j] = tmp;
+  }
 }
 
 static float to_unit(uint32_t bits) {
