@@ -115,6 +115,21 @@ expect "classifier trained on other data" 2 "trained on other data.*3000x28x28.*
 notest=$tmp/notest
 slice "$notest" train 1000
 expect "no test split" 2 "no test split" -- "$clgan" eval --checkpoint "$tmp/g1/checkpoint.safetensors" --data "$notest" --count 300
+nolabels=$tmp/nolabels
+slice "$nolabels" train 500
+slice "$nolabels" t10k 100
+rm "$nolabels/train-labels-idx1-ubyte"
+expect "classifier train without labels" 2 "no labels for its train split" -- \
+  "$clgan" classifier train --data "$nolabels" --out "$tmp/x.safetensors"
+expect "classifier train without a t10k split" 2 "no t10k test split" -- \
+  "$clgan" classifier train --data "$notest" --out "$tmp/x.safetensors"
+expect "classifier train on a missing folder" 2 "no 'train' images in .*/missing" -- \
+  "$clgan" classifier train --data "$tmp/missing" --out "$tmp/x.safetensors"
+expect "classifier train --batch 1" 2 "--batch at least 2" -- \
+  "$clgan" classifier train --data "$small" --out "$tmp/x.safetensors" --batch 1
+expect "classifier train with an unknown option" 2 "unknown option '--frobnicate'" -- \
+  "$clgan" classifier train --data "$small" --out "$tmp/x.safetensors" --frobnicate 3
+[ ! -e "$tmp/x.safetensors" ] && ok "refused classifier trainings wrote nothing" || fail "a refused classifier training wrote $tmp/x.safetensors"
 expect "a GAN checkpoint as classifier" 2 "checkpoint.safetensors" -- \
   "$clgan" eval --checkpoint "$tmp/g1/checkpoint.safetensors" --data "$small" --count 300 --classifier "$tmp/g1/checkpoint.safetensors"
 expect "--keep-best without --eval-every" 2 "go with --eval-every" -- "$clgan" train --model mlp --steps 1 --data "$small" --out "$tmp/x" --keep-best
