@@ -94,7 +94,7 @@ typedef struct {
   clgan_csv *csv;
   float *latent, *pixels;
   int count;
-  history hist; /* step, FID, KID x 1000 */
+  history hist; /* step, FID (as d_loss), KID (as g_loss) */
   double best_fid, seconds;
   long best_step;
   int runs;
@@ -119,7 +119,7 @@ static void run_eval_reload(run_eval *e, const char *csv_path, long up_to_step) 
   for (int i = 0; cs >= 0 && cf >= 0 && ck >= 0 && i < tab.rows; i++) {
     const double *row = tab.values + (size_t)i * (size_t)tab.ncols;
     if (row[cs] > (double)up_to_step) continue;
-    history_push(&e->hist, row[cs], row[cf], 1000 * row[ck]);
+    history_push(&e->hist, row[cs], row[cf], row[ck]);
     if (row[cf] < e->best_fid) {
       e->best_fid = row[cf];
       e->best_step = (long)row[cs];
@@ -153,16 +153,33 @@ static clgan_status run_eval_open(run_eval *e, clgan_device *dev, const clgan_ru
   return clgan_csv_open(&e->csv, &cfg);
 }
 
+/* FID and KID on one chart: KID's scale depends on the features' magnitude (the cubic kernel),
+ * so it is drawn times the power of ten that brings its largest value nearest FID's. */
 static clgan_status run_eval_plot(const run_eval *e, const char *dir) {
   const history *h = &e->hist;
   if (h->n < 1) return CLGAN_OK;
-  char path[1200];
+  double max_fid = 0, max_kid = 0;
+  for (int i = 0; i < h->n; i++) {
+    if (h->d_loss[i] > max_fid) max_fid = h->d_loss[i];
+    if (h->g_loss[i] > max_kid) max_kid = h->g_loss[i];
+  }
+  int power = max_fid > 0 && max_kid > 0 ? (int)lround(log10(max_fid / max_kid)) : 0;
+  if (power < 0) power = 0;
+  if (power > 9) power = 9;
+  float scale = (float)pow(10.0, power);
+  float *kid = malloc((size_t)h->n * sizeof *kid);
+  if (!kid) return CLGAN_HOST_OUT_OF_MEMORY;
+  for (int i = 0; i < h->n; i++) kid[i] = h->g_loss[i] * scale;
+  char path[1200], label[32];
   snprintf(path, sizeof path, "%s/eval.png", dir);
+  snprintf(label, sizeof label, power ? "KID x %.0f" : "KID", (double)scale);
   clgan_plot_series s[2] = {
       {.name = "FID", .x = h->step, .y = h->d_loss, .n = h->n, .rgb = {31, 119, 180}},
-      {.name = "KID x 1000", .x = h->step, .y = h->g_loss, .n = h->n, .rgb = {214, 39, 40}},
+      {.name = label, .x = h->step, .y = kid, .n = h->n, .rgb = {214, 39, 40}},
   };
-  return clgan_plot_lines(path, s, 2, "Evaluation (lower is better)", "step");
+  clgan_status st = clgan_plot_lines(path, s, 2, "Evaluation (lower is better)", "step");
+  free(kid);
+  return st;
 }
 
 /* One evaluation of G at this step: a row of eval.csv, eval.png, and with --keep-best the
@@ -185,7 +202,7 @@ static clgan_status run_eval_step(run_eval *e, clgan_trainer *t, const clgan_run
                             r.prdc.recall, r.prdc.density, r.prdc.coverage, r.classes.entropy,
                             r.classes.mean_conf, secs};
   if ((st = clgan_csv_row(e->csv, row, EVAL_NCOLS))) return st;
-  history_push(&e->hist, (double)step, r.fid, 1000 * r.kid_mean);
+  history_push(&e->hist, (double)step, r.fid, r.kid_mean);
   run_eval_plot(e, dir);
   int best = r.fid < e->best_fid;
   if (best) {
@@ -381,7 +398,7 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
            info->name, m.d_loss, m.g_loss, m.d_real, m.d_fake, dir, step, dir, dir, dir);
   }
   if (eval.runs > 0 || eval.best_step >= 0)
-    printf("  eval     best FID %.3f at step %ld; %d evaluations of %d samples took %.1f s "
+    printf("  eval     best FID %.3f at step %ld; %d evaluation(s) of %d samples took %.1f s "
            "(%.0f%% of the run)\n           %s/eval.csv, %s/eval.png%s%s%s\n",
            eval.best_fid, eval.best_step, eval.runs, eval.count, eval.seconds,
            100 * eval.seconds / (elapsed > 0 ? elapsed : 1), dir, dir,
