@@ -33,7 +33,7 @@ static float sigmoidf(float x) {
   }
 
 ACT_FORWARD(identity, v)
-ACT_FORWARD(relu, v > 0.0f ? v : 0.0f)
+ACT_FORWARD(relu, v > 0.0f || isnan(v) ? v : 0.0f) /* NaN stays NaN, as torch.relu */
 ACT_FORWARD(lrelu, v > 0.0f ? v : param * v)
 ACT_FORWARD(tanh, tanh(v))
 ACT_FORWARD(sigmoid, sigmoidf(v))

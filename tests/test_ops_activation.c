@@ -73,6 +73,20 @@ int main(void) {
         "sigmoid saturates cleanly: %g %g %g %g", out[0], out[1], out[2], out[3]);
   clgan_buffer_free(&bd);
 
+  /* NaN goes through every activation as NaN (torch.relu(nan) is nan): a NaN that a ReLU
+   * turned into 0 would hide a broken input from the checks downstream (clgan eval's). */
+  for (int a = CLGAN_ACT_IDENTITY; a <= CLGAN_ACT_SIGMOID; a++) {
+    float nan_in[2] = {NAN, -NAN}, nan_out[2], nan_ref[2];
+    clgan_buffer nd = upload(dev, nan_in, 2);
+    CHECK_OK(clgan_act_forward(dev, (clgan_act)a, 0.2f, &nd, &nd, 2));
+    download(dev, &nd, nan_out, 2);
+    clgan_ref_act_forward((clgan_act)a, 0.2f, nan_ref, nan_in, 2);
+    CHECK(isnan(nan_out[0]) && isnan(nan_out[1]) && isnan(nan_ref[0]) && isnan(nan_ref[1]),
+          "%s(nan) is nan: device %g %g, reference %g %g", act_names[a], nan_out[0], nan_out[1],
+          nan_ref[0], nan_ref[1]);
+    clgan_buffer_free(&nd);
+  }
+
   clgan_buffer small = upload(dev, NULL, 4);
   clgan_set_log(quiet_log, NULL);
   CHECK(clgan_act_forward(dev, (clgan_act)9, 0, &small, &small, 4) == CLGAN_INVALID_ARGUMENT,

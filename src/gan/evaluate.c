@@ -2,6 +2,7 @@
  * images to judge, then every statistic of src/gan/metrics.c on the two sets. The reference is
  * embedded when the evaluator is made, so judging a generator at many steps of a run (clgan
  * train --eval-every) embeds only the samples each time. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,6 +147,14 @@ static clgan_status score(clgan_evaluator *ev, const float *images, const uint8_
                 "coverage (k = %d) need at least %d of each", count, ev->n_real, ev->cfg.k_pr,
                 ev->cfg.k_dc, need);
     return CLGAN_INVALID_ARGUMENT;
+  }
+  for (size_t i = 0; images && i < (size_t)count * (size_t)ev->pixels; i++) {
+    if (!isfinite(images[i])) {
+      clgan_error("sample %zu of %d has a non-finite value (%g) at pixel %zu: the generator "
+                  "makes NaN or Inf", i / (size_t)ev->pixels + 1, count, (double)images[i],
+                  i % (size_t)ev->pixels);
+      return CLGAN_NUMERIC;
+    }
   }
   r->n_real = ev->n_real;
   r->n_fake = count;

@@ -67,7 +67,7 @@ void clgan_ref_act_forward(clgan_act act, float param, float *y, const float *x,
   for (int i = 0; i < n; i++) {
     float v = x[i];
     switch (act) {
-      case CLGAN_ACT_RELU: v = v > 0.0f ? v : 0.0f; break;
+      case CLGAN_ACT_RELU: v = v > 0.0f || isnan(v) ? v : 0.0f; break;
       case CLGAN_ACT_LRELU: v = v > 0.0f ? v : param * v; break;
       case CLGAN_ACT_TANH: v = tanhf(v); break;
       case CLGAN_ACT_SIGMOID: v = ref_sigmoid(v); break;
