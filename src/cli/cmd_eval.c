@@ -196,9 +196,12 @@ int cmd_eval(int argc, char **argv) {
                 : clgan_evaluator_score_u8(ev, s.bytes, s.count, fake_f, &r);
   if (st) goto done;
   int n_test = 0;
+  double floor_s = 0;
   if (!no_floor) {
     n_test = test.count < count ? test.count : count;
+    t0 = now_s();
     if ((st = clgan_evaluator_score_u8(ev, test.images, n_test, test_f, &fr))) goto done;
+    floor_s = now_s() - t0;
   }
   clgan_dataset_fingerprint(&train, fp, sizeof fp);
   const char *source = ckpt ? ckpt : samples;
@@ -212,9 +215,8 @@ int cmd_eval(int argc, char **argv) {
   }
   if (!quiet)
     printf("  time: samples %.2f s, features %.2f s (reference %.2f s), FID %.2f s, KID %.2f s, "
-           "precision/recall/density/coverage %.2f s%s\n",
-           sample_s, r.embed_s, real_s, r.fid_s, r.kid_s, r.prdc_s,
-           no_floor ? "" : " (the floor as much again)");
+           "precision/recall/density/coverage %.2f s, floor %.2f s\n",
+           sample_s, r.embed_s, real_s, r.fid_s, r.kid_s, r.prdc_s, floor_s);
   if (json && (st = write_json(json, source, dir, fp, where, clgan_classifier_test_accuracy(clf),
                                &r, no_floor ? NULL : &fr, sample_s)))
     goto done;
