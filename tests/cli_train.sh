@@ -10,10 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source "$2/lib_cli.sh"
 require_device "$clgan"
-if [ ! -e "$data/train-images-idx3-ubyte.gz" ] && [ ! -e "$data/train-images-idx3-ubyte" ]; then
-  case "${CI:-}" in true|1|yes) echo "FAIL: no Fashion-MNIST in $data (scripts/setup.sh installs it)"; exit 1 ;; esac
-  echo "SKIP: no Fashion-MNIST in $data"; exit 77
-fi
+require_data "$data"
 
 # ---- A short real run -------------------------------------------------------------------------
 run=$tmp/run

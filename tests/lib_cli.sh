@@ -28,6 +28,14 @@ require_device() {
   fi
 }
 
+# No Fashion-MNIST in the folder: skip (exit 77), or fail where CI requires it.
+require_data() {
+  if [ ! -e "$1/train-images-idx3-ubyte.gz" ] && [ ! -e "$1/train-images-idx3-ubyte" ]; then
+    case "${CI:-}" in true|1|yes) echo "FAIL: no Fashion-MNIST in $1 (scripts/setup.sh installs it)"; exit 1 ;; esac
+    echo "SKIP: no Fashion-MNIST in $1"; exit 77
+  fi
+}
+
 finish() {
   [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
   echo "all checks passed"
