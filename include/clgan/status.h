@@ -9,6 +9,7 @@
   X(INVALID_ARGUMENT, "invalid argument")                                                  \
   X(HOST_OUT_OF_MEMORY, "out of host memory")                                              \
   X(IO_ERROR, "file input/output error")                                                   \
+  X(WRITE_FAILED, "could not write a file (disk full, no permission)")                    \
   X(BAD_FORMAT, "malformed or corrupt input")                                              \
   X(NO_PLATFORM, "no OpenCL platform found")                                               \
   X(NO_DEVICE, "no OpenCL device matches the selector")                                    \
