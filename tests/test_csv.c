@@ -113,6 +113,14 @@ int main(void) {
   clgan_csv_close(csv);
   text = slurp(empty);
   CHECK(!strcmp(text, "step,loss_d,loss_g\n"), "empty file gets the header: '%s'", text);
+
+  /* A log that cannot be written is a runtime failure (CLGAN_WRITE_FAILED, exit 1). */
+  char unwritable[1200];
+  io_unwritable_path(dir, "metrics.csv", unwritable, sizeof unwritable);
+  io_log_start();
+  CHECK_REFUSED("a log in a folder that cannot be made", open_log(&csv, unwritable, 0, 0, 0),
+                CLGAN_WRITE_FAILED, "plain-file", NULL);
+  io_log_stop();
   free(text);
   snprintf(empty, sizeof empty, "%s/fresh.csv", dir);
   CHECK(open_log(&csv, empty, 1, 0, 0) == CLGAN_OK, "append to a missing file");

@@ -259,6 +259,13 @@ static void test_dataset_errors(void) {
   CHECK_REFUSED("3-D labels file", clgan_dataset_load(sub, "train", &ds), CLGAN_BAD_FORMAT, lp,
                 "dimensions");
   io_log_start();
+  char unwritable[1200];
+  io_unwritable_path(dir, "x-idx3-ubyte.gz", unwritable, sizeof unwritable);
+  io_log_start();
+  CHECK_REFUSED("writer given a folder that cannot be made",
+                clgan_idx_write_images(unwritable, img, N, 4, 4), CLGAN_WRITE_FAILED, "plain-file",
+                NULL);
+  io_log_start();
   CHECK_REFUSED("writer given a zero dimension", clgan_idx_write(ip, img, (int[]){0, 4, 4}, 3),
                 CLGAN_INVALID_ARGUMENT, ip, "dimension 0 is 0");
   io_log_stop();

@@ -299,9 +299,10 @@ clgan_status clgan_idx_write(const char *path, const uint8_t *data, const int *d
     failed = fwrite(head, 1, head_len, af.f) != head_len || fwrite(data, 1, total, af.f) != total;
   }
   if (failed) {
-    clgan_error("%s: writing %s failed: %s", IOERR, path, strerror(errno));
+    clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_WRITE_FAILED), path,
+                strerror(errno));
     clgan_atomic_abort(&af);
-    return CLGAN_IO_ERROR;
+    return CLGAN_WRITE_FAILED;
   }
   return clgan_atomic_commit(&af);
 }
