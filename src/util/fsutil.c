@@ -83,6 +83,13 @@ clgan_status clgan_atomic_open(clgan_atomic_file *af, const char *path, const ch
   if (snprintf(af->path, sizeof af->path, "%s", path) >= (int)sizeof af->path)
     return CLGAN_INVALID_ARGUMENT;
   snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld", path, (long)getpid());
+  struct stat sb;
+  if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode)) {
+    /* rename() would replace a device node such as /dev/zero when run as root. */
+    clgan_error("%s: %s is %s, not a regular file: not replaced",
+                clgan_status_message(CLGAN_WRITE_FAILED), path, clgan_file_kind(sb.st_mode));
+    return CLGAN_WRITE_FAILED;
+  }
   clgan_status st = clgan_make_parent_dirs(path);
   if (st != CLGAN_OK) return st;
   clgan_remove_stale_tmp(path);
