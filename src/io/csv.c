@@ -115,6 +115,9 @@ clgan_status clgan_csv_open(clgan_csv **csv, const clgan_csv_cfg *cfg) {
     }
     hlen += strlen(c) + 1;
   }
+  /* An appended log is not rewritten through the atomic writer, which would remove what a
+   * killed run's rewrite left behind: so here. */
+  clgan_remove_stale_tmp(cfg->path);
   char *header = malloc(hlen);
   clgan_csv *out = calloc(1, sizeof *out);
   if (!header || !out || !(out->path = strdup(cfg->path))) {
