@@ -286,7 +286,8 @@ clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, i
     }
     goto fail;
   }
-  /* One more read: finds trailing bytes and, for gzip, reaches the trailer whose CRC zlib checks. */
+  /* One more read: finds trailing bytes and, for gzip, mostly reaches the trailer whose CRC zlib
+   * checks (not always: check_gzip_trailer below). */
   unsigned char extra[4096];
   long long more = gz_read_full(gz, extra, sizeof extra);
   if (more < 0 || gz_failed(gz)) {
