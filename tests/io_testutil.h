@@ -114,6 +114,17 @@ static inline int io_file_exists(const char *path) {
   return stat(path, &sb) == 0;
 }
 
+/* A path no writer can create: <dir>/plain-file/sub/<name>, under a regular file (so mkdir fails
+ * with ENOTDIR even for root, whom a read-only folder does not stop). Returns out. */
+static inline const char *io_unwritable_path(const char *dir, const char *name, char *out,
+                                             size_t size) {
+  char file[1024];
+  snprintf(file, sizeof file, "%s/plain-file", dir);
+  io_write_bytes(file, "x", 1);
+  snprintf(out, size, "%s/sub/%s", file, name);
+  return out;
+}
+
 /* Checks that a call failed with the expected status and that the log names `needle1`
  * (usually the file) and, if not NULL, `needle2` (the problem). */
 static inline void io_check_refused(const char *file, int line, const char *what,

@@ -3,6 +3,7 @@
  * columns, dropping a partial last line and the rows after the resume point, and reading a
  * log back. Needs no OpenCL device. */
 #include <math.h>
+#include <sys/wait.h>
 
 #include "clgan/io.h"
 #include "io_testutil.h"
@@ -113,6 +114,26 @@ int main(void) {
   clgan_csv_close(csv);
   text = slurp(empty);
   CHECK(!strcmp(text, "step,loss_d,loss_g\n"), "empty file gets the header: '%s'", text);
+
+  /* What a run killed during a rewrite leaves (metrics.csv.tmp.<pid of a dead process>) goes
+   * when the log is opened again, even for appending. */
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, NULL, 0);
+  char stale[800];
+  snprintf(stale, sizeof stale, "%s.tmp.%ld", empty, (long)child);
+  io_write_bytes(stale, "partial", 7);
+  CHECK(open_log(&csv, empty, 1, 0, 0) == CLGAN_OK, "append again");
+  clgan_csv_close(csv);
+  CHECK(!io_file_exists(stale), "a dead run's temporary is removed on open");
+
+  /* A log that cannot be written is a runtime failure (CLGAN_WRITE_FAILED, exit 1). */
+  char unwritable[1200];
+  io_unwritable_path(dir, "metrics.csv", unwritable, sizeof unwritable);
+  io_log_start();
+  CHECK_REFUSED("a log in a folder that cannot be made", open_log(&csv, unwritable, 0, 0, 0),
+                CLGAN_WRITE_FAILED, "plain-file", NULL);
+  io_log_stop();
   free(text);
   snprintf(empty, sizeof empty, "%s/fresh.csv", dir);
   CHECK(open_log(&csv, empty, 1, 0, 0) == CLGAN_OK, "append to a missing file");

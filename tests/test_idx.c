@@ -6,6 +6,7 @@
 
 #include "clgan/data.h"
 #include "io_testutil.h"
+#include "util/crc.h"
 
 static char dir[512];
 
@@ -103,6 +104,30 @@ static void test_round_trips(void) {
   CHECK(clgan_idx_read(in_dir("plain-named.gz"), 3, &data, dims, &nd) == CLGAN_OK,
         "plain content under a .gz name");
   free(data);
+}
+
+/* Appends to out one gzip member holding data in stored (uncompressed) deflate blocks, built by
+ * hand (RFC 1951 3.2.4, RFC 1952) so the test needs no zlib of its own. Returns the new length. */
+static size_t gzip_stored_member(unsigned char *out, size_t at, const uint8_t *data, size_t n) {
+  static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+  memcpy(out + at, head, 10);
+  at += 10;
+  size_t done = 0;
+  do {
+    size_t chunk = n - done < 65535 ? n - done : 65535;
+    out[at++] = done + chunk == n; /* BFINAL, BTYPE 00 */
+    out[at++] = (unsigned char)chunk;
+    out[at++] = (unsigned char)(chunk >> 8);
+    out[at++] = (unsigned char)~chunk;
+    out[at++] = (unsigned char)(~chunk >> 8);
+    memcpy(out + at, data + done, chunk);
+    at += chunk;
+    done += chunk;
+  } while (done < n);
+  unsigned long crc = clgan_crc32_update(0, data, n);
+  for (int i = 0; i < 4; i++) out[at++] = (unsigned char)(crc >> (8 * i));
+  for (int i = 0; i < 4; i++) out[at++] = (unsigned char)(n >> (8 * i));
+  return at;
 }
 
 static void test_bad_inputs(void) {
@@ -228,6 +253,60 @@ static void test_bad_inputs(void) {
   CHECK_REFUSED("gzip without its trailer", clgan_idx_read(p, 3, &data, dims, &nd),
                 CLGAN_BAD_FORMAT, p, "gzip");
   free(gz);
+
+  /* Issue 9, finding 6: a file missing its last 1 to 9 bytes (the 8-byte trailer, and the end of
+   * the last block) was accepted when the data itself was complete. zlib reports the missing
+   * trailer only when it decompresses into its own buffer; a read of 512 KiB or more (twice
+   * gzbuffer's size) goes straight into the caller's and ends without a word: so more than
+   * 1 MiB of pixels, as in the real training file. */
+  enum { BIG = 1500 };
+  static uint8_t big[BIG * R * C];
+  fill_images(big, BIG, R, C);
+  const char *big_path = in_dir("big-idx3.gz");
+  CHECK(clgan_idx_write_images(big_path, big, BIG, R, C) == CLGAN_OK, "write a 1.2 MB gz fixture");
+  gz = io_read_bytes(big_path, &len);
+  CHECK(gz && len > 100, "big gz fixture has %zu bytes", len);
+  if (!gz || len <= 100) return;
+  CHECK(clgan_idx_read(big_path, 3, &data, dims, &nd) == CLGAN_OK && dims[0] == BIG,
+        "the whole big gz file is read");
+  free(data);
+  data = NULL;
+  /* A gzip file of two members (as `cat a.gz b.gz` makes) stays accepted: its last trailer holds
+   * the CRC of the second member only. */
+  {
+    static uint8_t raw[16 + 200 * 28 * 28];
+    static unsigned char two[sizeof raw + 4096];
+    const uint8_t idx_head[16] = {0, 0, 8, 3, 0, 0, 0, 200, 0, 0, 0, 28, 0, 0, 0, 28};
+    memcpy(raw, idx_head, 16);
+    memcpy(raw + 16, big, 200 * 28 * 28);
+    size_t half = sizeof raw / 2;
+    size_t tl = gzip_stored_member(two, 0, raw, half);
+    tl = gzip_stored_member(two, tl, raw + half, sizeof raw - half);
+    p = in_dir("two-members-idx3.gz");
+    io_write_bytes(p, two, tl);
+    CHECK(clgan_idx_read(p, 3, &data, dims, &nd) == CLGAN_OK && dims[0] == 200 &&
+              memcmp(data, big, 200 * 28 * 28) == 0,
+          "a gzip file of two members is read");
+    free(data);
+    data = NULL;
+    p = in_dir("two-members-cut-idx3.gz");
+    io_write_bytes(p, two, tl - 3);
+    io_log_start();
+    CHECK_REFUSED("two members, the second cut", clgan_idx_read(p, 3, &data, dims, &nd),
+                  CLGAN_BAD_FORMAT, p, "gzip");
+  }
+  for (size_t cut = 1; cut <= 9; cut++) {
+    char name[64];
+    snprintf(name, sizeof name, "cut%zu-idx3.gz", cut);
+    p = in_dir(name);
+    io_write_bytes(p, gz, len - cut);
+    io_log_start();
+    clgan_status st = clgan_idx_read(p, 3, &data, dims, &nd);
+    CHECK_REFUSED(name, st, CLGAN_BAD_FORMAT, p, "gzip");
+    free(data);
+    data = NULL;
+  }
+  free(gz);
   io_log_stop();
   CHECK(data == NULL, "no data after any failure");
 }
@@ -258,6 +337,13 @@ static void test_dataset_errors(void) {
   io_log_start();
   CHECK_REFUSED("3-D labels file", clgan_dataset_load(sub, "train", &ds), CLGAN_BAD_FORMAT, lp,
                 "dimensions");
+  io_log_start();
+  char unwritable[1200];
+  io_unwritable_path(dir, "x-idx3-ubyte.gz", unwritable, sizeof unwritable);
+  io_log_start();
+  CHECK_REFUSED("writer given a folder that cannot be made",
+                clgan_idx_write_images(unwritable, img, N, 4, 4), CLGAN_WRITE_FAILED, "plain-file",
+                NULL);
   io_log_start();
   CHECK_REFUSED("writer given a zero dimension", clgan_idx_write(ip, img, (int[]){0, 4, 4}, 3),
                 CLGAN_INVALID_ARGUMENT, ip, "dimension 0 is 0");

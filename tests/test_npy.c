@@ -153,12 +153,55 @@ static void test_refusals(void) {
   CHECK_REFUSED("missing file", clgan_npy_read_f32(in_dir("none.npy"), &x, &rows, &cols),
                 CLGAN_IO_ERROR, "none.npy", NULL);
   io_log_stop();
+
+  /* Issue 9, finding 3: a link to /dev/zero or a folder is refused at once, naming the path. */
+  p = in_dir("zero.npy");
+  if (symlink("/dev/zero", p) == 0) {
+    io_log_start();
+    CHECK_REFUSED("a link to /dev/zero", clgan_npy_read_f32(p, &x, &rows, &cols), CLGAN_IO_ERROR,
+                  p, "not a regular file");
+    io_log_stop();
+  }
+  io_log_start();
+  CHECK_REFUSED("a folder", clgan_npy_read_f32(dir, &x, &rows, &cols), CLGAN_IO_ERROR, dir,
+                "a folder");
+  io_log_stop();
+}
+
+/* A write that fails is CLGAN_WRITE_FAILED: a folder that cannot be made, and a full disk (the
+ * temporary file the atomic writer opens is a link to /dev/full). */
+static void test_write_failures(void) {
+  const float v[6] = {1, 2, 3, 4, 5, 6};
+  char bad[1200];
+  io_unwritable_path(dir, "x.npy", bad, sizeof bad);
+  io_log_start();
+  CHECK_REFUSED("a folder that cannot be made", clgan_npy_write_f32(bad, v, 2, 3),
+                CLGAN_WRITE_FAILED, "plain-file", NULL);
+  io_log_stop();
+  struct stat sb;
+  if (stat("/dev/full", &sb) != 0) return;
+  const char *p = in_dir("full.npy");
+  char tmp[1200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
+  CHECK(symlink("/dev/full", tmp) == 0, "symlink to /dev/full");
+  io_log_start();
+  CHECK_REFUSED("a full disk", clgan_npy_write_f32(p, v, 2, 3), CLGAN_WRITE_FAILED, p, NULL);
+  io_log_stop();
+  /* Larger than stdio's buffer: the data's fwrite fails, not only the final flush. */
+  static float big[64 * 1024];
+  CHECK(symlink("/dev/full", tmp) == 0, "symlink to /dev/full again");
+  io_log_start();
+  CHECK_REFUSED("a full disk, large array", clgan_npy_write_f32(p, big, 64, 1024),
+                CLGAN_WRITE_FAILED, p, NULL);
+  io_log_stop();
+  CHECK(!io_file_exists(p), "nothing written on a full disk");
 }
 
 int main(void) {
   snprintf(dir, sizeof dir, "%s", io_tmpdir("npy"));
   test_numpy_files();
   test_refusals();
+  test_write_failures();
   io_rm_tree(dir);
   return test_finish();
 }

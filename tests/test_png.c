@@ -155,6 +155,11 @@ static void test_refusals(const char *dir) {
   CHECK_REFUSED("missing PNG", clgan_png_read_gray(bad, &pix, &w, &h), CLGAN_IO_ERROR, bad, NULL);
   snprintf(bad, sizeof bad, "%s/no/such/folder/x.png", dir);
   CHECK(clgan_png_write_gray(bad, img, 8, 8) == CLGAN_OK, "writing creates parent folders");
+  char unwritable[1200];
+  io_unwritable_path(dir, "x.png", unwritable, sizeof unwritable);
+  io_log_start();
+  CHECK_REFUSED("a folder that cannot be made", clgan_png_write_gray(unwritable, img, 8, 8),
+                CLGAN_WRITE_FAILED, "plain-file", NULL);
   io_log_stop();
 }
 

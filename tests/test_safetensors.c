@@ -413,6 +413,25 @@ static void test_writer_refusals(void) {
   io_log_stop();
   clgan_st_writer_free(w);
   clgan_st_writer_free(NULL);
+
+  char unwritable[1200];
+  io_unwritable_path(dir, "ckpt.safetensors", unwritable, sizeof unwritable);
+  io_log_start();
+  CHECK_REFUSED("a folder that cannot be made", write_sample(unwritable), CLGAN_WRITE_FAILED,
+                "plain-file", NULL);
+  io_log_stop();
+  /* Issue 9, finding 3: a checkpoint that is a link to /dev/zero is refused at once. */
+  const char *zero = in_dir("zero.safetensors");
+  clgan_st_file *f = NULL;
+  if (symlink("/dev/zero", zero) == 0) {
+    io_log_start();
+    CHECK_REFUSED("a link to /dev/zero", clgan_st_open(zero, &f), CLGAN_IO_ERROR, zero,
+                  "not a regular file");
+    io_log_stop();
+  }
+  io_log_start();
+  CHECK_REFUSED("a folder", clgan_st_open(dir, &f), CLGAN_IO_ERROR, dir, "a folder");
+  io_log_stop();
 }
 
 /* The checksum under clgan.crc32 (and the data-set fingerprints): zlib's CRC-32, whose check

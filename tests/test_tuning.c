@@ -5,15 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 static int warnings;
+static char last_warning[2048];
 
 static void count_warnings(const char *level, const char *text, void *user) {
   (void)user;
-  if (!strcmp(level, "warning")) warnings++;
+  if (!strcmp(level, "warning")) {
+    warnings++;
+    snprintf(last_warning, sizeof last_warning, "%s", text);
+  }
   fprintf(stderr, "  [%s] %s\n", level, text);
 }
 
@@ -220,6 +225,186 @@ static void test_device_with_corrupt_cache(void) {
   unsetenv("CLGAN_TUNING_FILE");
 }
 
+/* ---- Issue 9, finding 1: sets that parse but make no sense ---- */
+
+/* A copy of the shipped set for kernel with one parameter changed (name = NULL: unchanged). */
+static clgan_tuning shipped_with(const char *kernel, const char *name, size_t value) {
+  clgan_tuning all[8], e;
+  memset(&e, 0, sizeof e);
+  int n = clgan_tuning_builtin_all(all, 8);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(all[i].kernel, kernel)) e = all[i];
+  CHECK(e.count > 0, "the shipped table has a %s set", kernel);
+  for (int j = 0; name && j < e.count; j++)
+    if (!strcmp(e.names[j], name)) e.values[j] = value;
+  return e;
+}
+
+static void test_validation(void) {
+  clgan_device_info info;
+  memset(&info, 0, sizeof info);
+  info.max_work_group = 256; /* a modest GPU's limits: the shipped sets must fit them */
+  info.local_mem = 48 * 1024;
+  clgan_tuning all[8];
+  int n = clgan_tuning_builtin_all(all, 8);
+  CHECK(n >= 3, "the shipped table has sets (%d)", n);
+  char why[256];
+  for (int i = 0; i < n; i++)
+    CHECK(clgan_tuning_valid(&info, &all[i], why, sizeof why), "shipped %s set invalid: %s",
+          all[i].kernel, why);
+
+  static const struct {
+    const char *kernel, *name;
+    size_t value;
+    const char *says;
+  } bad[] = {
+      {"XgemmDirect", "WGD", 0, "WGD=0"},     {"Xgemm", "MWG", 0, "MWG=0"},
+      {"Xgemm", "KWG", 3, "KWG=3"},           {"Xgemm", "MDIMC", 0, "MDIMC=0"},
+      {"Xgemm", "VWM", 3, "VWM=3"},           {"Xgemm", "VWN", 0, "VWN=0"},
+      {"Xgemm", "NDIMB", 3, "NDIMB"},         {"Xgemm", "KWI", 0, "KWI=0"},
+      {"Xgemm", "GEMMK", 1, "GEMMK=1"},       {"Xgemm", "SA", 2, "SA"},
+      {"XgemmDirect", "KWID", 3, "KWID=3"},
+      {"XgemmDirect", "VWMD", 3, "VWMD=3"},   {"XgemmDirect", "MDIMAD", 0, "MDIMAD=0"},
+      {"XgemmDirect", "NDIMBD", 3, "NDIMBD"}, {"XgemmDirect", "WGD", 128, "local memory"},
+      {"XgemmDirect", "PADA", 7, "PADA"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    clgan_tuning e = shipped_with(bad[i].kernel, bad[i].name, bad[i].value);
+    why[0] = '\0';
+    CHECK(!clgan_tuning_valid(&info, &e, why, sizeof why) && strstr(why, bad[i].says),
+          "%s %s=%zu: refused saying '%s', got '%s'", bad[i].kernel, bad[i].name, bad[i].value,
+          bad[i].says, why);
+  }
+  clgan_device_info small = info;
+  small.max_work_group = 32;
+  clgan_tuning e = shipped_with("Xgemm", NULL, 0);
+  CHECK(!clgan_tuning_valid(&small, &e, why, sizeof why) && strstr(why, "threads"),
+        "more threads than the device allows: %s", why);
+  e.count--; /* KREG missing */
+  CHECK(!clgan_tuning_valid(&info, &e, why, sizeof why) && strstr(why, "missing"),
+        "a missing parameter is refused: %s", why);
+  e.count++;
+  snprintf(e.names[3], sizeof e.names[3], "MWG"); /* MWG twice, KWG missing */
+  CHECK(!clgan_tuning_valid(&info, &e, why, sizeof why) && strstr(why, "twice"),
+        "a repeated parameter is refused: %s", why);
+  e = shipped_with("Xgemm", NULL, 0);
+  snprintf(e.names[0], sizeof e.names[0], "GEMMX");
+  CHECK(!clgan_tuning_valid(&info, &e, why, sizeof why) && strstr(why, "GEMMX"),
+        "an unknown parameter is refused: %s", why);
+  e = make_entry("Copy", 2, 1, 0.0);
+  CHECK(!clgan_tuning_valid(&info, &e, why, sizeof why), "a kernel clgan does not tune");
+}
+
+/* Finding 3: a folder or /dev/zero as the cache is one warning naming it, not a hang. */
+static void test_cache_file_kinds(void) {
+  clgan_tuning got[4];
+  int n = -1;
+  warnings = 0;
+  CHECK(clgan_tuning_load(dir, "dev", got, 4, &n) == CLGAN_OK && n == 0, "a folder loads nothing");
+  CHECK(warnings == 1 && strstr(last_warning, dir) && strstr(last_warning, "folder"),
+        "a folder as the cache is one warning naming it (%d): %s", warnings, last_warning);
+  struct stat sb;
+  if (stat("/dev/zero", &sb) == 0) {
+    warnings = 0;
+    CHECK(clgan_tuning_load("/dev/zero", "dev", got, 4, &n) == CLGAN_OK && n == 0,
+          "/dev/zero loads nothing");
+    CHECK(warnings == 1 && strstr(last_warning, "/dev/zero"),
+          "/dev/zero as the cache is one warning naming it (%d): %s", warnings, last_warning);
+  }
+  /* A file of garbage: a few warnings, then one that says the rest is not reported. */
+  char path[512];
+  path_in_dir(path, sizeof path, "garbage.txt");
+  char text[64 * 40];
+  size_t used = 0;
+  for (int i = 0; i < 60; i++) used += (size_t)snprintf(text + used, sizeof text - used, "junk %d\n", i);
+  write_bytes(path, text, used);
+  warnings = 0;
+  CHECK(clgan_tuning_load(path, "dev", got, 4, &n) == CLGAN_OK && n == 0, "garbage loads nothing");
+  CHECK(warnings > 1 && warnings <= 10, "60 bad lines give a few warnings, not 60 (%d)", warnings);
+  /* The tuner's store refuses to replace a device node (as root, rename() would). */
+  if (stat("/dev/zero", &sb) == 0) {
+    clgan_tuning one = make_entry("Xgemm", 2, 5, 1.0);
+    CHECK(clgan_tuning_store("/dev/zero", "dev", &one, 1) == CLGAN_WRITE_FAILED &&
+              stat("/dev/zero", &sb) == 0 && S_ISCHR(sb.st_mode),
+          "storing into /dev/zero is refused and leaves it a device");
+  }
+}
+
+/* The training GEMMs of mlp (batch 128, the 784x256 layer) and a small odd one. */
+static void check_training_gemms(clgan_device *dev, const char *what) {
+  unsigned long long rng = 5;
+  char label[256];
+  snprintf(label, sizeof label, "%s: y = x W^T", what);
+  test_gemm_case(dev,
+                 (clgan_gemm_args){.trans_b = 1, .m = 128, .n = 256, .k = 784, .alpha = 1.0f,
+                                   .lda = 784, .ldb = 784, .ldc = 256},
+                 &rng, label);
+  snprintf(label, sizeof label, "%s: dW = dy^T x", what);
+  test_gemm_case(dev,
+                 (clgan_gemm_args){.trans_a = 1, .m = 256, .n = 784, .k = 128, .alpha = 1.0f,
+                                   .lda = 256, .ldb = 784, .ldc = 784},
+                 &rng, label);
+  snprintf(label, sizeof label, "%s: odd sizes", what);
+  test_gemm_case(dev,
+                 (clgan_gemm_args){.m = 37, .n = 29, .k = 53, .alpha = 1.0f, .lda = 53, .ldb = 29,
+                                   .ldc = 29},
+                 &rng, label);
+}
+
+/* Each bad set stored for this device: the device opens without a crash, one warning names the
+ * cache file and the device key, and training's GEMMs stay right. */
+static void test_device_with_bad_sets(void) {
+  char path[512], key[1024], line[2048];
+  path_in_dir(path, sizeof path, "bad-sets.txt");
+  setenv("CLGAN_TUNING_FILE", path, 1);
+  clgan_device *dev = test_open_device();
+  clgan_device_tuning_key(dev, key, sizeof key);
+  clgan_device_close(dev);
+  static const struct {
+    const char *kernel, *name;
+    size_t value;
+  } bad[] = {{"XgemmDirect", "WGD", 0}, {"Xgemm", "MWG", 0}, {"Xgemm", "KWG", 3},
+             {"Xgemm", "MDIMC", 0},     {"Xgemm", "VWM", 3}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    clgan_tuning e = shipped_with(bad[i].kernel, bad[i].name, bad[i].value);
+    size_t used = (size_t)snprintf(line, sizeof line, "%s\t%s\t1.0\t", key, e.kernel);
+    for (int j = 0; j < e.count; j++)
+      used += (size_t)snprintf(line + used, sizeof line - used, "%s%s=%zu", j ? "," : "",
+                               e.names[j], e.values[j]);
+    snprintf(line + used, sizeof line - used, "\n");
+    write_bytes(path, line, strlen(line));
+    warnings = 0;
+    last_warning[0] = '\0';
+    dev = test_open_device();
+    char what[128];
+    snprintf(what, sizeof what, "%s %s=%zu", bad[i].kernel, bad[i].name, bad[i].value);
+    CHECK(warnings == 1, "%s: one warning, got %d", what, warnings);
+    CHECK(strstr(last_warning, path) && strstr(last_warning, key),
+          "%s: the warning names the cache file and the key: %s", what, last_warning);
+    check_training_gemms(dev, what);
+    clgan_device_close(dev);
+  }
+
+  /* A good set (the shipped ones, stored in the cache): no warning, checked once, kept. */
+  size_t used = 0;
+  clgan_tuning all[8];
+  int n = clgan_tuning_builtin_all(all, 8);
+  for (int i = 0; i < n; i++) {
+    used += (size_t)snprintf(line + used, sizeof line - used, "%s\t%s\t1.0\t", key, all[i].kernel);
+    for (int j = 0; j < all[i].count; j++)
+      used += (size_t)snprintf(line + used, sizeof line - used, "%s%s=%zu", j ? "," : "",
+                               all[i].names[j], all[i].values[j]);
+    used += (size_t)snprintf(line + used, sizeof line - used, "\n");
+  }
+  write_bytes(path, line, used);
+  warnings = 0;
+  dev = test_open_device();
+  CHECK(warnings == 0, "a good cached set gives no warning (%d): %s", warnings, last_warning);
+  check_training_gemms(dev, "good cached sets");
+  clgan_device_close(dev);
+  unsetenv("CLGAN_TUNING_FILE");
+}
+
 static int progress_lines;
 static void count_progress(const char *line, void *user) {
   (void)user;
@@ -283,7 +468,10 @@ int main(void) {
   clgan_set_log(count_warnings, NULL);
   test_round_trip();
   test_corrupt_caches();
+  test_validation();
+  test_cache_file_kinds();
   test_device_with_corrupt_cache();
+  test_device_with_bad_sets();
   test_tune_smoke();
   clgan_set_log(NULL, NULL);
   char cmd[600];

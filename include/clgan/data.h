@@ -7,6 +7,7 @@
  * name ends in .gz or whose first bytes are the gzip magic is decompressed on the fly (zlib);
  * its CRC is checked. Every refusal is reported once through clgan_error naming the file and the
  * problem, and returns CLGAN_BAD_FORMAT (content) or CLGAN_IO_ERROR (missing or unreadable).
+ * A failed write returns CLGAN_WRITE_FAILED.
  * Bytes after the last element are an error: they mean the header and the data disagree. */
 #ifndef CLGAN_DATA_H
 #define CLGAN_DATA_H

@@ -249,8 +249,24 @@ clgan_status clgan_tuning_store(const char *path, const char *key, const clgan_t
                                 int count);
 /* The table shipped with clgan for devices it has been tuned on; zero entries if none. */
 int clgan_tuning_builtin(const clgan_device *dev, clgan_tuning *entries, int max);
-/* Hands parameters to CLBlastOverrideParameters for this device. */
+/* 1 if e is a set CLBlast can use on a device with info's limits: every parameter of its kernel
+ * (Xgemm, XgemmDirect, GemmRoutine) once, and the constraints of CLBlast's tuners (sizes > 0,
+ * vector widths 1-16 in powers of 2, the multiples between MWG, NWG, KWG, MDIMC, NDIMC, MDIMA,
+ * NDIMB, KWI, VWM, VWN, and between WGD, MDIMCD, NDIMCD, MDIMAD, NDIMBD, KWID, VWMD, VWND,
+ * work-group size and local memory). Otherwise 0, and why (may be NULL) says which rule. */
+int clgan_tuning_valid(const clgan_device_info *info, const clgan_tuning *e, char *why,
+                       size_t why_size);
+/* Hands the valid sets to CLBlastOverrideParameters for this device; an invalid one is skipped
+ * with a warning (CLGAN_INVALID_ARGUMENT returned, the others still applied). */
 clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, int count);
+/* What clgan_device_open does: the shipped table, then the cache file's sets for this device
+ * (clgan_tuning_default_path). Cached sets are validated, and checked on the device the first
+ * time a process applies them (GEMMs against clgan_gemm_reference within
+ * clgan_gemm_tolerance); a set that fails is dropped with one warning naming the file and the
+ * device key. Returns an error only when GEMMs fail without the cached sets too. */
+clgan_status clgan_tuning_apply_stored(clgan_device *dev);
+/* Every set in the table shipped with clgan, whatever the device (for its tests). */
+int clgan_tuning_builtin_all(clgan_tuning *entries, int max);
 
 /* ---- The tuning search (tune.c) --------------------------------------------------------- */
 

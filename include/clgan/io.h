@@ -2,7 +2,9 @@
  * metrics and .npy arrays. Nothing here touches the device. Every file is written atomically
  * (temporary file in the same folder, fsync, rename) except the CSV log, which is appended
  * row by row; every reader is strict and reports a refusal once, naming the file and the
- * problem, with CLGAN_BAD_FORMAT (content) or CLGAN_IO_ERROR (missing or unreadable file). */
+ * problem, with CLGAN_BAD_FORMAT (content) or CLGAN_IO_ERROR (missing or unreadable file).
+ * A write that fails (no permission, a missing folder that cannot be made, a full disk) returns
+ * CLGAN_WRITE_FAILED: a runtime failure, not bad input. */
 #ifndef CLGAN_IO_H
 #define CLGAN_IO_H
 

@@ -74,6 +74,90 @@ static int gz_failed(gzFile gz) {
   return errnum != Z_OK;
 }
 
+/* 1 if f (from its start) is one or more complete gzip members, each ending with its trailer, as
+ * zlib's own check of every member would find; 0 if the last one ends early; -1 out of memory.
+ * Bytes after a complete member that do not start another one are ignored, as gzread does. */
+static int gzip_members_complete(FILE *f) {
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return -1;
+  static unsigned char in[1 << 16], out[1 << 16];
+  int ended = 0;
+  for (;;) {
+    if (zs.avail_in == 0) {
+      size_t got = fread(in, 1, sizeof in, f);
+      if (got == 0) break;
+      zs.next_in = in;
+      zs.avail_in = (unsigned)got;
+      if (ended) { /* another member, or bytes that gzread ignores */
+        if (in[0] != 0x1f) break;
+        inflateReset(&zs);
+        ended = 0;
+      }
+    }
+    zs.next_out = out;
+    zs.avail_out = sizeof out;
+    int ret = inflate(&zs, Z_NO_FLUSH);
+    if (ret == Z_STREAM_END) {
+      ended = 1;
+      if (zs.avail_in > 0) {
+        if (zs.next_in[0] != 0x1f) break;
+        inflateReset(&zs);
+        ended = 0;
+      }
+    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+      break;
+    }
+  }
+  inflateEnd(&zs);
+  return ended;
+}
+
+/* zlib's gzread checks a gzip trailer (CRC-32 and length of the data) when it reaches it, but a
+ * file that ends inside the trailer, after the last data byte, ends a read that goes straight
+ * into the caller's buffer without an error (issue 9: the 26 MB training images cut by 1 to 9
+ * bytes were accepted). So the trailer is checked here: the last 8 bytes against the CRC and
+ * length of what was read, and where they differ (a file of several gzip members, or bytes after
+ * the end) every member is decompressed again to see that each one ends complete. */
+static clgan_status check_gzip_trailer(const char *path, const unsigned char *head,
+                                       size_t head_len, const uint8_t *data, size_t n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    clgan_error("%s: cannot reopen %s: %s", IOERR, path, strerror(errno));
+    return CLGAN_IO_ERROR;
+  }
+  unsigned char t[8];
+  int ok = fseek(f, -8, SEEK_END) == 0 && fread(t, 1, 8, f) == 8;
+  if (ok) {
+    unsigned long crc = clgan_crc32_update(clgan_crc32_update(0, head, head_len), data, n);
+    unsigned long size = (unsigned long)((head_len + n) & 0xFFFFFFFFu);
+    unsigned long tcrc = (unsigned long)t[0] | (unsigned long)t[1] << 8 |
+                         (unsigned long)t[2] << 16 | (unsigned long)t[3] << 24;
+    unsigned long tsize = (unsigned long)t[4] | (unsigned long)t[5] << 8 |
+                          (unsigned long)t[6] << 16 | (unsigned long)t[7] << 24;
+    ok = tcrc == crc && tsize == size;
+  }
+  int complete = 1;
+  if (!ok) {
+    rewind(f);
+    complete = gzip_members_complete(f);
+  }
+  int read_error = ferror(f);
+  fclose(f);
+  if (complete < 0) return CLGAN_HOST_OUT_OF_MEMORY;
+  if (read_error) {
+    clgan_error("%s: error reading %s", IOERR, path);
+    return CLGAN_IO_ERROR;
+  }
+  if (!complete) {
+    clgan_error("%s: %s: truncated gzip trailer: the data is complete but the CRC-32 and length "
+                "after it are missing or cut (file truncated during download?)",
+                BAD, path);
+    return CLGAN_BAD_FORMAT;
+  }
+  return CLGAN_OK;
+}
+
 clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, int dims[3],
                             int *ndims) {
   clgan_status st = CLGAN_OK;
@@ -202,7 +286,8 @@ clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, i
     }
     goto fail;
   }
-  /* One more read: finds trailing bytes and, for gzip, reaches the trailer whose CRC zlib checks. */
+  /* One more read: finds trailing bytes and, for gzip, mostly reaches the trailer whose CRC zlib
+   * checks (not always: check_gzip_trailer below). */
   unsigned char extra[4096];
   long long more = gz_read_full(gz, extra, sizeof extra);
   if (more < 0 || gz_failed(gz)) {
@@ -219,11 +304,16 @@ clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, i
     st = CLGAN_BAD_FORMAT;
     goto fail;
   }
-  if (gzclose_r(gz) != Z_OK) {
-    gz = NULL;
+  int closed = gzclose_r(gz);
+  gz = NULL;
+  if (closed != Z_OK) {
     clgan_error("%s: %s: gzip stream ends early (file truncated?)", BAD, path);
     st = CLGAN_BAD_FORMAT;
     goto fail;
+  }
+  if (gzip) {
+    st = check_gzip_trailer(path, head, 4 + 4 * (size_t)nd, buf, total);
+    if (st != CLGAN_OK) goto fail;
   }
   *data = buf;
   *ndims = nd;
@@ -299,9 +389,10 @@ clgan_status clgan_idx_write(const char *path, const uint8_t *data, const int *d
     failed = fwrite(head, 1, head_len, af.f) != head_len || fwrite(data, 1, total, af.f) != total;
   }
   if (failed) {
-    clgan_error("%s: writing %s failed: %s", IOERR, path, strerror(errno));
+    clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_WRITE_FAILED), path,
+                strerror(errno));
     clgan_atomic_abort(&af);
-    return CLGAN_IO_ERROR;
+    return CLGAN_WRITE_FAILED;
   }
   return clgan_atomic_commit(&af);
 }

@@ -221,14 +221,8 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
   CL_TRY(err);
 
   if (!cfg.no_tuning) {
-    clgan_tuning entries[8];
-    int n = clgan_tuning_builtin(dev, entries, 8);
-    if (n > 0) clgan_tuning_apply(dev, entries, n);
-    char path[1024], key[512];
-    clgan_tuning_default_path(path, sizeof path);
-    clgan_device_tuning_key(dev, key, sizeof key);
-    if (clgan_tuning_load(path, key, entries, 8, &n) == CLGAN_OK && n > 0)
-      clgan_tuning_apply(dev, entries, n);
+    st = clgan_tuning_apply_stored(dev);
+    if (st != CLGAN_OK) goto fail;
   }
   free(list);
   *out = dev;

@@ -16,7 +16,7 @@
 #include "util/fsutil.h"
 
 #define BAD clgan_status_message(CLGAN_BAD_FORMAT)
-#define IOERR clgan_status_message(CLGAN_IO_ERROR)
+#define WRITEERR clgan_status_message(CLGAN_WRITE_FAILED)
 
 struct clgan_csv {
   FILE *f;
@@ -29,9 +29,9 @@ static clgan_status write_atomic(const char *path, const char *text, size_t len)
   clgan_status st = clgan_atomic_open(&af, path, "wb");
   if (st != CLGAN_OK) return st;
   if (fwrite(text, 1, len, af.f) != len) {
-    clgan_error("%s: writing %s failed: %s", IOERR, path, strerror(errno));
+    clgan_error("%s: writing %s failed: %s", WRITEERR, path, strerror(errno));
     clgan_atomic_abort(&af);
-    return CLGAN_IO_ERROR;
+    return CLGAN_WRITE_FAILED;
   }
   return clgan_atomic_commit(&af);
 }
@@ -115,6 +115,9 @@ clgan_status clgan_csv_open(clgan_csv **csv, const clgan_csv_cfg *cfg) {
     }
     hlen += strlen(c) + 1;
   }
+  /* An appended log is not rewritten through the atomic writer, which would remove what a
+   * killed run's rewrite left behind: so here. */
+  clgan_remove_stale_tmp(cfg->path);
   char *header = malloc(hlen);
   clgan_csv *out = calloc(1, sizeof *out);
   if (!header || !out || !(out->path = strdup(cfg->path))) {
@@ -133,8 +136,8 @@ clgan_status clgan_csv_open(clgan_csv **csv, const clgan_csv_cfg *cfg) {
   if (st == CLGAN_OK) {
     out->f = fopen(cfg->path, "ab");
     if (!out->f) {
-      clgan_error("%s: cannot append to %s: %s", IOERR, cfg->path, strerror(errno));
-      st = CLGAN_IO_ERROR;
+      clgan_error("%s: cannot append to %s: %s", WRITEERR, cfg->path, strerror(errno));
+      st = CLGAN_WRITE_FAILED;
     }
   }
   if (st != CLGAN_OK) {
@@ -169,8 +172,8 @@ clgan_status clgan_csv_row(clgan_csv *csv, const double *values, int n) {
   }
   fputc('\n', csv->f);
   if (fflush(csv->f) != 0 || ferror(csv->f)) {
-    clgan_error("%s: writing a row to %s failed: %s", IOERR, csv->path, strerror(errno));
-    return CLGAN_IO_ERROR;
+    clgan_error("%s: writing a row to %s failed: %s", WRITEERR, csv->path, strerror(errno));
+    return CLGAN_WRITE_FAILED;
   }
   return CLGAN_OK;
 }
@@ -179,8 +182,8 @@ clgan_status clgan_csv_close(clgan_csv *csv) {
   if (!csv) return CLGAN_OK;
   clgan_status st = CLGAN_OK;
   if (fclose(csv->f) != 0) {
-    clgan_error("%s: closing %s failed: %s", IOERR, csv->path, strerror(errno));
-    st = CLGAN_IO_ERROR;
+    clgan_error("%s: closing %s failed: %s", WRITEERR, csv->path, strerror(errno));
+    st = CLGAN_WRITE_FAILED;
   }
   free(csv->path);
   free(csv);

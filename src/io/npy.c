@@ -207,10 +207,10 @@ clgan_status clgan_npy_write_f32(const char *path, const float *data, int rows, 
   if (st != CLGAN_OK) return st;
   if (fwrite(pre, 1, 10, af.f) != 10 || fwrite(header, 1, (size_t)n, af.f) != (size_t)n ||
       (bytes && fwrite(data, 1, bytes, af.f) != bytes)) {
-    clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_IO_ERROR), path,
+    clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_WRITE_FAILED), path,
                 strerror(errno));
     clgan_atomic_abort(&af);
-    return CLGAN_IO_ERROR;
+    return CLGAN_WRITE_FAILED;
   }
   return clgan_atomic_commit(&af);
 }

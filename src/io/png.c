@@ -68,9 +68,10 @@ static clgan_status write_pixels(const char *path, const uint8_t *pixels, int wi
   int failed = write_body(png, info, af.f, pixels, width, height, channels);
   png_destroy_write_struct(&png, &info);
   if (failed) {
-    clgan_error("%s: writing PNG %s failed: %s", IOERR, path, msg[0] ? msg : strerror(errno));
+    clgan_error("%s: writing PNG %s failed: %s", clgan_status_message(CLGAN_WRITE_FAILED), path,
+                msg[0] ? msg : strerror(errno));
     clgan_atomic_abort(&af);
-    return CLGAN_IO_ERROR;
+    return CLGAN_WRITE_FAILED;
   }
   return clgan_atomic_commit(&af);
 }

@@ -378,10 +378,10 @@ clgan_status clgan_st_write(clgan_st_writer *w, const char *path) {
              fwrite(w->entries[i].data, 1, w->entries[i].nbytes, af.f) != w->entries[i].nbytes;
   free(h.s);
   if (failed) {
-    clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_IO_ERROR), path,
+    clgan_error("%s: writing %s failed: %s", clgan_status_message(CLGAN_WRITE_FAILED), path,
                 strerror(errno));
     clgan_atomic_abort(&af);
-    return CLGAN_IO_ERROR;
+    return CLGAN_WRITE_FAILED;
   }
   return clgan_atomic_commit(&af);
 }

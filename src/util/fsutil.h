@@ -15,7 +15,8 @@ clgan_status clgan_make_parent_dirs(const char *path);
 clgan_status clgan_make_dirs(const char *dir);
 
 /* Atomic writer: open returns a FILE* on path.tmp.<pid>; commit flushes, fsyncs and renames it
- * over path; abort removes it. Errors name the file. */
+ * over path; abort removes it. Errors name the file; a failed write is CLGAN_WRITE_FAILED. Open
+ * also removes the path.tmp.<pid> files of processes that no longer exist (killed with -9). */
 typedef struct {
   FILE *f;
   char path[1024];
@@ -26,7 +27,15 @@ clgan_status clgan_atomic_open(clgan_atomic_file *af, const char *path, const ch
 clgan_status clgan_atomic_commit(clgan_atomic_file *af);
 void clgan_atomic_abort(clgan_atomic_file *af);
 
-/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience). */
+/* Removes path.tmp.<pid> files whose process is gone (kill(pid, 0) fails with ESRCH). */
+void clgan_remove_stale_tmp(const char *path);
+
+/* Reads a whole regular file into a malloc'd buffer (NUL-terminated for convenience), at most
+ * the size it has when opened. A folder, a device (/dev/zero) or a pipe is CLGAN_IO_ERROR,
+ * reported with the path. */
 clgan_status clgan_read_file(const char *path, unsigned char **data, size_t *len);
+
+/* "a folder", "a character device", ... for a stat st_mode; for messages. */
+const char *clgan_file_kind(unsigned mode);
 
 #endif
