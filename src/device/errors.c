@@ -1,4 +1,7 @@
-/* OpenCL error codes: their names, and how they map into clgan's status table. */
+/* OpenCL and CLBlast error codes: their names, and how they map into clgan's status table.
+ * Both mappings sit here, at the bottom of the device layer, so that tuning.c and gemm.c can
+ * report CLBlast failures without calling each other. */
+#include <clblast_c.h>
 #include <stdio.h>
 
 #include "device/internal.h"
@@ -69,5 +72,61 @@ clgan_status clgan_cl_fail(cl_int err, const char *call, const char *file, int l
   clgan_status st = clgan_status_from_cl(err);
   clgan_error("%s: %s returned %s (%d) at %s:%d", clgan_status_message(st), call,
               clgan_cl_error_name(err), (int)err, file, line);
+  return st;
+}
+
+static const char *clblast_name(CLBlastStatusCode c) {
+  switch (c) {
+    case CLBlastNotImplemented: return "CLBlastNotImplemented";
+    case CLBlastInvalidMatrixA: return "CLBlastInvalidMatrixA";
+    case CLBlastInvalidMatrixB: return "CLBlastInvalidMatrixB";
+    case CLBlastInvalidMatrixC: return "CLBlastInvalidMatrixC";
+    case CLBlastInvalidDimension: return "CLBlastInvalidDimension";
+    case CLBlastInvalidLeadDimA: return "CLBlastInvalidLeadDimA";
+    case CLBlastInvalidLeadDimB: return "CLBlastInvalidLeadDimB";
+    case CLBlastInvalidLeadDimC: return "CLBlastInvalidLeadDimC";
+    case CLBlastInsufficientMemoryA: return "CLBlastInsufficientMemoryA";
+    case CLBlastInsufficientMemoryB: return "CLBlastInsufficientMemoryB";
+    case CLBlastInsufficientMemoryC: return "CLBlastInsufficientMemoryC";
+    case CLBlastInsufficientMemoryTemp: return "CLBlastInsufficientMemoryTemp";
+    case CLBlastInvalidOverrideKernel: return "CLBlastInvalidOverrideKernel";
+    case CLBlastMissingOverrideParameter: return "CLBlastMissingOverrideParameter";
+    case CLBlastInvalidLocalMemUsage: return "CLBlastInvalidLocalMemUsage";
+    case CLBlastDatabaseError: return "CLBlastDatabaseError";
+    case CLBlastUnknownError: return "CLBlastUnknownError";
+    case CLBlastUnexpectedError: return "CLBlastUnexpectedError";
+    default: return c > -1000 ? clgan_cl_error_name((cl_int)c) : "CLBlast error";
+  }
+}
+
+clgan_status clgan_status_from_clblast(int code) {
+  CLBlastStatusCode c = (CLBlastStatusCode)code;
+  if (c == CLBlastSuccess) return CLGAN_OK;
+  if (c > -1000) return clgan_status_from_cl((cl_int)c);
+  switch (c) {
+    case CLBlastInvalidDimension:
+    case CLBlastInvalidLeadDimA:
+    case CLBlastInvalidLeadDimB:
+    case CLBlastInvalidLeadDimC:
+    case CLBlastInsufficientMemoryA:
+    case CLBlastInsufficientMemoryB:
+    case CLBlastInsufficientMemoryC:
+    case CLBlastInvalidMatrixA:
+    case CLBlastInvalidMatrixB:
+    case CLBlastInvalidMatrixC:
+    case CLBlastInvalidOverrideKernel:
+    case CLBlastMissingOverrideParameter:
+      return CLGAN_INVALID_ARGUMENT;
+    case CLBlastInvalidLocalMemUsage:
+      return CLGAN_UNSUPPORTED;
+    default:
+      return CLGAN_CLBLAST_ERROR;
+  }
+}
+
+clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line) {
+  clgan_status st = clgan_status_from_clblast(code);
+  clgan_error("%s: %s returned %s (%d) at %s:%d", clgan_status_message(st), call,
+              clblast_name((CLBlastStatusCode)code), code, file, line);
   return st;
 }

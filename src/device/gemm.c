@@ -1,5 +1,5 @@
-/* GEMM through CLBlast (row-major CLBlastSgemm), with CLBlast's status codes mapped into
- * clgan's table. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c).
+/* GEMM through CLBlast (row-major CLBlastSgemm); CLBlast's status codes are mapped into
+ * clgan's table in errors.c. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c).
  * The indirect GEMM path pads its operands into a scratch buffer; left to itself CLBlast
  * creates and frees one in every call, which on PoCL cost as much as the small products
  * themselves, so the device keeps one, grown to the largest size asked for. */
@@ -9,62 +9,6 @@
 #include <stdio.h>
 
 #include "device/internal.h"
-
-static const char *clblast_name(CLBlastStatusCode c) {
-  switch (c) {
-    case CLBlastNotImplemented: return "CLBlastNotImplemented";
-    case CLBlastInvalidMatrixA: return "CLBlastInvalidMatrixA";
-    case CLBlastInvalidMatrixB: return "CLBlastInvalidMatrixB";
-    case CLBlastInvalidMatrixC: return "CLBlastInvalidMatrixC";
-    case CLBlastInvalidDimension: return "CLBlastInvalidDimension";
-    case CLBlastInvalidLeadDimA: return "CLBlastInvalidLeadDimA";
-    case CLBlastInvalidLeadDimB: return "CLBlastInvalidLeadDimB";
-    case CLBlastInvalidLeadDimC: return "CLBlastInvalidLeadDimC";
-    case CLBlastInsufficientMemoryA: return "CLBlastInsufficientMemoryA";
-    case CLBlastInsufficientMemoryB: return "CLBlastInsufficientMemoryB";
-    case CLBlastInsufficientMemoryC: return "CLBlastInsufficientMemoryC";
-    case CLBlastInsufficientMemoryTemp: return "CLBlastInsufficientMemoryTemp";
-    case CLBlastInvalidOverrideKernel: return "CLBlastInvalidOverrideKernel";
-    case CLBlastMissingOverrideParameter: return "CLBlastMissingOverrideParameter";
-    case CLBlastInvalidLocalMemUsage: return "CLBlastInvalidLocalMemUsage";
-    case CLBlastDatabaseError: return "CLBlastDatabaseError";
-    case CLBlastUnknownError: return "CLBlastUnknownError";
-    case CLBlastUnexpectedError: return "CLBlastUnexpectedError";
-    default: return c > -1000 ? clgan_cl_error_name((cl_int)c) : "CLBlast error";
-  }
-}
-
-clgan_status clgan_status_from_clblast(int code) {
-  CLBlastStatusCode c = (CLBlastStatusCode)code;
-  if (c == CLBlastSuccess) return CLGAN_OK;
-  if (c > -1000) return clgan_status_from_cl((cl_int)c);
-  switch (c) {
-    case CLBlastInvalidDimension:
-    case CLBlastInvalidLeadDimA:
-    case CLBlastInvalidLeadDimB:
-    case CLBlastInvalidLeadDimC:
-    case CLBlastInsufficientMemoryA:
-    case CLBlastInsufficientMemoryB:
-    case CLBlastInsufficientMemoryC:
-    case CLBlastInvalidMatrixA:
-    case CLBlastInvalidMatrixB:
-    case CLBlastInvalidMatrixC:
-    case CLBlastInvalidOverrideKernel:
-    case CLBlastMissingOverrideParameter:
-      return CLGAN_INVALID_ARGUMENT;
-    case CLBlastInvalidLocalMemUsage:
-      return CLGAN_UNSUPPORTED;
-    default:
-      return CLGAN_CLBLAST_ERROR;
-  }
-}
-
-clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line) {
-  clgan_status st = clgan_status_from_clblast(code);
-  clgan_error("%s: %s returned %s (%d) at %s:%d", clgan_status_message(st), call,
-              clblast_name((CLBlastStatusCode)code), code, file, line);
-  return st;
-}
 
 void clgan_gemm_record(clgan_device *dev, clgan_tune_shape *shapes, int max, int *count,
                        int *dropped) {

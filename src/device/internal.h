@@ -55,6 +55,9 @@ clgan_status clgan_status_from_cl(cl_int err);
 
 /* Reports a failed OpenCL call once, with its text, file and line, and yields the status. */
 clgan_status clgan_cl_fail(cl_int err, const char *call, const char *file, int line);
+/* The same for CLBlast (a CLBlastStatusCode as int, so this header needs no clblast_c.h). */
+clgan_status clgan_status_from_clblast(int code);
+clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line);
 
 #define CL_TRY(call)                                                                        \
   do {                                                                                      \
@@ -70,9 +73,6 @@ void clgan_profile_record_event(clgan_device *dev, cl_event ev, const char *name
 /* A span from the end of `after` (a marker enqueued before a library call that runs several
  * kernels but returns one event, as CLBlast does) to the end of ev; after may be NULL. */
 void clgan_profile_record_span(clgan_device *dev, cl_event after, cl_event ev, const char *name);
-
-clgan_status clgan_status_from_clblast(int code);
-clgan_status clgan_clblast_fail(int code, const char *call, const char *file, int line);
 
 #endif
 

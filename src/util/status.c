@@ -1,4 +1,7 @@
-/* The status table's names and messages, and the log sink every error passes through. */
+/* The status table's names and messages, and the log sink every error passes through.
+ * It lives in src/util/, the bottom layer, because every layer reports errors through it: io
+ * and util must not depend on the device layer to say what went wrong. OpenCL's and CLBlast's
+ * codes are mapped into this table by the device layer (src/device/errors.c). */
 #include "clgan/status.h"
 
 #include <stdarg.h>
