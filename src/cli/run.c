@@ -285,7 +285,12 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
   data.rows = ds.rows;
   data.cols = ds.cols;
   if ((st = clgan_dataset_upload(dev, &ds, &data.images))) goto done;
-  if ((st = clgan_trainer_create(&t, dev, &cfg, &data))) goto done;
+  if ((st = clgan_trainer_create(&t, dev, &cfg, &data))) {
+    if (st == CLGAN_INVALID_ARGUMENT && cfg.batch > data.count)
+      fprintf(stderr, "clgan train: error: use --batch %d or less with this data set\n",
+              data.count);
+    goto done;
+  }
   if (ro->resume && (st = clgan_trainer_load(t, ro->resume))) goto done;
 
   snprintf(path, sizeof path, "%s/samples", dir);

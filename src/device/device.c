@@ -154,7 +154,7 @@ static void report_no_match(const char *text, const clgan_device_info *list, int
                              clgan_device_type_name(list[i].type), list[i].name,
                              list[i].platform_name);
   buf[used] = '\0';
-  clgan_error("--device '%s' matches no OpenCL device. Use a flat index, P:D, a type "
+  clgan_error("device selector '%s' matches no OpenCL device. Use a flat index, P:D, a type "
               "(cpu, gpu, accelerator) or part of a name. Devices on this machine:%s",
               text, buf);
 }
@@ -170,8 +170,8 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
 
   clgan_selector sel;
   if (clgan_selector_parse(cfg.selector, &sel) != CLGAN_OK) {
-    clgan_error("--device '%s' is not a valid selector: use a flat index (0), P:D (0:1), a type "
-                "(cpu, gpu, accelerator) or part of a platform or device name (pocl, nvidia)",
+    clgan_error("'%s' is not a valid selector for a device: use a flat index (0), P:D (0:1), a "
+                "type (cpu, gpu, accelerator) or part of a platform or device name (pocl, nvidia)",
                 cfg.selector);
     return CLGAN_INVALID_ARGUMENT;
   }
