@@ -182,6 +182,14 @@ expect "sample missing checkpoint" 2 "nothing-here.safetensors" -- "$clgan" samp
 expect "a model too big for the device" 1 "does not fit in the memory" -- "$clgan" train --model mlp \
   --generator linear:16000000,linear:16000000,linear:784,tanh --steps 1 --data "$data" --out "$tmp/x"
 expect "train help" 0 "--checkpoint-every N" -- "$clgan" train --help
+# A figure that cannot be written is a warning and the run goes on; its data are in metrics.csv.
+mkdir -p "$tmp/noplot/losses.png/x"
+expect "losses.png cannot be written: a warning" 0 "warning: losses.png not updated; training goes on" -- \
+  "$clgan" train --model mlp --steps 4 --log-every 2 --data "$data" --out "$tmp/noplot"
+[ -s "$tmp/noplot/checkpoint.safetensors" ] && ok "the run without its plot saved its checkpoint" || fail "no checkpoint without the plot"
+# No evaluation, no evaluation line in the summary.
+expect "a run without --eval-every" 0 "4 steps in" -- "$clgan" train --model mlp --steps 4 --data "$data" --out "$tmp/noeval"
+"$clgan" train --model mlp --steps 4 --data "$data" --out "$tmp/noeval2" 2>&1 | grep -q "best FID" && fail "a run without --eval-every reports an evaluation" || ok "no eval line without --eval-every"
 
 # ---- Losses and models ---------------------------------------------------------------------------
 expect "unknown loss" 2 "--loss 'wasserstein'" -- "$clgan" train --loss wasserstein --steps 1
