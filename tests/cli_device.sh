@@ -15,6 +15,10 @@ expect "index out of range" 2 "matches no OpenCL device" -- "$clgan" gemm-check 
 expect "P:D out of range" 2 "matches no OpenCL device" -- "$clgan" gemm-check --device 7:3
 expect "malformed P:D" 2 "not a valid selector" -- "$clgan" gemm-check --device 0:x
 expect "CLGAN_DEVICE is the default" 2 "'nothing-here'" -- env CLGAN_DEVICE=nothing-here "$clgan" gemm-check
+# The library speaks of selectors; the CLI names the flag or variable it came from (issue 9).
+expect "the library names no flag" 2 "clgan: error: device selector 'no-such-device-xyz' matches" -- "$clgan" gemm-check --device no-such-device-xyz
+expect "the CLI names --device" 2 "selector 'no-such-device-xyz' came from --device" -- "$clgan" gemm-check --device no-such-device-xyz
+expect "the CLI names CLGAN_DEVICE" 2 "selector 'nothing-here' came from .CLGAN_DEVICE" -- env CLGAN_DEVICE=nothing-here "$clgan" gemm-check
 expect "--device beats CLGAN_DEVICE" 0 "all results match" -- env CLGAN_DEVICE=nothing-here "$clgan" gemm-check --device 0 --reps 1
 expect "devices with a bad selector" 2 "matches none" -- "$clgan" devices --device no-such-device-xyz
 expect "missing option value" 2 "needs a value" -- "$clgan" gemm-check --device

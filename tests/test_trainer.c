@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clgan/gan.h"
+#include "clgan/io.h"
 #include "harness.h"
 
 #define COUNT 320
@@ -84,6 +86,121 @@ static void flip_byte(const char *path, long at) {
 
 /* clgan_train_gemm_shapes (what `clgan tune --model` tunes on) against the profiler's own count
  * of one step's GEMMs, and mlp's shapes against its architecture. */
+/* The last error reported, to check that a refusal names the field at fault. */
+static char last_error[1024];
+static void keep_error(const char *level, const char *text, void *user) {
+  (void)user;
+  if (!strcmp(level, "error")) snprintf(last_error, sizeof last_error, "%s", text);
+}
+
+/* Copies checkpoint `from` to `to` with metadata `key` set to `value`, through clgan's own
+ * writer: the copy has a valid CRC, as a file made on purpose would. */
+static int rewrite_meta(const char *from, const char *to, const char *key, const char *value) {
+  clgan_st_file *f = NULL;
+  clgan_st_writer *w = NULL;
+  int ok = clgan_st_open(from, &f) == CLGAN_OK && clgan_st_writer_new(&w) == CLGAN_OK;
+  for (int i = 0; ok && i < clgan_st_count(f); i++) {
+    const clgan_st_tensor *t = clgan_st_at(f, i);
+    ok = clgan_st_add(w, t->name, t->dtype, t->shape, t->ndim, t->data) == CLGAN_OK;
+  }
+  const char *k, *v;
+  for (int i = 0; ok && clgan_st_meta_at(f, i, &k, &v); i++) {
+    if (!strcmp(k, CLGAN_ST_CRC_KEY) || !strcmp(k, CLGAN_ST_VERSION_KEY)) continue;
+    ok = clgan_st_add_meta(w, k, strcmp(k, key) ? v : value) == CLGAN_OK;
+  }
+  ok = ok && clgan_st_meta(f, key) && clgan_st_write(w, to) == CLGAN_OK;
+  clgan_st_writer_free(w);
+  clgan_st_close(f);
+  return ok;
+}
+
+/* Metadata that parses but makes no sense is refused, naming the key, by both readers (issue 9,
+ * findings 2 and 4: grid 46341 overflowed grid * grid, NaN clip values passed as off,
+ * batch=4294967360 resumed at batch 64, seed=abc became 0, an unknown init became dcgan's). */
+static void test_bad_metadata(clgan_trainer *t, const char *ckpt, const char *bad) {
+  static const struct {
+    const char *key, *value, *named;
+  } cases[] = {
+      {"grid", "46341", "'grid'"},
+      {"grid", "3000", "'grid'"},
+      {"grid", "0", "'grid'"},
+      {"batch", "4294967360", "'batch'"},
+      {"batch", "-64", "'batch'"},
+      {"batch", " 64", "'batch'"},
+      {"batch", "64x", "'batch'"},
+      {"batch", "0", "'batch'"},
+      {"latent", "70000", "'latent'"},
+      {"epochs", "99999999999", "'epochs'"},
+      {"d_steps", "101", "'d_steps'"},
+      {"steps", "-1", "'steps'"},
+      {"sample_every", "+5", "'sample_every'"},
+      {"clip_weights", "nan", "'clip_weights'"},
+      {"gp_lambda", "inf", "'gp_lambda'"},
+      {"clip_grad_norm", "-1", "'clip_grad_norm'"},
+      {"real_label", "0.3", "'real_label'"},
+      {"real_label", "nan", "'real_label'"},
+      {"seed", "abc", "'seed'"},
+      {"seed", "-1", "'seed'"},
+      {"seed", "18446744073709551616", "'seed'"},
+      {"init", "kaiming", "'init'"},
+      {"loss", "wasserstein", "loss 'wasserstein'"},
+      {"model", "../../etc", "'model'"},
+      {"model", "", "'model'"},
+      {"image", "8x8junk", "'image'"},
+      {"optimizer.generator",
+       "adam lr=0.0002 beta1=nan beta2=0.999 eps=1e-08 alpha=0.99 momentum=0",
+       "'optimizer.generator': beta1 = nan"},
+      {"optimizer.discriminator",
+       "adam lr=inf beta1=0.5 beta2=0.999 eps=1e-08 alpha=0.99 momentum=0",
+       "'optimizer.discriminator': lr = inf"},
+      {"optimizer.generator",
+       "adam lr=0.0002 beta1=0.5 beta2=0.999 eps=1e-08 alpha=0.99 momentum=0 extra",
+       "optimizer metadata"},
+      {"step", "-3", "'step'"},
+      {"epoch", "4294967296", "'epoch'"},
+      {"metrics.window", "1 2 3", "'metrics.window'"},
+  };
+  clgan_train_cfg c;
+  int rows, cols;
+  /* The rewrite itself changes nothing that matters: a copy with a value kept loads. */
+  CHECK(rewrite_meta(ckpt, bad, "format", "clgan-checkpoint-1") &&
+            clgan_checkpoint_cfg(bad, &c, &rows, &cols) == CLGAN_OK &&
+            clgan_trainer_load(t, bad) == CLGAN_OK,
+        "a rewritten copy with its values kept loads");
+  clgan_set_log(keep_error, NULL);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (!rewrite_meta(ckpt, bad, cases[i].key, cases[i].value)) {
+      CHECK(0, "rewriting %s = '%s'", cases[i].key, cases[i].value);
+      continue;
+    }
+    last_error[0] = '\0';
+    clgan_status st = clgan_trainer_load(t, bad);
+    CHECK(st == CLGAN_BAD_FORMAT && strstr(last_error, cases[i].named),
+          "%s = '%s' is refused (%s) naming %s: %s", cases[i].key, cases[i].value,
+          clgan_status_name(st), cases[i].named, last_error);
+    int meta_only = !strcmp(cases[i].key, "step") || !strcmp(cases[i].key, "epoch") ||
+                    !strcmp(cases[i].key, "metrics.window");
+    if (!meta_only) {
+      last_error[0] = '\0';
+      st = clgan_checkpoint_cfg(bad, &c, &rows, &cols);
+      CHECK(st == CLGAN_BAD_FORMAT && strstr(last_error, cases[i].named),
+            "clgan_checkpoint_cfg: %s = '%s' is refused naming %s: %s", cases[i].key,
+            cases[i].value, cases[i].named, last_error);
+    }
+  }
+  /* A folder is not a checkpoint, and the message says so. */
+  char folder[300];
+  snprintf(folder, sizeof folder, "%s.d", bad);
+  CHECK(mkdir(folder, 0700) == 0, "mkdir");
+  last_error[0] = '\0';
+  CHECK(clgan_checkpoint_cfg(folder, &c, &rows, &cols) != CLGAN_OK &&
+            strstr(last_error, "is a directory"),
+        "a folder as checkpoint is refused as a directory: %s", last_error);
+  rmdir(folder);
+  clgan_set_log(NULL, NULL);
+  CHECK(clgan_trainer_step_count(t) == 12, "the refused loads left the trainer at step 12");
+}
+
 static void test_gemm_shapes(void) {
   clgan_device *dev = test_open_device_cfg((clgan_device_cfg){.profile = 1});
   const char *models[] = {"mlp", "dcgan", "wgan-gp"};
@@ -246,6 +363,8 @@ int main(void) {
   CHECK(clgan_generate(clgan_trainer_generator(tc), z, 4, 8, img2) == CLGAN_OK, "generate again");
   CHECK(!memcmp(img1, img2, sizeof img1), "generation is deterministic");
   CHECK(memcmp(img1, img1 + 64, 64 * sizeof(float)) != 0, "different latents, different images");
+
+  test_bad_metadata(tc, ckpt, bad);
 
   remove(ckpt);
   remove(bad);

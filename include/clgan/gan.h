@@ -43,6 +43,25 @@ typedef struct {
   uint64_t seed;
 } clgan_train_cfg;
 
+/* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the
+ * checkpoint reader. A fault names the field as the checkpoint metadata spells it ("batch",
+ * "clip_grad_norm"; for an optimizer field its key inside "optimizer.<net>", with net set),
+ * its value as text and the allowed range, in the library's terms: the caller knows which
+ * option or file the value came from and names it. */
+typedef struct {
+  const char *field;
+  const char *net;     /* "generator" / "discriminator" for optimizer fields, else NULL */
+  char value[48];
+  const char *range;   /* "1..65536", "[0, 1)", "a finite number >= 0" */
+} clgan_cfg_fault;
+
+/* CLGAN_OK, or CLGAN_INVALID_ARGUMENT with *fault describing the first field out of range.
+ * Reports nothing itself. */
+clgan_status clgan_train_cfg_check(const clgan_train_cfg *cfg, clgan_cfg_fault *fault);
+/* A model name is a label (a preset's name, or another tool's): 1..31 letters, digits, '.', '_'
+ * or '-', so that it can name a run folder. 1 if name is one. */
+int clgan_model_name_ok(const char *name);
+
 /* Fills cfg with a preset ("mlp", "mlp-bn", "mlp-tf"); CLGAN_INVALID_ARGUMENT if unknown. */
 clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg);
 /* Preset names, NULL-terminated, and a one-line description of each. */

@@ -155,5 +155,10 @@ const char *cli_data_dir(const char *given) {
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev) {
   clgan_device_cfg cfg = {.selector = sel, .profile = profile};
   clgan_device_cfg_from_env(&cfg);
-  return clgan_device_open(dev, &cfg);
+  clgan_status st = clgan_device_open(dev, &cfg);
+  /* The library speaks of selectors; the CLI says where this one came from. */
+  if ((st == CLGAN_INVALID_ARGUMENT || st == CLGAN_NO_DEVICE) && cfg.selector)
+    fprintf(stderr, "clgan: the device selector '%s' came from %s (clgan devices lists them)\n",
+            cfg.selector, sel ? "--device" : "$CLGAN_DEVICE");
+  return st;
 }

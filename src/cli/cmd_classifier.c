@@ -75,7 +75,11 @@ static int cmd_classifier_train(int argc, char **argv) {
   clgan_classifier_cfg cfg = {.spec = spec, .epochs = epochs, .batch = batch, .lr = lr,
                               .seed = (uint64_t)seed, .progress = print_line};
   double acc = 0;
-  if ((st = clgan_classifier_train(&c, dev, &cfg, &train, &test, &acc))) goto done;
+  if ((st = clgan_classifier_train(&c, dev, &cfg, &train, &test, &acc))) {
+    if (st == CLGAN_NUMERIC)
+      fprintf(stderr, "clgan classifier train: try a smaller --lr (this run: %g)\n", lr);
+    goto done;
+  }
   if ((st = clgan_classifier_save(c, path))) goto done;
   printf("clgan classifier train: test accuracy %.2f %% on %d t10k images -> %s\n", 100.0 * acc,
          test.count, path);

@@ -25,7 +25,7 @@ static void mean_min(const float *d, int n, double *mean, double *min) {
 }
 
 /* --nearest: each sample beside its nearest training image, and the distances against those of
- * as many test images (the t10k split, when the folder has it): samples much closer to the
+ * as many test images (the t10k split, which the folder must hold): samples much closer to the
  * training set than unseen real images are would be copies. */
 static clgan_status nearest_check(const char *png, const char *dir, const float *images,
                                   int count, int rows, int width) {
@@ -43,6 +43,22 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
     fprintf(stderr, "clgan sample: error: %s holds %dx%d images; the generator makes %dx%d\n",
             dir, train.rows, train.cols, rows, width);
     clgan_dataset_free(&train);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  /* Without the test split the distances have no scale to be judged by: that is a failed
+   * check (exit 2), not a pass (issue 9, finding 7: it printed an error and exited 0), found
+   * before the grid is written. */
+  if ((st = clgan_dataset_load(dir, "t10k", &test))) {
+    fprintf(stderr, "clgan sample: error: --nearest needs the t10k test images in %s to judge "
+                    "the distances by\n", dir);
+    clgan_dataset_free(&train);
+    return st;
+  }
+  if (test.rows != rows || test.cols != width) {
+    fprintf(stderr, "clgan sample: error: the t10k images in %s are %dx%d; the generator makes "
+                    "%dx%d\n", dir, test.rows, test.cols, rows, width);
+    clgan_dataset_free(&train);
+    clgan_dataset_free(&test);
     return CLGAN_INVALID_ARGUMENT;
   }
   int *index = malloc((size_t)count * 2 * sizeof *index);
@@ -81,17 +97,12 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
     printf(" (%d of %d classes)\n", present, train.classes);
   }
   /* The same for unseen real images: the scale a sample's distance is judged by. */
-  if (clgan_dataset_load(dir, "t10k", &test) == CLGAN_OK && test.rows == rows &&
-      test.cols == width) {
-    int n = test.count < count ? test.count : count;
-    for (size_t i = 0; i < (size_t)n * dim; i++) pairs[i] = clgan_pixel_to_unit(test.images[i]);
-    clgan_nearest_images(pairs, n, train.images, train.count, dim, index + count, dist + count);
-    mean_min(dist + count, n, &mean, &min);
-    printf("  %d test images: mean distance %.2f, smallest %.2f (samples far closer than these "
-           "would be copies)\n", n, mean, min);
-  } else {
-    printf("  (no t10k test images in %s to compare with)\n", dir);
-  }
+  int n = test.count < count ? test.count : count;
+  for (size_t i = 0; i < (size_t)n * dim; i++) pairs[i] = clgan_pixel_to_unit(test.images[i]);
+  clgan_nearest_images(pairs, n, train.images, train.count, dim, index + count, dist + count);
+  mean_min(dist + count, n, &mean, &min);
+  printf("  %d test images: mean distance %.2f, smallest %.2f (samples far closer than these "
+         "would be copies)\n", n, mean, min);
 done:
   free(index);
   free(dist);
@@ -184,6 +195,11 @@ int cmd_sample(int argc, char **argv) {
   if (latent_path) {
     int n = 0, dim = 0;
     if ((st = clgan_npy_read_f32(latent_path, &z, &n, &dim))) goto done;
+    if (n < 1) { /* refused before anything is written (it used to write --raw first) */
+      fprintf(stderr, "clgan sample: error: %s holds no latent vectors (0 rows)\n", latent_path);
+      st = CLGAN_INVALID_ARGUMENT;
+      goto done;
+    }
     if (dim != cfg.latent) {
       fprintf(stderr, "clgan sample: error: %s holds vectors of %d values; the generator takes "
                       "%d\n", latent_path, dim, cfg.latent);

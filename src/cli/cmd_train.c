@@ -45,6 +45,39 @@ static int parse_init(const char *text, clgan_init *init) {
   return 1;
 }
 
+/* The option behind a field of clgan_train_cfg_check's fault, by the field's metadata name;
+ * NULL for fields no option sets (they come from a preset or the checkpoint; real_label is
+ * checked as --label-smoothing before). */
+static const char *option_of(const clgan_cfg_fault *f, int lr_g_given, int lr_d_given) {
+  static const char *const names[][2] = {
+      {"latent", "latent"},           {"batch", "batch"},
+      {"d_steps", "d-steps"},         {"epochs", "epochs"},
+      {"steps", "steps"},             {"sample_every", "sample-every"},
+      {"checkpoint_every", "checkpoint-every"},
+      {"clip_grad_norm", "clip-grad-norm"},     {"clip_weights", "clip-weights"},
+      {"gp_lambda", "gp-lambda"},     {"beta1", "beta1"},
+      {"beta2", "beta2"},             {"momentum", "momentum"}};
+  if (!strcmp(f->field, "lr") && f->net) {
+    int g = !strcmp(f->net, "generator");
+    return g && lr_g_given ? "lr-g" : !g && lr_d_given ? "lr-d" : "lr";
+  }
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(f->field, names[i][0])) return names[i][1];
+  return NULL;
+}
+
+static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_given,
+                         const char *resume) {
+  const char *opt = option_of(f, lr_g_given, lr_d_given);
+  if (opt)
+    fprintf(stderr, "clgan train: error: --%s %s: out of range (allowed: %s)\n", opt, f->value,
+            f->range);
+  else
+    fprintf(stderr, "clgan train: error: %s%s%s %s is out of range (allowed: %s)%s%s\n",
+            f->net ? f->net : "", f->net ? " optimizer " : "", f->field, f->value, f->range,
+            resume ? " in " : "", resume ? resume : "");
+}
+
 int cmd_train(int argc, char **argv) {
   const char *model = "mlp-bn", *gspec = NULL, *dspec = NULL, *data_dir = NULL, *out = NULL;
   const char *device = NULL, *resume = NULL, *opt = NULL, *opt_g = NULL, *opt_d = NULL;
@@ -155,6 +188,11 @@ int cmd_train(int argc, char **argv) {
     if (given[G_SEED]) cfg.seed = (uint64_t)seed;
     if (given[G_DSTEPS]) cfg.d_steps = d_steps;
     if (given[G_CLIP]) cfg.clip_norm = clip;
+    if (given[G_SMOOTH] && !(smoothing >= 0 && smoothing < 0.5f)) {
+      fprintf(stderr, "clgan train: error: --label-smoothing %g: out of range (allowed: [0, 0.5))\n",
+              (double)smoothing);
+      return CLGAN_EXIT_USAGE;
+    }
     if (given[G_SMOOTH]) cfg.real_label = 1.0f - smoothing;
     if (given[G_INIT] && !parse_init(init, &cfg.init)) {
       fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", init);
@@ -167,10 +205,6 @@ int cmd_train(int argc, char **argv) {
     }
     if (given[G_CLIPW]) cfg.clip_weights = clip_weights;
     if (given[G_GP]) cfg.gp_lambda = gp_lambda;
-    if (cfg.clip_weights < 0 || !(cfg.gp_lambda >= 0)) {
-      fprintf(stderr, "clgan train: error: --clip-weights and --gp-lambda must be >= 0\n");
-      return CLGAN_EXIT_USAGE;
-    }
     clgan_opt_cfg *o[2] = {&cfg.opt_g, &cfg.opt_d};
     const char *kinds[2] = {opt_g ? opt_g : opt, opt_d ? opt_d : opt};
     double lrs[2] = {given[G_LRG] ? lr_g : lr, given[G_LRD] ? lr_d : lr};
@@ -184,15 +218,6 @@ int cmd_train(int argc, char **argv) {
       if (given[G_B1]) o[i]->beta1 = beta1;
       if (given[G_B2]) o[i]->beta2 = beta2;
       if (given[G_MOM]) o[i]->momentum = momentum;
-      if (!(o[i]->lr > 0) || !(o[i]->lr < 10)) {
-        fprintf(stderr, "clgan train: error: learning rate %g is not in (0, 10)\n", o[i]->lr);
-        return CLGAN_EXIT_USAGE;
-      }
-      if (o[i]->beta1 < 0 || o[i]->beta1 >= 1 || o[i]->beta2 < 0 || o[i]->beta2 >= 1 ||
-          o[i]->momentum < 0 || o[i]->momentum >= 1) {
-        fprintf(stderr, "clgan train: error: beta1, beta2 and momentum must be in [0, 1)\n");
-        return CLGAN_EXIT_USAGE;
-      }
     }
     char err[256];
     clgan_net_spec probe;
@@ -212,13 +237,14 @@ int cmd_train(int argc, char **argv) {
   }
   if (given[G_SAMPLE]) cfg.sample_every = sample_every;
   if (given[G_CKPT]) cfg.checkpoint_every = checkpoint_every;
-  if (cfg.batch < 1 || cfg.batch > 65536 || cfg.latent < 1 || cfg.latent > 65536 ||
-      cfg.d_steps < 1 || cfg.d_steps > 100 || cfg.epochs < 0 || cfg.steps < 0 ||
-      cfg.sample_every < 0 || cfg.checkpoint_every < 0 || log_every < 1 || cfg.clip_norm < 0 ||
-      !(cfg.real_label > 0.5f && cfg.real_label <= 1.0f)) {
-    fprintf(stderr, "clgan train: error: out-of-range value among --batch, --latent, --d-steps, "
-                    "--epochs, --steps, --sample-every, --checkpoint-every, --log-every, "
-                    "--clip-grad-norm, --label-smoothing (see clgan train --help)\n");
+  if (log_every < 1) {
+    fprintf(stderr, "clgan train: error: --log-every %d: out of range (allowed: >= 1)\n",
+            log_every);
+    return CLGAN_EXIT_USAGE;
+  }
+  clgan_cfg_fault fault;
+  if (clgan_train_cfg_check(&cfg, &fault) != CLGAN_OK) {
+    report_fault(&fault, given[G_LRG], given[G_LRD], resume);
     return CLGAN_EXIT_USAGE;
   }
   if (cfg.epochs == 0 && cfg.steps == 0) {

@@ -101,7 +101,9 @@ typedef struct {
 } run_eval;
 
 static void run_eval_free(run_eval *e) {
-  clgan_csv_close(e->csv);
+  /* A run that ends well closed eval.csv already and checked it; here the run is failing, and
+   * a failed close is reported by clgan_csv_close. */
+  (void)clgan_csv_close(e->csv);
   clgan_evaluator_free(e->ev);
   clgan_classifier_free(e->clf);
   free(e->latent);
@@ -203,7 +205,11 @@ static clgan_status run_eval_step(run_eval *e, clgan_trainer *t, const clgan_run
                             r.classes.mean_conf, secs};
   if ((st = clgan_csv_row(e->csv, row, EVAL_NCOLS))) return st;
   history_push(&e->hist, (double)step, r.fid, r.kid_mean);
-  run_eval_plot(e, dir);
+  /* A figure that failed (reported where it failed) is redrawn at the next evaluation; eval.csv
+   * holds its data, so the run goes on. */
+  if (run_eval_plot(e, dir) != CLGAN_OK)
+    fprintf(stderr, "clgan train: warning: eval.png not updated; training goes on (eval.csv "
+                    "holds the figures)\n");
   int best = r.fid < e->best_fid;
   if (best) {
     e->best_fid = r.fid;
@@ -285,7 +291,12 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
   data.rows = ds.rows;
   data.cols = ds.cols;
   if ((st = clgan_dataset_upload(dev, &ds, &data.images))) goto done;
-  if ((st = clgan_trainer_create(&t, dev, &cfg, &data))) goto done;
+  if ((st = clgan_trainer_create(&t, dev, &cfg, &data))) {
+    if (st == CLGAN_INVALID_ARGUMENT && cfg.batch > data.count)
+      fprintf(stderr, "clgan train: error: use --batch %d or less with this data set\n",
+              data.count);
+    goto done;
+  }
   if (ro->resume && (st = clgan_trainer_load(t, ro->resume))) goto done;
 
   snprintf(path, sizeof path, "%s/samples", dir);
@@ -376,7 +387,9 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
     if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || at_end || *stop) {
       snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
       if ((st = clgan_trainer_save(t, path))) goto done;
-      write_plot(dir, &hist);
+      if (write_plot(dir, &hist) != CLGAN_OK)
+        fprintf(stderr, "clgan train: warning: losses.png not updated; training goes on "
+                        "(metrics.csv holds the losses)\n");
     }
     if (ro->eval_every > 0 && (step % ro->eval_every == 0 || at_end)) {
       double before = eval.seconds;
@@ -385,6 +398,12 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
     }
   }
   if (tty) printf("\n");
+  /* The CSVs' last rows reach the disk here: a failed flush fails the run before its summary. */
+  st = clgan_csv_close(csv);
+  csv = NULL;
+  if (st == CLGAN_OK) st = clgan_csv_close(eval.csv);
+  eval.csv = NULL;
+  if (st != CLGAN_OK) goto done;
   double elapsed = now_s() - t_start;
   long step = clgan_trainer_step_count(t);
   if (*stop) {
@@ -397,7 +416,7 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
            step - start_step, elapsed, (double)(step - start_step) * cfg.batch * cfg.d_steps / elapsed,
            info->name, m.d_loss, m.g_loss, m.d_real, m.d_fake, dir, step, dir, dir, dir);
   }
-  if (eval.runs > 0 || eval.best_step >= 0)
+  if (ro->eval_every > 0 && (eval.runs > 0 || eval.best_step >= 0))
     printf("  eval     best FID %.3f at step %ld; %d evaluation(s) of %d samples took %.1f s "
            "(%.0f%% of the run)\n           %s/eval.csv, %s/eval.png%s%s%s\n",
            eval.best_fid, eval.best_step, eval.runs, eval.count, eval.seconds,
@@ -423,7 +442,16 @@ done:
     fprintf(stderr, "clgan train: error: the run does not fit in the memory of %s at batch %d: try "
                     "a smaller --batch, or another --device (clgan devices lists their memory)\n",
             dev ? clgan_device_get_info(dev)->name : "the device", cfg.batch);
-  clgan_csv_close(csv);
+  if (st == CLGAN_HOST_OUT_OF_MEMORY)
+    fprintf(stderr, "clgan train: error: the host ran out of memory at batch %d: try a smaller "
+                    "--batch%s\n", cfg.batch, ro->eval_every > 0 ? " or --eval-count" : "");
+  if (st == CLGAN_WRITE_FAILED)
+    fprintf(stderr, "clgan train: error: a file of the run could not be written in %s (disk full "
+                    "or no permission); a checkpoint already there is intact: make room and go "
+                    "on with --resume %s/checkpoint.safetensors\n", dir, dir);
+  /* Closed already when the run ended well; otherwise the run is failing, and a failed close
+   * is reported by clgan_csv_close. */
+  (void)clgan_csv_close(csv);
   run_eval_free(&eval);
   history_free(&hist);
   free(latent);

@@ -13,6 +13,22 @@ static void info_string(cl_device_id d, cl_device_info what, char *out, size_t s
   out[size - 1] = '\0';
 }
 
+/* A fixed-size property; zero, with a warning, when the driver does not answer. */
+static void info_value(cl_device_id d, cl_device_info what, const char *name, size_t size,
+                       void *out) {
+  cl_int err = clGetDeviceInfo(d, what, size, out, NULL);
+  if (err != CL_SUCCESS) {
+    memset(out, 0, size);
+    clgan_warn("clGetDeviceInfo(%s) failed (%s): taken as 0", name, clgan_cl_error_name(err));
+  }
+}
+
+static void platform_string(cl_platform_id p, cl_platform_info what, char *out, size_t size) {
+  out[0] = '\0';
+  if (clGetPlatformInfo(p, what, size, out, NULL) != CL_SUCCESS) snprintf(out, size, "?");
+  out[size - 1] = '\0';
+}
+
 static void fill_info(cl_platform_id p, cl_device_id d, clgan_device_info *info) {
   char ext[8192];
   cl_device_type type = 0;
@@ -20,22 +36,24 @@ static void fill_info(cl_platform_id p, cl_device_id d, clgan_device_info *info)
   cl_ulong gmem = 0, alloc = 0, lmem = 0;
   cl_device_fp_config fp64 = 0;
   size_t wg = 0;
-  clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name, NULL);
-  clGetPlatformInfo(p, CL_PLATFORM_VERSION, sizeof info->platform_version,
-                    info->platform_version, NULL);
+  platform_string(p, CL_PLATFORM_NAME, info->platform_name, sizeof info->platform_name);
+  platform_string(p, CL_PLATFORM_VERSION, info->platform_version, sizeof info->platform_version);
   info_string(d, CL_DEVICE_NAME, info->name, sizeof info->name);
   info_string(d, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
   info_string(d, CL_DEVICE_VERSION, info->version, sizeof info->version);
   info_string(d, CL_DRIVER_VERSION, info->driver, sizeof info->driver);
   info_string(d, CL_DEVICE_OPENCL_C_VERSION, info->c_version, sizeof info->c_version);
   info_string(d, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
-  clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof alloc, &alloc, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
-  clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
+  info_value(d, CL_DEVICE_TYPE, "CL_DEVICE_TYPE", sizeof type, &type);
+  info_value(d, CL_DEVICE_MAX_COMPUTE_UNITS, "CL_DEVICE_MAX_COMPUTE_UNITS", sizeof cu, &cu);
+  info_value(d, CL_DEVICE_GLOBAL_MEM_SIZE, "CL_DEVICE_GLOBAL_MEM_SIZE", sizeof gmem, &gmem);
+  info_value(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, "CL_DEVICE_MAX_MEM_ALLOC_SIZE", sizeof alloc,
+             &alloc);
+  info_value(d, CL_DEVICE_LOCAL_MEM_SIZE, "CL_DEVICE_LOCAL_MEM_SIZE", sizeof lmem, &lmem);
+  info_value(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, "CL_DEVICE_MAX_WORK_GROUP_SIZE", sizeof wg, &wg);
+  /* Not every OpenCL 1.2 driver answers this one for devices without fp64: no warning. */
+  if (clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL) != CL_SUCCESS)
+    fp64 = 0;
   info->type = (type & CL_DEVICE_TYPE_GPU)           ? CLGAN_DEVICE_GPU
                : (type & CL_DEVICE_TYPE_CPU)         ? CLGAN_DEVICE_CPU
                : (type & CL_DEVICE_TYPE_ACCELERATOR) ? CLGAN_DEVICE_ACCELERATOR
@@ -53,26 +71,40 @@ static void fill_info(cl_platform_id p, cl_device_id d, clgan_device_info *info)
 typedef int (*device_visit_fn)(cl_platform_id p, cl_device_id d, int pi, int di, int flat,
                                void *user);
 
+/* The platform and device arrays are sized by what the driver reports, so a machine with many
+ * of either is listed whole (they were fixed at 16 and 32, silently truncated: issue 9). A
+ * platform that fails to list its devices (CL_DEVICE_NOT_FOUND: it has none) is skipped. */
 static clgan_status visit_devices(device_visit_fn fn, void *user) {
+  clgan_status st = CLGAN_OK;
+  cl_platform_id *platforms = NULL;
+  cl_device_id *devices = NULL;
   cl_uint np = 0;
   cl_int err = clGetPlatformIDs(0, NULL, &np);
   if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: the ICD loader found no driver */ || np == 0)
     return CLGAN_NO_PLATFORM;
   if (err != CL_SUCCESS) return clgan_cl_fail(err, "clGetPlatformIDs", __FILE__, __LINE__);
-  cl_platform_id platforms[16];
-  if (np > 16) np = 16;
-  clGetPlatformIDs(np, platforms, NULL);
+  platforms = malloc((size_t)np * sizeof *platforms);
+  if (!platforms) return CLGAN_HOST_OUT_OF_MEMORY;
+  CL_TRY(clGetPlatformIDs(np, platforms, NULL));
   int flat = 0;
   for (cl_uint p = 0; p < np; p++) {
     cl_uint nd = 0;
-    if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS) continue;
-    cl_device_id devices[32];
-    if (nd > 32) nd = 32;
-    clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, nd, devices, NULL);
+    if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0)
+      continue;
+    free(devices);
+    devices = malloc((size_t)nd * sizeof *devices);
+    if (!devices) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto fail;
+    }
+    CL_TRY(clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, nd, devices, NULL));
     for (cl_uint d = 0; d < nd; d++, flat++)
-      if (fn(platforms[p], devices[d], (int)p, (int)d, flat, user)) return CLGAN_OK;
+      if (fn(platforms[p], devices[d], (int)p, (int)d, flat, user)) goto fail;
   }
-  return CLGAN_OK;
+fail:
+  free(devices);
+  free(platforms);
+  return st;
 }
 
 typedef struct {
@@ -154,7 +186,7 @@ static void report_no_match(const char *text, const clgan_device_info *list, int
                              clgan_device_type_name(list[i].type), list[i].name,
                              list[i].platform_name);
   buf[used] = '\0';
-  clgan_error("--device '%s' matches no OpenCL device. Use a flat index, P:D, a type "
+  clgan_error("device selector '%s' matches no OpenCL device. Use a flat index, P:D, a type "
               "(cpu, gpu, accelerator) or part of a name. Devices on this machine:%s",
               text, buf);
 }
@@ -170,8 +202,8 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
 
   clgan_selector sel;
   if (clgan_selector_parse(cfg.selector, &sel) != CLGAN_OK) {
-    clgan_error("--device '%s' is not a valid selector: use a flat index (0), P:D (0:1), a type "
-                "(cpu, gpu, accelerator) or part of a platform or device name (pocl, nvidia)",
+    clgan_error("'%s' is not a valid selector for a device: use a flat index (0), P:D (0:1), a "
+                "type (cpu, gpu, accelerator) or part of a platform or device name (pocl, nvidia)",
                 cfg.selector);
     return CLGAN_INVALID_ARGUMENT;
   }
@@ -201,7 +233,13 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
   }
   dev->info = list[pick];
   find_state fs = {.want = dev->info.index};
-  visit_devices(find, &fs);
+  if ((st = visit_devices(find, &fs))) goto fail;
+  if (!fs.device) { /* the device went away between two enumerations */
+    clgan_error("OpenCL device %d (%s) is no longer listed by its driver", dev->info.index,
+                dev->info.name);
+    st = CLGAN_NO_DEVICE;
+    goto fail;
+  }
   dev->platform = fs.platform;
   dev->id = fs.device;
   dev->profile = cfg.profile;
@@ -504,17 +542,25 @@ clgan_status clgan_profile_collect(clgan_device *dev, clgan_profile_entry **entr
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto fail;
   }
+  int untimed = 0;
   for (int i = 0; i < dev->nrecords; i++) {
     cl_ulong t0 = 0, t1 = 0;
-    clGetEventProfilingInfo(dev->records[i].event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-    clGetEventProfilingInfo(dev->records[i].event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    /* A span without both timestamps counts as a call of no time, not as garbage. */
+    if (clGetEventProfilingInfo(dev->records[i].event, CL_PROFILING_COMMAND_START, sizeof t0, &t0,
+                                NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(dev->records[i].event, CL_PROFILING_COMMAND_END, sizeof t1, &t1,
+                                NULL) != CL_SUCCESS ||
+        t1 < t0) {
+      untimed++;
+      t0 = t1 = 0;
+    }
     clReleaseEvent(dev->records[i].event);
     if (dev->records[i].after) {
       /* An in-order queue starts the command after the marker ends: the span covers every
        * kernel enqueued in between (CLBlast's padding and copy kernels too). */
       cl_ulong m = 0;
       if (clGetEventProfilingInfo(dev->records[i].after, CL_PROFILING_COMMAND_END, sizeof m, &m,
-                                  NULL) == CL_SUCCESS && m > 0 && m <= t1)
+                                  NULL) == CL_SUCCESS && m > 0 && m <= t1 && t1 > 0)
         t0 = m;
       clReleaseEvent(dev->records[i].after);
     }
@@ -525,6 +571,9 @@ clgan_status clgan_profile_collect(clgan_device *dev, clgan_profile_entry **entr
     out[j].ms += (double)(t1 - t0) * 1e-6;
   }
   dev->nrecords = 0;
+  if (untimed > 0)
+    clgan_warn("the driver gave no profiling timestamps for %d of the recorded commands: "
+               "counted with no time", untimed);
   qsort(out, (size_t)n, sizeof *out, by_time_desc);
   *entries = out;
   *count = n;

@@ -43,10 +43,10 @@ static clgan_status read_source(const clgan_device *dev, const char *file, char 
     return CLGAN_KERNEL_NOT_FOUND;
   }
   clgan_status st = CLGAN_OK;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  if (size < 0) {
+  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    clgan_error("%s: cannot seek in %s (not a regular file?)",
+                clgan_status_message(CLGAN_IO_ERROR), path);
     st = CLGAN_IO_ERROR;
     goto done;
   }
@@ -84,17 +84,21 @@ static clgan_status build_program(clgan_device *dev, const char *file, cl_progra
   err = clBuildProgram(prog, 1, &dev->id, build_options, NULL, NULL);
   if (err != CL_SUCCESS) {
     size_t log_size = 0;
-    clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
-    char *log = malloc(log_size + 1);
+    char *log = NULL;
+    if (clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size) ==
+        CL_SUCCESS)
+      log = malloc(log_size + 1);
     if (log) {
       log[0] = '\0';
-      clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, log_size, log, NULL);
+      if (clGetProgramBuildInfo(prog, dev->id, CL_PROGRAM_BUILD_LOG, log_size, log, NULL) !=
+          CL_SUCCESS)
+        log[0] = '\0';
       log[log_size] = '\0';
     }
     clgan_error("%s: %s%s%s for %s (%s, options '%s'). Build log:\n%s",
                 clgan_status_message(CLGAN_BUILD_FAILED), dev->kernel_dir[0] ? dev->kernel_dir : "",
                 dev->kernel_dir[0] ? "/" : "embedded ", file, dev->info.name,
-                clgan_cl_error_name(err), build_options, log ? log : "(no log)");
+                clgan_cl_error_name(err), build_options, log && log[0] ? log : "(no log)");
     free(log);
     st = CLGAN_BUILD_FAILED;
     goto fail;
@@ -115,7 +119,11 @@ static clgan_status get_program(clgan_device *dev, const char *file, cl_program 
       return CLGAN_OK;
     }
   }
-  if (strlen(file) >= sizeof dev->programs[0].file) return CLGAN_INVALID_ARGUMENT;
+  if (strlen(file) >= sizeof dev->programs[0].file) {
+    clgan_error("kernel file name '%s' is longer than %zu characters", file,
+                sizeof dev->programs[0].file - 1);
+    return CLGAN_INVALID_ARGUMENT;
+  }
   clgan_program_slot *grown =
       realloc(dev->programs, (size_t)(dev->nprograms + 1) * sizeof *dev->programs);
   if (!grown) return CLGAN_HOST_OUT_OF_MEMORY;

@@ -6,12 +6,21 @@
  * and in the metadata the specs, every hyper-parameter, the seed, the step, the data position
  * and the clgan version. Saving is atomic; loading validates the whole file before it changes
  * anything, so a damaged checkpoint is refused, never half-loaded (the per-net part lives in
- * net_io.c, shared with the classifier). */
+ * net_io.c, shared with the classifier).
+ *
+ * A file without "clgan.crc32" and "clgan.version" is accepted (issue 9, finding 2): a PyTorch
+ * user who changed a tensor cannot recompute clgan's CRC, and a CRC-32 stops accidents, not
+ * a file made on purpose. What makes such files safe is that every metadata value is checked
+ * against its bounds (clgan_train_cfg_check) and every tensor against the spec's shapes, with
+ * or without a CRC. */
+#define _POSIX_C_SOURCE 200809L /* stat */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clgan/io.h"
 #include "gan/net_io.h"
@@ -33,11 +42,15 @@ static clgan_status write_opt_meta(clgan_st_writer *w, const char *key, const cl
       opt_name(o->kind), o->lr, o->beta1, o->beta2, o->eps, o->alpha, o->momentum);
 }
 
+/* Strict: the kind, then each value, nothing after; the values' ranges are checked with the
+ * rest of the configuration (clgan_train_cfg_check). */
 static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
   char kind[16];
   double lr, b1, b2, eps, alpha, mom;
-  if (!text || sscanf(text, "%15s lr=%lf beta1=%lf beta2=%lf eps=%lf alpha=%lf momentum=%lf", kind,
-                      &lr, &b1, &b2, &eps, &alpha, &mom) != 7)
+  int end = -1;
+  if (!text || sscanf(text, "%15s lr=%lf beta1=%lf beta2=%lf eps=%lf alpha=%lf momentum=%lf%n",
+                      kind, &lr, &b1, &b2, &eps, &alpha, &mom, &end) != 7 ||
+      end < 0 || text[end] != '\0')
     return 0;
   if (!strcmp(kind, "adam")) o->kind = CLGAN_OPT_ADAM;
   else if (!strcmp(kind, "rmsprop")) o->kind = CLGAN_OPT_RMSPROP;
@@ -126,18 +139,32 @@ static const char *need_meta(const clgan_st_file *f, const char *path, const cha
   return v;
 }
 
-static long meta_long(const clgan_st_file *f, const char *path, const char *key,
-                      clgan_status *st) {
+/* A count in 0..max, written in decimal digits only: no sign, no space, no truncation (the
+ * probe's batch=4294967360 was read as 64 through an int cast). */
+static long meta_count(const clgan_st_file *f, const char *path, const char *key, long max,
+                       clgan_status *st) {
   const char *v = need_meta(f, path, key, st);
   if (!v) return 0;
   char *end = NULL;
   errno = 0;
-  long x = strtol(v, &end, 10);
-  if (errno || end == v || *end || x < 0) {
-    if (*st == CLGAN_OK) clgan_error("%s: metadata '%s' = '%s' is not a count", path, key, v);
+  long x = v[0] >= '0' && v[0] <= '9' ? strtol(v, &end, 10) : -1;
+  if (x < 0 || errno || !end || *end || x > max) {
+    if (*st == CLGAN_OK)
+      clgan_error("%s: metadata '%s' = '%.40s' is not a count in 0..%ld", path, key, v, max);
     *st = CLGAN_BAD_FORMAT;
+    return 0;
   }
   return x;
+}
+
+static long meta_long(const clgan_st_file *f, const char *path, const char *key,
+                      clgan_status *st) {
+  return meta_count(f, path, key, LONG_MAX, st);
+}
+
+static int meta_int(const clgan_st_file *f, const char *path, const char *key,
+                    clgan_status *st) {
+  return (int)meta_count(f, path, key, INT_MAX, st);
 }
 
 static float meta_float(const clgan_st_file *f, const char *path, const char *key,
@@ -147,19 +174,32 @@ static float meta_float(const clgan_st_file *f, const char *path, const char *ke
   char *end = NULL;
   double x = strtod(v, &end);
   if (end == v || *end) {
-    if (*st == CLGAN_OK) clgan_error("%s: metadata '%s' = '%s' is not a number", path, key, v);
+    if (*st == CLGAN_OK) clgan_error("%s: metadata '%s' = '%.40s' is not a number", path, key, v);
     *st = CLGAN_BAD_FORMAT;
   }
   return (float)x;
 }
 
+static int init_parse(const char *name, clgan_init *init) {
+  for (int i = CLGAN_INIT_TORCH; i <= CLGAN_INIT_DCGAN; i++) {
+    if (!strcmp(name, init_name((clgan_init)i))) {
+      *init = (clgan_init)i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Every value is checked as strictly as the CLI checks its options (clgan_train_cfg_check):
+ * the CRC guards against accidents, not against a file written on purpose (anyone can compute
+ * a CRC-32), so the values themselves must be safe to use. */
 static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_train_cfg *c,
                              int *rows, int *cols) {
   clgan_status st = CLGAN_OK;
   memset(c, 0, sizeof *c);
   const char *format = need_meta(f, path, "format", &st);
   if (format && strcmp(format, "clgan-checkpoint-1") != 0) {
-    clgan_error("%s: checkpoint format '%s' is not one this clgan reads (clgan-checkpoint-1)",
+    clgan_error("%s: checkpoint format '%.40s' is not one this clgan reads (clgan-checkpoint-1)",
                 path, format);
     return CLGAN_BAD_FORMAT;
   }
@@ -171,50 +211,95 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
   const char *loss = need_meta(f, path, "loss", &st);
   const char *seed = need_meta(f, path, "seed", &st);
   if (st != CLGAN_OK) return st;
+  /* The model name is only a label (the specs define the networks), but it names the run
+   * folder, so it must be a plain name. */
+  if (!clgan_model_name_ok(model)) {
+    clgan_error("%s: metadata 'model' = '%.40s' is not a model name (1..31 letters, digits, '.', "
+                "'_' or '-')", path, model);
+    return CLGAN_BAD_FORMAT;
+  }
+  if (strlen(gs) >= sizeof c->g_spec || strlen(ds) >= sizeof c->d_spec) {
+    clgan_error("%s: a network spec in the metadata is longer than %zu characters", path,
+                sizeof c->g_spec - 1);
+    return CLGAN_BAD_FORMAT;
+  }
   snprintf(c->model, sizeof c->model, "%s", model);
   snprintf(c->g_spec, sizeof c->g_spec, "%s", gs);
   snprintf(c->d_spec, sizeof c->d_spec, "%s", ds);
-  if (sscanf(image, "%dx%d", rows, cols) != 2 || *rows < 1 || *cols < 1 || *rows > 4096 ||
-      *cols > 4096) {
-    clgan_error("%s: metadata 'image' = '%s' is not ROWSxCOLS", path, image);
+  int end = -1;
+  if (sscanf(image, "%4dx%4d%n", rows, cols, &end) != 2 || end < 0 || image[end] != '\0' ||
+      *rows < 1 || *cols < 1 || *rows > 4096 || *cols > 4096) {
+    clgan_error("%s: metadata 'image' = '%.40s' is not ROWSxCOLS (each 1..4096)", path, image);
     return CLGAN_BAD_FORMAT;
   }
-  c->latent = (int)meta_long(f, path, "latent", &st);
-  c->batch = (int)meta_long(f, path, "batch", &st);
-  c->epochs = (int)meta_long(f, path, "epochs", &st);
+  c->latent = meta_int(f, path, "latent", &st);
+  c->batch = meta_int(f, path, "batch", &st);
+  c->epochs = meta_int(f, path, "epochs", &st);
   c->steps = meta_long(f, path, "steps", &st);
   c->sample_every = meta_long(f, path, "sample_every", &st);
   c->checkpoint_every = meta_long(f, path, "checkpoint_every", &st);
-  c->grid = (int)meta_long(f, path, "grid", &st);
-  c->d_steps = (int)meta_long(f, path, "d_steps", &st);
+  c->grid = meta_int(f, path, "grid", &st);
+  c->d_steps = meta_int(f, path, "d_steps", &st);
   c->real_label = meta_float(f, path, "real_label", &st);
   c->clip_norm = meta_float(f, path, "clip_grad_norm", &st);
-  c->seed = strtoull(seed, NULL, 10);
-  c->init = !strcmp(init, "torch") ? CLGAN_INIT_TORCH
-            : !strcmp(init, "glorot") ? CLGAN_INIT_GLOROT
-                                      : CLGAN_INIT_DCGAN;
-  if (!clgan_loss_parse(loss, &c->loss)) {
-    clgan_error("%s: unknown loss '%s' in the metadata", path, loss);
-    return CLGAN_BAD_FORMAT;
-  }
   c->clip_weights = meta_float(f, path, "clip_weights", &st);
   c->gp_lambda = meta_float(f, path, "gp_lambda", &st);
-  if (st == CLGAN_OK &&
-      (!parse_opt_meta(clgan_st_meta(f, "optimizer.generator"), &c->opt_g) ||
-       !parse_opt_meta(clgan_st_meta(f, "optimizer.discriminator"), &c->opt_d))) {
+  if (st != CLGAN_OK) return st;
+  char *seed_end = NULL;
+  errno = 0;
+  c->seed = seed[0] >= '0' && seed[0] <= '9' ? strtoull(seed, &seed_end, 10) : 0;
+  if (!seed_end || *seed_end || errno) {
+    clgan_error("%s: metadata 'seed' = '%.40s' is not an unsigned 64-bit integer", path, seed);
+    return CLGAN_BAD_FORMAT;
+  }
+  if (!init_parse(init, &c->init)) {
+    clgan_error("%s: metadata 'init' = '%.40s' is not torch, glorot or dcgan", path, init);
+    return CLGAN_BAD_FORMAT;
+  }
+  if (!clgan_loss_parse(loss, &c->loss)) {
+    clgan_error("%s: unknown loss '%.40s' in the metadata", path, loss);
+    return CLGAN_BAD_FORMAT;
+  }
+  if (!parse_opt_meta(clgan_st_meta(f, "optimizer.generator"), &c->opt_g) ||
+      !parse_opt_meta(clgan_st_meta(f, "optimizer.discriminator"), &c->opt_d)) {
     clgan_error("%s: the optimizer metadata is missing or damaged", path);
-    st = CLGAN_BAD_FORMAT;
+    return CLGAN_BAD_FORMAT;
   }
-  if (st == CLGAN_OK && (c->latent < 1 || c->batch < 1 || c->d_steps < 1 || c->grid < 1)) {
-    clgan_error("%s: latent, batch, d_steps or grid in the metadata is out of range", path);
-    st = CLGAN_BAD_FORMAT;
+  clgan_cfg_fault fault;
+  if (clgan_train_cfg_check(c, &fault) != CLGAN_OK) {
+    if (fault.net)
+      clgan_error("%s: metadata 'optimizer.%s': %s = %s is out of range (allowed: %s)", path,
+                  fault.net, fault.field, fault.value, fault.range);
+    else
+      clgan_error("%s: metadata '%s' = %s is out of range (allowed: %s)", path, fault.field,
+                  fault.value, fault.range);
+    return CLGAN_BAD_FORMAT;
   }
-  return st;
+  /* The sample grid's picture: bounded per side, so that a grid of large images cannot ask for
+   * gigabytes either. */
+  if ((long)c->grid * *rows > 8192 || (long)c->grid * *cols > 8192) {
+    clgan_error("%s: metadata 'grid' = %d of %dx%d images is over 8192 pixels a side", path,
+                c->grid, *rows, *cols);
+    return CLGAN_BAD_FORMAT;
+  }
+  return CLGAN_OK;
+}
+
+/* clgan_st_open, and a reason when the path is a folder (the reader's own "error reading" did
+ * not say why). */
+static clgan_status ckpt_open(const char *path, clgan_st_file **f) {
+  struct stat sb;
+  *f = NULL;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    clgan_error("%s: is a directory, not a checkpoint file", path);
+    return CLGAN_IO_ERROR;
+  }
+  return clgan_st_open(path, f);
 }
 
 clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *rows, int *cols) {
   clgan_st_file *f = NULL;
-  clgan_status st = clgan_st_open(path, &f);
+  clgan_status st = ckpt_open(path, &f);
   if (st == CLGAN_OK) st = read_cfg(f, path, cfg, rows, cols);
   clgan_st_close(f);
   return st;
@@ -225,7 +310,7 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   ckpt_net_host hg = {0}, hd = {0};
   clgan_train_cfg c;
   int rows = 0, cols = 0;
-  clgan_status st = clgan_st_open(path, &f);
+  clgan_status st = ckpt_open(path, &f);
   if (st != CLGAN_OK) return st;
   if ((st = read_cfg(f, path, &c, &rows, &cols))) goto done;
   if (strcmp(c.g_spec, t->cfg.g_spec) || strcmp(c.d_spec, t->cfg.d_spec) ||
@@ -238,7 +323,7 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     goto done;
   }
   long step = meta_long(f, path, "step", &st);
-  long epoch = meta_long(f, path, "epoch", &st);
+  int epoch = meta_int(f, path, "epoch", &st);
   long pos = meta_long(f, path, "data.position", &st);
   long count = meta_long(f, path, "data.count", &st);
   long d_batches = meta_long(f, path, "noise.d_batches", &st);
@@ -246,7 +331,10 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   long d_t = meta_long(f, path, "optimizer.discriminator.t", &st);
   long wg = 0, wd = 0;
   const char *window = need_meta(f, path, "metrics.window", &st);
-  if (window && sscanf(window, "%ld %ld", &wg, &wd) != 2 && st == CLGAN_OK) {
+  int wend = -1;
+  if (window && st == CLGAN_OK &&
+      (sscanf(window, "%ld %ld%n", &wg, &wd, &wend) != 2 || wend < 0 || window[wend] != '\0' ||
+       wg < 0 || wd < 0)) {
     clgan_error("%s: metadata 'metrics.window' is damaged", path);
     st = CLGAN_BAD_FORMAT;
   }
@@ -256,7 +344,7 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
                 "order cannot be continued", path, count, t->data.count);
     st = CLGAN_INVALID_ARGUMENT;
   }
-  if (st == CLGAN_OK && pos + t->cfg.batch > count + t->cfg.batch) {
+  if (st == CLGAN_OK && pos > count) {
     clgan_error("%s: data position %ld is beyond the data set", path, pos);
     st = CLGAN_BAD_FORMAT;
   }
@@ -271,7 +359,7 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   t->g.opt_t = g_t;
   t->d.opt_t = d_t;
   t->step = step;
-  t->epoch = (int)epoch;
+  t->epoch = epoch;
   t->pos = pos;
   t->d_batches = d_batches;
   t->window_g = wg;
@@ -292,7 +380,7 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
   clgan_net_spec spec;
   char err[256];
   memset(g, 0, sizeof *g);
-  clgan_status st = clgan_st_open(path, &f);
+  clgan_status st = ckpt_open(path, &f);
   if (st != CLGAN_OK) return st;
   if ((st = read_cfg(f, path, cfg, rows, cols))) goto done;
   if ((st = clgan_spec_parse(cfg->g_spec, &spec, err, sizeof err))) {

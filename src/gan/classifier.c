@@ -285,7 +285,8 @@ static clgan_status take_stats(clgan_classifier *c, train_state *s, double *loss
   *loss = samples ? sums[0] / (double)samples : NAN;
   *acc = samples ? sums[1] / (double)samples : NAN;
   if (st == CLGAN_OK && !isfinite(*loss)) {
-    clgan_error("the classifier's training loss is %g: diverged (try a smaller --lr)", *loss);
+    clgan_error("the classifier's training loss is %g: diverged (a smaller learning rate may help)",
+                *loss);
     st = CLGAN_NUMERIC;
   }
   return st;

@@ -3,6 +3,7 @@
  * names, optimizer moments beside them, batch-norm running statistics and num_batches_tracked.
  * Loading is two-phase (stage every tensor on the host, validated, then upload), so a damaged
  * file never half-loads a network. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,12 @@ clgan_status ckpt_net_stage(const clgan_st_file *f, const char *path, const clga
         memcpy(h->running[i], rm, (size_t)l->out_c * sizeof(float));
         memcpy(h->running[i] + l->out_c, rv, (size_t)l->out_c * sizeof(float));
         memcpy(&h->batches[i], nb->data, 8);
+        /* A count, as PyTorch writes it; it becomes a long (bn_batches). */
+        if (h->batches[i] < 0 || h->batches[i] > LONG_MAX) {
+          clgan_error("%s: tensor '%s' = %lld is not a count of batches", path, name,
+                      (long long)h->batches[i]);
+          st = CLGAN_BAD_FORMAT;
+        }
       }
     }
   }

@@ -87,13 +87,13 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   t->dim = data->rows * data->cols;
   int b = cfg->batch;
   if (b >= 1 && data->count < b) {
-    clgan_error("batch %d is larger than the data set (%d training images): use --batch %d or "
-                "less", b, data->count, data->count);
+    clgan_error("batch %d is larger than the data set (%d training images): the batch can be "
+                "at most %d", b, data->count, data->count);
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
   if (b < 1 || cfg->latent < 1 || cfg->d_steps < 1) {
-    clgan_error("invalid training setup: batch %d, latent %d, d-steps %d", b, cfg->latent,
+    clgan_error("invalid training setup: batch %d, latent %d, d_steps %d", b, cfg->latent,
                 cfg->d_steps);
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
