@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # clgan train and clgan sample end to end on Fashion-MNIST: a short real run whose D separates
 # real from fake and whose samples are not degenerate; sampling to PNG, IDX and .npy; resume
-# equals uninterrupted; SIGINT saves a checkpoint; bad input gets a clear message and exit 2.
+# equals uninterrupted; SIGINT saves a checkpoint; bad input gets a clear message and exit 2;
+# hinge and WGAN-GP runs show what their losses should (metrics, samples).
 # usage: cli_train.sh CLGAN_BINARY TESTS_DIR
 set -u
 clgan=$1
@@ -197,8 +198,36 @@ expect "a run without --eval-every" 0 "4 steps in" -- "$clgan" train --model mlp
 expect "unknown loss" 2 "--loss 'wasserstein'" -- "$clgan" train --loss wasserstein --steps 1
 expect "wgan-gp refuses a critic with batch norm" 2 "layer 2 .*not one" -- \
   "$clgan" train --model dcgan --loss wgan-gp --steps 1 --data "$data" --out "$tmp/x"
-expect "hinge loss trains" 0 "20 steps in" -- "$clgan" train --model mlp --loss hinge --steps 20 --data "$data" --out "$tmp/hinge"
-expect "wgan-gp on an MLP critic trains" 0 "4 steps in" -- "$clgan" train --model mlp --loss wgan-gp \
-  --discriminator linear:256,lrelu:0.2,linear:1 --d-steps 2 --steps 4 --data "$data" --out "$tmp/gp"
+expect "hinge loss trains" 0 "20 steps in" -- "$clgan" train --model mlp --loss hinge --steps 20 --log-every 5 --data "$data" --out "$tmp/hinge"
+expect "wgan-gp on an MLP critic trains" 0 "20 steps in" -- "$clgan" train --model mlp --loss wgan-gp \
+  --discriminator linear:256,lrelu:0.2,linear:1 --d-steps 2 --steps 20 --log-every 5 --data "$data" --out "$tmp/gp"
+# What the critic runs show (README "Losses": d_real and d_fake are raw critic outputs). In each
+# of the 4 rows: every column a finite number; the critic scores real above fake; g_loss is
+# -E[D(G(z))], so near -d_fake (another batch, after the D step); and d_loss is bounded by the
+# columns: hinge's E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] >= max(0, 2 - d_real + d_fake),
+# WGAN-GP's d_fake - d_real + penalty >= d_fake - d_real. Swapped or mislabelled columns fail.
+check_critic_run() {
+  local name=$1 kind=$2 csv=$3/metrics.csv
+  awk -F, -v kind="$kind" '
+    NR == 1 { next }
+    { rows++; for (i = 3; i <= 11; i++) if ($i != $i + 0 || $i ~ /nan|inf/) bad = bad " row " NR " col " i
+      lo = kind == "hinge" ? 2 - $5 + $6 : $6 - $5; if (kind == "hinge" && lo < 0) lo = 0
+      if ($3 < lo - 1e-4) bad = bad " row " NR ": d_loss " $3 " below " lo
+      if ($5 <= $6) bad = bad " row " NR ": D(x) " $5 " <= D(G(z)) " $6
+      d = $4 + $6; if (d < 0) d = -d; a = $6 < 0 ? -$6 : $6
+      if (d > 0.5 * a + 0.05) bad = bad " row " NR ": g_loss " $4 " is not near -d_fake " $6 }
+    END { if (rows != 4) bad = bad " " rows " rows, want 4"; if (bad != "") { print "   " bad; exit 1 } }' "$csv" \
+    && ok "$name: metrics finite, D(x) above D(G(z)), g_loss near -d_fake, d_loss within its bound" \
+    || fail "$name: metrics do not show what the loss should"
+  "$clgan" sample --checkpoint "$3/checkpoint.safetensors" --count 16 --out "$tmp/$kind.idx" >/dev/null 2>&1
+  od -An -v -tu1 -w784 -j16 "$tmp/$kind.idx" | awk '
+    { n = 0; s = 0; ss = 0; for (i = 1; i <= NF; i++) { s += $i; ss += $i * $i; n++ }
+      m = s / n; if (sqrt(ss / n - m * m) > 10) varied++; rows[NR] = $0 }
+    END { for (i = 2; i <= NR; i++) if (rows[i] != rows[1]) distinct++
+          exit !(NR == 16 && varied == 16 && distinct == 15) }' \
+    && ok "$name: 16 samples vary within and between images" || fail "$name: samples are degenerate"
+}
+check_critic_run hinge hinge "$tmp/hinge"
+check_critic_run wgan-gp wgan-gp "$tmp/gp"
 
 finish

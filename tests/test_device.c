@@ -1,8 +1,12 @@
 /* The device layer: listing, opening, buffers and views, run-time kernels from a folder,
- * the launch function, profiling, and the build-log path for a kernel that fails to compile. */
+ * the launch function, profiling (counts, and times that are positive and no longer than the
+ * wall clock around them), and the build-log path for a kernel that fails to compile. Every
+ * status is checked. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -14,6 +18,18 @@ static void capture(const char *level, const char *text, void *user) {
   size_t used = strlen(logged);
   snprintf(logged + used, sizeof logged - used, "%s: %s\n", level, text);
 }
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+#define CHECK_ST(call)                                                                \
+  do {                                                                                \
+    clgan_status st_ = (call);                                                        \
+    CHECK(st_ == CLGAN_OK, "%s: %s", #call, clgan_status_name(st_));                  \
+  } while (0)
 
 static void write_text(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
@@ -62,8 +78,8 @@ int main(void) {
   clgan_kernel *k = NULL;
   CHECK(clgan_kernel_get(dev, "bench.cl", "noop", &k) == CLGAN_OK && k, "embedded bench.cl builds");
   clgan_kernel *k2 = NULL;
-  clgan_kernel_get(dev, "bench.cl", "noop", &k2);
-  CHECK(k == k2, "a kernel handle is cached");
+  CHECK_ST(clgan_kernel_get(dev, "bench.cl", "noop", &k2));
+  CHECK(k != NULL && k == k2, "a kernel handle is cached");
   clgan_set_log(capture, NULL);
   CHECK(clgan_kernel_get(dev, "bench.cl", "no_such_kernel", &k) == CLGAN_KERNEL_NOT_FOUND,
         "a missing kernel name is KERNEL_NOT_FOUND");
@@ -93,22 +109,35 @@ int main(void) {
     hy[i] = 1.0f;
     want[i] = 1.0f + 0.5f * (float)i;
   }
-  clgan_buffer_alloc(dev, &x, (size_t)n * 4);
-  clgan_buffer_alloc(dev, &y, (size_t)n * 4 + 64);
-  clgan_buffer_write(dev, &x, 0, (size_t)n * 4, hx);
-  clgan_buffer_write(dev, &y, 0, (size_t)n * 4, hy);
+  CHECK_ST(clgan_buffer_alloc(dev, &x, (size_t)n * 4));
+  CHECK_ST(clgan_buffer_alloc(dev, &y, (size_t)n * 4 + 64));
+  CHECK_ST(clgan_buffer_write(dev, &x, 0, (size_t)n * 4, hx));
+  CHECK_ST(clgan_buffer_write(dev, &y, 0, (size_t)n * 4, hy));
+  double t0 = now_ms();
   st = CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(&y), CLGAN_BUF(&x), CLGAN_FLOAT(0.5f),
                     CLGAN_INT(n));
   CHECK(st == CLGAN_OK, "launch: %s", clgan_status_name(st));
   st = CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(&y), CLGAN_BUF(&x), CLGAN_FLOAT(0.0f),
                     CLGAN_INT(n));
-  clgan_buffer_read(dev, &y, 0, (size_t)n * 4, hy);
+  CHECK(st == CLGAN_OK, "second launch: %s", clgan_status_name(st));
+  CHECK_ST(clgan_buffer_read(dev, &y, 0, (size_t)n * 4, hy)); /* blocking: both launches ended */
+  double wall = now_ms() - t0;
   CHECK_CLOSE("axpy through clgan_launch", hy, want, (size_t)n, 0, 0);
   clgan_profile_entry *prof = NULL;
   int nprof = 0;
   CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK, "profile collect");
-  CHECK(nprof == 1 && !strcmp(prof[0].name, "axpy_forward") && prof[0].calls == 2 && prof[0].ms >= 0,
-        "profile has axpy_forward twice (got %d entries)", nprof);
+  CHECK(nprof == 1 && !strcmp(prof[0].name, "axpy_forward") && prof[0].calls == 2,
+        "profile has axpy_forward twice (got %d entries, first %s x %ld)", nprof,
+        nprof ? prof[0].name : "-", nprof ? prof[0].calls : 0L);
+  /* Device time of two launches: more than nothing, and within the host's wall clock around
+   * them (the events' start and end lie inside it), so a unit slip (ns or s as ms) fails. */
+  double ms = nprof ? prof[0].ms : -1;
+  CHECK(isfinite(ms) && ms > 0 && ms <= wall + 0.01, "axpy_forward device time %.6f ms, "
+        "wall clock around it %.3f ms", ms, wall);
+  printf("two axpy launches: %.4f ms on the device, %.3f ms wall clock\n", ms, wall);
+  free(prof);
+  CHECK(clgan_profile_collect(dev, &prof, &nprof) == CLGAN_OK && nprof == 0,
+        "collecting clears the record (%d entries left)", nprof);
   free(prof);
 
   logged[0] = '\0';

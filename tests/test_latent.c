@@ -1,6 +1,9 @@
-/* clgan_latent_interpolate: the ends are the given vectors, equal norms stay equal along the
- * way (the point of a great circle), the angle advances evenly, and parallel vectors fall back
- * to a straight line. Host code only: no device needed. */
+/* clgan_latent_interpolate: every step against slerp computed here in double (the angle from
+ * atan2 of the Gram-Schmidt components, not from acos of the cosine as latent.c does), on vectors
+ * of equal and unequal norms, nearly opposite ones and a 2-d case worked by hand; the ends are
+ * the given vectors, equal norms stay equal along the way (the point of a great circle), the
+ * angle advances evenly, and parallel vectors fall back to a straight line. Host code only: no
+ * device needed. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +17,62 @@ static double dot(const float *x, const float *y, int n) {
   return s;
 }
 
+/* slerp(a, b; t) = sin((1-t) w) / sin w * a + sin(t w) / sin w * b (Shoemake 1985; White 2016,
+ * "Sampling Generative Networks", for latent walks), w the angle between a and b. */
+static void slerp_ref(double *out, const float *a, const float *b, int n, int steps) {
+  double aa = dot(a, a, n), ab = dot(a, b, n), bb = dot(b, b, n);
+  /* b's component orthogonal to a, squared: |b|^2 - (a.b)^2 / |a|^2 */
+  double perp = sqrt(fmax(0.0, bb - ab * ab / aa)), w = atan2(perp, ab / sqrt(aa));
+  for (int s = 0; s < steps; s++) {
+    double t = steps > 1 ? (double)s / (steps - 1) : 0.0;
+    double wa = sin((1 - t) * w) / sin(w), wb = sin(t * w) / sin(w);
+    for (int i = 0; i < n; i++) out[(size_t)s * n + i] = wa * a[i] + wb * b[i];
+  }
+}
+
+/* out against slerp_ref, step by step: |got - want| <= 1e-5 * (|a| + |b|) per element. */
+static void check_against_ref(const char *what, const float *a, const float *b, int n, int steps) {
+  float *got = malloc((size_t)steps * n * sizeof *got);
+  double *want = malloc((size_t)steps * n * sizeof *want);
+  clgan_latent_interpolate(got, a, b, n, steps);
+  slerp_ref(want, a, b, n, steps);
+  double tol = 1e-5 * (sqrt(dot(a, a, n)) + sqrt(dot(b, b, n))), worst = 0;
+  int at = 0;
+  for (int i = 0; i < steps * n; i++) {
+    double e = fabs(got[i] - want[i]);
+    if (!(e <= worst)) worst = e, at = i; /* NaN becomes the worst */
+  }
+  CHECK(worst <= tol, "%s: step %d element %d is %.7g, slerp gives %.7g (error %.3g > %.3g)",
+        what, at / n, at % n, (double)got[at], want[at], worst, tol);
+  free(got);
+  free(want);
+}
+
 int main(void) {
+  /* Worked by hand: a = (1, 0), b = (0, 2), w = 90 degrees; at t = 1/3 the weights are
+   * sin(60)/1 and sin(30)/1, so the point is (sqrt(3)/2, 2 * 1/2) = (0.8660254, 1). */
+  {
+    const float a2[2] = {1, 0}, b2[2] = {0, 2};
+    float o2[8];
+    clgan_latent_interpolate(o2, a2, b2, 2, 4);
+    const float want2[8] = {1, 0, 0.8660254f, 1.0f, 0.5f, 1.7320508f, 0, 2};
+    CHECK_CLOSE("(1,0) to (0,2) in 4 steps, by hand", o2, want2, 8, 1e-6, 1e-6);
+  }
+  {
+    enum { D = 64, S = 7 };
+    float x[D], y[D];
+    clgan_fixed_latent(x, 1, D, 21);
+    clgan_fixed_latent(y, 1, D, 22);
+    check_against_ref("unequal norms, 7 steps", x, y, D, S);
+    for (int i = 0; i < D; i++) y[i] = 3.0f * y[i];
+    check_against_ref("b three times longer, 7 steps", x, y, D, S);
+    clgan_fixed_latent(y, 1, D, 23);
+    for (int i = 0; i < D; i++) y[i] = -x[i] + 0.01f * y[i]; /* 179.4 degrees: sin w ~ 0.01 */
+    check_against_ref("nearly opposite, 7 steps", x, y, D, S);
+    clgan_fixed_latent(y, 1, D, 24);
+    check_against_ref("two steps are the ends", x, y, D, 2);
+  }
+
   enum { DIM = 100, STEPS = 9 };
   float a[DIM], b[DIM], out[STEPS * DIM];
   clgan_fixed_latent(a, 1, DIM, 11);

@@ -1,7 +1,9 @@
-/* Philox-4x32-10 against Random123's known-answer vectors (kat_vectors), the element-to-counter
- * mapping of the references rebuilt here from the raw generator, the device against the
- * references (uniform bitwise, normal to 1e-5 relative), loose statistics over 100k draws, and
- * the Fisher-Yates shuffle that orders training data. */
+/* Philox-4x32-10 against Random123's known-answer vectors (kat_vectors; clgan's word order is
+ * Random123's: out[0] is the first word of the vector), the element-to-counter mapping of the
+ * references rebuilt here from the raw generator, the device against the references (uniform
+ * bitwise, normal to 1e-5 relative) on odd sizes and several (seed, step, stream), statistics of
+ * the device's draws that a wrong scale, shift, shape or pairing fails (mean, variance, tails,
+ * a histogram, neighbour correlation), and the Fisher-Yates shuffle that orders training data. */
 #include <math.h>
 #include <stdio.h>
 
@@ -145,6 +147,63 @@ static void check_stats(clgan_device *dev) {
   CHECK(inside, "uniforms lie strictly inside (0, 1)");
   CHECK(fabs(um - 0.5) < 0.006 && fabs(uv - 1.0 / 12) < 0.002, "uniform mean %.4f var %.5f", um,
         uv);
+  /* 20 equal bins: chi-square with 19 degrees of freedom has mean 19, sd 6.2; 60 is p < 1e-5. */
+  int bins[20] = {0};
+  for (int i = 0; i < N; i++) bins[(int)(x[i] * 20.0f) < 20 ? (int)(x[i] * 20.0f) : 19]++;
+  double chi2 = 0;
+  for (int k = 0; k < 20; k++) chi2 += (bins[k] - N / 20.0) * (bins[k] - N / 20.0) / (N / 20.0);
+  CHECK(chi2 < 60, "uniform histogram of 20 bins: chi-square %.1f (19 degrees of freedom)", chi2);
+  printf("uniform(0,1) over %d draws: mean %.5f var %.6f chi-square(19) %.1f\n", N, um, uv, chi2);
+  clgan_buffer_free(&out);
+  free(x);
+}
+
+/* Mean and variance of N draws of normal(mean, sd) and uniform[lo, hi) on the device against
+ * their parameters, at about 6 standard errors (mean: sd/sqrt(N); variance: sd^2 sqrt(2/N) for
+ * the normal, (hi-lo)^2 sqrt(1/180/N) for the uniform); for the normal also P(|z| > 2) =
+ * 0.0455 (tails: a wrong shape) and the correlation of neighbours (the two outputs of one
+ * Box-Muller pair share a radius; correlated neighbours mean reused words). */
+static void check_moments(clgan_device *dev, float p0, float p1, uint64_t seed, uint64_t step,
+                          uint32_t stream) {
+  enum { N = 40000 };
+  float *x = malloc(N * sizeof *x);
+  clgan_buffer out = upload(dev, NULL, N);
+  for (int normal = 0; normal < 2; normal++) {
+    if (normal) CHECK_OK(clgan_rand_normal(dev, &out, N, p0, p1, seed, step, stream));
+    else CHECK_OK(clgan_rand_uniform(dev, &out, N, p0, p1, seed, step, stream));
+    download(dev, &out, x, N);
+    double s = 0, ss = 0, lag = 0;
+    int tails = 0;
+    for (int i = 0; i < N; i++) s += x[i];
+    double m = s / N;
+    for (int i = 0; i < N; i++) {
+      double d = x[i] - m;
+      ss += d * d;
+      if (i) lag += d * (x[i - 1] - m);
+      tails += fabs(x[i] - p0) > 2.0 * p1;
+    }
+    double var = ss / (N - 1), r1 = lag / ss;
+    double want_m = normal ? p0 : 0.5 * ((double)p0 + p1);
+    double want_v = normal ? (double)p1 * p1 : ((double)p1 - p0) * ((double)p1 - p0) / 12.0;
+    double se_m = sqrt(want_v / N);
+    double se_v = normal ? want_v * sqrt(2.0 / N)
+                         : ((double)p1 - p0) * ((double)p1 - p0) * sqrt(1.0 / 180.0 / N);
+    const char *kind = normal ? "normal" : "uniform";
+    CHECK(fabs(m - want_m) < 6 * se_m, "%s(%g, %g) stream %u: mean %.6g, want %.6g +- %.2g",
+          kind, (double)p0, (double)p1, stream, m, want_m, 6 * se_m);
+    CHECK(fabs(var - want_v) < 6 * se_v, "%s(%g, %g) stream %u: variance %.6g, want %.6g +- %.2g",
+          kind, (double)p0, (double)p1, stream, var, want_v, 6 * se_v);
+    CHECK(fabs(r1) < 6 / sqrt(N), "%s(%g, %g) stream %u: neighbour correlation %.4f", kind,
+          (double)p0, (double)p1, stream, r1);
+    if (normal) /* binomial(N, 0.0455): sd 0.00104 of the fraction */
+      CHECK(fabs((double)tails / N - 0.0455) < 0.0063, "normal(%g, %g): %.4f beyond 2 sd (0.0455)",
+            (double)p0, (double)p1, (double)tails / N);
+  }
+  clgan_buffer_free(&out);
+  free(x);
+}
+
+static void check_same_numbers(void) {
 
   /* Different seed, step or stream: different numbers; the same: the same. */
   float a[64], b[64];
@@ -157,8 +216,6 @@ static void check_stats(clgan_device *dev) {
   }
   clgan_ref_rand_uniform(b, 64, 0, 1, 42, 0, 0);
   CHECK(memcmp(a, b, sizeof a) == 0, "same key, same numbers");
-  clgan_buffer_free(&out);
-  free(x);
 }
 
 int main(void) {
@@ -167,10 +224,11 @@ int main(void) {
   check_mapping(0x0123456789abcdefULL, 0x100000005ULL, 7);
   check_shuffle();
   clgan_device *dev = test_open_device();
-  static const int sizes[] = {1, 7, 1000, 4099};
+  static const int sizes[] = {1, 2, 3, 5, 7, 1000, 4097, 4099};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     check_device(dev, sizes[s], 42, 0, 0);
     check_device(dev, sizes[s], 0xfedcba9876543210ULL, 0x1234567890ULL, 3);
+    check_device(dev, sizes[s], 7, 0xffffffffULL, 0xffffffffu);
   }
   /* A shorter draw is a prefix of a longer one: element i depends on i only. */
   float p7[7], p1000[1000];
@@ -182,6 +240,10 @@ int main(void) {
   CHECK(memcmp(p7, p1000, sizeof p7) == 0, "normal n=7 is a prefix of n=1000");
   clgan_buffer_free(&out);
   check_stats(dev);
+  check_same_numbers();
+  check_moments(dev, 0.0f, 1.0f, 1, 2, 3);
+  check_moments(dev, 0.5f, 0.02f, 99, 0, 0x5A4D);
+  check_moments(dev, -2.0f, 3.0f, 0xfedcba9876543210ULL, 1ULL << 32, 7);
   clgan_device_close(dev);
   return test_finish();
 }

@@ -1,6 +1,11 @@
 /* The trainer on a small synthetic data set: same seed gives bitwise-identical metrics and
  * weights; a run interrupted at step N and resumed from its checkpoint reproduces the
- * uninterrupted run bit for bit; damaged checkpoints are refused and change nothing. */
+ * uninterrupted run bit for bit; damaged checkpoints are refused and change nothing; the hinge
+ * and LSGAN losses train (finite, D separates real from fake, resume equals uninterrupted);
+ * every option's run stays finite; a checkpoint's generator loaded alone
+ * (clgan_checkpoint_load_generator) draws the trainer's samples, and damaged or mismatched
+ * files are refused. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,25 @@ static int same_run(const run_result *a, int a_first, const run_result *b, int b
     if (memcmp(&a->m[a_first + i], &b->m[b_first + i], sizeof a->m[0]) != 0) return 0;
   return a->params_n == b->params_n &&
          memcmp(a->params, b->params, a->params_n * sizeof(float)) == 0;
+}
+
+/* Every metric of every window read, and every weight, is a finite number. */
+static int run_finite(const run_result *r) {
+  for (int i = 0; i < r->n; i++) {
+    const clgan_metrics *m = &r->m[i];
+    if (!isfinite(m->d_loss) || !isfinite(m->g_loss) || !isfinite(m->d_real) ||
+        !isfinite(m->d_fake) || !isfinite(m->acc))
+      return 0;
+  }
+  for (size_t i = 0; i < r->params_n; i++)
+    if (!isfinite(r->params[i])) return 0;
+  return r->n > 0 && r->params_n > 0;
+}
+
+static char *find_bytes(char *hay, size_t n, const char *needle, size_t k) {
+  for (size_t i = 0; i + k <= n; i++)
+    if (!memcmp(hay + i, needle, k)) return hay + i;
+  return NULL;
 }
 
 static void copy_truncated(const char *from, const char *to, long keep) {
@@ -231,6 +255,144 @@ static void test_gemm_shapes(void) {
   clgan_device_close(dev);
 }
 
+/* Hinge and LSGAN at the trainer level, as main() does for BCE: 20 steps, metrics every 5. Both
+ * report raw critic outputs as D(x) and D(G(z)) (README "Losses"): D separates real from fake
+ * when D(x) - D(G(z)) is positive in every window and wider in the last than in the first (D
+ * learns), and for hinge D's accuracy (real above 0, fake below) is above chance. LSGAN's
+ * accuracy threshold is 0.5, the midpoint of its targets, which 20 steps do not reach. The
+ * losses are finite and have their signs (hinge and least squares are sums of non-negative
+ * terms); interrupted at 12 and resumed, the run equals the uninterrupted one. */
+static void train_loss_kind(clgan_device *dev, const clgan_train_data *data, clgan_loss_kind loss,
+                            const char *dir) {
+  const char *name = clgan_loss_name(loss);
+  clgan_train_cfg cfg = small_cfg();
+  cfg.loss = loss;
+  char ckpt[256];
+  snprintf(ckpt, sizeof ckpt, "%s/%s.safetensors", dir, name);
+  run_result a = {0}, b = {0}, c = {0};
+  clgan_trainer *ta = NULL, *tb = NULL, *tc = NULL;
+  CHECK(clgan_trainer_create(&ta, dev, &cfg, data) == CLGAN_OK, "%s: trainer", name);
+  run_to(ta, 20, &a);
+  snapshot(dev, ta, &a);
+  CHECK(a.n == 4 && run_finite(&a), "%s: 4 metrics windows and all weights finite", name);
+  double acc = 0;
+  int above = 0;
+  for (int i = 0; i < a.n; i++) {
+    const clgan_metrics *m = &a.m[i];
+    printf("%s steps %d: D %.4f G %.4f D(x) %.4f D(G(z)) %.4f acc %.3f\n", name, 5 * (i + 1),
+           m->d_loss, m->g_loss, m->d_real, m->d_fake, m->acc);
+    CHECK(m->d_loss >= 0 && m->acc >= 0 && m->acc <= 1 && m->steps == 5,
+          "%s window %d: D loss %g >= 0, accuracy %g in [0, 1]", name, i, m->d_loss, m->acc);
+    if (loss == CLGAN_LOSS_LSGAN)
+      CHECK(m->g_loss >= 0, "%s window %d: G loss %g >= 0", name, i, m->g_loss);
+    above += m->d_real > m->d_fake;
+    acc += m->acc / a.n;
+  }
+  double first = a.m[0].d_real - a.m[0].d_fake, last = a.m[3].d_real - a.m[3].d_fake;
+  CHECK(above == 4 && last > first + 0.01, "%s: D(x) above D(G(z)) in %d of 4 windows, the gap "
+        "%.4f at step 5, %.4f at step 20 (wider by 0.01)", name, above, first, last);
+  if (loss == CLGAN_LOSS_HINGE)
+    CHECK(acc > 0.6, "%s: D's accuracy %.3f over 20 steps (> 0.6)", name, acc);
+
+  CHECK(clgan_trainer_create(&tb, dev, &cfg, data) == CLGAN_OK, "%s: trainer b", name);
+  run_to(tb, 12, &b);
+  CHECK(clgan_trainer_save(tb, ckpt) == CLGAN_OK, "%s: save at step 12", name);
+  clgan_train_cfg loaded;
+  int rows = 0, cols = 0;
+  CHECK(clgan_checkpoint_cfg(ckpt, &loaded, &rows, &cols) == CLGAN_OK && loaded.loss == loss,
+        "%s: the checkpoint records the loss", name);
+  CHECK(clgan_trainer_create(&tc, dev, &loaded, data) == CLGAN_OK, "%s: trainer c", name);
+  CHECK(clgan_trainer_load(tc, ckpt) == CLGAN_OK, "%s: load", name);
+  c.n = 2;
+  run_to(tc, 20, &c);
+  snapshot(dev, tc, &c);
+  CHECK(same_run(&a, 2, &c, 2, 2), "%s: resumed at 12, metrics at 15 and 20 and the final "
+        "weights equal the uninterrupted run's, bit for bit", name);
+  remove(ckpt);
+  clgan_trainer_free(ta);
+  clgan_trainer_free(tb);
+  clgan_trainer_free(tc);
+  free(a.params);
+  free(b.params);
+  free(c.params);
+}
+
+/* clgan_checkpoint_load_generator: the generator of a trained checkpoint, loaded alone, draws
+ * the same images as the trainer's generator, bit for bit; a damaged file, a file whose
+ * generator tensors do not fit its generator spec, and a file that is not a checkpoint are
+ * refused with the net left empty. */
+static void test_load_generator(clgan_device *dev, clgan_trainer *t, const char *dir) {
+  char ckpt[256], bad[256];
+  snprintf(ckpt, sizeof ckpt, "%s/gen.safetensors", dir);
+  snprintf(bad, sizeof bad, "%s/gen-bad.safetensors", dir);
+  CHECK(clgan_trainer_save(t, ckpt) == CLGAN_OK, "save for load_generator");
+  const clgan_train_cfg *tcfg = clgan_trainer_cfg(t);
+  enum { COUNT_Z = 6 };
+  float z[COUNT_Z * 8], want[COUNT_Z * 64], got[COUNT_Z * 64];
+  clgan_fixed_latent(z, COUNT_Z, 8, 77);
+  CHECK(clgan_generate(clgan_trainer_generator(t), z, COUNT_Z, 8, want) == CLGAN_OK,
+        "trainer's generator");
+  clgan_net g;
+  clgan_train_cfg cfg;
+  int rows = 0, cols = 0;
+  clgan_status st = clgan_checkpoint_load_generator(ckpt, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+  CHECK(st == CLGAN_OK, "load_generator: %s", clgan_status_name(st));
+  if (st == CLGAN_OK) {
+    CHECK(rows == SIDE && cols == SIDE && cfg.latent == tcfg->latent &&
+              !strcmp(cfg.g_spec, tcfg->g_spec) && cfg.seed == tcfg->seed,
+          "load_generator gives back the image size, latent size, spec and seed");
+    CHECK(clgan_generate(&g, z, COUNT_Z, 8, got) == CLGAN_OK, "loaded generator");
+    CHECK(!memcmp(got, want, sizeof got), "the generator loaded alone draws the trainer's "
+          "images, bit for bit");
+    clgan_net_free(&g);
+  }
+
+  long size = file_size(ckpt);
+  long cuts[] = {0, 9, size / 2, size - 1};
+  for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+    copy_truncated(ckpt, bad, cuts[i]);
+    st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+    CHECK(st != CLGAN_OK && g.count == 0 && g.arena_n == 0,
+          "load_generator refuses a checkpoint cut to %ld bytes (%s)", cuts[i],
+          clgan_status_name(st));
+  }
+  copy_truncated(ckpt, bad, size);
+  flip_byte(bad, size - 5); /* in the last tensor's data: only the CRC can tell */
+  st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+  CHECK(st != CLGAN_OK && g.count == 0, "load_generator refuses a flipped data byte (%s)",
+        clgan_status_name(st));
+
+  /* Another spec: "linear:16," made "linear:17," in the header, with the CRC's and the
+   * version's keys renamed so that the mismatch, not the checksum, is what refuses the file. */
+  FILE *f = fopen(ckpt, "rb");
+  char *buf = malloc((size_t)size);
+  CHECK(f && fread(buf, 1, (size_t)size, f) == (size_t)size, "read %s", ckpt);
+  if (f) fclose(f);
+  char *spec = find_bytes(buf, (size_t)size, "\"linear:16,relu", 15);
+  char *crc = find_bytes(buf, (size_t)size, "clgan.crc32", 11);
+  char *ver = find_bytes(buf, (size_t)size, "clgan.version", 13);
+  CHECK(spec && crc && ver, "the header holds the generator spec, clgan.crc32 and clgan.version");
+  if (spec && crc && ver) {
+    spec[9] = '7';
+    crc[10] = 'X'; /* both renamed: a file another tool edited on purpose (safetensors.c) */
+    ver[12] = 'X';
+    f = fopen(bad, "wb");
+    fwrite(buf, 1, (size_t)size, f);
+    fclose(f);
+    st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+    CHECK(st == CLGAN_BAD_FORMAT && g.count == 0,
+          "load_generator refuses a generator spec its tensors do not fit (%s)",
+          clgan_status_name(st));
+  }
+  free(buf);
+  st = clgan_checkpoint_load_generator(CLGAN_TEST_DATA_DIR "/classifier_forward.safetensors", dev,
+                                       &g, &cfg, &rows, &cols, COUNT_Z);
+  CHECK(st == CLGAN_BAD_FORMAT && g.count == 0, "load_generator refuses a classifier file (%s)",
+        clgan_status_name(st));
+  remove(ckpt);
+  remove(bad);
+}
+
 int main(void) {
   test_gemm_shapes();
   clgan_device *dev = test_open_device();
@@ -354,6 +516,8 @@ int main(void) {
     clgan_trainer_free(tv);
   }
   CHECK(same_run(&v1, 0, &v2, 0, 2), "variant options are deterministic too");
+  CHECK(run_finite(&v1) && run_finite(&a) && run_finite(&c),
+        "every metric and weight stays finite (variant, the first run, the resumed run)");
   CHECK(v1.m[1].g_loss < 0, "the minimax G loss log(1 - D(G(z))) is negative (%g)", v1.m[1].g_loss);
 
   /* Generation from a fixed latent batch is deterministic and not constant. */
@@ -365,6 +529,9 @@ int main(void) {
   CHECK(memcmp(img1, img1 + 64, 64 * sizeof(float)) != 0, "different latents, different images");
 
   test_bad_metadata(tc, ckpt, bad);
+  test_load_generator(dev, tc, dir);
+  train_loss_kind(dev, &data, CLGAN_LOSS_HINGE, dir);
+  train_loss_kind(dev, &data, CLGAN_LOSS_LSGAN, dir);
 
   remove(ckpt);
   remove(bad);
