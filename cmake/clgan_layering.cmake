@@ -23,8 +23,9 @@ cmake_minimum_required(VERSION 3.25)
 # - util is the bottom layer, below every other: the status table and log sink (status.c), CRC,
 #   file helpers. DESIGN.md's table has no row for it; io and util need nothing else.
 # - Every layer above device may include clgan/device.h: the device handle and buffers are the
-#   types all of them pass around. Whether a layer calls past the one below it (nn's linear.c
-#   and gradpen.c calling clgan_gemm) cannot be seen in includes, so it is not checked here.
+#   types all of them pass around. Whether a layer calls past the one below it (a call of
+#   clgan_gemm above ops, where clgan_matmul is the door) cannot be seen in includes, so it is
+#   not checked here.
 # - gan may include ops besides nn, data and io: the trainer drives ops itself (clip, optimizer,
 #   losses; issue 9, third bullet) and gan.h exposes ops' types. Drop ops from gan's row when
 #   gan talks to nn only.

@@ -60,7 +60,7 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
                             .k = (size_t)l->in, .alpha = 1.0f, .beta = 0.0f, .a = gin,
                             .lda = (size_t)l->in, .b = &l->w, .ldb = (size_t)l->in, .c = gout,
                             .ldc = (size_t)l->out};
-      if ((st = clgan_gemm(net->dev, &gw)) || (need_out && (st = clgan_gemm(net->dev, &go))))
+      if ((st = clgan_matmul(net->dev, &gw)) || (need_out && (st = clgan_matmul(net->dev, &go))))
         return st;
     } else if (l->spec.kind == CLGAN_LAYER_CONV) {
       if ((st = clgan_conv2d_backward(net->dev, &sh, NULL, &l->dw, NULL, gy, gin, &l->w,
