@@ -29,6 +29,7 @@ void clgan_net_free(clgan_net *net) {
   clgan_buffer_free(&net->state1);
   clgan_buffer_free(&net->state2);
   clgan_buffer_free(&net->col);
+  clgan_buffer_free(&net->sumsq);
   clgan_buffer_free(&net->scratch[0]);
   clgan_buffer_free(&net->scratch[1]);
   memset(net, 0, sizeof *net);
@@ -184,6 +185,7 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
       (st = clgan_buffer_alloc(dev, &net->grads, bytes)) ||
       (st = clgan_buffer_alloc(dev, &net->state1, bytes)) ||
       (st = clgan_buffer_alloc(dev, &net->state2, bytes)) ||
+      (st = clgan_buffer_alloc(dev, &net->sumsq, sizeof(float))) ||
       (workspace && (st = clgan_buffer_alloc(dev, &net->col, workspace * sizeof(float)))))
     goto fail;
   for (int i = 0; i < net->count; i++) {
