@@ -1,7 +1,8 @@
 /* The layer kinds a clgan_net is built from, as a table: one record per kind, each in its own
  * file (linear.c, act.c, batchnorm.c for bn and bn2d, conv.c for conv and convT, view.c for
  * reshape and flatten), and net.c and gradpen.c walk the layers through their kind's record.
- * A new layer kind is one new file with its record and one row in clgan_layer_kind_ops (net.c).
+ * A new layer kind is one new file with its record, plus its row in clgan_layer_kind_ops
+ * (net.c), its value in clgan_layer_kind (include/clgan/nn.h) and its token (src/nn/spec.c).
  *
  * A layer's buffers (clgan_layer, include/clgan/nn.h) hold its parameters (views into the net's
  * arena), saved statistics and activations; y and dx are allocated by net.c for every kind
