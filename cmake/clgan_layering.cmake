@@ -5,7 +5,7 @@
 # passes only if each one, and nothing else, is reported:
 #   cmake -DSELFTEST=<scratch dir> -P cmake/clgan_layering.cmake
 #
-# It reads #include lines and enforces two rules.
+# It reads #include lines and enforces two rules, and a third on calls.
 # 1. OpenCL and CLBlast headers (CL/*, OpenCL/*, cl.h, opencl.h, clblast*.h) appear only in
 #    src/device/. CMakeLists.txt links OpenCL and CLBlast PRIVATE and defines
 #    CL_TARGET_OPENCL_VERSION for the device objects alone, but the headers sit in the system
@@ -17,14 +17,18 @@
 #    the public headers only, except the tests that tests/CMakeLists.txt names in
 #    CLGAN_TESTS_WITH_INTERNALS, which are not scanned (and must include an internal header, so
 #    that the list stays honest). Fuzz harnesses (fuzz/) are held to rule 1 only.
+# 3. nn and gan do not call clgan_gemm: the matrix product reaches them through ops
+#    (clgan_matmul), like every other op (issue 9). Calls past a layer cannot be seen in
+#    includes, since every layer may include clgan/device.h; this one is looked for by name.
+#    The CLI's gemm-check and the GEMM benches test the device's GEMM itself and may call it.
 cmake_minimum_required(VERSION 3.25)
 
 # What each layer may include: DESIGN.md's table, and where the tree legitimately differs.
 # - util is the bottom layer, below every other: the status table and log sink (status.c), CRC,
 #   file helpers. DESIGN.md's table has no row for it; io and util need nothing else.
 # - Every layer above device may include clgan/device.h: the device handle and buffers are the
-#   types all of them pass around. Whether a layer calls past the one below it (nn's linear.c
-#   and gradpen.c calling clgan_gemm) cannot be seen in includes, so it is not checked here.
+#   types all of them pass around. Whether a layer calls past the one below it cannot be seen in
+#   includes; the one such call that was made, clgan_gemm from nn and gan, is rule 3.
 # - gan may include ops besides nn, data and io: the trainer drives ops itself (clip, optimizer,
 #   losses; issue 9, third bullet) and gan.h exposes ops' types. Drop ops from gan's row when
 #   gan talks to nn only.
@@ -48,6 +52,8 @@ set(public_nn nn)
 set(public_gan gan)
 set(public_eval gan)
 
+set(NO_GEMM_LAYERS nn gan)
+set(GEMM_CALL_REGEX "(^|[^A-Za-z0-9_])clgan_gemm[ \t]*\\(")
 set(CL_HEADER_REGEX "^(CL|OpenCL)/|^(cl|opencl)\\.h$|^clblast[A-Za-z0-9_]*\\.h$")
 set(INCLUDE_REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]")
 
@@ -127,6 +133,12 @@ function(clgan_layering_scan root internal out nfiles)
       math(EXPR ndevice "${ndevice} + 1")
     endif()
     clgan_layering_scan_file("${root}" "${rel}" "${layer}" ${cl_allowed} found)
+    if(layer IN_LIST NO_GEMM_LAYERS)
+      file(STRINGS "${root}/${rel}" calls REGEX "${GEMM_CALL_REGEX}")
+      if(calls)
+        list(APPEND found "${rel}: calls clgan_gemm past ops: ${layer} uses clgan_matmul (clgan/ops.h)")
+      endif()
+    endif()
     math(EXPR count "${count} + 1")
   endforeach()
 
@@ -204,6 +216,9 @@ function(clgan_layering_selftest dir)
   plant(src/util/device.c "#include \"clgan/status.h\"\n#include \"clgan/device.h\"" ON)
   plant(src/io/device.c "#include \"device/internal.h\"" ON)
   plant(src/ops/nn.c "#include \"nn/layers.h\"" ON)
+  plant(src/ops/gemm.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_gemm(0, 0); }" OFF)
+  plant(src/nn/gemm.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_gemm (0, 0); }" ON)
+  plant(src/gan/matmul.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_matmul(0, 0) + my_clgan_gemm(0); }" OFF)
   plant(src/nn/gan.c "#include \"clgan/gan.h\"" ON)
   plant(src/data/ops.c "#include \"clgan/ops.h\"" ON)
   plant(src/data/io.c "#include \"clgan/io.h\"" ON)

@@ -99,6 +99,7 @@ typedef struct {
   clgan_buffer state1, state2; /* optimizer state, (arena_n) each */
   clgan_buffer col;       /* im2col workspace shared by the convolutions */
   clgan_buffer scratch[2]; /* double backward only: ping-pong (max_batch, widest layer) */
+  clgan_buffer sumsq;     /* (1) the gradients' sum of squares, for gradient-norm clipping */
   const clgan_buffer *output; /* the last forward's output (owned by a layer or the caller) */
   long opt_t;             /* optimizer steps taken */
 } clgan_net;
@@ -135,6 +136,19 @@ typedef struct {
 clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
                                 const clgan_buffer *x, const clgan_buffer *dy,
                                 const clgan_buffer **dx);
+
+/* One update of the network from the gradients in its arena, in this order: gradient-norm
+ * clipping over the whole arena when clip_norm > 0 (torch.nn.utils.clip_grad_norm_ over all
+ * parameters), one optimizer launch over the arena with step count ++opt_t, then weight
+ * clipping of every parameter to [-clip_weights, clip_weights] when clip_weights > 0 (the WGAN
+ * critic's, BN's parameters too, as in the paper's code). Enqueues only; never blocks. */
+typedef struct {
+  clgan_opt_cfg opt;
+  float clip_norm;        /* 0 = off */
+  float clip_weights;     /* 0 = off */
+} clgan_step_cfg;
+
+clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg);
 
 /* WGAN-GP's double backward (docs/wgan-gp.md). Call after clgan_net_forward on x (train mode)
  * and clgan_net_backward with param_grads = 0, input_grad = 1 and dy = seed, which leave the

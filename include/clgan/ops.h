@@ -1,6 +1,7 @@
-/* Device ops: everything a training step does besides GEMM. Each op enqueues one or a few
- * kernels from cl/<family>.cl through clgan_launch, never blocks, and has a plain C reference
- * (clgan_ref_*, same argument meaning on host arrays) that tests/test_ops_*.c compare against.
+/* Device ops: everything a training step computes on the device. Each op enqueues one or a few
+ * kernels from cl/<family>.cl through clgan_launch (the matrix product: CLBlast through the
+ * device layer), never blocks, and has a plain C reference (clgan_ref_*, same argument meaning
+ * on host arrays) that tests/test_ops_*.c compare against.
  *
  * Conventions: outputs first, then inputs, then sizes. Matrices are row-major (rows = batch).
  * Buffers hold float32 unless a name says otherwise. Every `n` counts elements. */
@@ -10,6 +11,14 @@
 #include <stdint.h>
 
 #include "clgan/device.h"
+
+/* ---- Matrix product (src/ops/matmul.c) ---------------------------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C, the device layer's GEMM (clgan_gemm) as the layers above ops
+ * see it: the same arguments, the same result bit for bit, the same profiling span. nn and gan
+ * call this, never clgan_gemm, so the product goes through ops like every other op (issue 9).
+ * Its reference is clgan_gemm_reference. */
+clgan_status clgan_matmul(clgan_device *dev, const clgan_gemm_args *g);
 
 /* ---- Bias (cl/bias.cl) ------------------------------------------------------------------ */
 

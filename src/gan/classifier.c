@@ -310,10 +310,8 @@ static clgan_status train_step(clgan_classifier *c, train_state *s, const clgan_
       (st = clgan_reduce_sum(c->dev, &s->stats, 1, &s->correct, batch, 1)) ||
       (st = clgan_net_backward(net, &back, &c->x, &s->dz, NULL)))
     return st;
-  net->opt_t++;
-  if ((st = clgan_opt_step(c->dev, opt, net->opt_t, &net->params, &net->grads, &net->state1,
-                           &net->state2, (int)net->arena_n)))
-    return st;
+  clgan_step_cfg step = {.opt = *opt};
+  if ((st = clgan_net_step(net, &step))) return st;
   int slot = (int)(net->opt_t % 4);
   st = clgan_marker_wait(s->in_flight[slot]);
   s->in_flight[slot] = NULL;

@@ -3,7 +3,7 @@
  *
  * FID is host code in double precision: two-pass moments, LAPACKE_dsyevd for the matrix square
  * root. KID and the k-NN statistics need every pairwise dot product of two sets of thousands of
- * rows, which is GEMM work: the device computes the float32 Gram blocks through clgan_gemm and
+ * rows, which is GEMM work: the device computes the float32 Gram blocks through clgan_matmul and
  * the host turns them into kernel values or squared distances and sums or counts in double.
  *
  * The k-NN statistics compare distances with radii, and a float32 dot product can put a point
@@ -250,7 +250,7 @@ clgan_status clgan_kid(clgan_device *dev, const float *a, int na, const float *b
         memcpy(z + which * md + (size_t)i * dim, x + (size_t)idx[i] * dim, (size_t)dim * sizeof *z);
     }
     if ((st = clgan_buffer_write(dev, &dz, 0, 2 * md * sizeof *z, z)) ||
-        (st = clgan_gemm(dev, &zx)) || (st = clgan_gemm(dev, &yy)) ||
+        (st = clgan_matmul(dev, &zx)) || (st = clgan_matmul(dev, &yy)) ||
         (st = clgan_buffer_read(dev, &dg, 0, 3 * mm * sizeof *g, g)))
       goto fail;
     double kxx = cubic_sum(g, m, m, inv_dim, 1);
@@ -340,7 +340,7 @@ static clgan_status gram_block(prdc_ctx *ctx, const clgan_buffer *q, int row0, i
                         .alpha = 1.0f, .a = q, .a_off = (size_t)row0 * ctx->dim,
                         .lda = (size_t)ctx->dim, .b = r, .ldb = (size_t)ctx->dim, .c = &ctx->dg,
                         .ldc = (size_t)n};
-  clgan_status st = clgan_gemm(ctx->dev, &ga);
+  clgan_status st = clgan_matmul(ctx->dev, &ga);
   if (st == CLGAN_OK)
     st = clgan_buffer_read(ctx->dev, &ctx->dg, 0, (size_t)rows * n * sizeof(float), ctx->g);
   return st;

@@ -23,7 +23,7 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_net_free(&t->g);
   clgan_net_free(&t->d);
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
-                          &t->probs, &t->stats, &t->sumsq, &t->x_hat,   &t->gp_eps,
+                          &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
                           &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
@@ -145,7 +145,7 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
       (st = clgan_buffer_alloc(dev, &t->z, (size_t)b * (size_t)cfg->latent * fb)) ||
       (st = clgan_buffer_alloc(dev, &t->stats, STAT_COUNT * fb)) ||
-      (st = clgan_buffer_alloc(dev, &t->sumsq, fb)) || (st = clgan_buffer_zero(dev, &t->stats)))
+      (st = clgan_buffer_zero(dev, &t->stats)))
     goto fail;
   t->perm_host = malloc((size_t)data->count * sizeof *t->perm_host);
   if (!t->perm_host) {
@@ -227,16 +227,12 @@ static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, lo
   return loss_into(t, out, role, (loss_bufs){&t->dlogits, &t->loss_terms, &t->probs});
 }
 
-static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_cfg *opt) {
-  clgan_status st;
-  int n = (int)net->arena_n;
-  if (t->cfg.clip_norm > 0.0f &&
-      ((st = clgan_reduce_sumsq(t->dev, &t->sumsq, 0, &net->grads, n, 0)) ||
-       (st = clgan_clip_by_norm(t->dev, &net->grads, n, &t->sumsq, 0, t->cfg.clip_norm))))
-    return st;
-  net->opt_t++;
-  return clgan_opt_step(t->dev, opt, net->opt_t, &net->params, &net->grads, &net->state1,
-                        &net->state2, n);
+/* clip_weights: WGAN's critic clipping (the critic's call only); clip_norm applies to both. */
+static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_cfg *opt,
+                             float clip_weights) {
+  clgan_step_cfg step = {.opt = *opt, .clip_norm = t->cfg.clip_norm,
+                         .clip_weights = clip_weights};
+  return clgan_net_step(net, &step);
 }
 
 /* WGAN-GP: lambda * mean((||dD/dx_hat|| - 1)^2) on interpolates between the real and the fake
@@ -306,11 +302,7 @@ static clgan_status d_step(clgan_trainer *t) {
   }
   /* One update of D for both batches. */
   if ((t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, fake))) ||
-      (st = optimize(t, &t->d, &t->cfg.opt_d)))
-    return st;
-  /* WGAN: clip every critic parameter (BN's too, as the paper's code) after its update. */
-  if (t->cfg.clip_weights > 0.0f &&
-      (st = clgan_clamp(t->dev, &t->d.params, (int)t->d.arena_n, t->cfg.clip_weights)))
+      (st = optimize(t, &t->d, &t->cfg.opt_d, t->cfg.clip_weights)))
     return st;
   if (t->external_batches && t->test_hook && (st = t->test_hook(t, 1, t->test_hook_ctx)))
     return st;
@@ -333,7 +325,7 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
       (st = loss_and_stats(t, logits, FOR_G)) ||
       (st = clgan_net_backward(&t->d, &through_d, fake, &t->dlogits, &dfake)) ||
       (st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
-      (st = optimize(t, &t->g, &t->cfg.opt_g)))
+      (st = optimize(t, &t->g, &t->cfg.opt_g, 0.0f)))
     return st;
   t->step++;
   t->window_g++;

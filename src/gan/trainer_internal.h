@@ -41,7 +41,6 @@ struct clgan_trainer {
   clgan_buffer loss_terms;  /* (batch) */
   clgan_buffer probs;       /* (batch) */
   clgan_buffer stats;       /* (STAT_COUNT) running sums since the last metrics read */
-  clgan_buffer sumsq;       /* (1) for gradient-norm clipping */
   clgan_buffer x_hat;       /* WGAN-GP: (batch, dim) interpolates */
   clgan_buffer gp_eps;      /* WGAN-GP: (batch) interpolation weights */
   clgan_buffer ones;        /* WGAN-GP: (batch) the seed dD = 1 */

@@ -1,21 +1,19 @@
 /* The double backward behind WGAN-GP's gradient penalty (Gulrajani et al. 2017), derived in
  * docs/wgan-gp.md: differentiating the critic's input-gradient pass is a forward sweep from the
  * input side, in which each layer's input-gradient map B(gy; W), linear in both arguments,
- * contributes dW += (dB/dW contracted with gbar_in) and passes gbar_out = B*(gbar_in) on. For a
- * linear layer those are the weight-gradient GEMM with (gy, gbar_in) and the forward GEMM; for a
- * convolution, conv2d_backward's weight gradient and conv2d_forward; for (leaky) ReLU the mask
- * of the forward pass. */
+ * contributes dW += (dB/dW contracted with gbar_in) and passes gbar_out = B*(gbar_in) on. Each
+ * kind's record says how (its double_backward: linear.c, conv.c, act.c); views pass gbar on. */
 #include "nn/layers.h"
 
+static int has_double_backward(const clgan_layer *l) {
+  const clgan_layer_ops *ops = clgan_layer_kind_ops(l->spec.kind);
+  if (!ops->forward) return 1; /* a view */
+  return ops->double_backward && (!ops->has_double_backward || ops->has_double_backward(l));
+}
+
 int clgan_net_check_double_backward(const clgan_net *net) {
-  for (int i = 0; i < net->run_count; i++) {
-    const clgan_layer *l = &net->layers[i];
-    int ok = l->spec.kind == CLGAN_LAYER_LINEAR || l->spec.kind == CLGAN_LAYER_CONV ||
-             clgan_layer_is_view(l) ||
-             (l->spec.kind == CLGAN_LAYER_ACT &&
-              (l->spec.act == CLGAN_ACT_LRELU || l->spec.act == CLGAN_ACT_RELU));
-    if (!ok) return i;
-  }
+  for (int i = 0; i < net->run_count; i++)
+    if (!has_double_backward(&net->layers[i])) return i;
   return -1;
 }
 
@@ -47,35 +45,12 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
         gy = &net->layers[j].dx;
         break;
       }
-    clgan_buffer *gout = &net->scratch[ping];
-    int need_out = i < last;
-    clgan_conv_shape sh = l->conv;
-    sh.n = batch;
-    if (l->spec.kind == CLGAN_LAYER_LINEAR) {
-      clgan_gemm_args gw = {.trans_a = 1, .m = (size_t)l->out, .n = (size_t)l->in,
-                            .k = (size_t)batch, .alpha = 1.0f, .beta = 1.0f, .a = gy,
-                            .lda = (size_t)l->out, .b = gin, .ldb = (size_t)l->in, .c = &l->dw,
-                            .ldc = (size_t)l->in};
-      clgan_gemm_args go = {.trans_b = 1, .m = (size_t)batch, .n = (size_t)l->out,
-                            .k = (size_t)l->in, .alpha = 1.0f, .beta = 0.0f, .a = gin,
-                            .lda = (size_t)l->in, .b = &l->w, .ldb = (size_t)l->in, .c = gout,
-                            .ldc = (size_t)l->out};
-      if ((st = clgan_gemm(net->dev, &gw)) || (need_out && (st = clgan_gemm(net->dev, &go))))
-        return st;
-    } else if (l->spec.kind == CLGAN_LAYER_CONV) {
-      if ((st = clgan_conv2d_backward(net->dev, &sh, NULL, &l->dw, NULL, gy, gin, &l->w,
-                                      &net->col, 1)) ||
-          (need_out &&
-           (st = clgan_conv2d_forward(net->dev, &sh, gout, gin, &l->w, NULL, &net->col))))
-        return st;
-    } else {
-      /* (leaky) ReLU: the mask of the forward input h, applied to gbar. */
-      if (need_out && (st = clgan_act_backward(net->dev, l->spec.act, l->spec.param, gout, gin,
-                                               in, &l->y, batch * l->out)))
-        return st;
-    }
+    clgan_buffer *gout = i < last ? &net->scratch[ping] : NULL;
+    if ((st = clgan_layer_kind_ops(l->spec.kind)->double_backward(net, l, batch, in, gy, gin,
+                                                                  gout)))
+      return st;
     in = &l->y;
-    gin = gout;
+    gin = &net->scratch[ping];
     ping ^= 1;
   }
   return CLGAN_OK;

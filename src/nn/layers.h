@@ -1,23 +1,76 @@
-/* The layers a clgan_net walks: each a forward/backward pair over one clgan_layer, whose
- * buffers hold its parameters (views into the net's arena), saved statistics and activations. */
+/* The layer kinds a clgan_net is built from, as a table: one record per kind, each in its own
+ * file (linear.c, act.c, batchnorm.c for bn and bn2d, conv.c for conv and convT, view.c for
+ * reshape and flatten), and net.c and gradpen.c walk the layers through their kind's record.
+ * A new layer kind is one new file with its record, plus its row in clgan_layer_kind_ops
+ * (net.c), its value in clgan_layer_kind (include/clgan/nn.h) and its token (src/nn/spec.c).
+ *
+ * A layer's buffers (clgan_layer, include/clgan/nn.h) hold its parameters (views into the net's
+ * arena), saved statistics and activations; y and dx are allocated by net.c for every kind
+ * that is not a view. */
 #ifndef CLGAN_NN_LAYERS_H
 #define CLGAN_NN_LAYERS_H
 
 #include "clgan/nn.h"
 
-/* y = x W^T + b; x (batch, in), W (out, in), y (batch, out). */
-clgan_status clgan_linear_forward(clgan_device *dev, clgan_layer *l, const clgan_buffer *x,
-                                  int batch);
-/* dW (+)= dy^T x, db (+)= sum_rows dy (when param_grads); dx = dy W (when need_dx). */
-clgan_status clgan_linear_backward(clgan_device *dev, clgan_layer *l, const clgan_buffer *dy,
-                                   const clgan_buffer *x, int batch, int param_grads,
-                                   int accumulate, int need_dx);
+/* What a kind's initialiser draws from: the net's initialiser and the Philox key of the
+ * layer's two tensors (one step each, so each tensor's values do not depend on the others'
+ * sizes). */
+typedef struct {
+  clgan_init init;
+  unsigned long long seed, step_w, step_b;
+  unsigned stream;
+} clgan_layer_init_cfg;
 
-/* Batch norm over features, training (batch statistics) or eval (running statistics). */
-clgan_status clgan_bn_layer_forward(clgan_device *dev, clgan_layer *l, const clgan_buffer *x,
-                                    int batch, int train);
-clgan_status clgan_bn_layer_backward(clgan_device *dev, clgan_layer *l, const clgan_buffer *dy,
-                                     const clgan_buffer *x, int batch, int param_grads,
-                                     int accumulate);
+typedef struct {
+  const char *name; /* the spec token's name, for messages */
+  /* Output shape, parameter counts and PyTorch weight shape of l from its input (l->in_c,
+   * in_h, in_w, in; out_* preset to the input's, w_n = b_n = w_ndim = 0). Returns 0 with a
+   * message in err when the kind cannot follow that input. */
+  int (*shape)(clgan_layer *l, char *err, size_t err_size);
+  /* Floats of the net's shared im2col workspace this layer needs for a batch; NULL: none. */
+  size_t (*workspace)(const clgan_layer *l, int batch);
+  /* Device buffers of the kind's own (saved statistics, a transposed weight); NULL: none. */
+  clgan_status (*alloc)(clgan_net *net, clgan_layer *l);
+  /* Host initial values of the parameters w (w_n) and b (b_n), both zero on entry; NULL: the
+   * kind keeps zeros (or has no parameters). */
+  void (*init)(const clgan_layer *l, const clgan_layer_init_cfg *cfg, float *w, float *b);
+  /* State reset by clgan_net_init besides the arenas (BN's running statistics); NULL: none. */
+  clgan_status (*reset)(clgan_net *net, clgan_layer *l);
+  /* l->y from x (batch, in); train selects batch statistics in BN. NULL: a view, which computes
+   * nothing and passes its input's buffer on (and its gradient back unchanged). */
+  clgan_status (*forward)(clgan_net *net, clgan_layer *l, const clgan_buffer *x, int batch,
+                          int train);
+  /* From dy (batch, out) and the forward input x: l->dx when need_dx, and when
+   * cfg->param_grads, l->dw and l->db (added to when cfg->accumulate). */
+  clgan_status (*backward)(clgan_net *net, clgan_layer *l, const clgan_backward_cfg *cfg,
+                           const clgan_buffer *dy, const clgan_buffer *x, int need_dx);
+  /* One layer of WGAN-GP's double backward (gradpen.c, docs/wgan-gp.md): with x the forward
+   * input, gy the input-gradient pass's gradient at the layer's output and gin dP/d(the
+   * layer's input gradient), adds the layer's dP/dW to l->dw and writes gout = dP/d(the input
+   * gradient of the next layer) unless gout is NULL (the last layer). NULL: not supported. */
+  clgan_status (*double_backward)(clgan_net *net, clgan_layer *l, int batch,
+                                  const clgan_buffer *x, const clgan_buffer *gy,
+                                  const clgan_buffer *gin, clgan_buffer *gout);
+  /* Whether this layer of the kind has a double backward, where that depends on its spec
+   * (only relu and lrelu among the activations); NULL: double_backward says it. */
+  int (*has_double_backward)(const clgan_layer *l);
+} clgan_layer_ops;
+
+/* The record of kind; NULL for a value outside the enum. */
+const clgan_layer_ops *clgan_layer_kind_ops(clgan_layer_kind kind);
+
+extern const clgan_layer_ops clgan_layer_linear;  /* linear.c */
+extern const clgan_layer_ops clgan_layer_act;     /* act.c */
+extern const clgan_layer_ops clgan_layer_bn;      /* batchnorm.c */
+extern const clgan_layer_ops clgan_layer_bn2d;    /* batchnorm.c */
+extern const clgan_layer_ops clgan_layer_conv;    /* conv.c */
+extern const clgan_layer_ops clgan_layer_convT;   /* conv.c */
+extern const clgan_layer_ops clgan_layer_reshape; /* view.c */
+extern const clgan_layer_ops clgan_layer_flatten; /* view.c */
+
+/* The initialisation shared by linear, conv and convT (PyTorch's, Glorot's or DCGAN's), given
+ * the receptive field (k*k for a convolution, 1 for a dense layer): linear.c. */
+void clgan_layer_init_affine(const clgan_layer *l, const clgan_layer_init_cfg *cfg,
+                             double field, float *w, float *b);
 
 #endif
