@@ -1,5 +1,6 @@
 /* CLBlast tuning parameters: the table shipped with clgan, the per-user cache file, and
- * applying them through CLBlastOverrideParameters. The search that produces them is tune.c.
+ * applying them through CLBlastOverrideParameters. The search that produces them is
+ * src/tune/tune.c.
  *
  * Cache file format, one line per (device, kernel):
  *   <device key> TAB <kernel> TAB <gflops> TAB NAME=VALUE,NAME=VALUE,...
@@ -242,8 +243,8 @@ static int xgemm_ok(const clgan_device_info *info, const size_t *v, char *why, s
                                  X_MDIMA, X_NDIMB, X_KWI, X_VWM, X_VWN};
   for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++)
     REQUIRE(v[positive[i]] > 0, "%s=0", xgemm_params[positive[i]]);
-  /* The GEMMK=1 kernel has other rules, and on PoCL some of its sets wrote outside C (tune.c):
-   * clgan's tuner never stores one. */
+  /* The GEMMK=1 kernel has other rules, and on PoCL some of its sets wrote outside C
+   * (src/tune/tune.c): clgan's tuner never stores one. */
   REQUIRE(v[X_GEMMK] == 0, "GEMMK=%zu: clgan takes GEMMK=0 sets only", v[X_GEMMK]);
   REQUIRE(v[X_KREG] == 1, "KREG=%zu: with GEMMK=0 it must be 1", v[X_KREG]);
   REQUIRE(v[X_STRM] <= 1 && v[X_STRN] <= 1 && v[X_SA] <= 1 && v[X_SB] <= 1,
@@ -327,16 +328,19 @@ int clgan_tuning_valid(const clgan_device_info *info, const clgan_tuning *e, cha
 
 /* ---- Applying ------------------------------------------------------------------------------ */
 
-static clgan_status override(clgan_device *dev, const clgan_tuning *e) {
+int clgan_tuning_override(clgan_device *dev, const clgan_tuning *e) {
   const char *names[CLGAN_TUNE_MAX_PARAMS];
   size_t values[CLGAN_TUNE_MAX_PARAMS];
   for (int j = 0; j < e->count; j++) {
     names[j] = e->names[j];
     values[j] = e->values[j];
   }
-  CLBlastStatusCode c = CLBlastOverrideParameters(dev->id, e->kernel, CLBlastPrecisionSingle,
-                                                  (size_t)e->count, names, values);
-  return c == CLBlastSuccess ? CLGAN_OK : clgan_status_from_clblast((int)c);
+  return (int)CLBlastOverrideParameters(dev->id, e->kernel, CLBlastPrecisionSingle,
+                                        (size_t)e->count, names, values);
+}
+
+static clgan_status override(clgan_device *dev, const clgan_tuning *e) {
+  return clgan_status_from_clblast(clgan_tuning_override(dev, e));
 }
 
 clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, int count) {
