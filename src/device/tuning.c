@@ -387,13 +387,15 @@ static void fill_uniform(float *x, size_t n, unsigned long long *s) {
 }
 
 /* One GEMM through CLBlast (not clgan_gemm, which reports a failure as an error: here it only
- * means the set is dropped) against the reference. Returns NULL or why it failed. */
+ * means the set is dropped) against the reference, judged as the tuning search judges its
+ * candidates (clgan_gemm_verify). Returns NULL or why it failed. */
 static const char *check_gemm(clgan_device *dev, const clgan_gemm_args *g, char *why,
                               size_t size) {
   size_t na = g->m * g->k, nb = g->k * g->n, nc = g->m * g->n;
   float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
   float *ref = malloc(nc * sizeof *ref), *out = malloc(nc * sizeof *out);
-  cl_mem ma = NULL, mb = NULL, mc = NULL;
+  clgan_buffer ba = {NULL, na * sizeof *a}, bb = {NULL, nb * sizeof *b};
+  clgan_buffer bc = {NULL, nc * sizeof *out};
   const char *res = why;
   snprintf(why, size, "out of host memory");
   if (!a || !b || !ref || !out) goto done;
@@ -402,48 +404,26 @@ static const char *check_gemm(clgan_device *dev, const clgan_gemm_args *g, char 
   fill_uniform(b, nb, &s);
   clgan_gemm_reference(g, a, b, ref);
   cl_int err = CL_SUCCESS;
-  ma = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, na * sizeof *a, a,
-                      &err);
+  ba.mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, ba.bytes, a,
+                          &err);
   if (err == CL_SUCCESS)
-    mb = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, nb * sizeof *b,
-                        b, &err);
-  if (err == CL_SUCCESS) {
-    /* A sentinel shows elements the kernel never wrote; beta = 0 keeps it out of the sum. */
-    for (size_t i = 0; i < nc; i++) out[i] = 12345.0f;
-    mc = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, nc * sizeof *out,
-                        out, &err);
-  }
+    bb.mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bb.bytes, b,
+                            &err);
+  if (err == CL_SUCCESS)
+    bc.mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, bc.bytes, NULL, &err);
   if (err != CL_SUCCESS) {
     snprintf(why, size, "OpenCL error %s", clgan_cl_error_name(err));
     goto done;
   }
-  CLBlastStatusCode c = CLBlastSgemm(
-      CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-      g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, 1.0f, ma, 0,
-      g->lda, mb, 0, g->ldb, 0.0f, mc, 0, g->ldc, &dev->queue, NULL);
-  if (c != CLBlastSuccess) {
-    snprintf(why, size, "CLBlast returned %d on %zux%zux%zu", (int)c, g->m, g->n, g->k);
-    clFinish(dev->queue);
-    goto done;
-  }
-  err = clEnqueueReadBuffer(dev->queue, mc, CL_TRUE, 0, nc * sizeof *out, out, 0, NULL, NULL);
-  if (err != CL_SUCCESS) {
-    snprintf(why, size, "OpenCL error %s on %zux%zux%zu", clgan_cl_error_name(err), g->m, g->n,
-             g->k);
-    goto done;
-  }
-  size_t j = 0;
-  double ratio = clgan_gemm_error_ratio(g->k, out, ref, nc, &j);
-  if (!(ratio <= 1.0)) {
-    snprintf(why, size, "wrong result on %zux%zux%zu (element %zu: %g, want %g)", g->m, g->n,
-             g->k, j, (double)out[j], (double)ref[j]);
-    goto done;
-  }
-  res = NULL;
+  clgan_gemm_args run = *g;
+  run.a = &ba;
+  run.b = &bb;
+  run.c = &bc;
+  res = clgan_gemm_verify(dev, &run, ref, out, why, size);
 done:
-  if (ma) clReleaseMemObject(ma);
-  if (mb) clReleaseMemObject(mb);
-  if (mc) clReleaseMemObject(mc);
+  if (ba.mem) clReleaseMemObject((cl_mem)ba.mem);
+  if (bb.mem) clReleaseMemObject((cl_mem)bb.mem);
+  if (bc.mem) clReleaseMemObject((cl_mem)bc.mem);
   free(a);
   free(b);
   free(ref);
