@@ -110,7 +110,6 @@ typedef struct {
   cand best;
   int have_best;
   double best_ms;
-  double best_shape_ms[CLGAN_TUNE_MAX_SHAPES];
   cand anchor; /* the first set that passed: what the other kind's runs keep in the table */
   int have_anchor;
   cand seeds[8];
@@ -685,17 +684,13 @@ static void record_candidate(tuner *t, int k, const cand *c, const double *cand_
     s->have_anchor = 1;
   }
   double total = step_ms(t->sd, cand_ms, n);
-  if (paired) {
-    s->best_ms = step_ms(t->sd, best_ms, n); /* fresh, next to the candidate's */
-    memcpy(s->best_shape_ms, best_ms, (size_t)n * sizeof *best_ms);
-  }
+  if (paired) s->best_ms = step_ms(t->sd, best_ms, n); /* fresh, next to the candidate's */
   /* A new best must win by 2%: below that, timings on a shared machine do not tell. */
   int better = !s->have_best || total < 0.98 * s->best_ms;
   if (better) {
     s->best = *c;
     s->best_ms = total;
     s->have_best = 1;
-    memcpy(s->best_shape_ms, cand_ms, (size_t)n * sizeof *cand_ms);
     if (t->cfg.journal) {
       to_entry(s, c, t->set_flops / (total * 1e6), &entry);
       t->cfg.journal("best", &entry, t->cfg.user);
