@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clgan/device.h"
+#include "clgan/tune.h"
 
 #define MAX_SHAPES (CLGAN_TUNE_MAX_SHAPES + 2)
 

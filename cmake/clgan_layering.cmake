@@ -33,7 +33,9 @@ cmake_minimum_required(VERSION 3.25)
 #   losses; issue 9, third bullet) and gan.h exposes ops' types. Drop ops from gan's row when
 #   gan talks to nn only.
 # - data holds the IDX reader and the upload to the device: device and util, not io.
-set(CLGAN_LAYERS util io device data ops nn gan cli)
+# - tune is the tuning search behind `clgan tune` (issue 9), a program on the device layer's
+#   public API: device and util only. Only cli uses it (benches and tests use its public header).
+set(CLGAN_LAYERS util io device data ops nn gan tune cli)
 set(allow_util util)
 set(allow_io io util)
 set(allow_device device util)
@@ -41,7 +43,8 @@ set(allow_data data device util)
 set(allow_ops ops device util)
 set(allow_nn nn ops device util)
 set(allow_gan gan nn ops data io device util)
-set(allow_cli cli gan nn ops data io device util)
+set(allow_tune tune device util)
+set(allow_cli cli tune gan nn ops data io device util)
 # Public headers and the layer that implements each.
 set(public_status util)
 set(public_io io)
@@ -51,6 +54,7 @@ set(public_ops ops)
 set(public_nn nn)
 set(public_gan gan)
 set(public_eval gan)
+set(public_tune tune)
 
 set(NO_GEMM_LAYERS nn gan)
 set(GEMM_CALL_REGEX "(^|[^A-Za-z0-9_])clgan_gemm[ \t]*\\(")

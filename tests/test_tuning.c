@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clgan/tune.h"
 #include "harness.h"
 
 static int warnings;

@@ -268,7 +268,7 @@ clgan_status clgan_tuning_apply_stored(clgan_device *dev);
 /* Every set in the table shipped with clgan, whatever the device (for its tests). */
 int clgan_tuning_builtin_all(clgan_tuning *entries, int max);
 
-/* ---- The tuning search (tune.c) --------------------------------------------------------- */
+/* ---- GEMM shapes, and what the tuning search (src/tune/, clgan/tune.h) needs ------------- */
 
 /* One GEMM the tuner times, with clgan_gemm_args' meaning (row-major, op(A) is m x k). count:
  * how many times a training step runs it, its weight in the search's objective (0 counts as 1). */
@@ -286,52 +286,21 @@ typedef struct {
 void clgan_gemm_record(clgan_device *dev, clgan_tune_shape *shapes, int max, int *count,
                        int *dropped);
 
-typedef struct {
-  double budget_s;        /* seconds for the search; <= 0 means 120. The final check comes on top */
-  int max_candidates;     /* stop after this many candidates; 0: only the budget limits */
-  int reps;               /* least GEMMs per timing (more to fill ~10 ms); 0 means 3 */
-  unsigned long long seed; /* candidate sampling: same seed, same sequence */
-  int skip_baseline;      /* do not time the parameters in effect before the search */
-  const clgan_tune_shape *shapes; /* NULL: clgan_tune_default_shapes */
-  int nshapes;
-  void (*progress)(const char *line, void *user); /* optional, one line per step */
-  /* Optional: called with "try" before each candidate runs and with "best" for each new best.
-   * A driver that crashes in a candidate's kernel takes the process with it; `clgan tune`
-   * runs the search in a child process, reads this journal and resumes without that set. */
-  void (*journal)(const char *event, const clgan_tuning *set, void *user);
-  void *user;
-  const clgan_tuning *seeds; /* sets to try first (an earlier run's bests) */
-  int nseeds;
-  const clgan_tuning *skip; /* sets never to try (ones that crashed an earlier run) */
-  int nskip;
-} clgan_tune_cfg;
+/* A tuning search judges parameter sets itself: a failure there rejects a set and is an answer,
+ * not an error. So these report nothing and return NULL or why, written into why; they run
+ * CLBlastSgemm alone, without clgan_gemm's split-k, scratch buffer, profiling or shape record. */
 
-typedef struct {
-  clgan_tune_shape shape;
-  double before_gflops; /* parameters in effect when clgan_tune was called; 0 if not timed */
-  double after_gflops;  /* the winners, applied */
-} clgan_tune_shape_result;
-
-typedef struct {
-  clgan_tuning entries[3]; /* the winners for clgan_tuning_store: XgemmDirect, Xgemm, GemmRoutine */
-  int count;
-  clgan_tune_shape_result shapes[CLGAN_TUNE_MAX_SHAPES];
-  int nshapes;
-  double before_ms, after_ms;    /* one pass over the shapes (0 if not timed) */
-  double direct_ms, indirect_ms; /* best pass with every shape forced direct / indirect; 0: none */
-  int tried, rejected;           /* candidates timed; candidates CLBlast refused or got wrong */
-  double elapsed_s;
-} clgan_tune_result;
-
-/* The GEMMs of the mlp GAN's training step (784x256 layer at batch 128, 1024x784 at batch 64,
- * two small ones): forward, input gradient and weight gradient. Returns the count written. */
-int clgan_tune_default_shapes(clgan_tune_shape *shapes, int max);
-
-/* Searches CLBlast's XgemmDirect and Xgemm parameters and the direct/indirect cross-over for
- * dev on the shapes, maximising throughput over the set: every candidate's result is checked
- * against clgan_gemm_reference and a wrong one is discarded. On return the winners are applied
- * to dev (CLBlast keeps them for the process) and listed in result for clgan_tuning_store.
- * Open dev with clgan_device_cfg.no_tuning to start from CLBlast's own defaults. */
-clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg, clgan_tune_result *result);
+/* Checks the parameters in effect on one GEMM: fills C with a sentinel (so that elements the
+ * kernel never writes show), runs g, reads C into out and compares it with ref by
+ * clgan_gemm_error_ratio. C is read whole: m * n floats, so g->c_off = 0 and g->ldc = n. */
+const char *clgan_gemm_verify(clgan_device *dev, const clgan_gemm_args *g, const float *ref,
+                              float *out, char *why, size_t why_size);
+/* Enqueues g count times back to back and waits for them all (the caller times the call). */
+const char *clgan_gemm_repeat(clgan_device *dev, const clgan_gemm_args *g, int count, char *why,
+                              size_t why_size);
+/* Puts one set into CLBlast's table for dev as it is: no clgan_tuning_valid, no warning (the
+ * search proposes valid sets only). Returns 0, or CLBlast's status code for the caller's
+ * message. CLBlast keeps the set for the process. */
+int clgan_tuning_override(clgan_device *dev, const clgan_tuning *e);
 
 #endif

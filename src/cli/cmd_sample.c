@@ -112,159 +112,183 @@ done:
   return st;
 }
 
+/* The options, and what they decide: png is the output's kind (else IDX). */
+typedef struct {
+  const char *ckpt, *out, *latent_path, *raw, *device, *nearest, *data_dir;
+  int count, cols, interpolate, rows_given, walk_rows;
+  long seed;
+  int seed_given;
+  int png;
+} sample_opts;
+
+/* The checks that need no device: 0, or CLGAN_EXIT_USAGE with the message printed. */
+static int check_options(sample_opts *o) {
+  if (!o->ckpt || !o->out) {
+    fprintf(stderr, "clgan sample: error: --checkpoint and --out are required (see --help)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  o->png = ends_with(o->out, ".png");
+  int idx = ends_with(o->out, ".idx") || ends_with(o->out, ".idx.gz");
+  if (!o->png && !idx) {
+    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx or .idx.gz\n",
+            o->out);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->raw && !ends_with(o->raw, ".npy")) {
+    fprintf(stderr, "clgan sample: error: --raw '%s': the name must end in .npy\n", o->raw);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->latent_path && o->seed_given) {
+    fprintf(stderr, "clgan sample: error: --latent and --seed exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->interpolate && (o->interpolate < 2 || o->interpolate > 64 || o->walk_rows < 1 ||
+                         o->walk_rows > 256)) {
+    fprintf(stderr, "clgan sample: error: --interpolate must be in 2..64 and --rows in 1..256\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->interpolate && o->latent_path) {
+    fprintf(stderr, "clgan sample: error: --interpolate and --latent exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->nearest && !ends_with(o->nearest, ".png")) {
+    fprintf(stderr, "clgan sample: error: --nearest '%s': the name must end in .png\n",
+            o->nearest);
+    return CLGAN_EXIT_USAGE;
+  }
+  int asked = o->interpolate ? o->walk_rows * o->interpolate : o->count;
+  if (o->nearest && !o->latent_path && asked > 256) {
+    fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
+            asked);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->data_dir && !o->nearest) {
+    fprintf(stderr, "clgan sample: error: --data goes with --nearest\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->rows_given && !o->interpolate) {
+    fprintf(stderr, "clgan sample: error: --rows goes with --interpolate\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->count < 1 || o->count > 1000000 || o->cols < 0) {
+    fprintf(stderr, "clgan sample: error: --count must be in 1..1000000 and --cols >= 0\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The latent vectors (*z, malloc'd): from --latent (which sets the count), along --interpolate's
+ * great circles (which set the count and the default columns), or from the seed. */
+static clgan_status make_latents(sample_opts *o, int latent, float **z) {
+  *z = NULL;
+  if (o->latent_path) {
+    int n = 0, dim = 0;
+    clgan_status st = clgan_npy_read_f32(o->latent_path, z, &n, &dim);
+    if (st) return st;
+    if (n < 1) { /* refused before anything is written (it used to write --raw first) */
+      fprintf(stderr, "clgan sample: error: %s holds no latent vectors (0 rows)\n",
+              o->latent_path);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    if (dim != latent) {
+      fprintf(stderr, "clgan sample: error: %s holds vectors of %d values; the generator takes "
+                      "%d\n", o->latent_path, dim, latent);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+    o->count = n;
+  } else if (o->interpolate) {
+    /* Row r walks from endpoint 2r to endpoint 2r + 1 of the seed's fixed latent batch. */
+    int k = o->interpolate, walks = o->walk_rows;
+    o->count = walks * k;
+    if (o->cols == 0) o->cols = k;
+    float *ends = malloc((size_t)2 * walks * (size_t)latent * sizeof *ends);
+    *z = malloc((size_t)o->count * (size_t)latent * sizeof **z);
+    if (!ends || !*z) {
+      free(ends);
+      return CLGAN_HOST_OUT_OF_MEMORY;
+    }
+    clgan_fixed_latent(ends, 2 * walks, latent, (uint64_t)o->seed);
+    for (int r = 0; r < walks; r++)
+      clgan_latent_interpolate(*z + (size_t)r * k * latent, ends + (size_t)2 * r * latent,
+                               ends + (size_t)(2 * r + 1) * latent, latent, k);
+    free(ends);
+  } else {
+    *z = malloc((size_t)o->count * (size_t)latent * sizeof **z);
+    if (!*z) return CLGAN_HOST_OUT_OF_MEMORY;
+    clgan_fixed_latent(*z, o->count, latent, (uint64_t)o->seed);
+  }
+  return CLGAN_OK;
+}
+
+/* The images in [-1, 1] to --out: a PNG grid, or uint8 IDX. */
+static clgan_status write_images(const sample_opts *o, const float *images, int rows,
+                                 int width) {
+  int count = o->count;
+  size_t n = (size_t)count * (size_t)(rows * width);
+  if (o->png) {
+    int c = o->cols;
+    if (c == 0)
+      while (c * c < count) c++;
+    return clgan_png_write_grid(o->out, images, count, 1, rows, width, c, 2);
+  }
+  uint8_t *bytes = malloc(n);
+  if (!bytes) return CLGAN_HOST_OUT_OF_MEMORY;
+  for (size_t i = 0; i < n; i++) {
+    float v = (images[i] + 1.0f) * 127.5f;
+    bytes[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+  }
+  clgan_status st = clgan_idx_write_images(o->out, bytes, count, rows, width);
+  free(bytes);
+  return st;
+}
+
 int cmd_sample(int argc, char **argv) {
-  const char *ckpt = NULL, *out = NULL, *latent_path = NULL, *raw = NULL, *device = NULL;
-  const char *nearest = NULL, *data_dir = NULL;
-  int count = 64, cols = 0, interpolate = 0, rows_given = 0, walk_rows = 8;
-  long seed = 1;
-  int seed_given = 0;
+  sample_opts o = {.count = 64, .walk_rows = 8, .seed = 1};
   const cli_opt opts[] = {
-      {"checkpoint", "PATH", CLI_STR, &ckpt, "checkpoint written by clgan train (required)", NULL},
-      {"out", "FILE", CLI_STR, &out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images) (required)", NULL},
-      {"count", "N", CLI_INT, &count, "number of images (ignored with --latent)", NULL},
-      {"seed", "S", CLI_LONG, &seed, "seed of the latent vectors N(0, 1) (1)", &seed_given},
-      {"latent", "FILE.npy", CLI_STR, &latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
-      {"raw", "FILE.npy", CLI_STR, &raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
-      {"cols", "N", CLI_INT, &cols, "grid columns (default: square grid)", NULL},
-      {"interpolate", "K", CLI_INT, &interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
-      {"rows", "R", CLI_INT, &walk_rows, "with --interpolate: the number of walks (1..256; 8)", &rows_given},
-      {"nearest", "FILE.png", CLI_STR, &nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
-      {"data", "DIR", CLI_STR, &data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
-      {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
+      {"checkpoint", "PATH", CLI_STR, &o.ckpt, "checkpoint written by clgan train (required)", NULL},
+      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images) (required)", NULL},
+      {"count", "N", CLI_INT, &o.count, "number of images (ignored with --latent)", NULL},
+      {"seed", "S", CLI_LONG, &o.seed, "seed of the latent vectors N(0, 1) (1)", &o.seed_given},
+      {"latent", "FILE.npy", CLI_STR, &o.latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
+      {"raw", "FILE.npy", CLI_STR, &o.raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
+      {"cols", "N", CLI_INT, &o.cols, "grid columns (default: square grid)", NULL},
+      {"interpolate", "K", CLI_INT, &o.interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
+      {"rows", "R", CLI_INT, &o.walk_rows, "with --interpolate: the number of walks (1..256; 8)", &o.rows_given},
+      {"nearest", "FILE.png", CLI_STR, &o.nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
+      {"data", "DIR", CLI_STR, &o.data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"device", "SEL", CLI_STR, &o.device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
   };
   int rc = cli_parse("sample", "Generates images with the generator of a checkpoint (batch norm "
                      "in eval mode, using its\nrunning statistics).",
                      opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
-  if (!ckpt || !out) {
-    fprintf(stderr, "clgan sample: error: --checkpoint and --out are required (see --help)\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  int png = ends_with(out, ".png"), idx = ends_with(out, ".idx") || ends_with(out, ".idx.gz");
-  if (!png && !idx) {
-    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx or .idx.gz\n",
-            out);
-    return CLGAN_EXIT_USAGE;
-  }
-  if (raw && !ends_with(raw, ".npy")) {
-    fprintf(stderr, "clgan sample: error: --raw '%s': the name must end in .npy\n", raw);
-    return CLGAN_EXIT_USAGE;
-  }
-  if (latent_path && seed_given) {
-    fprintf(stderr, "clgan sample: error: --latent and --seed exclude each other\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  if (interpolate && (interpolate < 2 || interpolate > 64 || walk_rows < 1 || walk_rows > 256)) {
-    fprintf(stderr, "clgan sample: error: --interpolate must be in 2..64 and --rows in 1..256\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  if (interpolate && latent_path) {
-    fprintf(stderr, "clgan sample: error: --interpolate and --latent exclude each other\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  if (nearest && !ends_with(nearest, ".png")) {
-    fprintf(stderr, "clgan sample: error: --nearest '%s': the name must end in .png\n", nearest);
-    return CLGAN_EXIT_USAGE;
-  }
-  if (nearest && !latent_path && (interpolate ? walk_rows * interpolate : count) > 256) {
-    fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
-            interpolate ? walk_rows * interpolate : count);
-    return CLGAN_EXIT_USAGE;
-  }
-  if (data_dir && !nearest) {
-    fprintf(stderr, "clgan sample: error: --data goes with --nearest\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  if (rows_given && !interpolate) {
-    fprintf(stderr, "clgan sample: error: --rows goes with --interpolate\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  if (count < 1 || count > 1000000 || cols < 0) {
-    fprintf(stderr, "clgan sample: error: --count must be in 1..1000000 and --cols >= 0\n");
-    return CLGAN_EXIT_USAGE;
-  }
+  if ((rc = check_options(&o))) return rc;
   clgan_status st = CLGAN_OK;
   clgan_device *dev = NULL;
   clgan_net g = {0};
   clgan_train_cfg cfg;
   float *z = NULL, *images = NULL;
-  uint8_t *bytes = NULL;
   int rows = 0, width = 0;
-  if ((st = cli_open_device(device, 0, &dev))) goto done;
-  if ((st = clgan_checkpoint_load_generator(ckpt, dev, &g, &cfg, &rows, &width, 256))) goto done;
-  if (latent_path) {
-    int n = 0, dim = 0;
-    if ((st = clgan_npy_read_f32(latent_path, &z, &n, &dim))) goto done;
-    if (n < 1) { /* refused before anything is written (it used to write --raw first) */
-      fprintf(stderr, "clgan sample: error: %s holds no latent vectors (0 rows)\n", latent_path);
-      st = CLGAN_INVALID_ARGUMENT;
-      goto done;
-    }
-    if (dim != cfg.latent) {
-      fprintf(stderr, "clgan sample: error: %s holds vectors of %d values; the generator takes "
-                      "%d\n", latent_path, dim, cfg.latent);
-      st = CLGAN_INVALID_ARGUMENT;
-      goto done;
-    }
-    count = n;
-  } else if (interpolate) {
-    /* Row r walks from endpoint 2r to endpoint 2r + 1 of the seed's fixed latent batch. */
-    count = walk_rows * interpolate;
-    if (cols == 0) cols = interpolate;
-    float *ends = malloc((size_t)2 * walk_rows * (size_t)cfg.latent * sizeof *ends);
-    z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
-    if (!ends || !z) {
-      free(ends);
-      st = CLGAN_HOST_OUT_OF_MEMORY;
-      goto done;
-    }
-    clgan_fixed_latent(ends, 2 * walk_rows, cfg.latent, (uint64_t)seed);
-    for (int r = 0; r < walk_rows; r++)
-      clgan_latent_interpolate(z + (size_t)r * interpolate * cfg.latent,
-                               ends + (size_t)2 * r * cfg.latent,
-                               ends + (size_t)(2 * r + 1) * cfg.latent, cfg.latent, interpolate);
-    free(ends);
-  } else {
-    z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
-    if (!z) {
-      st = CLGAN_HOST_OUT_OF_MEMORY;
-      goto done;
-    }
-    clgan_fixed_latent(z, count, cfg.latent, (uint64_t)seed);
-  }
+  if ((st = cli_open_device(o.device, 0, &dev))) goto done;
+  if ((st = clgan_checkpoint_load_generator(o.ckpt, dev, &g, &cfg, &rows, &width, 256))) goto done;
+  if ((st = make_latents(&o, cfg.latent, &z))) goto done;
   int dim = rows * width;
-  images = malloc((size_t)count * (size_t)dim * sizeof *images);
+  images = malloc((size_t)o.count * (size_t)dim * sizeof *images);
   if (!images) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto done;
   }
-  if ((st = clgan_generate(&g, z, count, cfg.latent, images))) goto done;
-  if (raw && (st = clgan_npy_write_f32(raw, images, count, dim))) goto done;
-  if (png) {
-    int c = cols;
-    if (c == 0)
-      while (c * c < count) c++;
-    st = clgan_png_write_grid(out, images, count, 1, rows, width, c, 2);
-  } else {
-    bytes = malloc((size_t)count * (size_t)dim);
-    if (!bytes) {
-      st = CLGAN_HOST_OUT_OF_MEMORY;
-      goto done;
-    }
-    for (size_t i = 0; i < (size_t)count * (size_t)dim; i++) {
-      float v = (images[i] + 1.0f) * 127.5f;
-      bytes[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
-    }
-    st = clgan_idx_write_images(out, bytes, count, rows, width);
-  }
+  if ((st = clgan_generate(&g, z, o.count, cfg.latent, images))) goto done;
+  if (o.raw && (st = clgan_npy_write_f32(o.raw, images, o.count, dim))) goto done;
+  st = write_images(&o, images, rows, width);
   if (st == CLGAN_OK)
-    printf("clgan sample: %d images (%dx%d) from %s -> %s%s%s\n", count, rows, width, ckpt, out,
-           raw ? ", raw floats -> " : "", raw ? raw : "");
-  if (st == CLGAN_OK && nearest) st = nearest_check(nearest, data_dir, images, count, rows, width);
+    printf("clgan sample: %d images (%dx%d) from %s -> %s%s%s\n", o.count, rows, width, o.ckpt,
+           o.out, o.raw ? ", raw floats -> " : "", o.raw ? o.raw : "");
+  if (st == CLGAN_OK && o.nearest)
+    st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width);
 done:
   free(z);
   free(images);
-  free(bytes);
   clgan_net_free(&g);
   clgan_device_close(dev);
   return cli_exit_code(st);

@@ -1,5 +1,5 @@
 /* clgan tune: searches CLBlast's GEMM parameters for one device on training's shapes
- * (clgan_tune, src/device/tune.c) and stores the winners in the tuning cache that every later
+ * (clgan_tune, src/tune/tune.c) and stores the winners in the tuning cache that every later
  * run applies. The search starts from CLBlast's own defaults, so "before" is what an untuned
  * device gets.
  *
@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "clgan/gan.h"
+#include "clgan/tune.h"
 
 #define MAX_RESTARTS 8
 

@@ -158,16 +158,9 @@ static clgan_status check_gzip_trailer(const char *path, const unsigned char *he
   return CLGAN_OK;
 }
 
-clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, int dims[3],
-                            int *ndims) {
-  clgan_status st = CLGAN_OK;
-  gzFile gz = NULL;
-  uint8_t *buf = NULL;
-  *data = NULL;
-  *ndims = 0;
-  if (expect_dims < 0 || expect_dims > 3) return CLGAN_INVALID_ARGUMENT;
-  const char *what = expect_dims == 1 ? "label" : expect_dims == 3 ? "pixel" : "element";
-
+/* Opens path for gz* reading after checking that it is a regular file (a device such as
+ * /dev/zero would be read without end, a folder fails only later with a vaguer message). */
+static clgan_status idx_open(const char *path, gzFile *gz) {
   struct stat sb;
   if (stat(path, &sb) != 0) {
     clgan_error("%s: cannot open %s: %s", IOERR, path, strerror(errno));
@@ -177,150 +170,188 @@ clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, i
     clgan_error("%s: %s is not a regular file", IOERR, path);
     return CLGAN_IO_ERROR;
   }
-  gz = gzopen(path, "rb");
-  if (!gz) {
+  *gz = gzopen(path, "rb");
+  if (!*gz) {
     clgan_error("%s: cannot open %s: %s", IOERR, path, errno ? strerror(errno) : "out of memory");
     return CLGAN_IO_ERROR;
   }
-  gzbuffer(gz, 1u << 18);
+  gzbuffer(*gz, 1u << 18);
+  return CLGAN_OK;
+}
 
-  unsigned char head[4 + 4 * 3];
-  long long got = gz_read_full(gz, head, 4);
-  int gzip = !gzdirect(gz);
-  if (got < 0 || (got < 4 && gz_failed(gz))) {
-    st = report_gz_error(gz, path, gzip, "in the IDX header");
-    goto fail;
-  }
+/* An open IDX file being read, and what its header said. */
+typedef struct {
+  gzFile gz;
+  const char *path;
+  int gzip;                      /* a gzip stream, not a plain file */
+  unsigned char head[4 + 4 * 3]; /* the magic and the dimensions, as read */
+  int nd;                        /* dimensions */
+  size_t total;                  /* elements the header announces */
+  const char *what;              /* "pixel", "label" or "element", for messages */
+} idx_reader;
+
+/* The magic: 00 00, the element type (uint8 only), and a dimension count that expect_dims
+ * (0: 1 to 3) allows. */
+static clgan_status idx_read_magic(idx_reader *r, int expect_dims) {
+  const char *path = r->path;
+  const unsigned char *head = r->head;
+  long long got = gz_read_full(r->gz, r->head, 4);
+  r->gzip = !gzdirect(r->gz);
+  if (got < 0 || (got < 4 && gz_failed(r->gz)))
+    return report_gz_error(r->gz, path, r->gzip, "in the IDX header");
   if (got < 4) {
     clgan_error("%s: %s: %lld bytes is too short for an IDX header", BAD, path, got);
-    st = CLGAN_BAD_FORMAT;
-    goto fail;
+    return CLGAN_BAD_FORMAT;
   }
   if (head[0] != 0 || head[1] != 0) {
     clgan_error("%s: %s: not an IDX file (starts with %02x %02x %02x %02x; IDX starts with "
                 "00 00 08 0N)%s",
                 BAD, path, head[0], head[1], head[2], head[3],
-                !gzip && ends_with(path, ".gz") ? "; the name ends in .gz but the file is not gzip"
-                                                : "");
-    st = CLGAN_BAD_FORMAT;
-    goto fail;
+                !r->gzip && ends_with(path, ".gz")
+                    ? "; the name ends in .gz but the file is not gzip"
+                    : "");
+    return CLGAN_BAD_FORMAT;
   }
   if (head[2] != 0x08) {
     clgan_error("%s: %s: IDX element type 0x%02x (%s); clgan reads uint8 (0x08) IDX files", BAD,
                 path, head[2], idx_type_name(head[2]));
-    st = CLGAN_BAD_FORMAT;
-    goto fail;
+    return CLGAN_BAD_FORMAT;
   }
-  int nd = head[3];
-  if ((expect_dims && nd != expect_dims) || nd < 1 || nd > 3) {
+  r->nd = head[3];
+  if ((expect_dims && r->nd != expect_dims) || r->nd < 1 || r->nd > 3) {
     const char *hint = expect_dims == 3   ? " (an images file holds count x rows x cols)"
                        : expect_dims == 1 ? " (a labels file holds one label per image)"
                                           : "";
     clgan_error("%s: %s: IDX magic 0x%02x%02x%02x%02x says %d dimensions, expected %s%d%s", BAD,
-                path, head[0], head[1], head[2], head[3], nd, expect_dims ? "" : "1 to ",
+                path, head[0], head[1], head[2], head[3], r->nd, expect_dims ? "" : "1 to ",
                 expect_dims ? expect_dims : 3, hint);
-    st = CLGAN_BAD_FORMAT;
-    goto fail;
+    return CLGAN_BAD_FORMAT;
   }
-  got = gz_read_full(gz, head + 4, 4 * (size_t)nd);
-  if (got < 0 || (got < 4 * nd && gz_failed(gz))) {
-    st = report_gz_error(gz, path, gzip, "in the IDX header");
-    goto fail;
-  }
+  return CLGAN_OK;
+}
+
+/* The dimensions after the magic, each within CLGAN_IDX_MAX_COUNT or _SIDE, into dims. */
+static clgan_status idx_read_dims(idx_reader *r, int dims[3]) {
+  const char *path = r->path;
+  int nd = r->nd;
+  long long got = gz_read_full(r->gz, r->head + 4, 4 * (size_t)nd);
+  if (got < 0 || (got < 4 * nd && gz_failed(r->gz)))
+    return report_gz_error(r->gz, path, r->gzip, "in the IDX header");
   if (got < 4 * nd) {
     clgan_error("%s: %s: truncated IDX header: %d dimensions need %d bytes, found %lld", BAD,
                 path, nd, 4 * nd, got);
-    st = CLGAN_BAD_FORMAT;
-    goto fail;
+    return CLGAN_BAD_FORMAT;
   }
-  size_t total = 1;
+  r->total = 1;
   for (int i = 0; i < nd; i++) {
-    const unsigned char *p = head + 4 + 4 * i;
+    const unsigned char *p = r->head + 4 + 4 * i;
     unsigned long v = (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
                       (unsigned long)p[2] << 8 | (unsigned long)p[3];
     unsigned long limit = i == 0 ? CLGAN_IDX_MAX_COUNT : CLGAN_IDX_MAX_SIDE;
     if (v == 0 || v > limit) {
       clgan_error("%s: %s: absurd IDX dimension %d: %lu (allowed 1 to %lu%s)", BAD, path, i, v,
                   limit, i == 0 ? " items" : " per side");
-      st = CLGAN_BAD_FORMAT;
-      goto fail;
+      return CLGAN_BAD_FORMAT;
     }
     dims[i] = (int)v;
-    total *= (size_t)v;
+    r->total *= (size_t)v;
   }
+  return CLGAN_OK;
+}
 
-  size_t cap = total < (1u << 24) ? total : (1u << 24), n = 0;
-  buf = malloc(cap);
-  if (!buf) {
-    st = CLGAN_HOST_OUT_OF_MEMORY;
-    goto fail;
-  }
+/* The elements into *out (malloc'd), the buffer grown as data arrives up to the total the
+ * header announces; fewer is a truncated file. */
+static clgan_status idx_read_data(idx_reader *r, uint8_t **out) {
+  size_t total = r->total, cap = total < (1u << 24) ? total : (1u << 24), n = 0;
+  uint8_t *buf = malloc(cap);
+  *out = NULL;
+  if (!buf) return CLGAN_HOST_OUT_OF_MEMORY;
   for (;;) {
     if (n == cap && cap < total) {
       size_t grown_cap = cap * 2 < total ? cap * 2 : total;
       uint8_t *grown = realloc(buf, grown_cap);
       if (!grown) {
-        st = CLGAN_HOST_OUT_OF_MEMORY;
-        goto fail;
+        free(buf);
+        return CLGAN_HOST_OUT_OF_MEMORY;
       }
       buf = grown;
       cap = grown_cap;
     }
-    got = gz_read_full(gz, buf + n, cap - n);
+    long long got = gz_read_full(r->gz, buf + n, cap - n);
     if (got < 0) {
-      st = report_gz_error(gz, path, gzip, "in the data");
-      goto fail;
+      free(buf);
+      return report_gz_error(r->gz, r->path, r->gzip, "in the data");
     }
     n += (size_t)got;
     if (n < cap || cap == total) break;
   }
   if (n < total) {
+    clgan_status st;
     char during[128];
-    snprintf(during, sizeof during, "after %zu of %zu %s bytes", n, total, what);
-    if (gz_failed(gz)) {
-      st = report_gz_error(gz, path, gzip, during);
+    snprintf(during, sizeof during, "after %zu of %zu %s bytes", n, total, r->what);
+    if (gz_failed(r->gz)) {
+      st = report_gz_error(r->gz, r->path, r->gzip, during);
     } else {
-      clgan_error("%s: %s: truncated: expected %zu %s bytes, found %zu", BAD, path, total, what,
-                  n);
+      clgan_error("%s: %s: truncated: expected %zu %s bytes, found %zu", BAD, r->path, total,
+                  r->what, n);
       st = CLGAN_BAD_FORMAT;
     }
-    goto fail;
+    free(buf);
+    return st;
   }
-  /* One more read: finds trailing bytes and, for gzip, mostly reaches the trailer whose CRC zlib
-   * checks (not always: check_gzip_trailer below). */
+  *out = buf;
+  return CLGAN_OK;
+}
+
+/* Nothing after the data: one more read finds trailing bytes and, for gzip, mostly reaches the
+ * trailer whose CRC zlib checks (not always: check_gzip_trailer, after the close). */
+static clgan_status idx_check_end(idx_reader *r) {
   unsigned char extra[4096];
-  long long more = gz_read_full(gz, extra, sizeof extra);
-  if (more < 0 || gz_failed(gz)) {
-    st = report_gz_error(gz, path, gzip, "at the end of the data");
-    goto fail;
-  }
+  long long more = gz_read_full(r->gz, extra, sizeof extra);
+  if (more < 0 || gz_failed(r->gz))
+    return report_gz_error(r->gz, r->path, r->gzip, "at the end of the data");
   if (more > 0) {
-    long long r;
-    while ((r = gz_read_full(gz, extra, sizeof extra)) > 0) more += r;
+    long long got;
+    while ((got = gz_read_full(r->gz, extra, sizeof extra)) > 0) more += got;
     clgan_error("%s: %s: %s%lld bytes after the last of the %zu %s bytes the header announces "
                 "(header and data disagree)",
-                BAD, path, r < 0 ? "at least " : "", more, total,
-                what);
-    st = CLGAN_BAD_FORMAT;
-    goto fail;
+                BAD, r->path, got < 0 ? "at least " : "", more, r->total, r->what);
+    return CLGAN_BAD_FORMAT;
   }
-  int closed = gzclose_r(gz);
-  gz = NULL;
+  return CLGAN_OK;
+}
+
+clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, int dims[3],
+                            int *ndims) {
+  idx_reader r = {.path = path};
+  uint8_t *buf = NULL;
+  *data = NULL;
+  *ndims = 0;
+  if (expect_dims < 0 || expect_dims > 3) return CLGAN_INVALID_ARGUMENT;
+  r.what = expect_dims == 1 ? "label" : expect_dims == 3 ? "pixel" : "element";
+  clgan_status st = idx_open(path, &r.gz);
+  if (st != CLGAN_OK) return st;
+  if ((st = idx_read_magic(&r, expect_dims)) != CLGAN_OK ||
+      (st = idx_read_dims(&r, dims)) != CLGAN_OK || (st = idx_read_data(&r, &buf)) != CLGAN_OK ||
+      (st = idx_check_end(&r)) != CLGAN_OK)
+    goto fail;
+  int closed = gzclose_r(r.gz);
+  r.gz = NULL;
   if (closed != Z_OK) {
     clgan_error("%s: %s: gzip stream ends early (file truncated?)", BAD, path);
     st = CLGAN_BAD_FORMAT;
     goto fail;
   }
-  if (gzip) {
-    st = check_gzip_trailer(path, head, 4 + 4 * (size_t)nd, buf, total);
+  if (r.gzip) {
+    st = check_gzip_trailer(path, r.head, 4 + 4 * (size_t)r.nd, buf, r.total);
     if (st != CLGAN_OK) goto fail;
   }
   *data = buf;
-  *ndims = nd;
+  *ndims = r.nd;
   return CLGAN_OK;
 fail:
   free(buf);
-  if (gz) gzclose_r(gz);
+  if (r.gz) gzclose_r(r.gz);
   return st;
 }
 

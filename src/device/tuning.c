@@ -1,5 +1,6 @@
 /* CLBlast tuning parameters: the table shipped with clgan, the per-user cache file, and
- * applying them through CLBlastOverrideParameters. The search that produces them is tune.c.
+ * applying them through CLBlastOverrideParameters. The search that produces them is
+ * src/tune/tune.c.
  *
  * Cache file format, one line per (device, kernel):
  *   <device key> TAB <kernel> TAB <gflops> TAB NAME=VALUE,NAME=VALUE,...
@@ -242,8 +243,8 @@ static int xgemm_ok(const clgan_device_info *info, const size_t *v, char *why, s
                                  X_MDIMA, X_NDIMB, X_KWI, X_VWM, X_VWN};
   for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++)
     REQUIRE(v[positive[i]] > 0, "%s=0", xgemm_params[positive[i]]);
-  /* The GEMMK=1 kernel has other rules, and on PoCL some of its sets wrote outside C (tune.c):
-   * clgan's tuner never stores one. */
+  /* The GEMMK=1 kernel has other rules, and on PoCL some of its sets wrote outside C
+   * (src/tune/tune.c): clgan's tuner never stores one. */
   REQUIRE(v[X_GEMMK] == 0, "GEMMK=%zu: clgan takes GEMMK=0 sets only", v[X_GEMMK]);
   REQUIRE(v[X_KREG] == 1, "KREG=%zu: with GEMMK=0 it must be 1", v[X_KREG]);
   REQUIRE(v[X_STRM] <= 1 && v[X_STRN] <= 1 && v[X_SA] <= 1 && v[X_SB] <= 1,
@@ -327,16 +328,19 @@ int clgan_tuning_valid(const clgan_device_info *info, const clgan_tuning *e, cha
 
 /* ---- Applying ------------------------------------------------------------------------------ */
 
-static clgan_status override(clgan_device *dev, const clgan_tuning *e) {
+int clgan_tuning_override(clgan_device *dev, const clgan_tuning *e) {
   const char *names[CLGAN_TUNE_MAX_PARAMS];
   size_t values[CLGAN_TUNE_MAX_PARAMS];
   for (int j = 0; j < e->count; j++) {
     names[j] = e->names[j];
     values[j] = e->values[j];
   }
-  CLBlastStatusCode c = CLBlastOverrideParameters(dev->id, e->kernel, CLBlastPrecisionSingle,
-                                                  (size_t)e->count, names, values);
-  return c == CLBlastSuccess ? CLGAN_OK : clgan_status_from_clblast((int)c);
+  return (int)CLBlastOverrideParameters(dev->id, e->kernel, CLBlastPrecisionSingle,
+                                        (size_t)e->count, names, values);
+}
+
+static clgan_status override(clgan_device *dev, const clgan_tuning *e) {
+  return clgan_status_from_clblast(clgan_tuning_override(dev, e));
 }
 
 clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, int count) {
@@ -383,13 +387,15 @@ static void fill_uniform(float *x, size_t n, unsigned long long *s) {
 }
 
 /* One GEMM through CLBlast (not clgan_gemm, which reports a failure as an error: here it only
- * means the set is dropped) against the reference. Returns NULL or why it failed. */
+ * means the set is dropped) against the reference, judged as the tuning search judges its
+ * candidates (clgan_gemm_verify). Returns NULL or why it failed. */
 static const char *check_gemm(clgan_device *dev, const clgan_gemm_args *g, char *why,
                               size_t size) {
   size_t na = g->m * g->k, nb = g->k * g->n, nc = g->m * g->n;
   float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
   float *ref = malloc(nc * sizeof *ref), *out = malloc(nc * sizeof *out);
-  cl_mem ma = NULL, mb = NULL, mc = NULL;
+  clgan_buffer ba = {NULL, na * sizeof *a}, bb = {NULL, nb * sizeof *b};
+  clgan_buffer bc = {NULL, nc * sizeof *out};
   const char *res = why;
   snprintf(why, size, "out of host memory");
   if (!a || !b || !ref || !out) goto done;
@@ -398,48 +404,26 @@ static const char *check_gemm(clgan_device *dev, const clgan_gemm_args *g, char 
   fill_uniform(b, nb, &s);
   clgan_gemm_reference(g, a, b, ref);
   cl_int err = CL_SUCCESS;
-  ma = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, na * sizeof *a, a,
-                      &err);
+  ba.mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, ba.bytes, a,
+                          &err);
   if (err == CL_SUCCESS)
-    mb = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, nb * sizeof *b,
-                        b, &err);
-  if (err == CL_SUCCESS) {
-    /* A sentinel shows elements the kernel never wrote; beta = 0 keeps it out of the sum. */
-    for (size_t i = 0; i < nc; i++) out[i] = 12345.0f;
-    mc = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, nc * sizeof *out,
-                        out, &err);
-  }
+    bb.mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bb.bytes, b,
+                            &err);
+  if (err == CL_SUCCESS)
+    bc.mem = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, bc.bytes, NULL, &err);
   if (err != CL_SUCCESS) {
     snprintf(why, size, "OpenCL error %s", clgan_cl_error_name(err));
     goto done;
   }
-  CLBlastStatusCode c = CLBlastSgemm(
-      CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-      g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, g->m, g->n, g->k, 1.0f, ma, 0,
-      g->lda, mb, 0, g->ldb, 0.0f, mc, 0, g->ldc, &dev->queue, NULL);
-  if (c != CLBlastSuccess) {
-    snprintf(why, size, "CLBlast returned %d on %zux%zux%zu", (int)c, g->m, g->n, g->k);
-    clFinish(dev->queue);
-    goto done;
-  }
-  err = clEnqueueReadBuffer(dev->queue, mc, CL_TRUE, 0, nc * sizeof *out, out, 0, NULL, NULL);
-  if (err != CL_SUCCESS) {
-    snprintf(why, size, "OpenCL error %s on %zux%zux%zu", clgan_cl_error_name(err), g->m, g->n,
-             g->k);
-    goto done;
-  }
-  size_t j = 0;
-  double ratio = clgan_gemm_error_ratio(g->k, out, ref, nc, &j);
-  if (!(ratio <= 1.0)) {
-    snprintf(why, size, "wrong result on %zux%zux%zu (element %zu: %g, want %g)", g->m, g->n,
-             g->k, j, (double)out[j], (double)ref[j]);
-    goto done;
-  }
-  res = NULL;
+  clgan_gemm_args run = *g;
+  run.a = &ba;
+  run.b = &bb;
+  run.c = &bc;
+  res = clgan_gemm_verify(dev, &run, ref, out, why, size);
 done:
-  if (ma) clReleaseMemObject(ma);
-  if (mb) clReleaseMemObject(mb);
-  if (mc) clReleaseMemObject(mc);
+  if (ba.mem) clReleaseMemObject((cl_mem)ba.mem);
+  if (bb.mem) clReleaseMemObject((cl_mem)bb.mem);
+  if (bc.mem) clReleaseMemObject((cl_mem)bc.mem);
   free(a);
   free(b);
   free(ref);

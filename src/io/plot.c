@@ -191,8 +191,30 @@ static double series_x(const clgan_plot_series *s, int i) { return s->x ? s->x[i
 
 /* ---- The chart ------------------------------------------------------------------------------ */
 
-clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series, int nseries,
-                              const char *title, const char *xlabel) {
+/* What the drawing phases share: the canvas, the coverage layer, the series with their moving
+ * averages (smooth[s] NULL where a series is drawn raw) and the ranges the axes span. */
+typedef struct {
+  canvas c;
+  layer l;
+  const clgan_plot_series *series;
+  int nseries;
+  float **smooth;
+  float *ys; /* scratch: every finite y, sorted for the range */
+  size_t ny; /* how many points are finite */
+  int smoothed_window;
+  range xr, yr;
+} chart;
+
+/* Canvas pixel coordinates of a data point. */
+static double chart_px(const chart *ch, double v) {
+  return LEFT + (v - ch->xr.lo) / (ch->xr.hi - ch->xr.lo) * (RIGHT - LEFT - 1) + 0.5;
+}
+static double chart_py(const chart *ch, double v) {
+  return BOTTOM - 1 - (v - ch->yr.lo) / (ch->yr.hi - ch->yr.lo) * (BOTTOM - TOP - 1) + 0.5;
+}
+
+static clgan_status check_series(const char *path, const clgan_plot_series *series,
+                                 int nseries) {
   if (!path || nseries < 0 || (nseries && !series)) return CLGAN_INVALID_ARGUMENT;
   for (int s = 0; s < nseries; s++)
     if (series[s].n < 0 || (series[s].n && !series[s].y)) {
@@ -201,46 +223,61 @@ clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series,
                   series[s].y ? "some" : "no");
       return CLGAN_INVALID_ARGUMENT;
     }
-  clgan_status st = CLGAN_HOST_OUT_OF_MEMORY;
-  int out_of_memory = 1;
-  canvas c = {malloc((size_t)W * H * 3)};
-  layer l = {calloc((size_t)(RIGHT - LEFT) * (BOTTOM - TOP), sizeof(float))};
-  float **smooth = calloc((nseries > 0 ? (size_t)nseries : 1), sizeof *smooth);
-  float *ys = NULL;
+  return CLGAN_OK;
+}
+
+/* A white canvas, an empty layer and room for the smoothed series; 0 when out of memory. */
+static int chart_alloc(chart *ch, const clgan_plot_series *series, int nseries) {
   size_t total = 0;
   for (int s = 0; s < nseries; s++) total += (size_t)series[s].n;
-  ys = malloc(sizeof *ys * (total ? total : 1));
-  if (!c.px || !l.cov || !smooth || !ys) goto done;
-  memset(c.px, 255, (size_t)W * H * 3);
+  ch->series = series;
+  ch->nseries = nseries;
+  ch->c.px = malloc((size_t)W * H * 3);
+  ch->l.cov = calloc((size_t)(RIGHT - LEFT) * (BOTTOM - TOP), sizeof(float));
+  ch->smooth = calloc((nseries > 0 ? (size_t)nseries : 1), sizeof *ch->smooth);
+  ch->ys = malloc(sizeof *ch->ys * (total ? total : 1));
+  if (!ch->c.px || !ch->l.cov || !ch->smooth || !ch->ys) return 0;
+  memset(ch->c.px, 255, (size_t)W * H * 3);
+  return 1;
+}
 
-  /* Ranges: x over every finite point; y over the raw points less the extreme tails, widened
-   * to keep every smoothed point in view. */
+static void chart_free(chart *ch) {
+  for (int s = 0; ch->smooth && s < ch->nseries; s++) free(ch->smooth[s]);
+  free(ch->smooth);
+  free(ch->ys);
+  free(ch->l.cov);
+  free(ch->c.px);
+}
+
+/* The moving averages of the noisy series, and the ranges: x over every finite point; y over
+ * the raw points less the extreme tails, widened to keep every smoothed point in view. Returns
+ * 0 when out of memory. */
+static int chart_ranges(chart *ch) {
+  const clgan_plot_series *series = ch->series;
   range xr = {DBL_MAX, -DBL_MAX}, yr = {DBL_MAX, -DBL_MAX};
-  size_t ny = 0;
-  int smoothed_window = 0;
-  for (int s = 0; s < nseries; s++) {
+  for (int s = 0; s < ch->nseries; s++) {
     const clgan_plot_series *sr = &series[s];
     for (int i = 0; i < sr->n; i++) {
       double x = series_x(sr, i);
       if (!isfinite(x) || !isfinite(sr->y[i])) continue;
       xr.lo = fmin(xr.lo, x), xr.hi = fmax(xr.hi, x);
-      ys[ny++] = sr->y[i];
+      ch->ys[ch->ny++] = sr->y[i];
     }
     if (sr->n > SMOOTH_ABOVE) {
-      smooth[s] = malloc(sizeof(float) * (size_t)sr->n);
-      if (!smooth[s]) goto done;
-      smoothed_window = smooth_window(sr->n);
-      moving_average(smooth[s], sr->y, sr->n, smoothed_window);
+      ch->smooth[s] = malloc(sizeof(float) * (size_t)sr->n);
+      if (!ch->smooth[s]) return 0;
+      ch->smoothed_window = smooth_window(sr->n);
+      moving_average(ch->smooth[s], sr->y, sr->n, ch->smoothed_window);
     }
   }
-  if (ny > 0) {
-    qsort(ys, ny, sizeof *ys, cmp_float);
-    size_t cut = ny >= 200 ? ny / 200 : 0;
-    yr.lo = ys[cut], yr.hi = ys[ny - 1 - cut];
-    for (int s = 0; s < nseries; s++)
-      for (int i = 0; smooth[s] && i < series[s].n; i++)
-        if (isfinite(smooth[s][i]) && isfinite(series_x(&series[s], i)))
-          yr.lo = fmin(yr.lo, smooth[s][i]), yr.hi = fmax(yr.hi, smooth[s][i]);
+  if (ch->ny > 0) {
+    qsort(ch->ys, ch->ny, sizeof *ch->ys, cmp_float);
+    size_t cut = ch->ny >= 200 ? ch->ny / 200 : 0;
+    yr.lo = ch->ys[cut], yr.hi = ch->ys[ch->ny - 1 - cut];
+    for (int s = 0; s < ch->nseries; s++)
+      for (int i = 0; ch->smooth[s] && i < series[s].n; i++)
+        if (isfinite(ch->smooth[s][i]) && isfinite(series_x(&series[s], i)))
+          yr.lo = fmin(yr.lo, ch->smooth[s][i]), yr.hi = fmax(yr.hi, ch->smooth[s][i]);
   } else {
     xr = (range){0.0, 1.0};
     yr = (range){0.0, 1.0};
@@ -252,36 +289,44 @@ clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series,
   }
   double ypad = (yr.hi - yr.lo) * 0.05;
   yr.lo -= ypad, yr.hi += ypad;
-#define PX(v) (LEFT + ((v) - xr.lo) / (xr.hi - xr.lo) * (RIGHT - LEFT - 1) + 0.5)
-#define PY(v) (BOTTOM - 1 - ((v) - yr.lo) / (yr.hi - yr.lo) * (BOTTOM - TOP - 1) + 0.5)
+  ch->xr = xr;
+  ch->yr = yr;
+  return 1;
+}
 
-  /* Grid and tick labels. */
+/* Grid lines, ticks and their labels. */
+static void draw_grid(chart *ch) {
+  canvas *c = &ch->c;
+  range xr = ch->xr, yr = ch->yr;
   char label[64];
   double xstep = nice_step(xr.hi - xr.lo, 8), ystep = nice_step(yr.hi - yr.lo, 6);
   double xmax_abs = fmax(fabs(xr.lo), fabs(xr.hi)), ymax_abs = fmax(fabs(yr.lo), fabs(yr.hi));
   for (double v = ceil(xr.lo / xstep - 1e-9) * xstep; v <= xr.hi + xstep * 1e-9; v += xstep) {
-    int x = (int)floor(PX(v));
-    fill(&c, x, TOP, x + 1, BOTTOM, grid);
-    fill(&c, x, BOTTOM, x + 1, BOTTOM + 6, axis);
+    int x = (int)floor(chart_px(ch, v));
+    fill(c, x, TOP, x + 1, BOTTOM, grid);
+    fill(c, x, BOTTOM, x + 1, BOTTOM + 6, axis);
     tick_label(label, sizeof label, v, xstep, xmax_abs);
-    draw_text(&c, x - text_width(label, TEXT) / 2, BOTTOM + 12, label, TEXT, ink);
+    draw_text(c, x - text_width(label, TEXT) / 2, BOTTOM + 12, label, TEXT, ink);
   }
   for (double v = ceil(yr.lo / ystep - 1e-9) * ystep; v <= yr.hi + ystep * 1e-9; v += ystep) {
-    int y = (int)floor(PY(v));
-    fill(&c, LEFT, y, RIGHT, y + 1, grid);
-    fill(&c, LEFT - 6, y, LEFT, y + 1, axis);
+    int y = (int)floor(chart_py(ch, v));
+    fill(c, LEFT, y, RIGHT, y + 1, grid);
+    fill(c, LEFT - 6, y, LEFT, y + 1, axis);
     tick_label(label, sizeof label, v, ystep, ymax_abs);
-    draw_text(&c, LEFT - 12 - text_width(label, TEXT), y - 7 * TEXT / 2, label, TEXT, ink);
+    draw_text(c, LEFT - 12 - text_width(label, TEXT), y - 7 * TEXT / 2, label, TEXT, ink);
   }
+}
 
-  /* Series: faint raw lines under smoothed ones, each layer blended once. */
+/* Series: faint raw lines under smoothed ones, each layer blended once. */
+static void draw_series(chart *ch) {
   for (int pass = 0; pass < 2; pass++)
-    for (int s = 0; s < nseries; s++) {
-      const clgan_plot_series *sr = &series[s];
-      const float *y = pass == 0 ? sr->y : smooth[s];
-      if (!y || (pass == 1 && !smooth[s])) continue;
-      double hw = smooth[s] && pass == 0 ? 0.5 : 1.25;
-      float alpha = smooth[s] && pass == 0 ? 0.3f : 1.0f;
+    for (int s = 0; s < ch->nseries; s++) {
+      const clgan_plot_series *sr = &ch->series[s];
+      const float *smooth = ch->smooth[s];
+      const float *y = pass == 0 ? sr->y : smooth;
+      if (!y || (pass == 1 && !smooth)) continue;
+      double hw = smooth && pass == 0 ? 0.5 : 1.25;
+      float alpha = smooth && pass == 0 ? 0.3f : 1.0f;
       int prev = -1;
       for (int i = 0; i < sr->n; i++) {
         double x = series_x(sr, i);
@@ -289,87 +334,120 @@ clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series,
           prev = -1;
           continue;
         }
-        double px = PX(x), py = PY(y[i]);
+        double px = chart_px(ch, x), py = chart_py(ch, y[i]);
         int next_ok = i + 1 < sr->n && isfinite(series_x(sr, i + 1)) && isfinite(y[i + 1]);
         /* A dot for sparse series (say, one value per epoch) and for points standing alone. */
-        if (!smooth[s] && (sr->n <= DOTS_UPTO || (prev < 0 && !next_ok)))
-          layer_segment(&l, px, py, px, py, 2.5);
-        if (prev >= 0) layer_segment(&l, PX(series_x(sr, prev)), PY(y[prev]), px, py, hw);
+        if (!smooth && (sr->n <= DOTS_UPTO || (prev < 0 && !next_ok)))
+          layer_segment(&ch->l, px, py, px, py, 2.5);
+        if (prev >= 0)
+          layer_segment(&ch->l, chart_px(ch, series_x(sr, prev)), chart_py(ch, y[prev]), px, py,
+                        hw);
         prev = i;
       }
-      layer_composite(&c, &l, sr->rgb, alpha);
+      layer_composite(&ch->c, &ch->l, sr->rgb, alpha);
     }
+}
 
-  /* Frame, title, axis label. */
-  fill(&c, LEFT - 1, TOP - 1, RIGHT + 1, TOP, axis);
-  fill(&c, LEFT - 1, BOTTOM, RIGHT + 1, BOTTOM + 1, axis);
-  fill(&c, LEFT - 1, TOP - 1, LEFT, BOTTOM + 1, axis);
-  fill(&c, RIGHT, TOP - 1, RIGHT + 1, BOTTOM + 1, axis);
-  if (title) draw_text(&c, (W - text_width(title, TITLE)) / 2, 18, title, TITLE, ink);
+/* Frame, title, axis label, and a note when nothing could be drawn. */
+static void draw_frame(chart *ch, const char *title, const char *xlabel) {
+  canvas *c = &ch->c;
+  fill(c, LEFT - 1, TOP - 1, RIGHT + 1, TOP, axis);
+  fill(c, LEFT - 1, BOTTOM, RIGHT + 1, BOTTOM + 1, axis);
+  fill(c, LEFT - 1, TOP - 1, LEFT, BOTTOM + 1, axis);
+  fill(c, RIGHT, TOP - 1, RIGHT + 1, BOTTOM + 1, axis);
+  if (title) draw_text(c, (W - text_width(title, TITLE)) / 2, 18, title, TITLE, ink);
   if (xlabel)
-    draw_text(&c, (LEFT + RIGHT - text_width(xlabel, TEXT)) / 2, BOTTOM + 44, xlabel, TEXT, muted);
-  if (ny == 0) {
+    draw_text(c, (LEFT + RIGHT - text_width(xlabel, TEXT)) / 2, BOTTOM + 44, xlabel, TEXT, muted);
+  if (ch->ny == 0) {
     const char *none = "no finite values to plot";
-    draw_text(&c, (LEFT + RIGHT - text_width(none, TEXT)) / 2, (TOP + BOTTOM) / 2, none, TEXT,
+    draw_text(c, (LEFT + RIGHT - text_width(none, TEXT)) / 2, (TOP + BOTTOM) / 2, none, TEXT,
               muted);
   }
+}
 
-  /* Legend in the corner with the fewest points under it. */
-  if (nseries > 0) {
-    char note[64] = "";
-    if (smoothed_window)
-      snprintf(note, sizeof note, "faint: raw, bold: mean of %d", smoothed_window);
-    int lw = text_width(note, TEXT), lh = 14 + nseries * 24 + (note[0] ? 24 : 0);
-    for (int s = 0; s < nseries; s++) {
-      int tw = 36 + text_width(series[s].name ? series[s].name : "", TEXT);
-      if (tw > lw) lw = tw;
-    }
-    lw += 24;
-    int best = 0;
-    long best_count = -1;
-    for (int corner = 0; corner < 4; corner++) {
-      int x0 = corner & 1 ? LEFT + 12 : RIGHT - 12 - lw, y0 = corner & 2 ? BOTTOM - 12 - lh : TOP + 12;
-      long count = 0; /* samples every few pixels along the drawn lines */
-      for (int s = 0; s < nseries; s++) {
-        const float *y = smooth[s] ? smooth[s] : series[s].y;
-        for (int i = 0; i < series[s].n; i++) {
-          int k = i + 1 < series[s].n ? i + 1 : i;
-          double ax = PX(series_x(&series[s], i)), ay = PY(y[i]);
-          double bx = PX(series_x(&series[s], k)), by = PY(y[k]);
-          if (!isfinite(ax) || !isfinite(ay) || !isfinite(bx) || !isfinite(by)) continue;
-          if (!clip(&ax, &ay, &bx, &by, LEFT, TOP, RIGHT, BOTTOM)) continue;
-          int steps = 1 + (int)(hypot(bx - ax, by - ay) / 4.0);
-          for (int t = 0; t < steps; t++) {
-            double px = ax + (bx - ax) * t / steps, py = ay + (by - ay) * t / steps;
-            count += px >= x0 && px < x0 + lw && py >= y0 && py < y0 + lh;
-          }
+/* Where a legend box of lw x lh goes in a corner (0-3: bit 0 left, bit 1 bottom). */
+static void legend_origin(int corner, int lw, int lh, int *x0, int *y0) {
+  *x0 = corner & 1 ? LEFT + 12 : RIGHT - 12 - lw;
+  *y0 = corner & 2 ? BOTTOM - 12 - lh : TOP + 12;
+}
+
+/* The corner whose lw x lh box has the fewest points of the drawn lines under it, sampled every
+ * few pixels along each segment. */
+static int legend_corner(const chart *ch, int lw, int lh) {
+  int best = 0;
+  long best_count = -1;
+  for (int corner = 0; corner < 4; corner++) {
+    int x0, y0;
+    legend_origin(corner, lw, lh, &x0, &y0);
+    long count = 0;
+    for (int s = 0; s < ch->nseries; s++) {
+      const clgan_plot_series *sr = &ch->series[s];
+      const float *y = ch->smooth[s] ? ch->smooth[s] : sr->y;
+      for (int i = 0; i < sr->n; i++) {
+        int k = i + 1 < sr->n ? i + 1 : i;
+        double ax = chart_px(ch, series_x(sr, i)), ay = chart_py(ch, y[i]);
+        double bx = chart_px(ch, series_x(sr, k)), by = chart_py(ch, y[k]);
+        if (!isfinite(ax) || !isfinite(ay) || !isfinite(bx) || !isfinite(by)) continue;
+        if (!clip(&ax, &ay, &bx, &by, LEFT, TOP, RIGHT, BOTTOM)) continue;
+        int steps = 1 + (int)(hypot(bx - ax, by - ay) / 4.0);
+        for (int t = 0; t < steps; t++) {
+          double px = ax + (bx - ax) * t / steps, py = ay + (by - ay) * t / steps;
+          count += px >= x0 && px < x0 + lw && py >= y0 && py < y0 + lh;
         }
       }
-      if (best_count < 0 || count < best_count) best_count = count, best = corner;
     }
-    int x0 = best & 1 ? LEFT + 12 : RIGHT - 12 - lw, y0 = best & 2 ? BOTTOM - 12 - lh : TOP + 12;
-    fill(&c, x0, y0, x0 + lw, y0 + lh, white);
-    fill(&c, x0, y0, x0 + lw, y0 + 1, grid);
-    fill(&c, x0, y0 + lh - 1, x0 + lw, y0 + lh, grid);
-    fill(&c, x0, y0, x0 + 1, y0 + lh, grid);
-    fill(&c, x0 + lw - 1, y0, x0 + lw, y0 + lh, grid);
-    for (int s = 0; s < nseries; s++) {
-      int y = y0 + 12 + s * 24;
-      fill(&c, x0 + 12, y + 6, x0 + 36, y + 9, series[s].rgb);
-      draw_text(&c, x0 + 44, y, series[s].name ? series[s].name : "", TEXT, ink);
-    }
-    if (note[0]) draw_text(&c, x0 + 12, y0 + 12 + nseries * 24, note, TEXT, muted);
+    if (best_count < 0 || count < best_count) best_count = count, best = corner;
   }
-#undef PX
-#undef PY
-  out_of_memory = 0;
-  st = clgan_png_write_rgb(path, c.px, W, H);
-done:
-  if (out_of_memory) clgan_error("%s: plot %s", clgan_status_message(st), path);
-  for (int s = 0; smooth && s < nseries; s++) free(smooth[s]);
-  free(smooth);
-  free(ys);
-  free(l.cov);
-  free(c.px);
+  return best;
+}
+
+/* The legend, in the corner with the fewest points under it. */
+static void draw_legend(chart *ch) {
+  const clgan_plot_series *series = ch->series;
+  int nseries = ch->nseries;
+  canvas *c = &ch->c;
+  if (nseries <= 0) return;
+  char note[64] = "";
+  if (ch->smoothed_window)
+    snprintf(note, sizeof note, "faint: raw, bold: mean of %d", ch->smoothed_window);
+  int lw = text_width(note, TEXT), lh = 14 + nseries * 24 + (note[0] ? 24 : 0);
+  for (int s = 0; s < nseries; s++) {
+    int tw = 36 + text_width(series[s].name ? series[s].name : "", TEXT);
+    if (tw > lw) lw = tw;
+  }
+  lw += 24;
+  int x0, y0;
+  legend_origin(legend_corner(ch, lw, lh), lw, lh, &x0, &y0);
+  fill(c, x0, y0, x0 + lw, y0 + lh, white);
+  fill(c, x0, y0, x0 + lw, y0 + 1, grid);
+  fill(c, x0, y0 + lh - 1, x0 + lw, y0 + lh, grid);
+  fill(c, x0, y0, x0 + 1, y0 + lh, grid);
+  fill(c, x0 + lw - 1, y0, x0 + lw, y0 + lh, grid);
+  for (int s = 0; s < nseries; s++) {
+    int y = y0 + 12 + s * 24;
+    fill(c, x0 + 12, y + 6, x0 + 36, y + 9, series[s].rgb);
+    draw_text(c, x0 + 44, y, series[s].name ? series[s].name : "", TEXT, ink);
+  }
+  if (note[0]) draw_text(c, x0 + 12, y0 + 12 + nseries * 24, note, TEXT, muted);
+}
+
+clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series, int nseries,
+                              const char *title, const char *xlabel) {
+  clgan_status st = check_series(path, series, nseries);
+  if (st != CLGAN_OK) return st;
+  chart ch;
+  memset(&ch, 0, sizeof ch);
+  if (!chart_alloc(&ch, series, nseries) || !chart_ranges(&ch)) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    clgan_error("%s: plot %s", clgan_status_message(st), path);
+    chart_free(&ch);
+    return st;
+  }
+  draw_grid(&ch);
+  draw_series(&ch);
+  draw_frame(&ch, title, xlabel);
+  draw_legend(&ch);
+  st = clgan_png_write_rgb(path, ch.c.px, W, H);
+  chart_free(&ch);
   return st;
 }

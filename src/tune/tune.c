@@ -1,9 +1,10 @@
 /* `clgan tune`'s search: CLBlast's XgemmDirect and Xgemm parameters and the direct/indirect
  * cross-over (GemmRoutine's XGEMM_MIN_INDIRECT_SIZE) for one device, on the GEMMs training runs.
- * Candidates reach CLBlast through CLBlastOverrideParameters; each is run once against
- * clgan_gemm_reference (CLBlast does not validate parameters: a wrong set computes garbage
- * without an error) and then timed with clFinish, in turns with the best set of its kind so that
- * other load on the machine hits both alike. tuning.c stores the winners.
+ * Candidates reach CLBlast through CLBlastOverrideParameters (clgan_tuning_override); each is
+ * run once against clgan_gemm_reference (CLBlast does not validate parameters: a wrong set
+ * computes garbage without an error) and then timed with clFinish, in turns with the best set
+ * of its kind so that other load on the machine hits both alike. `clgan tune` stores the
+ * winners (clgan_tuning_store, src/device/tuning.c).
  *
  * Cost model: CLBlast builds one program holding every GEMM kernel (copy, pad, transpose,
  * Xgemm, four XgemmDirect variants) and asks the driver for its binary, which makes PoCL compile
@@ -15,8 +16,12 @@
  *
  * CLBlast keeps overridden parameters for the whole process and has no way back to its
  * defaults, so the search times the parameters in effect first ("before") and leaves the
- * winners applied. */
-#include <clblast_c.h>
+ * winners applied.
+ *
+ * The search is a program built on the device layer, not part of it: it sees no OpenCL or
+ * CLBlast type, puts its candidates into CLBlast's table through clgan_tuning_override, checks
+ * and times them through clgan_gemm_verify and clgan_gemm_repeat (clgan/device.h), and takes
+ * CLBlast's parameter constraints from clgan_tuning_valid, the rules the cache is held to. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "device/internal.h"
+#include "clgan/tune.h"
 
 /* ---- Parameter spaces ---- */
 
@@ -81,33 +86,6 @@ static const cand xgemm_seeds[] = {
  * All direct is the smallest size above every shape of the set (see clgan_tune). */
 #define ALL_INDIRECT 1
 
-static int multiple(size_t x, size_t of) { return of != 0 && x % of == 0; }
-
-static int direct_valid(const cand *c, const clgan_device_info *info) {
-  const size_t *v = c->v;
-  size_t threads = v[D_MDIMCD] * v[D_NDIMCD];
-  return multiple(v[D_WGD], v[D_KWID]) && multiple(v[D_WGD], v[D_MDIMCD] * v[D_VWMD]) &&
-         multiple(v[D_WGD], v[D_NDIMCD] * v[D_VWND]) &&
-         multiple(v[D_WGD], v[D_MDIMAD] * v[D_VWMD]) &&
-         multiple(v[D_WGD], v[D_NDIMBD] * v[D_VWND]) && multiple(threads, v[D_MDIMAD]) &&
-         multiple(threads, v[D_NDIMBD]) && multiple(v[D_WGD], threads / v[D_MDIMAD]) &&
-         multiple(v[D_WGD], threads / v[D_NDIMBD]) && threads <= info->max_work_group &&
-         4 * (v[D_WGD] * (v[D_WGD] + v[D_PADA]) + v[D_WGD] * (v[D_WGD] + v[D_PADB])) <=
-             info->local_mem;
-}
-
-static int xgemm_valid(const cand *c, const clgan_device_info *info) {
-  const size_t *v = c->v;
-  size_t threads = v[X_MDIMC] * v[X_NDIMC];
-  return v[X_GEMMK] == 0 && v[X_KREG] == 1 && multiple(v[X_KWG], v[X_KWI]) &&
-         multiple(v[X_MWG], v[X_MDIMC] * v[X_VWM]) && multiple(v[X_NWG], v[X_NDIMC] * v[X_VWN]) &&
-         multiple(v[X_MWG], v[X_MDIMA] * v[X_VWM]) && multiple(v[X_NWG], v[X_NDIMB] * v[X_VWN]) &&
-         multiple(threads, v[X_MDIMA]) && multiple(threads, v[X_NDIMB]) &&
-         multiple(v[X_KWG], threads / v[X_MDIMA]) && multiple(v[X_KWG], threads / v[X_NDIMB]) &&
-         threads <= info->max_work_group &&
-         4 * (v[X_SA] * v[X_KWG] * v[X_MWG] + v[X_SB] * v[X_KWG] * v[X_NWG]) <= info->local_mem;
-}
-
 /* ---- Random numbers (splitmix64: seedable, the same everywhere) ---- */
 
 static unsigned long long next_u64(unsigned long long *s) {
@@ -132,7 +110,6 @@ typedef struct {
   cand best;
   int have_best;
   double best_ms;
-  double best_shape_ms[CLGAN_TUNE_MAX_SHAPES];
   cand anchor; /* the first set that passed: what the other kind's runs keep in the table */
   int have_anchor;
   cand seeds[8];
@@ -144,8 +121,13 @@ static const value_set *space_for(const kind_state *ks) {
   return ks->names == direct_names ? direct_space : xgemm_space;
 }
 
+static void to_entry(const kind_state *ks, const cand *c, double gflops, clgan_tuning *e);
+
+/* CLBlast's tuner constraints, as clgan_tuning_valid holds the cache to them. */
 static int is_valid(const kind_state *ks, const cand *c, const clgan_device_info *info) {
-  return ks->names == direct_names ? direct_valid(c, info) : xgemm_valid(c, info);
+  clgan_tuning e;
+  to_entry(ks, c, 0.0, &e);
+  return clgan_tuning_valid(info, &e, NULL, 0);
 }
 
 static int was_tried(const kind_state *ks, const cand *c) {
@@ -284,7 +266,8 @@ static void describe(const kind_state *ks, const cand *c, char *out, size_t size
 
 typedef struct {
   clgan_tune_shape s;
-  cl_mem a, b, c;
+  clgan_gemm_args g; /* alpha 1, beta 0, on a, b and c below */
+  clgan_buffer a, b, c;
   float *ref, *out;
   size_t nc;
   double flops;
@@ -296,43 +279,10 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static CLBlastStatusCode run_gemm(clgan_device *dev, shape_data *d) {
-  const clgan_tune_shape *s = &d->s;
-  return CLBlastSgemm(CLBlastLayoutRowMajor, s->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-                      s->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, s->m, s->n, s->k,
-                      1.0f, d->a, 0, s->trans_a ? s->m : s->k, d->b, 0, s->trans_b ? s->k : s->n,
-                      0.0f, d->c, 0, s->n, &dev->queue, NULL);
-}
-
 /* Runs every shape once against its reference. Returns NULL, or says why it failed. */
 static const char *verify(clgan_device *dev, shape_data *sd, int n, char *why, size_t why_size) {
-  /* A sentinel in C shows elements the kernel never wrote; beta = 0 keeps it out of the sum. */
-  const cl_float sentinel = 12345.0f;
-  for (int i = 0; i < n; i++) {
-    shape_data *d = &sd[i];
-    cl_int err = clEnqueueFillBuffer(dev->queue, d->c, &sentinel, sizeof sentinel, 0,
-                                     d->nc * sizeof(float), 0, NULL, NULL);
-    CLBlastStatusCode c = run_gemm(dev, d);
-    if (c != CLBlastSuccess) {
-      snprintf(why, why_size, "CLBlast returned %d on %zux%zux%zu", (int)c, d->s.m, d->s.n, d->s.k);
-      clFinish(dev->queue);
-      return why;
-    }
-    if (err == CL_SUCCESS)
-      err = clEnqueueReadBuffer(dev->queue, d->c, CL_TRUE, 0, d->nc * sizeof(float), d->out, 0,
-                                NULL, NULL);
-    if (err != CL_SUCCESS) {
-      snprintf(why, why_size, "OpenCL error %s on %zux%zux%zu", clgan_cl_error_name(err), d->s.m,
-               d->s.n, d->s.k);
-      return why;
-    }
-    size_t j;
-    if (!(clgan_gemm_error_ratio(d->s.k, d->out, d->ref, d->nc, &j) <= 1.0)) {
-      snprintf(why, why_size, "wrong result on %zux%zux%zu (element %zu: %g, want %g)", d->s.m,
-               d->s.n, d->s.k, j, (double)d->out[j], (double)d->ref[j]);
-      return why;
-    }
-  }
+  for (int i = 0; i < n; i++)
+    if (clgan_gemm_verify(dev, &sd[i].g, sd[i].ref, sd[i].out, why, why_size)) return why;
   return NULL;
 }
 
@@ -342,19 +292,7 @@ static const char *time_pass(clgan_device *dev, shape_data *sd, int n, const int
                              double *ms, char *why, size_t why_size) {
   for (int i = 0; i < n; i++) {
     double t0 = now_s();
-    for (int r = 0; r < counts[i]; r++) {
-      CLBlastStatusCode c = run_gemm(dev, &sd[i]);
-      if (c != CLBlastSuccess) {
-        snprintf(why, why_size, "CLBlast returned %d", (int)c);
-        clFinish(dev->queue);
-        return why;
-      }
-    }
-    cl_int err = clFinish(dev->queue);
-    if (err != CL_SUCCESS) {
-      snprintf(why, why_size, "clFinish returned %s", clgan_cl_error_name(err));
-      return why;
-    }
+    if (clgan_gemm_repeat(dev, &sd[i].g, counts[i], why, why_size)) return why;
     double dt = (now_s() - t0) / counts[i] * 1e3;
     if (dt < ms[i]) ms[i] = dt;
   }
@@ -402,20 +340,24 @@ static const char *measure(clgan_device *dev, shape_data *sd, int n, int reps, d
   return NULL;
 }
 
-static int override_params(clgan_device *dev, const char *kernel, const char *const *names,
-                           const size_t *values, int n) {
-  const char *nm[NPARAM_MAX];
-  size_t v[NPARAM_MAX];
-  for (int i = 0; i < n; i++) {
-    nm[i] = names[i];
-    v[i] = values[i];
-  }
-  return (int)CLBlastOverrideParameters(dev->id, kernel, CLBlastPrecisionSingle, (size_t)n, nm, v);
+static int override_cand(clgan_device *dev, const kind_state *ks, const cand *c) {
+  clgan_tuning e;
+  to_entry(ks, c, 0.0, &e);
+  return clgan_tuning_override(dev, &e);
+}
+
+static void routine_entry(size_t min_indirect, clgan_tuning *e) {
+  memset(e, 0, sizeof *e);
+  snprintf(e->kernel, sizeof e->kernel, "GemmRoutine");
+  snprintf(e->names[0], sizeof e->names[0], "XGEMM_MIN_INDIRECT_SIZE");
+  e->values[0] = min_indirect;
+  e->count = 1;
 }
 
 static int override_routine(clgan_device *dev, size_t min_indirect) {
-  static const char *const name[] = {"XGEMM_MIN_INDIRECT_SIZE"};
-  return override_params(dev, "GemmRoutine", name, &min_indirect, 1);
+  clgan_tuning e;
+  routine_entry(min_indirect, &e);
+  return clgan_tuning_override(dev, &e);
 }
 
 /* Puts candidate c of kind k in CLBlast's table with the routine forced its way (all_direct:
@@ -424,9 +366,8 @@ static int override_routine(clgan_device *dev, size_t min_indirect) {
 static int apply_cand(clgan_device *dev, const kind_state *ks, size_t all_direct, int k,
                       const cand *c) {
   const kind_state *other = &ks[1 - k];
-  int rc = override_params(dev, ks[k].kernel, ks[k].names, c->v, ks[k].nparams);
-  if (rc == 0 && other->have_anchor)
-    rc = override_params(dev, other->kernel, other->names, other->anchor.v, other->nparams);
+  int rc = override_cand(dev, &ks[k], c);
+  if (rc == 0 && other->have_anchor) rc = override_cand(dev, other, &other->anchor);
   if (rc == 0) rc = override_routine(dev, k == K_DIRECT ? all_direct : ALL_INDIRECT);
   return rc;
 }
@@ -476,9 +417,9 @@ static void fill_random(float *x, size_t n, unsigned long long *rng) {
 
 static void free_shapes(shape_data *sd, int n) {
   for (int i = 0; sd && i < n; i++) {
-    if (sd[i].a) clReleaseMemObject(sd[i].a);
-    if (sd[i].b) clReleaseMemObject(sd[i].b);
-    if (sd[i].c) clReleaseMemObject(sd[i].c);
+    clgan_buffer_free(&sd[i].a);
+    clgan_buffer_free(&sd[i].b);
+    clgan_buffer_free(&sd[i].c);
     free(sd[i].ref);
     free(sd[i].out);
   }
@@ -489,7 +430,6 @@ static void free_shapes(shape_data *sd, int n) {
 static clgan_status setup_shapes(clgan_device *dev, const clgan_tune_shape *shapes, int n,
                                  shape_data **out) {
   clgan_status st = CLGAN_OK;
-  cl_int err = CL_SUCCESS;
   float *ha = NULL, *hb = NULL;
   unsigned long long rng = 20240611ULL;
   shape_data *sd = calloc((size_t)n, sizeof *sd);
@@ -511,18 +451,18 @@ static clgan_status setup_shapes(clgan_device *dev, const clgan_tune_shape *shap
     }
     fill_random(ha, na, &rng);
     fill_random(hb, nb, &rng);
-    clgan_gemm_args g = {.trans_a = s->trans_a, .trans_b = s->trans_b, .m = s->m, .n = s->n,
-                         .k = s->k, .alpha = 1.0f, .beta = 0.0f, .lda = s->trans_a ? s->m : s->k,
-                         .ldb = s->trans_b ? s->k : s->n, .ldc = s->n};
-    clgan_gemm_reference(&g, ha, hb, d->ref);
-    d->a = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                          na * sizeof *ha, ha, &err);
-    CL_TRY(err);
-    d->b = clCreateBuffer(dev->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                          nb * sizeof *hb, hb, &err);
-    CL_TRY(err);
-    d->c = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, d->nc * sizeof(float), NULL, &err);
-    CL_TRY(err);
+    d->g = (clgan_gemm_args){.trans_a = s->trans_a, .trans_b = s->trans_b, .m = s->m,
+                             .n = s->n, .k = s->k, .alpha = 1.0f, .beta = 0.0f,
+                             .a = &d->a, .lda = s->trans_a ? s->m : s->k,
+                             .b = &d->b, .ldb = s->trans_b ? s->k : s->n,
+                             .c = &d->c, .ldc = s->n};
+    clgan_gemm_reference(&d->g, ha, hb, d->ref);
+    if ((st = clgan_buffer_alloc(dev, &d->a, na * sizeof *ha)) != CLGAN_OK ||
+        (st = clgan_buffer_write(dev, &d->a, 0, na * sizeof *ha, ha)) != CLGAN_OK ||
+        (st = clgan_buffer_alloc(dev, &d->b, nb * sizeof *hb)) != CLGAN_OK ||
+        (st = clgan_buffer_write(dev, &d->b, 0, nb * sizeof *hb, hb)) != CLGAN_OK ||
+        (st = clgan_buffer_alloc(dev, &d->c, d->nc * sizeof(float))) != CLGAN_OK)
+      goto fail;
     free(ha);
     free(hb);
     ha = hb = NULL;
@@ -560,278 +500,349 @@ static size_t pick_crossover(const shape_data *sd, int n, const double *direct_m
   return best_size;
 }
 
-clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg_in, clgan_tune_result *res) {
-  clgan_status st = CLGAN_OK;
-  clgan_tune_cfg cfg = *cfg_in;
-  clgan_tune_shape default_shapes[CLGAN_TUNE_MAX_SHAPES];
-  shape_data *sd = NULL;
-  kind_state ks[NKINDS];
-  double ms[CLGAN_TUNE_MAX_SHAPES];
-  char why[256], params[512];
-  clgan_tuning entry;
-  double t_start = now_s();
+/* ---- The search, phase by phase ---- */
 
+/* What the phases share: the configuration with its defaults filled in, the shapes and their
+ * buffers, the two kinds' search states and the result being filled. */
+typedef struct {
+  clgan_device *dev;
+  const clgan_device_info *info;
+  clgan_tune_cfg cfg;
+  clgan_tune_shape default_shapes[CLGAN_TUNE_MAX_SHAPES];
+  clgan_tune_result *res;
+  shape_data *sd;
+  int n;
+  kind_state ks[NKINDS];
+  unsigned long long rng;
+  double set_flops;  /* one pass: every shape's flops, as often as a step runs it */
+  size_t all_direct; /* the smallest cross-over that keeps every shape direct */
+  double t_start;
+  char why[256];
+} tuner;
+
+/* The configuration with its defaults, checked; the result cleared and given the shapes. */
+static clgan_status tuner_init(tuner *t, clgan_device *dev, const clgan_tune_cfg *cfg_in,
+                               clgan_tune_result *res) {
+  clgan_tune_cfg *cfg = &t->cfg;
+  memset(t, 0, sizeof *t);
   memset(res, 0, sizeof *res);
-  memset(ks, 0, sizeof ks);
-  if (cfg.budget_s <= 0) cfg.budget_s = 120.0;
-  if (cfg.reps <= 0) cfg.reps = 3;
-  if (!cfg.shapes || cfg.nshapes <= 0) {
-    cfg.nshapes = clgan_tune_default_shapes(default_shapes, CLGAN_TUNE_MAX_SHAPES);
-    cfg.shapes = default_shapes;
+  t->t_start = now_s();
+  t->dev = dev;
+  t->info = clgan_device_get_info(dev);
+  t->res = res;
+  *cfg = *cfg_in;
+  if (cfg->budget_s <= 0) cfg->budget_s = 120.0;
+  if (cfg->reps <= 0) cfg->reps = 3;
+  if (!cfg->shapes || cfg->nshapes <= 0) {
+    cfg->nshapes = clgan_tune_default_shapes(t->default_shapes, CLGAN_TUNE_MAX_SHAPES);
+    cfg->shapes = t->default_shapes;
   }
-  if (cfg.nshapes > CLGAN_TUNE_MAX_SHAPES) {
+  if (cfg->nshapes > CLGAN_TUNE_MAX_SHAPES) {
     clgan_error("%s: clgan_tune takes at most %d shapes, got %d",
-                clgan_status_message(CLGAN_INVALID_ARGUMENT), CLGAN_TUNE_MAX_SHAPES, cfg.nshapes);
+                clgan_status_message(CLGAN_INVALID_ARGUMENT), CLGAN_TUNE_MAX_SHAPES, cfg->nshapes);
     return CLGAN_INVALID_ARGUMENT;
   }
-  for (int i = 0; i < cfg.nshapes; i++) {
-    if (cfg.shapes[i].m == 0 || cfg.shapes[i].n == 0 || cfg.shapes[i].k == 0) {
+  for (int i = 0; i < cfg->nshapes; i++) {
+    if (cfg->shapes[i].m == 0 || cfg->shapes[i].n == 0 || cfg->shapes[i].k == 0) {
       clgan_error("%s: clgan_tune shape %d has a zero dimension",
                   clgan_status_message(CLGAN_INVALID_ARGUMENT), i);
       return CLGAN_INVALID_ARGUMENT;
     }
   }
-  unsigned long long rng = cfg.seed ? cfg.seed : 0x5EEDULL;
-  int n = cfg.nshapes;
-  double set_flops = 0.0;
-  res->nshapes = n;
-  for (int i = 0; i < n; i++) res->shapes[i].shape = cfg.shapes[i];
+  t->rng = cfg->seed ? cfg->seed : 0x5EEDULL;
+  t->n = cfg->nshapes;
+  res->nshapes = t->n;
+  for (int i = 0; i < t->n; i++) res->shapes[i].shape = cfg->shapes[i];
+  return CLGAN_OK;
+}
 
-  say(&cfg, "preparing %d shapes and their C references", n);
-  st = setup_shapes(dev, cfg.shapes, n, &sd);
+/* The shapes' buffers and references, the pass's flops, and the all-direct cross-over. */
+static clgan_status tuner_prepare(tuner *t) {
+  say(&t->cfg, "preparing %d shapes and their C references", t->n);
+  clgan_status st = setup_shapes(t->dev, t->cfg.shapes, t->n, &t->sd);
   if (st != CLGAN_OK) return st;
   /* The direct search runs with the smallest cross-over that keeps every shape direct: if
    * direct wins outright, the winners' program is one the search already built. */
   unsigned long long largest = 0;
-  for (int i = 0; i < n; i++) {
-    set_flops += weight(&sd[i]) * sd[i].flops;
-    if (mnk(&sd[i].s) > largest) largest = mnk(&sd[i].s);
+  for (int i = 0; i < t->n; i++) {
+    t->set_flops += weight(&t->sd[i]) * t->sd[i].flops;
+    if (mnk(&t->sd[i].s) > largest) largest = mnk(&t->sd[i].s);
   }
-  size_t all_direct = icbrt(largest) + 1;
-  if (all_direct > 4096) all_direct = 4096; /* the cache's limit on a value; 4096^3 is plenty */
+  t->all_direct = icbrt(largest) + 1;
+  if (t->all_direct > 4096) t->all_direct = 4096; /* the cache's limit on a value; 4096^3 is plenty */
+  return CLGAN_OK;
+}
 
+/* Both kinds' starting points: the caller's seeds, the shipped table's sets and the built-in
+ * seeds, in that order; the caller's skip list marked tried, so never proposed. */
+static clgan_status seed_kinds(tuner *t) {
+  kind_state *ks = t->ks;
+  clgan_tuning builtin[8];
+  int nb = clgan_tuning_builtin(t->dev, builtin, 8);
   ks[K_DIRECT] = (kind_state){.kernel = "XgemmDirect", .names = direct_names, .nparams = ND};
   ks[K_XGEMM] = (kind_state){.kernel = "Xgemm", .names = xgemm_names, .nparams = NX};
-  {
-    clgan_tuning builtin[8];
-    int nb = clgan_tuning_builtin(dev, builtin, 8);
-    for (int k = 0; k < NKINDS; k++) {
-      for (int i = 0; i < cfg.nseeds; i++) add_entry_seed(&ks[k], &cfg.seeds[i]);
-      for (int i = 0; i < nb; i++) add_entry_seed(&ks[k], &builtin[i]);
-      for (int i = 0; i < cfg.nskip; i++) { /* marked tried: never proposed */
-        cand c;
-        if (entry_cand(&ks[k], &cfg.skip[i], &c) && !remember(&ks[k], &c)) {
-          st = CLGAN_HOST_OUT_OF_MEMORY;
-          goto fail;
-        }
-      }
-    }
-    for (size_t i = 0; i < sizeof direct_seeds / sizeof direct_seeds[0]; i++)
-      add_seed(&ks[K_DIRECT], direct_seeds[i].v);
-    for (size_t i = 0; i < sizeof xgemm_seeds / sizeof xgemm_seeds[0]; i++)
-      add_seed(&ks[K_XGEMM], xgemm_seeds[i].v);
-  }
-
-  if (!cfg.skip_baseline) {
-    say(&cfg, "timing the parameters in effect (the first call compiles CLBlast's kernels)");
-    if (measure(dev, sd, n, cfg.reps, ms, why, sizeof why) == NULL) {
-      res->before_ms = step_ms(sd, ms, n);
-      for (int i = 0; i < n; i++) res->shapes[i].before_gflops = sd[i].flops / (ms[i] * 1e6);
-      say(&cfg, "before: %.2f ms per pass, %.1f GFLOPS", res->before_ms,
-          set_flops / (res->before_ms * 1e6));
-    } else {
-      clgan_warn("tuning: the parameters in effect before the search fail (%s)", why);
+  for (int k = 0; k < NKINDS; k++) {
+    for (int i = 0; i < t->cfg.nseeds; i++) add_entry_seed(&ks[k], &t->cfg.seeds[i]);
+    for (int i = 0; i < nb; i++) add_entry_seed(&ks[k], &builtin[i]);
+    for (int i = 0; i < t->cfg.nskip; i++) {
+      cand c;
+      if (entry_cand(&ks[k], &t->cfg.skip[i], &c) && !remember(&ks[k], &c))
+        return CLGAN_HOST_OUT_OF_MEMORY;
     }
   }
+  for (size_t i = 0; i < sizeof direct_seeds / sizeof direct_seeds[0]; i++)
+    add_seed(&ks[K_DIRECT], direct_seeds[i].v);
+  for (size_t i = 0; i < sizeof xgemm_seeds / sizeof xgemm_seeds[0]; i++)
+    add_seed(&ks[K_XGEMM], xgemm_seeds[i].v);
+  return CLGAN_OK;
+}
 
-  /* Which kernel each candidate tunes: one seed of each (Xgemm first: the shipped set, when
-   * there is one, is the program the device already built), then the kind with the faster
-   * best pass gets three turns in four; candidates are cheap to time but dear to compile, so
-   * the slower kind only keeps a chance. After a rejected set of a kind with no anchor yet,
-   * that kind goes on: the rejected set stays in CLBlast's table and would break the shared
-   * program for the other. A candidate is timed in turns with its kind's best set (CLBlast
-   * keeps that program, so the switch costs no build): load from other work on the machine
-   * then hits both alike. */
+/* "Before": the parameters in effect when the search starts. A failure is only a warning. */
+static void time_before(tuner *t) {
+  double ms[CLGAN_TUNE_MAX_SHAPES];
+  clgan_tune_result *res = t->res;
+  say(&t->cfg, "timing the parameters in effect (the first call compiles CLBlast's kernels)");
+  if (measure(t->dev, t->sd, t->n, t->cfg.reps, ms, t->why, sizeof t->why) == NULL) {
+    res->before_ms = step_ms(t->sd, ms, t->n);
+    for (int i = 0; i < t->n; i++) res->shapes[i].before_gflops = t->sd[i].flops / (ms[i] * 1e6);
+    say(&t->cfg, "before: %.2f ms per pass, %.1f GFLOPS", res->before_ms,
+        t->set_flops / (res->before_ms * 1e6));
+  } else {
+    clgan_warn("tuning: the parameters in effect before the search fail (%s)", t->why);
+  }
+}
+
+/* Which kernel the next candidate tunes: one seed of each (Xgemm first: the shipped set, when
+ * there is one, is the program the device already built), then the kind with the faster best
+ * pass gets three turns in four; candidates are cheap to time but dear to compile, so the slower
+ * kind only keeps a chance. After a rejected set of a kind with no anchor yet, that kind goes
+ * on: the rejected set stays in CLBlast's table and would break the shared program for the
+ * other. */
+static int pick_kind(const tuner *t, int turn, int last, int last_rejected) {
+  const kind_state *ks = t->ks;
+  if (last >= 0 && last_rejected && !ks[last].have_anchor) return last;
+  if (turn < 2) return turn == 0 ? K_XGEMM : K_DIRECT;
+  int fast = !ks[K_XGEMM].have_best                        ? K_DIRECT
+             : !ks[K_DIRECT].have_best                     ? K_XGEMM
+             : ks[K_DIRECT].best_ms <= ks[K_XGEMM].best_ms ? K_DIRECT
+                                                           : K_XGEMM;
+  return turn % 4 == 3 ? 1 - fast : fast;
+}
+
+/* Checks candidate c of kind k, then times it in turns with its kind's best set (CLBlast keeps
+ * that program, so the switch costs no build): load from other work on the machine then hits
+ * both alike. Returns NULL, or why the candidate is rejected; *paired says whether best_ms holds
+ * the best set's times from the same turns. */
+static const char *time_candidate(tuner *t, int k, const cand *c, double *cand_ms,
+                                  double *best_ms, int *paired_out) {
+  clgan_device *dev = t->dev;
+  shape_data *sd = t->sd;
+  kind_state *s = &t->ks[k];
+  int n = t->n, counts[CLGAN_TUNE_MAX_SHAPES] = {0};
+  char *why = t->why;
+  size_t why_size = sizeof t->why;
+  for (int i = 0; i < n; i++) cand_ms[i] = best_ms[i] = INFINITY;
+  int paired = s->have_best;
+  const char *fail_why = NULL;
+  int rc = apply_cand(dev, t->ks, t->all_direct, k, c);
+  if (rc != 0) {
+    snprintf(why, why_size, "CLBlastOverrideParameters returned %d", rc);
+    fail_why = why;
+  }
+  if (!fail_why) fail_why = verify(dev, sd, n, why, why_size);
+  if (!fail_why) fail_why = set_counts(dev, sd, n, t->cfg.reps, counts, why, why_size);
+  if (!fail_why && paired) {
+    /* The best set's program may need a build if the other kind's anchor came later. */
+    double scratch[CLGAN_TUNE_MAX_SHAPES];
+    int ones[CLGAN_TUNE_MAX_SHAPES];
+    for (int i = 0; i < n; i++) ones[i] = 1, scratch[i] = INFINITY;
+    if (apply_cand(dev, t->ks, t->all_direct, k, &s->best) != 0 ||
+        time_pass(dev, sd, n, ones, scratch, why, why_size) != NULL)
+      paired = 0; /* the best set stopped working: the candidate stands alone */
+  }
+  for (int trial = 0; trial < TRIALS && !fail_why; trial++) {
+    if (paired && apply_cand(dev, t->ks, t->all_direct, k, c) != 0) paired = 0;
+    fail_why = time_pass(dev, sd, n, counts, cand_ms, why, why_size);
+    if (!fail_why && paired &&
+        (apply_cand(dev, t->ks, t->all_direct, k, &s->best) != 0 ||
+         time_pass(dev, sd, n, counts, best_ms, why, why_size) != NULL))
+      paired = 0;
+  }
+  *paired_out = paired;
+  return fail_why;
+}
+
+/* Takes a candidate that passed: the kind's anchor if it has none, its best if it wins. */
+static void record_candidate(tuner *t, int k, const cand *c, const double *cand_ms,
+                             const double *best_ms, int paired, double elapsed,
+                             const char *params) {
+  kind_state *s = &t->ks[k];
+  clgan_tuning entry;
+  int n = t->n;
+  if (!s->have_anchor) {
+    s->anchor = *c;
+    s->have_anchor = 1;
+  }
+  double total = step_ms(t->sd, cand_ms, n);
+  if (paired) s->best_ms = step_ms(t->sd, best_ms, n); /* fresh, next to the candidate's */
+  /* A new best must win by 2%: below that, timings on a shared machine do not tell. */
+  int better = !s->have_best || total < 0.98 * s->best_ms;
+  if (better) {
+    s->best = *c;
+    s->best_ms = total;
+    s->have_best = 1;
+    if (t->cfg.journal) {
+      to_entry(s, c, t->set_flops / (total * 1e6), &entry);
+      t->cfg.journal("best", &entry, t->cfg.user);
+    }
+  }
+  char vs[64] = "";
+  if (paired)
+    snprintf(vs, sizeof vs, " (best so far, timed alongside: %.1f)",
+             t->set_flops / (step_ms(t->sd, best_ms, n) * 1e6));
+  say(&t->cfg, "[%5.0fs] %-11s #%-3d %6.1f GFLOPS%s%s  %s", elapsed, s->kernel, t->res->tried,
+      t->set_flops / (total * 1e6), vs, better ? " *new best*" : "", params);
+}
+
+/* Candidates, kind by kind (pick_kind), until the budget or max_candidates is spent or neither
+ * kind has one left. */
+static clgan_status search(tuner *t) {
+  clgan_tune_result *res = t->res;
+  char params[512];
+  clgan_tuning entry;
   double search_start = now_s();
   int last = -1, last_rejected = 0;
   for (int turn = 0;; turn++) {
-    if (cfg.max_candidates > 0 && res->tried >= cfg.max_candidates) break;
-    double spent = now_s() - t_start;
-    if (res->tried > 0 && spent + (now_s() - search_start) / res->tried > cfg.budget_s) break;
-    int k;
-    if (last >= 0 && last_rejected && !ks[last].have_anchor) {
-      k = last;
-    } else if (turn < 2) {
-      k = turn == 0 ? K_XGEMM : K_DIRECT;
-    } else {
-      int fast = !ks[K_XGEMM].have_best                        ? K_DIRECT
-                 : !ks[K_DIRECT].have_best                     ? K_XGEMM
-                 : ks[K_DIRECT].best_ms <= ks[K_XGEMM].best_ms ? K_DIRECT
-                                                               : K_XGEMM;
-      k = turn % 4 == 3 ? 1 - fast : fast;
-    }
+    if (t->cfg.max_candidates > 0 && res->tried >= t->cfg.max_candidates) break;
+    double spent = now_s() - t->t_start;
+    if (res->tried > 0 && spent + (now_s() - search_start) / res->tried > t->cfg.budget_s) break;
+    int k = pick_kind(t, turn, last, last_rejected);
     cand c;
-    if (!next_cand(&ks[k], &c, &rng, &dev->info)) {
-      if (!next_cand(&ks[1 - k], &c, &rng, &dev->info)) break;
+    if (!next_cand(&t->ks[k], &c, &t->rng, t->info)) {
+      if (!next_cand(&t->ks[1 - k], &c, &t->rng, t->info)) break;
       k = 1 - k;
     }
-    kind_state *s = &ks[k];
-    if (!remember(s, &c)) {
-      st = CLGAN_HOST_OUT_OF_MEMORY;
-      goto fail;
-    }
+    kind_state *s = &t->ks[k];
+    if (!remember(s, &c)) return CLGAN_HOST_OUT_OF_MEMORY;
     res->tried++;
     describe(s, &c, params, sizeof params);
-    if (cfg.journal) {
+    if (t->cfg.journal) {
       to_entry(s, &c, 0.0, &entry);
-      cfg.journal("try", &entry, cfg.user);
+      t->cfg.journal("try", &entry, t->cfg.user);
     }
-
     double cand_ms[CLGAN_TUNE_MAX_SHAPES], best_ms[CLGAN_TUNE_MAX_SHAPES];
-    int counts[CLGAN_TUNE_MAX_SHAPES] = {0};
-    for (int i = 0; i < n; i++) cand_ms[i] = best_ms[i] = INFINITY;
-    int paired = s->have_best;
-    const char *fail_why = NULL;
-    int rc = apply_cand(dev, ks, all_direct, k, &c);
-    if (rc != 0) {
-      snprintf(why, sizeof why, "CLBlastOverrideParameters returned %d", rc);
-      fail_why = why;
-    }
-    if (!fail_why) fail_why = verify(dev, sd, n, why, sizeof why);
-    if (!fail_why) fail_why = set_counts(dev, sd, n, cfg.reps, counts, why, sizeof why);
-    if (!fail_why && paired) {
-      /* The best set's program may need a build if the other kind's anchor came later. */
-      double scratch[CLGAN_TUNE_MAX_SHAPES];
-      int ones[CLGAN_TUNE_MAX_SHAPES];
-      for (int i = 0; i < n; i++) ones[i] = 1, scratch[i] = INFINITY;
-      if (apply_cand(dev, ks, all_direct, k, &s->best) != 0 ||
-          time_pass(dev, sd, n, ones, scratch, why, sizeof why) != NULL)
-        paired = 0; /* the best set stopped working: the candidate stands alone */
-    }
-    for (int t = 0; t < TRIALS && !fail_why; t++) {
-      if (paired && apply_cand(dev, ks, all_direct, k, &c) != 0) paired = 0;
-      fail_why = time_pass(dev, sd, n, counts, cand_ms, why, sizeof why);
-      if (!fail_why && paired &&
-          (apply_cand(dev, ks, all_direct, k, &s->best) != 0 ||
-           time_pass(dev, sd, n, counts, best_ms, why, sizeof why) != NULL))
-        paired = 0;
-    }
-    double elapsed = now_s() - t_start;
+    int paired = 0;
+    const char *fail_why = time_candidate(t, k, &c, cand_ms, best_ms, &paired);
+    double elapsed = now_s() - t->t_start;
     last = k;
     last_rejected = fail_why != NULL;
     if (fail_why) {
       res->rejected++;
-      say(&cfg, "[%5.0fs] %-11s #%-3d rejected: %s  (%s)", elapsed, s->kernel, res->tried,
+      say(&t->cfg, "[%5.0fs] %-11s #%-3d rejected: %s  (%s)", elapsed, s->kernel, res->tried,
           fail_why, params);
       continue;
     }
-    if (!s->have_anchor) {
-      s->anchor = c;
-      s->have_anchor = 1;
-    }
-    double total = step_ms(sd, cand_ms, n);
-    if (paired) {
-      s->best_ms = step_ms(sd, best_ms, n); /* fresh, next to the candidate's */
-      memcpy(s->best_shape_ms, best_ms, sizeof best_ms);
-    }
-    /* A new best must win by 2%: below that, timings on a shared machine do not tell. */
-    int better = !s->have_best || total < 0.98 * s->best_ms;
-    if (better) {
-      s->best = c;
-      s->best_ms = total;
-      s->have_best = 1;
-      memcpy(s->best_shape_ms, cand_ms, sizeof cand_ms);
-      if (cfg.journal) {
-        to_entry(s, &c, set_flops / (total * 1e6), &entry);
-        cfg.journal("best", &entry, cfg.user);
-      }
-    }
-    char vs[64] = "";
-    if (paired)
-      snprintf(vs, sizeof vs, " (best so far, timed alongside: %.1f)",
-               set_flops / (step_ms(sd, best_ms, n) * 1e6));
-    say(&cfg, "[%5.0fs] %-11s #%-3d %6.1f GFLOPS%s%s  %s", elapsed, s->kernel, res->tried,
-        set_flops / (total * 1e6), vs, better ? " *new best*" : "", params);
+    record_candidate(t, k, &c, cand_ms, best_ms, paired, elapsed, params);
   }
+  return CLGAN_OK;
+}
 
-  if (!ks[K_DIRECT].have_best && !ks[K_XGEMM].have_best) {
-    clgan_error("%s: tuning found no parameters that CLBlast accepts and that compute the right "
-                "result on %s; CLBlast's table for this device now holds the last candidate, so "
-                "reopen the device in a new process",
-                clgan_status_message(CLGAN_CLBLAST_ERROR), dev->info.name);
-    st = CLGAN_CLBLAST_ERROR;
-    goto fail;
+/* The cross-over: both bests timed in turns, shape by shape. With only direct sets measured,
+ * GEMMs larger than the set still go indirect, as CLBlast intends for large sizes: the set says
+ * nothing about them. */
+static clgan_status choose_crossover(tuner *t, size_t *size) {
+  clgan_device *dev = t->dev;
+  shape_data *sd = t->sd;
+  kind_state *ks = t->ks;
+  int n = t->n;
+  *size = ks[K_DIRECT].have_best ? t->all_direct : ALL_INDIRECT;
+  if (!ks[K_DIRECT].have_best || !ks[K_XGEMM].have_best) return CLGAN_OK;
+  double dms[CLGAN_TUNE_MAX_SHAPES], ims[CLGAN_TUNE_MAX_SHAPES], predicted = 0.0;
+  int counts[CLGAN_TUNE_MAX_SHAPES] = {0};
+  const char *fail_why = NULL;
+  say(&t->cfg, "timing both bests in turns for the direct/indirect cross-over");
+  for (int i = 0; i < n; i++) dms[i] = ims[i] = INFINITY;
+  if (apply_cand(dev, ks, t->all_direct, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
+      set_counts(dev, sd, n, t->cfg.reps, counts, t->why, sizeof t->why) != NULL)
+    fail_why = t->why;
+  for (int trial = 0; trial < TRIALS && !fail_why; trial++) {
+    if (apply_cand(dev, ks, t->all_direct, K_DIRECT, &ks[K_DIRECT].best) != 0 ||
+        time_pass(dev, sd, n, counts, dms, t->why, sizeof t->why) != NULL ||
+        apply_cand(dev, ks, t->all_direct, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
+        time_pass(dev, sd, n, counts, ims, t->why, sizeof t->why) != NULL)
+      fail_why = t->why;
   }
-
-  /* The cross-over: both bests timed in turns, shape by shape. With only direct sets measured,
-   * GEMMs larger than the set still go indirect, as CLBlast intends for large sizes: the set
-   * says nothing about them. */
-  size_t size = ks[K_DIRECT].have_best ? all_direct : ALL_INDIRECT;
-  if (ks[K_DIRECT].have_best && ks[K_XGEMM].have_best) {
-    double dms[CLGAN_TUNE_MAX_SHAPES], ims[CLGAN_TUNE_MAX_SHAPES], predicted = 0.0;
-    int counts[CLGAN_TUNE_MAX_SHAPES] = {0};
-    const char *fail_why = NULL;
-    say(&cfg, "timing both bests in turns for the direct/indirect cross-over");
-    for (int i = 0; i < n; i++) dms[i] = ims[i] = INFINITY;
-    if (apply_cand(dev, ks, all_direct, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
-        set_counts(dev, sd, n, cfg.reps, counts, why, sizeof why) != NULL)
-      fail_why = why;
-    for (int t = 0; t < TRIALS && !fail_why; t++) {
-      if (apply_cand(dev, ks, all_direct, K_DIRECT, &ks[K_DIRECT].best) != 0 ||
-          time_pass(dev, sd, n, counts, dms, why, sizeof why) != NULL ||
-          apply_cand(dev, ks, all_direct, K_XGEMM, &ks[K_XGEMM].best) != 0 ||
-          time_pass(dev, sd, n, counts, ims, why, sizeof why) != NULL)
-        fail_why = why;
-    }
-    if (fail_why) {
-      clgan_error("%s: timing the best sets again failed: %s",
-                  clgan_status_message(CLGAN_CLBLAST_ERROR), fail_why);
-      st = CLGAN_CLBLAST_ERROR;
-      goto fail;
-    }
-    size = pick_crossover(sd, n, dms, ims, &predicted);
-    for (int i = 0; i < n; i++)
-      say(&cfg, "%4zu x %4zu x %4zu: direct %.3f ms, indirect %.3f ms", sd[i].s.m, sd[i].s.n,
-          sd[i].s.k, dms[i], ims[i]);
-    say(&cfg, "cross-over: direct while m*n*k < %zu^3; predicted pass %.2f ms", size, predicted);
-    ks[K_DIRECT].best_ms = step_ms(sd, dms, n);
-    ks[K_XGEMM].best_ms = step_ms(sd, ims, n);
+  if (fail_why) {
+    clgan_error("%s: timing the best sets again failed: %s",
+                clgan_status_message(CLGAN_CLBLAST_ERROR), fail_why);
+    return CLGAN_CLBLAST_ERROR;
   }
+  *size = pick_crossover(sd, n, dms, ims, &predicted);
+  for (int i = 0; i < n; i++)
+    say(&t->cfg, "%4zu x %4zu x %4zu: direct %.3f ms, indirect %.3f ms", sd[i].s.m, sd[i].s.n,
+        sd[i].s.k, dms[i], ims[i]);
+  say(&t->cfg, "cross-over: direct while m*n*k < %zu^3; predicted pass %.2f ms", *size,
+      predicted);
+  ks[K_DIRECT].best_ms = step_ms(sd, dms, n);
+  ks[K_XGEMM].best_ms = step_ms(sd, ims, n);
+  return CLGAN_OK;
+}
 
-  /* The winners, applied together (one more build) and checked once more. */
+/* The winners, applied together (one more build), checked once more and timed ("after"). */
+static clgan_status apply_winners(tuner *t, size_t size) {
+  clgan_tune_result *res = t->res;
+  kind_state *ks = t->ks;
+  double ms[CLGAN_TUNE_MAX_SHAPES];
   if (ks[K_DIRECT].have_best) {
     res->direct_ms = ks[K_DIRECT].best_ms;
-    to_entry(&ks[K_DIRECT], &ks[K_DIRECT].best, set_flops / (res->direct_ms * 1e6),
+    to_entry(&ks[K_DIRECT], &ks[K_DIRECT].best, t->set_flops / (res->direct_ms * 1e6),
              &res->entries[res->count++]);
   }
   if (ks[K_XGEMM].have_best) {
     res->indirect_ms = ks[K_XGEMM].best_ms;
-    to_entry(&ks[K_XGEMM], &ks[K_XGEMM].best, set_flops / (res->indirect_ms * 1e6),
+    to_entry(&ks[K_XGEMM], &ks[K_XGEMM].best, t->set_flops / (res->indirect_ms * 1e6),
              &res->entries[res->count++]);
   }
   clgan_tuning *e = &res->entries[res->count++];
-  memset(e, 0, sizeof *e);
-  snprintf(e->kernel, sizeof e->kernel, "GemmRoutine");
-  snprintf(e->names[0], sizeof e->names[0], "XGEMM_MIN_INDIRECT_SIZE");
-  e->values[0] = size;
-  e->count = 1;
-  st = clgan_tuning_apply(dev, res->entries, res->count);
-  if (st != CLGAN_OK) goto fail;
+  routine_entry(size, e);
+  clgan_status st = clgan_tuning_apply(t->dev, res->entries, res->count);
+  if (st != CLGAN_OK) return st;
 
-  say(&cfg, "checking and timing the winners together");
-  if (measure(dev, sd, n, cfg.reps, ms, why, sizeof why) != NULL) {
+  say(&t->cfg, "checking and timing the winners together");
+  if (measure(t->dev, t->sd, t->n, t->cfg.reps, ms, t->why, sizeof t->why) != NULL) {
     clgan_error("%s: the tuned parameters fail when applied together: %s",
-                clgan_status_message(CLGAN_CLBLAST_ERROR), why);
+                clgan_status_message(CLGAN_CLBLAST_ERROR), t->why);
+    return CLGAN_CLBLAST_ERROR;
+  }
+  res->after_ms = step_ms(t->sd, ms, t->n);
+  for (int i = 0; i < t->n; i++) res->shapes[i].after_gflops = t->sd[i].flops / (ms[i] * 1e6);
+  e->gflops = t->set_flops / (res->after_ms * 1e6);
+  res->elapsed_s = now_s() - t->t_start;
+  return CLGAN_OK;
+}
+
+clgan_status clgan_tune(clgan_device *dev, const clgan_tune_cfg *cfg, clgan_tune_result *res) {
+  tuner t;
+  size_t size = ALL_INDIRECT;
+  clgan_status st = tuner_init(&t, dev, cfg, res);
+  if (st != CLGAN_OK) return st;
+  st = tuner_prepare(&t);
+  if (st != CLGAN_OK) return st;
+  if ((st = seed_kinds(&t)) != CLGAN_OK) goto fail;
+  if (!t.cfg.skip_baseline) time_before(&t);
+  if ((st = search(&t)) != CLGAN_OK) goto fail;
+  if (!t.ks[K_DIRECT].have_best && !t.ks[K_XGEMM].have_best) {
+    clgan_error("%s: tuning found no parameters that CLBlast accepts and that compute the right "
+                "result on %s; CLBlast's table for this device now holds the last candidate, so "
+                "reopen the device in a new process",
+                clgan_status_message(CLGAN_CLBLAST_ERROR), t.info->name);
     st = CLGAN_CLBLAST_ERROR;
     goto fail;
   }
-  res->after_ms = step_ms(sd, ms, n);
-  for (int i = 0; i < n; i++) res->shapes[i].after_gflops = sd[i].flops / (ms[i] * 1e6);
-  e->gflops = set_flops / (res->after_ms * 1e6);
-  res->elapsed_s = now_s() - t_start;
-
+  if ((st = choose_crossover(&t, &size)) != CLGAN_OK) goto fail;
+  st = apply_winners(&t, size);
 fail:
-  for (int k = 0; k < NKINDS; k++) free(ks[k].tried);
-  free_shapes(sd, n);
+  for (int k = 0; k < NKINDS; k++) free(t.ks[k].tried);
+  free_shapes(t.sd, t.n);
   return st;
 }
