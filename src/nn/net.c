@@ -196,7 +196,7 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
           (st = clgan_buffer_view(dev, &net->grads, l->b_off * fb, l->b_n * fb, &l->db)))
         goto fail;
     }
-    if (l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D) {
+    if (clgan_layer_is_bn(l->spec.kind)) {
       size_t cb = (size_t)l->out_c * fb;
       if ((st = clgan_buffer_alloc(dev, &l->running_mean, cb)) ||
           (st = clgan_buffer_alloc(dev, &l->running_var, cb)) ||
@@ -245,7 +245,7 @@ clgan_status clgan_net_init(clgan_net *net, clgan_init init, unsigned long long 
       } else {
         clgan_ref_rand_normal(w, (int)l->w_n, 0.0f, 0.02f, seed, step_w, stream);
       }
-    } else if (l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D) {
+    } else if (clgan_layer_is_bn(l->spec.kind)) {
       if (init == CLGAN_INIT_DCGAN)
         clgan_ref_rand_normal(w, (int)l->w_n, 1.0f, 0.02f, seed, step_w, stream);
       else
@@ -260,7 +260,7 @@ clgan_status clgan_net_init(clgan_net *net, clgan_init init, unsigned long long 
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
     l->bn_batches = 0;
-    if (l->spec.kind != CLGAN_LAYER_BN && l->spec.kind != CLGAN_LAYER_BN2D) continue;
+    if (!clgan_layer_is_bn(l->spec.kind)) continue;
     if ((st = clgan_fill(net->dev, &l->running_mean, l->out_c, 0.0f)) ||
         (st = clgan_fill(net->dev, &l->running_var, l->out_c, 1.0f)))
       goto fail;
