@@ -70,7 +70,7 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
     case CLGAN_OPT_ADAM:
       if ((st = ops_check_buf(state1, bytes, op, "state1 (adam m)")) ||
           (st = ops_check_buf(state2, bytes, op, "state2 (adam v)")) ||
-          (st = clgan_kernel_get(dev, "optim.cl", "adam_step", &k)))
+          (st = ops_kernel_get(dev, "optim.cl", "adam_step", &k)))
         return st;
       return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_BUF(state1),
                           CLGAN_BUF(state2), CLGAN_INT(n), CLGAN_FLOAT(s.step_size),
@@ -79,19 +79,19 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
                           CLGAN_FLOAT(s.one_minus_beta2), CLGAN_FLOAT(cfg->eps));
     case CLGAN_OPT_RMSPROP:
       if ((st = ops_check_buf(state1, bytes, op, "state1 (rmsprop v)")) ||
-          (st = clgan_kernel_get(dev, "optim.cl", "rmsprop_step", &k)))
+          (st = ops_kernel_get(dev, "optim.cl", "rmsprop_step", &k)))
         return st;
       return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_BUF(state1), CLGAN_INT(n),
                           CLGAN_FLOAT(cfg->lr), CLGAN_FLOAT(cfg->alpha),
                           CLGAN_FLOAT(s.one_minus_alpha), CLGAN_FLOAT(cfg->eps));
     default:
       if (cfg->momentum == 0.0f) { /* torch keeps no buffer then; state1 may be NULL */
-        if ((st = clgan_kernel_get(dev, "optim.cl", "sgd_step", &k))) return st;
+        if ((st = ops_kernel_get(dev, "optim.cl", "sgd_step", &k))) return st;
         return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_INT(n),
                             CLGAN_FLOAT(cfg->lr));
       }
       if ((st = ops_check_buf(state1, bytes, op, "state1 (sgd momentum buffer)")) ||
-          (st = clgan_kernel_get(dev, "optim.cl", "sgd_momentum_step", &k)))
+          (st = ops_kernel_get(dev, "optim.cl", "sgd_momentum_step", &k)))
         return st;
       return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_BUF(state1), CLGAN_INT(n),
                           CLGAN_FLOAT(cfg->lr), CLGAN_FLOAT(cfg->momentum), CLGAN_INT(t == 1));
