@@ -8,7 +8,7 @@
 #include "ops/internal.h"
 
 static clgan_status check_kind(clgan_critic_kind kind, const char *op) {
-  if (kind >= CLGAN_CRITIC_WASSERSTEIN && kind <= CLGAN_CRITIC_LSQ) return CLGAN_OK;
+  if ((unsigned)kind < CLGAN_CRITIC_COUNT) return CLGAN_OK;
   clgan_error("%s: %s: unknown critic loss %d", clgan_status_message(CLGAN_INVALID_ARGUMENT), op,
               (int)kind);
   return CLGAN_INVALID_ARGUMENT;
