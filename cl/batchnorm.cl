@@ -2,7 +2,7 @@
  * (src/ops/batchnorm.c). Training kernels (but the dense ones at the end, for S = 1) run one
  * work-group per channel (size L, a power of two). The channel's M = N*S values, in (n, s)
  * order, are cut into L equal chunks; work-item l sums chunk l in order, then a fixed pairwise
- * tree in local memory combines the L partial sums. No atomics: the same additions in the same
+ * tree in local memory (clgan_tree_sum, the ops preamble) combines the L partial sums. No atomics: the same additions in the same
  * order on every run, so bitwise reproducible on a device; the tree is also closer to exact
  * than one long running sum. Contiguous chunks (rather than every L-th value) suit CPU devices
  * such as PoCL, which run a group's work-items one after another: each walks runs of adjacent
@@ -29,19 +29,6 @@ static void bn_chunk(int m, int *q0, int *q1) {
     q_ += run_;                                                                                  \
   }
 
-static float bn_tree(__local float *scratch, float v) {
-  int l = get_local_id(0);
-  scratch[l] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int step = (int)get_local_size(0) / 2; step > 0; step /= 2) {
-    if (l < step) scratch[l] += scratch[l + step];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float r = scratch[0];
-  barrier(CLK_LOCAL_MEM_FENCE); /* scratch is reused by the next tree */
-  return r;
-}
-
 /* Batch mean and biased variance (two passes, so no cancellation in E[x^2] - E[x]^2), the
  * saved invstd, PyTorch's running statistics with the unbiased variance, and y. */
 __kernel void bn_forward_train(__global float *y, __global float *mean, __global float *invstd,
@@ -58,10 +45,10 @@ __kernel void bn_forward_train(__global float *y, __global float *mean, __global
   bn_chunk(m, &q0, &q1);
   float sum = 0.0f;
   BN_FOR_CHUNK(q0, q1, s, cs, sum += xc[i];)
-  float mu = bn_tree(scratch, sum) / (float)m;
+  float mu = clgan_tree_sum(scratch, sum) / (float)m;
   float ss = 0.0f;
   BN_FOR_CHUNK(q0, q1, s, cs, float d = xc[i] - mu; ss += d * d;)
-  float var = bn_tree(scratch, ss) / (float)m;
+  float var = clgan_tree_sum(scratch, ss) / (float)m;
   float is = 1.0f / sqrt(var + eps);
   float g = gamma[ch], bt = beta[ch];
   BN_FOR_CHUNK(q0, q1, s, cs, yc[i] = g * ((xc[i] - mu) * is) + bt;)
@@ -104,8 +91,8 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
   int q0, q1;
   bn_chunk(n * s, &q0, &q1);
   BN_FOR_CHUNK(q0, q1, s, cs, float g = dyc[i]; sdy += g; sdyx += g * ((xc[i] - mu) * is);)
-  sdy = bn_tree(scratch, sdy);
-  sdyx = bn_tree(scratch, sdyx);
+  sdy = clgan_tree_sum(scratch, sdy);
+  sdyx = clgan_tree_sum(scratch, sdyx);
   if (write_params && get_local_id(0) == 0) {
     dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
     dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;

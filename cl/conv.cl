@@ -81,8 +81,8 @@ __kernel void conv_from_cnhw(__global float *y, __global const float *t, int t_o
 }
 
 /* db[c] (+)= sum over n and p of dy[n, c, p]. One work-group per channel: work-item l sums
- * the flattened (n, p) indices l, l + L, ... in order, then a fixed pairwise tree (L a power
- * of two): the same sum, bitwise, on every run. */
+ * the flattened (n, p) indices l, l + L, ... in order, then clgan_tree_sum's fixed pairwise
+ * tree (L a power of two): the same sum, bitwise, on every run. */
 __kernel void conv_bias_backward(__global float *db, __global const float *dy, int n_img, int c,
                                  int p, int accumulate, __local float *scratch) {
   int ch = get_group_id(0), l = get_local_id(0), size = get_local_size(0);
@@ -91,11 +91,6 @@ __kernel void conv_bias_backward(__global float *db, __global const float *dy, i
     int n = q / p;
     s += dy[(n * c + ch) * p + (q - n * p)];
   }
-  scratch[l] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int step = size / 2; step > 0; step /= 2) {
-    if (l < step) scratch[l] += scratch[l + step];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (l == 0) db[ch] = accumulate ? db[ch] + scratch[0] : scratch[0];
+  s = clgan_tree_sum(scratch, s);
+  if (l == 0) db[ch] = accumulate ? db[ch] + s : s;
 }

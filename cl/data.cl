@@ -1,6 +1,7 @@
 /* Batch gather from the uint8 training set on the device (src/ops/data.c). */
 
-/* (p - 127.5) * fl(1/127.5): the same value as p / 127.5 - 1 to within an ulp, exactly -1 and 1
+/* (p - 127.5) * fl(1/127.5), the ops preamble's CLGAN_PIXEL_OFFSET and CLGAN_PIXEL_SCALE
+ * (clgan_pixel_to_unit's): the same value as p / 127.5 - 1 to within an ulp, exactly -1 and 1
  * at 0 and 255, and built from operations every OpenCL device rounds correctly (a division
  * may be off by 2.5 ulp), so every device and the C reference produce the same bits. */
 __kernel void gather_images(__global float *out, __global const uchar *images,
@@ -15,5 +16,5 @@ __kernel void gather_images(__global float *out, __global const uchar *images,
     out[i] = NAN;
     return;
   }
-  out[i] = ((float)images[(size_t)row * (size_t)dim + (size_t)j] - 127.5f) * 0x1.010102p-7f;
+  out[i] = ((float)images[(size_t)row * (size_t)dim + (size_t)j] - CLGAN_PIXEL_OFFSET) * CLGAN_PIXEL_SCALE;
 }

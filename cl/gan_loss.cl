@@ -1,13 +1,9 @@
 /* Critic losses and the WGAN-GP pieces (src/ops/gan_loss.c): per-sample loss terms and the
  * gradient w.r.t. the critic output in one pass; the real/fake interpolation; the gradient
- * penalty with its gradient w.r.t. the input gradient. Contraction is off so the interpolation
- * rounds as the C reference does. */
+ * penalty with its gradient w.r.t. the input gradient. kind is a clgan_critic_kind, whose
+ * values the ops preamble defines (src/ops/preamble.c). Contraction is off so the
+ * interpolation rounds as the C reference does. */
 #pragma OPENCL FP_CONTRACT OFF
-
-/* Mirrors clgan_critic_kind. */
-#define KIND_WASSERSTEIN 0
-#define KIND_HINGE 1
-#define KIND_LSQ 2
 
 __kernel void critic_loss(__global float *dd, __global float *loss, __global const float *d, int n,
                           int kind, float sign, float target, float scale, int want_dd,
@@ -15,10 +11,10 @@ __kernel void critic_loss(__global float *dd, __global float *loss, __global con
   int i = get_global_id(0);
   if (i >= n) return;
   float v = d[i], l, g;
-  if (kind == KIND_WASSERSTEIN) {
+  if (kind == CLGAN_CRITIC_WASSERSTEIN) {
     l = sign * v;
     g = sign;
-  } else if (kind == KIND_HINGE) {
+  } else if (kind == CLGAN_CRITIC_HINGE) {
     float m = 1.0f + sign * v;
     l = fmax(m, 0.0f);
     g = m > 0.0f ? sign : 0.0f; /* relu'(0) = 0, as torch */
@@ -41,7 +37,7 @@ __kernel void gp_interpolate(__global float *x_hat, __global const float *real,
   x_hat[i] = e * real[i] + (1.0f - e) * fake[i];
 }
 
-/* One work-group per sample b (size L, a power of two): ||g_b|| by a fixed pairwise tree over
+/* One work-group per sample b (size L, a power of two): ||g_b|| by clgan_tree_sum over
  * the items' strided partial sums, then every item writes its share of
  *   dg = scale * 2 lambda (||g|| - 1) g / ||g||   (0 where ||g|| = 0).
  * Each work-item reads and writes only its own indices j = l, l + L, ..., so dg may alias g. */
@@ -52,13 +48,7 @@ __kernel void gp_penalty(__global float *dg, __global float *loss, __global floa
   __global const float *row = g + b * dim;
   float s = 0.0f;
   for (int j = l; j < dim; j += size) s += row[j] * row[j];
-  scratch[l] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int step = size / 2; step > 0; step /= 2) {
-    if (l < step) scratch[l] += scratch[l + step];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  float nrm = sqrt(scratch[0]);
+  float nrm = sqrt(clgan_tree_sum(scratch, s));
   if (l == 0) {
     if (want_loss) loss[b] = lambda * (nrm - 1.0f) * (nrm - 1.0f);
     if (want_norm) norm[b] = nrm;

@@ -131,6 +131,7 @@ for bad in "beta1 nan" "beta2 nan" "momentum nan" "clip-weights nan" "clip-grad-
   expect "--$1 $2 refused" 2 "error: --$1 $2: out of range" -- "$clgan" train --model mlp --"$1" "$2" --steps 1
 done
 expect "log-every 0" 2 "--log-every 0: out of range" -- "$clgan" train --log-every 0 --steps 1
+expect "negative seed" 2 "--seed -1: must be >= 0" -- "$clgan" train --seed -1 --steps 1
 expect "batch above the data set" 2 "batch 65536 is larger than the data set \\(60000 training images\\)" -- \
   "$clgan" train --model mlp --batch 65536 --steps 1 --data "$data" --out "$tmp/big"
 expect "batch above the data set: the CLI names the flag" 2 "clgan train: error: use --batch 60000 or less" -- \

@@ -69,5 +69,57 @@ int main(void) {
   bad("convT:8:4:2:x", "padding");
   bad("linear:8,reshape:2x2", "CxHxW");
   bad("linear:8,flatten:3", "takes no value");
+  bad("linear:8,identity", "unknown layer");
+
+  /* The names the tables give are the spellings in checkpoints and CLI options: pinned. */
+  static const char *const acts[] = {"identity", "relu", "lrelu", "tanh", "sigmoid"};
+  static const char *const opts[] = {"adam", "rmsprop", "sgd"};
+  static const char *const inits[] = {"torch", "glorot", "dcgan"};
+  static const char *const losses[] = {"bce", "bce-minimax", "wgan", "wgan-gp", "hinge", "lsgan"};
+  static const char *const kinds[] = {"linear", "act", "bn", "bn2d", "conv", "convT", "reshape",
+                                      "flatten"};
+  CHECK(CLGAN_ACT_COUNT == 5 && CLGAN_OPT_COUNT == 3 && CLGAN_INIT_COUNT == 3 &&
+            CLGAN_LOSS_COUNT == 6 && CLGAN_LAYER_COUNT == 8,
+        "table sizes");
+  for (int i = 0; i < CLGAN_ACT_COUNT; i++) {
+    clgan_act a = CLGAN_ACT_IDENTITY;
+    CHECK(!strcmp(clgan_act_name((clgan_act)i), acts[i]) && clgan_act_parse(acts[i], &a) &&
+              a == (clgan_act)i,
+          "activation %s", acts[i]);
+  }
+  for (int i = 0; i < CLGAN_OPT_COUNT; i++) {
+    clgan_opt_kind o = CLGAN_OPT_ADAM;
+    CHECK(!strcmp(clgan_opt_name((clgan_opt_kind)i), opts[i]) && clgan_opt_parse(opts[i], &o) &&
+              o == (clgan_opt_kind)i,
+          "optimizer %s", opts[i]);
+  }
+  for (int i = 0; i < CLGAN_INIT_COUNT; i++) {
+    clgan_init in = CLGAN_INIT_TORCH;
+    CHECK(!strcmp(clgan_init_name((clgan_init)i), inits[i]) && clgan_init_parse(inits[i], &in) &&
+              in == (clgan_init)i,
+          "initialiser %s", inits[i]);
+  }
+  for (int i = 0; i < CLGAN_LOSS_COUNT; i++) {
+    clgan_loss_kind k = CLGAN_LOSS_BCE;
+    CHECK(!strcmp(clgan_loss_name((clgan_loss_kind)i), losses[i]) &&
+              clgan_loss_parse(losses[i], &k) && k == (clgan_loss_kind)i,
+          "loss %s", losses[i]);
+  }
+  for (int i = 0; i < CLGAN_LAYER_COUNT; i++)
+    CHECK(!strcmp(clgan_layer_kind_name((clgan_layer_kind)i), kinds[i]) &&
+              clgan_layer_is_bn((clgan_layer_kind)i) ==
+                  (i == CLGAN_LAYER_BN || i == CLGAN_LAYER_BN2D),
+          "layer kind %s", kinds[i]);
+  clgan_act a = CLGAN_ACT_RELU;
+  clgan_opt_kind o = CLGAN_OPT_SGD;
+  CHECK(!clgan_act_parse("ReLU", &a) && a == CLGAN_ACT_RELU && !clgan_opt_parse("", &o) &&
+            o == CLGAN_OPT_SGD && !clgan_loss_name((clgan_loss_kind)CLGAN_LOSS_COUNT) &&
+            !clgan_act_name((clgan_act)-1),
+        "unknown names and values are refused");
+  CHECK(strstr(clgan_kernel_preamble(), "enum clgan_critic_kind { CLGAN_CRITIC_WASSERSTEIN, "
+                                        "CLGAN_CRITIC_HINGE, CLGAN_CRITIC_LSQ, };") &&
+            strstr(clgan_kernel_preamble(), "#define CLGAN_PIXEL_SCALE 0x1.010102p-7f\n") &&
+            strstr(clgan_kernel_preamble(), "float clgan_tree_sum(__local float *scratch"),
+        "the kernel preamble holds the tables' enums, the pixel scale and the tree sum");
   return test_finish();
 }

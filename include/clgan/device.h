@@ -133,9 +133,16 @@ typedef struct clgan_kernel clgan_kernel;
 
 /* The kernel `name` from cl/<file>, building the file for this device on first use. A build
  * failure is CLGAN_BUILD_FAILED, reported with the file name and the device's build log.
- * Handles stay valid until clgan_device_close. */
+ * Handles stay valid until clgan_device_close. Build-log line numbers are the file's own. */
 clgan_status clgan_kernel_get(clgan_device *dev, const char *file, const char *name,
                               clgan_kernel **kernel);
+/* The same with `prefix`, OpenCL C text that the file is built after (NULL: none). It is how a
+ * layer above gives its kernels a preamble generated from its own tables (ops:
+ * clgan_kernel_preamble) while the device layer knows nothing of what it says. A program is
+ * cached by file and prefix pointer, so prefix must stay valid until clgan_device_close (a
+ * string constant). */
+clgan_status clgan_kernel_get_prefixed(clgan_device *dev, const char *prefix, const char *file,
+                                       const char *name, clgan_kernel **kernel);
 
 typedef enum { CLGAN_ARG_BUF, CLGAN_ARG_INT, CLGAN_ARG_UINT, CLGAN_ARG_FLOAT, CLGAN_ARG_LOCAL } clgan_arg_kind;
 

@@ -9,17 +9,32 @@
 #include "clgan/nn.h"
 #include "clgan/ops.h"
 
-typedef enum {
-  CLGAN_LOSS_BCE,         /* BCE from logits; non-saturating generator loss BCE(D(G(z)), 1) */
-  CLGAN_LOSS_BCE_MINIMAX, /* the original minimax generator loss: -BCE(D(G(z)), 0) */
-  CLGAN_LOSS_WGAN,        /* critic E[D(fake)] - E[D(real)], generator -E[D(fake)] */
-  CLGAN_LOSS_WGAN_GP,     /* WGAN plus the gradient penalty lambda E[(||grad D(x_hat)|| - 1)^2] */
-  CLGAN_LOSS_HINGE,       /* critic E[relu(1 - D(real))] + E[relu(1 + D(fake))], G -E[D(fake)] */
-  CLGAN_LOSS_LSGAN        /* least squares: critic targets 1 and 0, generator target 1 */
-} clgan_loss_kind;
+/* The losses: X(ENUM, "name"); the names are the CLI's --loss spellings and the checkpoint's
+ * "loss" metadata.
+ *   bce:         BCE from logits; non-saturating generator loss BCE(D(G(z)), 1)
+ *   bce-minimax: the original minimax generator loss: -BCE(D(G(z)), 0)
+ *   wgan:        critic E[D(fake)] - E[D(real)], generator -E[D(fake)]
+ *   wgan-gp:     WGAN plus the gradient penalty lambda E[(||grad D(x_hat)|| - 1)^2]
+ *   hinge:       critic E[relu(1 - D(real))] + E[relu(1 + D(fake))], G -E[D(fake)]
+ *   lsgan:       least squares: critic targets 1 and 0, generator target 1 */
+#define CLGAN_LOSS_TABLE(X)                                                                \
+  X(BCE, "bce")                                                                            \
+  X(BCE_MINIMAX, "bce-minimax")                                                            \
+  X(WGAN, "wgan")                                                                          \
+  X(WGAN_GP, "wgan-gp")                                                                    \
+  X(HINGE, "hinge")                                                                        \
+  X(LSGAN, "lsgan")
 
-/* "bce", "bce-minimax", "wgan", "wgan-gp", "hinge", "lsgan"; NULL / -1 when unknown. */
+typedef enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_LOSS_##e,
+  CLGAN_LOSS_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+} clgan_loss_kind;
+enum { CLGAN_LOSS_COUNT = 0 CLGAN_LOSS_TABLE(CLGAN_X_ONE) };
+
+/* "wgan-gp" for CLGAN_LOSS_WGAN_GP; NULL when unknown. */
 const char *clgan_loss_name(clgan_loss_kind k);
+/* 1 and *k set when name is a loss's name, else 0. */
 int clgan_loss_parse(const char *name, clgan_loss_kind *k);
 
 typedef struct {

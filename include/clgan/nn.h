@@ -26,16 +26,30 @@
 #include "clgan/device.h"
 #include "clgan/ops.h"
 
+/* The layer kinds: X(ENUM, "name"); the name is the spec token clgan_spec_format writes (an
+ * activation layer writes its activation's name instead, from CLGAN_ACT_TABLE). */
+#define CLGAN_LAYER_TABLE(X)                                                               \
+  X(LINEAR, "linear")                                                                      \
+  X(ACT, "act")                                                                            \
+  X(BN, "bn")                                                                              \
+  X(BN2D, "bn2d")                                                                          \
+  X(CONV, "conv")                                                                          \
+  X(CONVT, "convT")                                                                        \
+  X(RESHAPE, "reshape")                                                                    \
+  X(FLATTEN, "flatten")
+
 typedef enum {
-  CLGAN_LAYER_LINEAR,
-  CLGAN_LAYER_ACT,
-  CLGAN_LAYER_BN,
-  CLGAN_LAYER_BN2D,
-  CLGAN_LAYER_CONV,
-  CLGAN_LAYER_CONVT,
-  CLGAN_LAYER_RESHAPE,
-  CLGAN_LAYER_FLATTEN
+#define CLGAN_X_ENUM(e, name) CLGAN_LAYER_##e,
+  CLGAN_LAYER_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
 } clgan_layer_kind;
+enum { CLGAN_LAYER_COUNT = 0 CLGAN_LAYER_TABLE(CLGAN_X_ONE) };
+
+/* "convT" for CLGAN_LAYER_CONVT; NULL when unknown. */
+const char *clgan_layer_kind_name(clgan_layer_kind kind);
+/* Batch norm over features or over an image's channels (bn, bn2d): the layers with running
+ * statistics and num_batches_tracked. */
+int clgan_layer_is_bn(clgan_layer_kind kind);
 
 typedef struct {
   clgan_layer_kind kind;
@@ -60,11 +74,27 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
 /* Writes the canonical text of spec (round-trips through clgan_spec_parse). */
 void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size);
 
+/* The initialisers: X(ENUM, "name"); the names are the CLI's --init spellings and the
+ * checkpoint's "init" metadata.
+ *   torch:  PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(in), 1/sqrt(in))
+ *   glorot: Keras' glorot_uniform: W ~ U(+-sqrt(6/(in+out))), b = 0
+ *   dcgan:  W ~ N(0, 0.02), b = 0, BN gamma ~ N(1, 0.02) */
+#define CLGAN_INIT_TABLE(X)                                                                \
+  X(TORCH, "torch")                                                                        \
+  X(GLOROT, "glorot")                                                                      \
+  X(DCGAN, "dcgan")
+
 typedef enum {
-  CLGAN_INIT_TORCH,   /* PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(in), 1/sqrt(in)) */
-  CLGAN_INIT_GLOROT,  /* Keras' glorot_uniform: W ~ U(+-sqrt(6/(in+out))), b = 0 */
-  CLGAN_INIT_DCGAN    /* W ~ N(0, 0.02), b = 0, BN gamma ~ N(1, 0.02) */
+#define CLGAN_X_ENUM(e, name) CLGAN_INIT_##e,
+  CLGAN_INIT_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
 } clgan_init;
+enum { CLGAN_INIT_COUNT = 0 CLGAN_INIT_TABLE(CLGAN_X_ONE) };
+
+/* "glorot" for CLGAN_INIT_GLOROT; NULL when unknown. */
+const char *clgan_init_name(clgan_init init);
+/* 1 and *init set when name is an initialiser's name, else 0. */
+int clgan_init_parse(const char *name, clgan_init *init);
 
 typedef struct {
   clgan_layer_spec spec;

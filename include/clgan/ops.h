@@ -33,13 +33,30 @@ void clgan_ref_bias_backward(float *db, const float *dy, int rows, int cols, int
 
 /* ---- Activations (cl/activation.cl) ------------------------------------------------------- */
 
+/* One table per enum (as CLGAN_STATUS_TABLE): X(ENUM, "name") gives the enum value, the name
+ * (spec token, and kernel suffix: act_forward_<name>), clgan_act_name and clgan_act_parse, and
+ * the enum as the kernels see it (clgan_kernel_preamble). LRELU's param: the negative slope. */
+#define CLGAN_ACT_TABLE(X)                                                                 \
+  X(IDENTITY, "identity")                                                                  \
+  X(RELU, "relu")                                                                          \
+  X(LRELU, "lrelu")                                                                        \
+  X(TANH, "tanh")                                                                          \
+  X(SIGMOID, "sigmoid")
+
+/* Counts a table's rows: enum { N = 0 TABLE(CLGAN_X_ONE) }. */
+#define CLGAN_X_ONE(e, name) +1
+
 typedef enum {
-  CLGAN_ACT_IDENTITY,
-  CLGAN_ACT_RELU,
-  CLGAN_ACT_LRELU,   /* param: negative slope */
-  CLGAN_ACT_TANH,
-  CLGAN_ACT_SIGMOID
+#define CLGAN_X_ENUM(e, name) CLGAN_ACT_##e,
+  CLGAN_ACT_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
 } clgan_act;
+enum { CLGAN_ACT_COUNT = 0 CLGAN_ACT_TABLE(CLGAN_X_ONE) };
+
+/* "relu" for CLGAN_ACT_RELU; NULL when act is no activation. */
+const char *clgan_act_name(clgan_act act);
+/* 1 and *act set when name is an activation's name, else 0 (*act untouched). */
+int clgan_act_parse(const char *name, clgan_act *act);
 
 /* y = act(x) elementwise. */
 clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
@@ -188,7 +205,11 @@ void clgan_philox_shuffle(int32_t *perm, int n, uint64_t seed, uint32_t epoch, u
 
 /* A uint8 pixel as training sees it: (p - 127.5) * fl(1/127.5), cl/data.cl's formula, which is
  * p / 127.5 - 1 within an ulp and exactly -1 and 1 at 0 and 255. */
-static inline float clgan_pixel_to_unit(uint8_t p) { return ((float)p - 127.5f) * 0x1.010102p-7f; }
+#define CLGAN_PIXEL_OFFSET 127.5f
+#define CLGAN_PIXEL_SCALE 0x1.010102p-7f /* fl(1/127.5) */
+static inline float clgan_pixel_to_unit(uint8_t p) {
+  return ((float)p - CLGAN_PIXEL_OFFSET) * CLGAN_PIXEL_SCALE;
+}
 
 /* out[b, j] = images[index[first + b], j] / 127.5 - 1 for b < batch, j < dim: uint8 pixels to
  * floats in [-1, 1] (clgan_pixel_to_unit). images is the whole uint8 training set; index an int32 permutation. An
@@ -224,7 +245,24 @@ clgan_status clgan_clip_by_norm(clgan_device *dev, clgan_buffer *x, int n,
  *            w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)   (t counts from 1)
  *   rmsprop: v = alpha v + (1-alpha) g^2; w -= lr * g / (sqrt(v) + eps)
  *   sgd:     buf = momentum * buf + g; w -= lr * buf   (momentum 0: w -= lr g) */
-typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_RMSPROP, CLGAN_OPT_SGD } clgan_opt_kind;
+/* The optimizers: X(ENUM, "name"); the names are the CLI's --opt-g/--opt-d spellings and the
+ * checkpoint's "optimizer.*" metadata, so they never change. */
+#define CLGAN_OPT_TABLE(X)                                                                 \
+  X(ADAM, "adam")                                                                          \
+  X(RMSPROP, "rmsprop")                                                                    \
+  X(SGD, "sgd")
+
+typedef enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_OPT_##e,
+  CLGAN_OPT_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+} clgan_opt_kind;
+enum { CLGAN_OPT_COUNT = 0 CLGAN_OPT_TABLE(CLGAN_X_ONE) };
+
+/* "adam" for CLGAN_OPT_ADAM; NULL when unknown. */
+const char *clgan_opt_name(clgan_opt_kind kind);
+/* 1 and *kind set when name is an optimizer's name, else 0. */
+int clgan_opt_parse(const char *name, clgan_opt_kind *kind);
 
 /* Hyper-parameters are doubles, as in torch.optim, where they are Python floats: 1 - beta2 is
  * computed from 0.999, not from its float32 rounding (which would be off by 1.3e-5 relative). */
@@ -306,7 +344,17 @@ void clgan_ref_convT2d_backward(const clgan_conv_shape *sh, float *dx, float *dw
  * (relu(1 - d)) and +1 on fake (relu(1 + d)); both generators use WASSERSTEIN sign -1 on fake
  * (loss -d). LSGAN: targets 1 (real) and 0 (fake) for the critic, 1 on fake for the generator.
  * The hinge's derivative at its kink is 0, as torch.relu's. dd or loss may be NULL. */
-typedef enum { CLGAN_CRITIC_WASSERSTEIN, CLGAN_CRITIC_HINGE, CLGAN_CRITIC_LSQ } clgan_critic_kind;
+#define CLGAN_CRITIC_TABLE(X)                                                              \
+  X(WASSERSTEIN, "wasserstein")                                                            \
+  X(HINGE, "hinge")                                                                        \
+  X(LSQ, "lsq")
+
+typedef enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_CRITIC_##e,
+  CLGAN_CRITIC_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+} clgan_critic_kind;
+enum { CLGAN_CRITIC_COUNT = 0 CLGAN_CRITIC_TABLE(CLGAN_X_ONE) };
 
 typedef struct {
   clgan_critic_kind kind;
@@ -345,5 +393,13 @@ clgan_status clgan_gp_penalty(clgan_device *dev, const clgan_gp_cfg *cfg, clgan_
                               int batch, int dim);
 void clgan_ref_gp_penalty(const clgan_gp_cfg *cfg, float *dg, float *loss, float *norm,
                           const float *g, int batch, int dim);
+
+/* ---- Kernel preamble ---------------------------------------------------------------------- */
+
+/* The OpenCL C text every ops program is built with (clgan_kernel_get_prefixed), generated
+ * from the tables above so that a kernel never restates a C fact: the enums the kernels switch
+ * on (enum { CLGAN_CRITIC_WASSERSTEIN, ... }), the pixel scale (CLGAN_PIXEL_OFFSET,
+ * CLGAN_PIXEL_SCALE) and clgan_tree_sum, the one local-memory tree sum. */
+const char *clgan_kernel_preamble(void);
 
 #endif

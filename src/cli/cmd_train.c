@@ -29,22 +29,6 @@ static void catch_stop_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
-static int parse_opt_kind(const char *text, clgan_opt_kind *kind) {
-  if (!strcmp(text, "adam")) *kind = CLGAN_OPT_ADAM;
-  else if (!strcmp(text, "rmsprop")) *kind = CLGAN_OPT_RMSPROP;
-  else if (!strcmp(text, "sgd")) *kind = CLGAN_OPT_SGD;
-  else return 0;
-  return 1;
-}
-
-static int parse_init(const char *text, clgan_init *init) {
-  if (!strcmp(text, "torch")) *init = CLGAN_INIT_TORCH;
-  else if (!strcmp(text, "glorot")) *init = CLGAN_INIT_GLOROT;
-  else if (!strcmp(text, "dcgan")) *init = CLGAN_INIT_DCGAN;
-  else return 0;
-  return 1;
-}
-
 /* The option behind a field of clgan_train_cfg_check's fault, by the field's metadata name;
  * NULL for fields no option sets (they come from a preset or the checkpoint; real_label is
  * checked as --label-smoothing before). */
@@ -185,6 +169,12 @@ int cmd_train(int argc, char **argv) {
     if (dspec) snprintf(cfg.d_spec, sizeof cfg.d_spec, "%s", dspec);
     if (given[G_BATCH]) cfg.batch = batch;
     if (given[G_LATENT]) cfg.latent = latent;
+    if (given[G_SEED] && seed < 0) {
+      /* A cast would make -1 the seed 18446744073709551615: refuse it rather than run a seed
+       * nobody asked for. */
+      fprintf(stderr, "clgan train: error: --seed %ld: must be >= 0\n", seed);
+      return CLGAN_EXIT_USAGE;
+    }
     if (given[G_SEED]) cfg.seed = (uint64_t)seed;
     if (given[G_DSTEPS]) cfg.d_steps = d_steps;
     if (given[G_CLIP]) cfg.clip_norm = clip;
@@ -194,7 +184,7 @@ int cmd_train(int argc, char **argv) {
       return CLGAN_EXIT_USAGE;
     }
     if (given[G_SMOOTH]) cfg.real_label = 1.0f - smoothing;
-    if (given[G_INIT] && !parse_init(init, &cfg.init)) {
+    if (given[G_INIT] && !clgan_init_parse(init, &cfg.init)) {
       fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", init);
       return CLGAN_EXIT_USAGE;
     }
@@ -210,7 +200,7 @@ int cmd_train(int argc, char **argv) {
     double lrs[2] = {given[G_LRG] ? lr_g : lr, given[G_LRD] ? lr_d : lr};
     int lr_given[2] = {given[G_LRG] || given[G_LR], given[G_LRD] || given[G_LR]};
     for (int i = 0; i < 2; i++) {
-      if (kinds[i] && !parse_opt_kind(kinds[i], &o[i]->kind)) {
+      if (kinds[i] && !clgan_opt_parse(kinds[i], &o[i]->kind)) {
         fprintf(stderr, "clgan train: error: optimizer '%s': use adam, rmsprop or sgd\n", kinds[i]);
         return CLGAN_EXIT_USAGE;
       }

@@ -51,16 +51,18 @@ static void history_push(history *h, double step, double d, double g) {
   h->n++;
 }
 
+/* Called after clgan_csv_open has kept the resumed log's rows up to the checkpoint and dropped
+ * a partial last line, so the file reads cleanly; a log that is not there is no history. */
 static void history_load(history *h, const char *csv_path, long up_to_step) {
-  FILE *f = fopen(csv_path, "r");
-  if (!f) return;
-  char line[1024];
-  while (fgets(line, sizeof line, f)) {
-    double v[4];
-    if (sscanf(line, "%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3]) == 4 && v[0] <= up_to_step)
-      history_push(h, v[0], v[2], v[3]);
+  clgan_csv_table tab = {0};
+  if (access(csv_path, F_OK) != 0 || clgan_csv_read(csv_path, &tab) != CLGAN_OK) return;
+  int cs = clgan_csv_column(&tab, "step"), cd = clgan_csv_column(&tab, "d_loss");
+  int cg = clgan_csv_column(&tab, "g_loss");
+  for (int i = 0; cs >= 0 && cd >= 0 && cg >= 0 && i < tab.rows; i++) {
+    const double *row = tab.values + (size_t)i * (size_t)tab.ncols;
+    if (row[cs] <= (double)up_to_step) history_push(h, row[cs], row[cd], row[cg]);
   }
-  fclose(f);
+  clgan_csv_table_free(&tab);
 }
 
 static void history_free(history *h) {
@@ -303,11 +305,11 @@ int clgan_run_training(const clgan_train_cfg *cfg_in, const clgan_run_options *r
   if ((st = clgan_make_dirs(path))) goto done;
   snprintf(path, sizeof path, "%s/metrics.csv", dir);
   long start_step = clgan_trainer_step_count(t);
-  if (ro->resume) history_load(&hist, path, start_step);
   clgan_csv_cfg csv_cfg = {.path = path, .columns = csv_columns, .ncols = CSV_NCOLS,
                            .append = ro->resume != NULL, .keep_until_set = ro->resume != NULL,
                            .keep_until = (double)start_step};
   if ((st = clgan_csv_open(&csv, &csv_cfg))) goto done;
+  if (ro->resume) history_load(&hist, path, start_step);
   if (ro->eval_every > 0 &&
       (st = run_eval_open(&eval, dev, ro, data_dir, &ds, cfg.latent, dir, start_step)))
     goto done;

@@ -8,12 +8,14 @@
 
 typedef struct {
   char file[64];
+  const char *prefix; /* clgan_kernel_get_prefixed's, or NULL */
   cl_program program;
 } clgan_program_slot;
 
 struct clgan_kernel {
   char file[64];
   char name[64];
+  const char *prefix;
   cl_kernel kernel;
 };
 

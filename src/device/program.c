@@ -1,7 +1,9 @@
-/* Run-time kernels: one OpenCL program per cl/<file>, built on first use for the open device,
- * from the copy embedded at build time (cmake/embed_run.cmake) or from clgan_device_cfg's
- * kernel_dir. Build options are explicit: OpenCL C 1.2 and IEEE semantics (no fast-math), so
- * NaN checks stay honest. */
+/* Run-time kernels: one OpenCL program per cl/<file> (and prefix), built on first use for the
+ * open device, from the copy embedded at build time (cmake/embed_run.cmake) or from
+ * clgan_device_cfg's kernel_dir. Build options are explicit: OpenCL C 1.2 and IEEE semantics
+ * (no fast-math), so NaN checks stay honest. The source handed to OpenCL is, as CLBlast builds
+ * its kernels: the caller's prefix (ops' generated preamble), a #line directive, then the
+ * file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@ typedef struct {
 extern const clgan_embedded_kernel clgan_embedded_kernels[];
 
 static const char build_options[] = "-cl-std=CL1.2";
+/* After the prefix: the build log's line numbers are the file's. */
+static const char line_reset[] = "#line 1\n";
 
 static clgan_status read_source(const clgan_device *dev, const char *file, char **text,
                                 size_t *len) {
@@ -69,7 +73,8 @@ done:
   return st;
 }
 
-static clgan_status build_program(clgan_device *dev, const char *file, cl_program *out) {
+static clgan_status build_program(clgan_device *dev, const char *prefix, const char *file,
+                                  cl_program *out) {
   clgan_status st = CLGAN_OK;
   char *text = NULL;
   size_t len = 0;
@@ -78,8 +83,9 @@ static clgan_status build_program(clgan_device *dev, const char *file, cl_progra
   *out = NULL;
   st = read_source(dev, file, &text, &len);
   if (st != CLGAN_OK) return st;
-  const char *srcs[] = {text};
-  prog = clCreateProgramWithSource(dev->context, 1, srcs, &len, &err);
+  const char *srcs[] = {prefix ? prefix : "", line_reset, text};
+  size_t lens[] = {strlen(srcs[0]), strlen(line_reset), len};
+  prog = clCreateProgramWithSource(dev->context, 3, srcs, lens, &err);
   CL_TRY(err);
   err = clBuildProgram(prog, 1, &dev->id, build_options, NULL, NULL);
   if (err != CL_SUCCESS) {
@@ -112,9 +118,10 @@ fail:
   return st;
 }
 
-static clgan_status get_program(clgan_device *dev, const char *file, cl_program *out) {
+static clgan_status get_program(clgan_device *dev, const char *prefix, const char *file,
+                                cl_program *out) {
   for (int i = 0; i < dev->nprograms; i++) {
-    if (strcmp(dev->programs[i].file, file) == 0) {
+    if (dev->programs[i].prefix == prefix && strcmp(dev->programs[i].file, file) == 0) {
       *out = dev->programs[i].program;
       return CLGAN_OK;
     }
@@ -128,28 +135,35 @@ static clgan_status get_program(clgan_device *dev, const char *file, cl_program 
       realloc(dev->programs, (size_t)(dev->nprograms + 1) * sizeof *dev->programs);
   if (!grown) return CLGAN_HOST_OUT_OF_MEMORY;
   dev->programs = grown;
-  clgan_status st = build_program(dev, file, out);
+  clgan_status st = build_program(dev, prefix, file, out);
   if (st != CLGAN_OK) return st;
   clgan_program_slot *slot = &dev->programs[dev->nprograms++];
   snprintf(slot->file, sizeof slot->file, "%s", file);
+  slot->prefix = prefix;
   slot->program = *out;
   return CLGAN_OK;
 }
 
 clgan_status clgan_kernel_get(clgan_device *dev, const char *file, const char *name,
                               clgan_kernel **kernel) {
+  return clgan_kernel_get_prefixed(dev, NULL, file, name, kernel);
+}
+
+clgan_status clgan_kernel_get_prefixed(clgan_device *dev, const char *prefix, const char *file,
+                                       const char *name, clgan_kernel **kernel) {
   clgan_status st = CLGAN_OK;
   cl_int err = CL_SUCCESS;
   cl_program prog = NULL;
   clgan_kernel *k = NULL;
   *kernel = NULL;
   for (int i = 0; i < dev->nkernels; i++) {
-    if (strcmp(dev->kernels[i]->name, name) == 0 && strcmp(dev->kernels[i]->file, file) == 0) {
+    if (dev->kernels[i]->prefix == prefix && strcmp(dev->kernels[i]->name, name) == 0 &&
+        strcmp(dev->kernels[i]->file, file) == 0) {
       *kernel = dev->kernels[i];
       return CLGAN_OK;
     }
   }
-  st = get_program(dev, file, &prog);
+  st = get_program(dev, prefix, file, &prog);
   if (st != CLGAN_OK) return st;
   k = calloc(1, sizeof *k);
   clgan_kernel **grown = realloc(dev->kernels, (size_t)(dev->nkernels + 1) * sizeof *grown);
@@ -161,6 +175,7 @@ clgan_status clgan_kernel_get(clgan_device *dev, const char *file, const char *n
   dev->kernels = grown;
   snprintf(k->name, sizeof k->name, "%s", name);
   snprintf(k->file, sizeof k->file, "%s", file);
+  k->prefix = prefix;
   k->kernel = clCreateKernel(prog, name, &err);
   if (err != CL_SUCCESS) {
     st = clgan_status_from_cl(err);

@@ -26,20 +26,12 @@
 #include "gan/net_io.h"
 #include "gan/trainer_internal.h"
 
-static const char *opt_name(clgan_opt_kind k) {
-  return k == CLGAN_OPT_ADAM ? "adam" : k == CLGAN_OPT_RMSPROP ? "rmsprop" : "sgd";
-}
-
-static const char *init_name(clgan_init i) {
-  return i == CLGAN_INIT_TORCH ? "torch" : i == CLGAN_INIT_GLOROT ? "glorot" : "dcgan";
-}
-
 /* ---- Metadata ---------------------------------------------------------------------------- */
 
 static clgan_status write_opt_meta(clgan_st_writer *w, const char *key, const clgan_opt_cfg *o) {
   return ckpt_meta_printf(
       w, key, "%s lr=%.17g beta1=%.17g beta2=%.17g eps=%.17g alpha=%.17g momentum=%.17g",
-      opt_name(o->kind), o->lr, o->beta1, o->beta2, o->eps, o->alpha, o->momentum);
+      clgan_opt_name(o->kind), o->lr, o->beta1, o->beta2, o->eps, o->alpha, o->momentum);
 }
 
 /* Strict: the kind, then each value, nothing after; the values' ranges are checked with the
@@ -52,10 +44,7 @@ static int parse_opt_meta(const char *text, clgan_opt_cfg *o) {
                       kind, &lr, &b1, &b2, &eps, &alpha, &mom, &end) != 7 ||
       end < 0 || text[end] != '\0')
     return 0;
-  if (!strcmp(kind, "adam")) o->kind = CLGAN_OPT_ADAM;
-  else if (!strcmp(kind, "rmsprop")) o->kind = CLGAN_OPT_RMSPROP;
-  else if (!strcmp(kind, "sgd")) o->kind = CLGAN_OPT_SGD;
-  else return 0;
+  if (!clgan_opt_parse(kind, &o->kind)) return 0;
   o->lr = lr;
   o->beta1 = b1;
   o->beta2 = b2;
@@ -98,7 +87,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = ckpt_meta_printf(w, "sample_every", "%ld", c->sample_every)) ||
       (st = ckpt_meta_printf(w, "checkpoint_every", "%ld", c->checkpoint_every)) ||
       (st = ckpt_meta_printf(w, "grid", "%d", c->grid)) ||
-      (st = clgan_st_add_meta(w, "init", init_name(c->init))) ||
+      (st = clgan_st_add_meta(w, "init", clgan_init_name(c->init))) ||
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
       (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
       (st = ckpt_meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
@@ -180,16 +169,6 @@ static float meta_float(const clgan_st_file *f, const char *path, const char *ke
   return (float)x;
 }
 
-static int init_parse(const char *name, clgan_init *init) {
-  for (int i = CLGAN_INIT_TORCH; i <= CLGAN_INIT_DCGAN; i++) {
-    if (!strcmp(name, init_name((clgan_init)i))) {
-      *init = (clgan_init)i;
-      return 1;
-    }
-  }
-  return 0;
-}
-
 /* Every value is checked as strictly as the CLI checks its options (clgan_train_cfg_check):
  * the CRC guards against accidents, not against a file written on purpose (anyone can compute
  * a CRC-32), so the values themselves must be safe to use. */
@@ -252,7 +231,7 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
     clgan_error("%s: metadata 'seed' = '%.40s' is not an unsigned 64-bit integer", path, seed);
     return CLGAN_BAD_FORMAT;
   }
-  if (!init_parse(init, &c->init)) {
+  if (!clgan_init_parse(init, &c->init)) {
     clgan_error("%s: metadata 'init' = '%.40s' is not torch, glorot or dcgan", path, init);
     return CLGAN_BAD_FORMAT;
   }

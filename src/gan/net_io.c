@@ -36,7 +36,7 @@ static const char *state_name(clgan_opt_kind k, int which) {
 }
 
 static int is_bn(const clgan_layer *l) {
-  return l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D;
+  return clgan_layer_is_bn(l->spec.kind);
 }
 
 void ckpt_net_host_free(ckpt_net_host *h, int count) {

@@ -36,7 +36,7 @@ static int fault_double(clgan_cfg_fault *f, const char *field, const char *net, 
 }
 
 static int opt_fault(clgan_cfg_fault *f, const clgan_opt_cfg *o, const char *net) {
-  if (o->kind != CLGAN_OPT_ADAM && o->kind != CLGAN_OPT_RMSPROP && o->kind != CLGAN_OPT_SGD) {
+  if ((unsigned)o->kind >= CLGAN_OPT_COUNT) {
     f->field = "kind";
     f->net = net;
     f->range = "adam, rmsprop or sgd";
@@ -81,9 +81,9 @@ clgan_status clgan_train_cfg_check(const clgan_train_cfg *c, clgan_cfg_fault *f)
       fault_long(f, "sample_every", c->sample_every, 0, LONG_MAX, ">= 0") ||
       fault_long(f, "checkpoint_every", c->checkpoint_every, 0, LONG_MAX, ">= 0") ||
       fault_long(f, "grid", c->grid, 1, GRID_MAX, "1..64") ||
-      fault_long(f, "init", (long)c->init, CLGAN_INIT_TORCH, CLGAN_INIT_DCGAN,
+      fault_long(f, "init", (long)c->init, 0, CLGAN_INIT_COUNT - 1,
                  "torch, glorot or dcgan") ||
-      fault_long(f, "loss", (long)c->loss, CLGAN_LOSS_BCE, CLGAN_LOSS_LSGAN,
+      fault_long(f, "loss", (long)c->loss, 0, CLGAN_LOSS_COUNT - 1,
                  "bce, bce-minimax, wgan, wgan-gp, hinge or lsgan") ||
       fault_double(f, "real_label", NULL, c->real_label, c->real_label > 0.5f &&
                    c->real_label <= 1.0f, "(0.5, 1]") ||

@@ -104,7 +104,7 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   size_t align = clgan_device_align(dev), fb = sizeof(float);
   t->fused = ((size_t)b * fb) % align == 0 && ((size_t)b * (size_t)t->dim * fb) % align == 0;
   for (int i = 0; i < t->d_spec.count; i++)
-    if (t->d_spec.layers[i].kind == CLGAN_LAYER_BN || t->d_spec.layers[i].kind == CLGAN_LAYER_BN2D)
+    if (clgan_layer_is_bn(t->d_spec.layers[i].kind))
       t->fused = 0; /* batch statistics of real and fake together would change the model */
   if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
       (st = clgan_net_create(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
@@ -160,13 +160,18 @@ fail:
   return st;
 }
 
+static const char *const loss_names[] = {
+#define X(e, name) name,
+    CLGAN_LOSS_TABLE(X)
+#undef X
+};
+
 const char *clgan_loss_name(clgan_loss_kind k) {
-  static const char *const names[] = {"bce", "bce-minimax", "wgan", "wgan-gp", "hinge", "lsgan"};
-  return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : NULL;
+  return (unsigned)k < CLGAN_LOSS_COUNT ? loss_names[k] : NULL;
 }
 
 int clgan_loss_parse(const char *name, clgan_loss_kind *k) {
-  for (int i = 0; i <= CLGAN_LOSS_LSGAN; i++) {
+  for (int i = 0; i < CLGAN_LOSS_COUNT; i++) {
     if (!strcmp(name, clgan_loss_name((clgan_loss_kind)i))) {
       *k = (clgan_loss_kind)i;
       return 1;

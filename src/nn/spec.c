@@ -9,6 +9,58 @@
 
 #include "clgan/nn.h"
 
+static const char *const layer_names[] = {
+#define X(e, name) name,
+    CLGAN_LAYER_TABLE(X)
+#undef X
+};
+
+const char *clgan_layer_kind_name(clgan_layer_kind kind) {
+  return (unsigned)kind < CLGAN_LAYER_COUNT ? layer_names[kind] : NULL;
+}
+
+int clgan_layer_is_bn(clgan_layer_kind kind) {
+  return kind == CLGAN_LAYER_BN || kind == CLGAN_LAYER_BN2D;
+}
+
+static const char *const init_names[] = {
+#define X(e, name) name,
+    CLGAN_INIT_TABLE(X)
+#undef X
+};
+
+const char *clgan_init_name(clgan_init init) {
+  return (unsigned)init < CLGAN_INIT_COUNT ? init_names[init] : NULL;
+}
+
+int clgan_init_parse(const char *name, clgan_init *init) {
+  for (int i = 0; i < CLGAN_INIT_COUNT; i++) {
+    if (!strcmp(name, init_names[i])) {
+      *init = (clgan_init)i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* A token's layer name, lower-cased by the parser: the table's name compared without case
+ * (convT), or one of the older spellings kept as aliases. -1 when unknown. */
+static int layer_kind_of(const char *name) {
+  static const struct {
+    const char *alias;
+    clgan_layer_kind kind;
+  } aliases[] = {{"dense", CLGAN_LAYER_LINEAR}, {"batchnorm", CLGAN_LAYER_BN}};
+  for (int i = 0; i < CLGAN_LAYER_COUNT; i++) {
+    if (i == CLGAN_LAYER_ACT) continue; /* an activation is written by its own name */
+    const char *a = layer_names[i], *b = name;
+    while (*a && tolower((unsigned char)*a) == *b) a++, b++;
+    if (!*a && !*b) return i;
+  }
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (!strcmp(name, aliases[i].alias)) return (int)aliases[i].kind;
+  return -1;
+}
+
 /* Parses a float field of a token; 0 on failure. */
 static int parse_float(const char *s, float *out) {
   char *end = NULL;
@@ -73,17 +125,24 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
     clgan_layer_spec *l = &spec->layers[spec->count];
     const char *name = fields[0];
     const char *problem = NULL;
-    if (!strcmp(name, "linear") || !strcmp(name, "dense")) {
+    int kind = layer_kind_of(name);
+    clgan_act act = CLGAN_ACT_IDENTITY;
+    int is_act = clgan_act_parse(name, &act) && act != CLGAN_ACT_IDENTITY;
+    if (!strcmp(name, "leakyrelu")) {
+      is_act = 1;
+      act = CLGAN_ACT_LRELU;
+    }
+    if (kind == CLGAN_LAYER_LINEAR) {
       l->kind = CLGAN_LAYER_LINEAR;
       if (nf != 2)
         problem = "linear takes exactly one value, its output size (linear:256)";
       else if (!parse_int(fields[1], &l->out))
         problem = "the output size must be a positive integer";
-    } else if (!strcmp(name, "relu") || !strcmp(name, "tanh") || !strcmp(name, "sigmoid")) {
+    } else if (is_act && act != CLGAN_ACT_LRELU) {
       l->kind = CLGAN_LAYER_ACT;
-      l->act = name[0] == 'r' ? CLGAN_ACT_RELU : name[0] == 't' ? CLGAN_ACT_TANH : CLGAN_ACT_SIGMOID;
+      l->act = act;
       if (nf != 1) problem = "this activation takes no value";
-    } else if (!strcmp(name, "lrelu") || !strcmp(name, "leakyrelu")) {
+    } else if (is_act) {
       l->kind = CLGAN_LAYER_ACT;
       l->act = CLGAN_ACT_LRELU;
       l->param = 0.01f;
@@ -91,8 +150,8 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
         problem = "lrelu takes at most one value, its negative slope (lrelu:0.2)";
       else if (nf == 2 && (!parse_float(fields[1], &l->param) || l->param < 0 || l->param >= 1))
         problem = "the slope must be a number in [0, 1)";
-    } else if (!strcmp(name, "conv") || !strcmp(name, "convt")) {
-      l->kind = name[4] ? CLGAN_LAYER_CONVT : CLGAN_LAYER_CONV;
+    } else if (kind == CLGAN_LAYER_CONV || kind == CLGAN_LAYER_CONVT) {
+      l->kind = (clgan_layer_kind)kind;
       l->stride = 1;
       l->pad = 0;
       int pad = 0;
@@ -110,18 +169,18 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
         problem = "the padding must be an integer in 0..64";
       else
         l->pad = pad;
-    } else if (!strcmp(name, "reshape")) {
+    } else if (kind == CLGAN_LAYER_RESHAPE) {
       l->kind = CLGAN_LAYER_RESHAPE;
       char extra;
       if (nf != 2 || sscanf(fields[1], "%dx%dx%d%c", &l->c, &l->h, &l->w, &extra) != 3 ||
           l->c < 1 || l->h < 1 || l->w < 1 || l->c > (1 << 20) || l->h > 4096 || l->w > 4096)
         problem = "reshape takes one value, CxHxW with positive sizes (reshape:256x7x7)";
-    } else if (!strcmp(name, "flatten")) {
+    } else if (kind == CLGAN_LAYER_FLATTEN) {
       l->kind = CLGAN_LAYER_FLATTEN;
       if (nf != 1) problem = "flatten takes no value";
-    } else if (!strcmp(name, "bn") || !strcmp(name, "batchnorm") || !strcmp(name, "bn2d")) {
+    } else if (kind >= 0 && clgan_layer_is_bn((clgan_layer_kind)kind)) {
       float keras_momentum = 0.9f;
-      l->kind = !strcmp(name, "bn2d") ? CLGAN_LAYER_BN2D : CLGAN_LAYER_BN;
+      l->kind = (clgan_layer_kind)kind;
       l->eps = 1e-5f;
       if (nf > 3)
         problem = "bn takes at most two values, momentum and eps (bn:0.8:0.001)";
@@ -164,45 +223,34 @@ void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
     const clgan_layer_spec *l = &spec->layers[i];
     const char *sep = i ? "," : "";
     int n = 0;
+    const char *name = l->kind == CLGAN_LAYER_ACT ? clgan_act_name(l->act)
+                                                  : clgan_layer_kind_name(l->kind);
+    if (!name || (l->kind == CLGAN_LAYER_ACT && l->act == CLGAN_ACT_IDENTITY)) continue;
     switch (l->kind) {
       case CLGAN_LAYER_LINEAR:
-        n = snprintf(out + used, size - used, "%slinear:%d", sep, l->out);
+        n = snprintf(out + used, size - used, "%s%s:%d", sep, name, l->out);
         break;
       case CLGAN_LAYER_BN:
       case CLGAN_LAYER_BN2D:
-        n = snprintf(out + used, size - used, "%s%s:%g:%g", sep,
-                     l->kind == CLGAN_LAYER_BN ? "bn" : "bn2d", (double)(1.0f - l->param),
+        n = snprintf(out + used, size - used, "%s%s:%g:%g", sep, name, (double)(1.0f - l->param),
                      (double)l->eps);
         break;
       case CLGAN_LAYER_CONV:
       case CLGAN_LAYER_CONVT:
-        n = snprintf(out + used, size - used, "%s%s:%d:%d:%d:%d", sep,
-                     l->kind == CLGAN_LAYER_CONV ? "conv" : "convT", l->out, l->k, l->stride,
-                     l->pad);
+        n = snprintf(out + used, size - used, "%s%s:%d:%d:%d:%d", sep, name, l->out, l->k,
+                     l->stride, l->pad);
         break;
       case CLGAN_LAYER_RESHAPE:
-        n = snprintf(out + used, size - used, "%sreshape:%dx%dx%d", sep, l->c, l->h, l->w);
+        n = snprintf(out + used, size - used, "%s%s:%dx%dx%d", sep, name, l->c, l->h, l->w);
         break;
       case CLGAN_LAYER_FLATTEN:
-        n = snprintf(out + used, size - used, "%sflatten", sep);
+        n = snprintf(out + used, size - used, "%s%s", sep, name);
         break;
       case CLGAN_LAYER_ACT:
-        switch (l->act) {
-          case CLGAN_ACT_RELU:
-            n = snprintf(out + used, size - used, "%srelu", sep);
-            break;
-          case CLGAN_ACT_LRELU:
-            n = snprintf(out + used, size - used, "%slrelu:%g", sep, (double)l->param);
-            break;
-          case CLGAN_ACT_TANH:
-            n = snprintf(out + used, size - used, "%stanh", sep);
-            break;
-          case CLGAN_ACT_SIGMOID:
-            n = snprintf(out + used, size - used, "%ssigmoid", sep);
-            break;
-          default:
-            break;
-        }
+        if (l->act == CLGAN_ACT_LRELU)
+          n = snprintf(out + used, size - used, "%s%s:%g", sep, name, (double)l->param);
+        else
+          n = snprintf(out + used, size - used, "%s%s", sep, name);
         break;
     }
     if (n < 0) return;

@@ -1,24 +1,48 @@
 /* Elementwise activations (identity, ReLU, leaky ReLU, tanh, sigmoid), forward and backward,
  * with their C references. Kernels: cl/activation.cl, one per activation and direction. */
 #include <math.h>
+#include <string.h>
 
 #include "clgan/ops.h"
 #include "ops/internal.h"
 
 static clgan_status check_act(clgan_act act, const char *op) {
-  if (act >= CLGAN_ACT_IDENTITY && act <= CLGAN_ACT_SIGMOID) return CLGAN_OK;
+  if ((unsigned)act < CLGAN_ACT_COUNT) return CLGAN_OK;
   clgan_error("%s: %s: unknown activation %d", clgan_status_message(CLGAN_INVALID_ARGUMENT), op,
               (int)act);
   return CLGAN_INVALID_ARGUMENT;
 }
 
-/* Kernel names by clgan_act (check_act first). */
-static const char *const forward_kernels[] = {"act_forward_identity", "act_forward_relu",
-                                              "act_forward_lrelu", "act_forward_tanh",
-                                              "act_forward_sigmoid"};
-static const char *const backward_kernels[] = {"act_backward_identity", "act_backward_relu",
-                                               "act_backward_lrelu", "act_backward_tanh",
-                                               "act_backward_sigmoid"};
+/* Names and kernel names by clgan_act (check_act first), from CLGAN_ACT_TABLE. */
+static const char *const act_names[] = {
+#define X(e, name) name,
+    CLGAN_ACT_TABLE(X)
+#undef X
+};
+static const char *const forward_kernels[] = {
+#define X(e, name) "act_forward_" name,
+    CLGAN_ACT_TABLE(X)
+#undef X
+};
+static const char *const backward_kernels[] = {
+#define X(e, name) "act_backward_" name,
+    CLGAN_ACT_TABLE(X)
+#undef X
+};
+
+const char *clgan_act_name(clgan_act act) {
+  return (unsigned)act < CLGAN_ACT_COUNT ? act_names[act] : NULL;
+}
+
+int clgan_act_parse(const char *name, clgan_act *act) {
+  for (int i = 0; i < CLGAN_ACT_COUNT; i++) {
+    if (!strcmp(name, act_names[i])) {
+      *act = (clgan_act)i;
+      return 1;
+    }
+  }
+  return 0;
+}
 
 clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,
                                const clgan_buffer *x, int n) {
@@ -30,7 +54,7 @@ clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, cl
   if (n == 0) return CLGAN_OK;
   if ((st = ops_check_buf(y, bytes, op, "y")) || (st = ops_check_buf(x, bytes, op, "x")))
     return st;
-  if ((st = clgan_kernel_get(dev, "activation.cl", forward_kernels[act], &k))) return st;
+  if ((st = ops_kernel_get(dev, "activation.cl", forward_kernels[act], &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(y), CLGAN_BUF(x), CLGAN_INT(n),
                       CLGAN_FLOAT(param));
 }
@@ -51,7 +75,7 @@ clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, c
       (uses_x && (st = ops_check_buf(x, bytes, op, "x"))) ||
       (uses_y && (st = ops_check_buf(y, bytes, op, "y"))))
     return st;
-  if ((st = clgan_kernel_get(dev, "activation.cl", backward_kernels[act], &k))) return st;
+  if ((st = ops_kernel_get(dev, "activation.cl", backward_kernels[act], &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dx), CLGAN_BUF(dy),
                       CLGAN_BUF(uses_x ? x : dy), CLGAN_BUF(uses_y ? y : dy), CLGAN_INT(n),
                       CLGAN_FLOAT(param));

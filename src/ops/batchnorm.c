@@ -52,13 +52,13 @@ clgan_status clgan_bn_forward_train(clgan_device *dev, const clgan_bn_shape *sh,
       (st = ops_check_buf(gamma, pc, op, "gamma")) || (st = ops_check_buf(beta, pc, op, "beta")))
     return st;
   if (sh->s == 1) { /* dense layer: one work-item per channel (cl/batchnorm.cl says why) */
-    if ((st = clgan_kernel_get(dev, "batchnorm.cl", "bn_forward_train_dense", &k))) return st;
+    if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_forward_train_dense", &k))) return st;
     return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(sh->c), CLGAN_BUF(y), CLGAN_BUF(mean),
                         CLGAN_BUF(invstd), CLGAN_BUF(running_mean), CLGAN_BUF(running_var),
                         CLGAN_BUF(x), CLGAN_BUF(gamma), CLGAN_BUF(beta), CLGAN_INT(sh->n),
                         CLGAN_INT(sh->c), CLGAN_FLOAT(sh->eps), CLGAN_FLOAT(sh->momentum));
   }
-  if ((st = clgan_kernel_get(dev, "batchnorm.cl", "bn_forward_train", &k))) return st;
+  if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_forward_train", &k))) return st;
   clgan_range r = channel_range(dev, sh);
   return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(y), CLGAN_BUF(mean), CLGAN_BUF(invstd),
                       CLGAN_BUF(running_mean), CLGAN_BUF(running_var), CLGAN_BUF(x),
@@ -84,7 +84,7 @@ clgan_status clgan_bn_forward_eval(clgan_device *dev, const clgan_bn_shape *sh, 
       (st = ops_check_buf(running_var, pc, op, "running_var")) ||
       (st = ops_check_buf(gamma, pc, op, "gamma")) || (st = ops_check_buf(beta, pc, op, "beta")))
     return st;
-  if ((st = clgan_kernel_get(dev, "batchnorm.cl", "bn_forward_eval", &k))) return st;
+  if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_forward_eval", &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(total), CLGAN_BUF(y), CLGAN_BUF(x),
                       CLGAN_BUF(running_mean), CLGAN_BUF(running_var), CLGAN_BUF(gamma),
                       CLGAN_BUF(beta), CLGAN_INT(sh->n), CLGAN_INT(sh->c), CLGAN_INT(sh->s),
@@ -122,14 +122,14 @@ clgan_status clgan_bn_backward(clgan_device *dev, const clgan_bn_shape *sh, clga
   }
   /* Without parameter gradients, dx stands in for them; the kernel does not write them. */
   if (sh->s == 1) {
-    if ((st = clgan_kernel_get(dev, "batchnorm.cl", "bn_backward_dense", &k))) return st;
+    if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_backward_dense", &k))) return st;
     return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(sh->c), CLGAN_BUF(dx),
                         CLGAN_BUF(dgamma ? dgamma : dx), CLGAN_BUF(dbeta ? dbeta : dx),
                         CLGAN_BUF(dy), CLGAN_BUF(x), CLGAN_BUF(mean), CLGAN_BUF(invstd),
                         CLGAN_BUF(gamma), CLGAN_INT(sh->n), CLGAN_INT(sh->c),
                         CLGAN_INT(accumulate != 0), CLGAN_INT(dgamma != NULL));
   }
-  if ((st = clgan_kernel_get(dev, "batchnorm.cl", "bn_backward", &k))) return st;
+  if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_backward", &k))) return st;
   clgan_range r = channel_range(dev, sh);
   return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(dx), CLGAN_BUF(dgamma ? dgamma : dx),
                       CLGAN_BUF(dbeta ? dbeta : dx), CLGAN_BUF(dy), CLGAN_BUF(x), CLGAN_BUF(mean),

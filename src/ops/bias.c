@@ -20,7 +20,7 @@ clgan_status clgan_bias_forward(clgan_device *dev, clgan_buffer *y, const clgan_
   if ((st = ops_check_buf(y, (size_t)rows * cols * sizeof(float), op, "y")) ||
       (st = ops_check_buf(b, (size_t)cols * sizeof(float), op, "b")))
     return st;
-  if ((st = clgan_kernel_get(dev, "bias.cl", "bias_forward", &k))) return st;
+  if ((st = ops_kernel_get(dev, "bias.cl", "bias_forward", &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(rows * cols), CLGAN_BUF(y), CLGAN_BUF(b),
                       CLGAN_INT(rows), CLGAN_INT(cols));
 }
@@ -35,7 +35,7 @@ clgan_status clgan_bias_backward(clgan_device *dev, clgan_buffer *db, const clga
   if ((st = ops_check_buf(db, (size_t)cols * sizeof(float), op, "db"))) return st;
   if (rows > 0 && (st = ops_check_buf(dy, (size_t)rows * cols * sizeof(float), op, "dy")))
     return st;
-  if ((st = clgan_kernel_get(dev, "bias.cl", "bias_backward", &k))) return st;
+  if ((st = ops_kernel_get(dev, "bias.cl", "bias_backward", &k))) return st;
   /* With rows == 0 the kernel never reads dy; db still needs a valid argument. */
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(cols), CLGAN_BUF(db), CLGAN_BUF(rows ? dy : db),
                       CLGAN_INT(rows), CLGAN_INT(cols), CLGAN_INT(accumulate != 0));

@@ -130,7 +130,7 @@ static clgan_range range_2d(size_t x, size_t y) {
 static clgan_status im2col(clgan_device *dev, const geom *g, clgan_buffer *ws,
                            const clgan_buffer *img, int transposed) {
   clgan_kernel *k = NULL;
-  clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_im2col", &k);
+  clgan_status st = ops_kernel_get(dev, "conv.cl", "conv_im2col", &k);
   if (st) return st;
   int np = g->n * g->p;
   return CLGAN_LAUNCH(dev, k, range_2d((size_t)np, (size_t)g->c), CLGAN_BUF(ws), CLGAN_INT(0),
@@ -144,7 +144,7 @@ static clgan_status im2col(clgan_device *dev, const geom *g, clgan_buffer *ws,
 static clgan_status col2im(clgan_device *dev, const geom *g, clgan_buffer *img,
                            const clgan_buffer *ws, const clgan_buffer *bias) {
   clgan_kernel *k = NULL;
-  clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_col2im", &k);
+  clgan_status st = ops_kernel_get(dev, "conv.cl", "conv_col2im", &k);
   if (st) return st;
   return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->h * g->w, (size_t)g->n * g->c), CLGAN_BUF(img),
                       CLGAN_BUF(ws), CLGAN_INT(0), CLGAN_BUF(bias ? bias : ws),
@@ -157,7 +157,7 @@ static clgan_status col2im(clgan_device *dev, const geom *g, clgan_buffer *img,
 static clgan_status to_cnhw(clgan_device *dev, const geom *g, clgan_buffer *ws,
                             const clgan_buffer *x) {
   clgan_kernel *k = NULL;
-  clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_to_cnhw", &k);
+  clgan_status st = ops_kernel_get(dev, "conv.cl", "conv_to_cnhw", &k);
   if (st) return st;
   return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->p, (size_t)g->n * g->o), CLGAN_BUF(ws),
                       CLGAN_INT(col_floats(g)), CLGAN_BUF(x), CLGAN_INT(g->n), CLGAN_INT(g->o),
@@ -167,7 +167,7 @@ static clgan_status to_cnhw(clgan_device *dev, const geom *g, clgan_buffer *ws,
 static clgan_status from_cnhw(clgan_device *dev, const geom *g, clgan_buffer *y,
                               const clgan_buffer *ws, const clgan_buffer *bias) {
   clgan_kernel *k = NULL;
-  clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_from_cnhw", &k);
+  clgan_status st = ops_kernel_get(dev, "conv.cl", "conv_from_cnhw", &k);
   if (st) return st;
   return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->p, (size_t)g->n * g->o), CLGAN_BUF(y),
                       CLGAN_BUF(ws), CLGAN_INT(col_floats(g)), CLGAN_BUF(bias ? bias : ws),
@@ -178,7 +178,7 @@ static clgan_status from_cnhw(clgan_device *dev, const geom *g, clgan_buffer *y,
 static clgan_status bias_backward(clgan_device *dev, clgan_buffer *db, const clgan_buffer *dy,
                                   int n, int c, int p, int accumulate) {
   clgan_kernel *k = NULL;
-  clgan_status st = clgan_kernel_get(dev, "conv.cl", "conv_bias_backward", &k);
+  clgan_status st = ops_kernel_get(dev, "conv.cl", "conv_bias_backward", &k);
   if (st) return st;
   size_t local = ops_reduce_local(dev);
   if (local > 64) local = 64; /* a batch of positions is short; more items only wait */

@@ -22,7 +22,7 @@ clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clg
       (st = ops_check_buf(images, (size_t)dim, op, "images")))
     return st;
   size_t nimages = images->bytes / (size_t)dim;
-  if ((st = clgan_kernel_get(dev, "data.cl", "gather_images", &k))) return st;
+  if ((st = ops_kernel_get(dev, "data.cl", "gather_images", &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(batch * dim), CLGAN_BUF(out), CLGAN_BUF(images),
                       CLGAN_BUF(index), CLGAN_INT(first), CLGAN_INT(batch), CLGAN_INT(dim),
                       CLGAN_INT(nimages > 2147483647u ? 2147483647 : (int)nimages));

@@ -11,7 +11,7 @@ static clgan_status prepare(clgan_device *dev, const char *op, const char *name,
   if ((st = ops_check_count(n, op, "n"))) return st;
   if (n == 0) return CLGAN_OK;
   if ((st = ops_check_buf(x, (size_t)n * sizeof(float), op, xname))) return st;
-  return clgan_kernel_get(dev, "elementwise.cl", name, k);
+  return ops_kernel_get(dev, "elementwise.cl", name, k);
 }
 
 clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value) {
@@ -42,7 +42,7 @@ clgan_status clgan_transpose(clgan_device *dev, clgan_buffer *out, const clgan_b
   size_t bytes = (size_t)rows * (size_t)cols * sizeof(float);
   if ((st = ops_check_buf(in, bytes, "clgan_transpose", "in")) ||
       (st = ops_check_buf(out, bytes, "clgan_transpose", "out")) ||
-      (st = clgan_kernel_get(dev, "elementwise.cl", "transpose_tiled", &k)))
+      (st = ops_kernel_get(dev, "elementwise.cl", "transpose_tiled", &k)))
     return st;
   clgan_range r = {.dims = 2, .global = {(size_t)cols, (size_t)rows, 1}, .local = {16, 16, 1}};
   return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(out), CLGAN_BUF(in), CLGAN_INT(rows), CLGAN_INT(cols));

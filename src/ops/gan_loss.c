@@ -8,7 +8,7 @@
 #include "ops/internal.h"
 
 static clgan_status check_kind(clgan_critic_kind kind, const char *op) {
-  if (kind >= CLGAN_CRITIC_WASSERSTEIN && kind <= CLGAN_CRITIC_LSQ) return CLGAN_OK;
+  if ((unsigned)kind < CLGAN_CRITIC_COUNT) return CLGAN_OK;
   clgan_error("%s: %s: unknown critic loss %d", clgan_status_message(CLGAN_INVALID_ARGUMENT), op,
               (int)kind);
   return CLGAN_INVALID_ARGUMENT;
@@ -27,7 +27,7 @@ clgan_status clgan_critic_loss(clgan_device *dev, const clgan_critic_loss_cfg *c
       (dd && (st = ops_check_buf(dd, bytes, op, "dd"))) ||
       (loss && (st = ops_check_buf(loss, bytes, op, "loss"))))
     return st;
-  if ((st = clgan_kernel_get(dev, "gan_loss.cl", "critic_loss", &k))) return st;
+  if ((st = ops_kernel_get(dev, "gan_loss.cl", "critic_loss", &k))) return st;
   /* An output not wanted gets d as a placeholder argument; the kernel never writes it. */
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dd ? dd : d),
                       CLGAN_BUF(loss ? loss : d), CLGAN_BUF(d), CLGAN_INT(n),
@@ -83,7 +83,7 @@ clgan_status clgan_gp_interpolate(clgan_device *dev, clgan_buffer *x_hat,
       (st = ops_check_buf(fake, bytes, op, "fake")) ||
       (st = ops_check_buf(eps, (size_t)batch * sizeof(float), op, "eps")))
     return st;
-  if ((st = clgan_kernel_get(dev, "gan_loss.cl", "gp_interpolate", &k))) return st;
+  if ((st = ops_kernel_get(dev, "gan_loss.cl", "gp_interpolate", &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(batch * dim), CLGAN_BUF(x_hat), CLGAN_BUF(real),
                       CLGAN_BUF(fake), CLGAN_BUF(eps), CLGAN_INT(batch), CLGAN_INT(dim));
 }
@@ -112,7 +112,7 @@ clgan_status clgan_gp_penalty(clgan_device *dev, const clgan_gp_cfg *cfg, clgan_
       (loss && (st = ops_check_buf(loss, rows, op, "loss"))) ||
       (norm && (st = ops_check_buf(norm, rows, op, "norm"))))
     return st;
-  if ((st = clgan_kernel_get(dev, "gan_loss.cl", "gp_penalty", &k))) return st;
+  if ((st = ops_kernel_get(dev, "gan_loss.cl", "gp_penalty", &k))) return st;
   size_t local = ops_reduce_local(dev);
   clgan_range r = {.dims = 1, .global = {(size_t)batch * local, 1, 1}, .local = {local, 1, 1}};
   /* Outputs not wanted, and g when dim = 0 (never read), get a placeholder argument. */

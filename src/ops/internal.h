@@ -16,5 +16,9 @@ clgan_status ops_check_buf(const clgan_buffer *buf, size_t bytes, const char *op
 /* Work-group size of the single-group reductions: 256, halved to what the device allows. It is
  * a power of two (the local-memory tree needs one), and global = local keeps it one group. */
 size_t ops_reduce_local(const clgan_device *dev);
+/* clgan_kernel_get for cl/<file> built after the ops preamble (clgan_kernel_preamble,
+ * src/ops/preamble.c): every ops kernel comes through here. */
+clgan_status ops_kernel_get(clgan_device *dev, const char *file, const char *name,
+                            clgan_kernel **kernel);
 
 #endif

@@ -21,7 +21,7 @@ clgan_status clgan_bce_logits(clgan_device *dev, const clgan_bce_cfg *cfg, clgan
       (loss && (st = ops_check_buf(loss, bytes, op, "loss"))) ||
       (prob && (st = ops_check_buf(prob, bytes, op, "prob"))))
     return st;
-  if ((st = clgan_kernel_get(dev, "loss.cl", "bce_logits", &k))) return st;
+  if ((st = ops_kernel_get(dev, "loss.cl", "bce_logits", &k))) return st;
   /* An output not wanted gets z as a placeholder argument; the kernel never writes it. */
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dz ? dz : z),
                       CLGAN_BUF(loss ? loss : z), CLGAN_BUF(prob ? prob : z), CLGAN_BUF(z),
@@ -66,7 +66,7 @@ clgan_status clgan_softmax_xent(clgan_device *dev, const clgan_xent_cfg *cfg, cl
       (loss && (st = ops_check_buf(loss, row_bytes, op, "loss"))) ||
       (correct && (st = ops_check_buf(correct, row_bytes, op, "correct"))))
     return st;
-  if ((st = clgan_kernel_get(dev, "loss.cl", "softmax_xent", &k))) return st;
+  if ((st = ops_kernel_get(dev, "loss.cl", "softmax_xent", &k))) return st;
   /* An output not wanted gets z as a placeholder argument; the kernel never writes it. */
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dz ? dz : z),
                       CLGAN_BUF(loss ? loss : z), CLGAN_BUF(correct ? correct : z), CLGAN_BUF(z),

@@ -3,9 +3,30 @@
  * The step-dependent scalars are computed here in double and passed as floats, as torch
  * computes them in Python floats. Kernels: cl/optim.cl. */
 #include <math.h>
+#include <string.h>
 
 #include "clgan/ops.h"
 #include "ops/internal.h"
+
+static const char *const opt_names[] = {
+#define X(e, name) name,
+    CLGAN_OPT_TABLE(X)
+#undef X
+};
+
+const char *clgan_opt_name(clgan_opt_kind kind) {
+  return (unsigned)kind < CLGAN_OPT_COUNT ? opt_names[kind] : NULL;
+}
+
+int clgan_opt_parse(const char *name, clgan_opt_kind *kind) {
+  for (int i = 0; i < CLGAN_OPT_COUNT; i++) {
+    if (!strcmp(name, opt_names[i])) {
+      *kind = (clgan_opt_kind)i;
+      return 1;
+    }
+  }
+  return 0;
+}
 
 /* Host-side scalars of one step, shared by the device op and the reference. */
 typedef struct {
@@ -29,7 +50,7 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
   clgan_status st;
   clgan_kernel *k = NULL;
   size_t bytes = (size_t)n * sizeof(float);
-  if (cfg->kind != CLGAN_OPT_ADAM && cfg->kind != CLGAN_OPT_RMSPROP && cfg->kind != CLGAN_OPT_SGD) {
+  if ((unsigned)cfg->kind >= CLGAN_OPT_COUNT) {
     clgan_error("%s: %s: unknown optimizer %d", clgan_status_message(CLGAN_INVALID_ARGUMENT), op,
                 (int)cfg->kind);
     return CLGAN_INVALID_ARGUMENT;
@@ -49,7 +70,7 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
     case CLGAN_OPT_ADAM:
       if ((st = ops_check_buf(state1, bytes, op, "state1 (adam m)")) ||
           (st = ops_check_buf(state2, bytes, op, "state2 (adam v)")) ||
-          (st = clgan_kernel_get(dev, "optim.cl", "adam_step", &k)))
+          (st = ops_kernel_get(dev, "optim.cl", "adam_step", &k)))
         return st;
       return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_BUF(state1),
                           CLGAN_BUF(state2), CLGAN_INT(n), CLGAN_FLOAT(s.step_size),
@@ -58,19 +79,19 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
                           CLGAN_FLOAT(s.one_minus_beta2), CLGAN_FLOAT(cfg->eps));
     case CLGAN_OPT_RMSPROP:
       if ((st = ops_check_buf(state1, bytes, op, "state1 (rmsprop v)")) ||
-          (st = clgan_kernel_get(dev, "optim.cl", "rmsprop_step", &k)))
+          (st = ops_kernel_get(dev, "optim.cl", "rmsprop_step", &k)))
         return st;
       return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_BUF(state1), CLGAN_INT(n),
                           CLGAN_FLOAT(cfg->lr), CLGAN_FLOAT(cfg->alpha),
                           CLGAN_FLOAT(s.one_minus_alpha), CLGAN_FLOAT(cfg->eps));
     default:
       if (cfg->momentum == 0.0f) { /* torch keeps no buffer then; state1 may be NULL */
-        if ((st = clgan_kernel_get(dev, "optim.cl", "sgd_step", &k))) return st;
+        if ((st = ops_kernel_get(dev, "optim.cl", "sgd_step", &k))) return st;
         return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_INT(n),
                             CLGAN_FLOAT(cfg->lr));
       }
       if ((st = ops_check_buf(state1, bytes, op, "state1 (sgd momentum buffer)")) ||
-          (st = clgan_kernel_get(dev, "optim.cl", "sgd_momentum_step", &k)))
+          (st = ops_kernel_get(dev, "optim.cl", "sgd_momentum_step", &k)))
         return st;
       return CLGAN_LAUNCH(dev, k, r, CLGAN_BUF(w), CLGAN_BUF(g), CLGAN_BUF(state1), CLGAN_INT(n),
                           CLGAN_FLOAT(cfg->lr), CLGAN_FLOAT(cfg->momentum), CLGAN_INT(t == 1));

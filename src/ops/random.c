@@ -99,7 +99,7 @@ static clgan_status launch_rand(clgan_device *dev, const char *op, const char *k
   if ((st = ops_check_count(n, op, "n"))) return st;
   if (n == 0) return CLGAN_OK;
   if ((st = ops_check_buf(out, (size_t)n * sizeof(float), op, "out")) ||
-      (st = clgan_kernel_get(dev, "random.cl", kernel, &k)))
+      (st = ops_kernel_get(dev, "random.cl", kernel, &k)))
     return st;
   int blocks = (int)(((long long)n + 3) / 4);
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(blocks), CLGAN_BUF(out), CLGAN_INT(n), CLGAN_FLOAT(a),

@@ -15,7 +15,7 @@ static clgan_status launch_reduce(clgan_device *dev, const char *op, const char 
       (st = ops_check_buf(out, ((size_t)slot + 1) * sizeof(float), op, "out")))
     return st;
   if (n > 0 && (st = ops_check_buf(x, (size_t)n * sizeof(float), op, "x"))) return st;
-  if ((st = clgan_kernel_get(dev, "reduce.cl", kernel, &k))) return st;
+  if ((st = ops_kernel_get(dev, "reduce.cl", kernel, &k))) return st;
   size_t local = ops_reduce_local(dev);
   clgan_range r = {.dims = 1, .global = {local, 1, 1}, .local = {local, 1, 1}};
   /* n == 0 still runs: the slot gets 0 (or keeps its value with accumulate). */

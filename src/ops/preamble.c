@@ -1,0 +1,54 @@
+/* The OpenCL C preamble of every ops program (issue 9, "One table per fact"), generated at
+ * compile time from the tables in include/clgan/ops.h, so a kernel never restates a C fact:
+ * the enums the kernels switch on, with the values the C code passes; the pixel scale of
+ * clgan_pixel_to_unit; and clgan_tree_sum, the one local-memory tree sum of the reductions.
+ * The device layer places it before each ops file (clgan_kernel_get_prefixed) without knowing
+ * what it says, as CLBlast prepends its generated defines to its kernels. */
+#include "clgan/ops.h"
+#include "ops/internal.h"
+
+#define OPS_STR_(x) #x
+#define OPS_STR(x) OPS_STR_(x)
+
+static const char preamble[] =
+    "/* ops preamble (src/ops/preamble.c) */\n"
+    "enum clgan_act {"
+#define X(e, name) " CLGAN_ACT_" #e ","
+    CLGAN_ACT_TABLE(X)
+#undef X
+    " };\n"
+    "enum clgan_opt_kind {"
+#define X(e, name) " CLGAN_OPT_" #e ","
+    CLGAN_OPT_TABLE(X)
+#undef X
+    " };\n"
+    "enum clgan_critic_kind {"
+#define X(e, name) " CLGAN_CRITIC_" #e ","
+    CLGAN_CRITIC_TABLE(X)
+#undef X
+    " };\n"
+    "#define CLGAN_PIXEL_OFFSET " OPS_STR(CLGAN_PIXEL_OFFSET) "\n"
+    "#define CLGAN_PIXEL_SCALE " OPS_STR(CLGAN_PIXEL_SCALE) "\n"
+    /* Launched as one or more work-groups of a power-of-two size L, each work-item holding its
+     * partial sum v: a fixed pairwise tree in local memory (scratch, L floats) gives every
+     * work-item the group's sum, the same additions in the same order on every run. All
+     * work-items must call it (barriers); scratch may be reused as soon as it returns. */
+    "static inline float clgan_tree_sum(__local float *scratch, float v) {\n"
+    "  int l = get_local_id(0);\n"
+    "  scratch[l] = v;\n"
+    "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "  for (int step = (int)get_local_size(0) / 2; step > 0; step /= 2) {\n"
+    "    if (l < step) scratch[l] += scratch[l + step];\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "  }\n"
+    "  float r = scratch[0];\n"
+    "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "  return r;\n"
+    "}\n";
+
+const char *clgan_kernel_preamble(void) { return preamble; }
+
+clgan_status ops_kernel_get(clgan_device *dev, const char *file, const char *name,
+                            clgan_kernel **kernel) {
+  return clgan_kernel_get_prefixed(dev, preamble, file, name, kernel);
+}
