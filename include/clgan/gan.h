@@ -230,7 +230,8 @@ clgan_status clgan_run_open(clgan_run **run, clgan_device *dev, const clgan_trai
 /* One step and what falls due after it: the metrics row (CLGAN_NUMERIC, reporting nothing, if
  * the losses became non-finite: the last checkpoint is intact), the sample grid, the
  * checkpoint and losses.png (also when *stop is set), the evaluation. The first call of a run
- * that is not resumed writes the grid of step 0 first. At the bound it does nothing. */
+ * that is not resumed writes the grid of step 0 first. At the bound, or once *stop is set, it
+ * does nothing. */
 clgan_status clgan_run_step(clgan_run *run);
 /* Steps until the bound or *stop. */
 clgan_status clgan_run_until(clgan_run *run);

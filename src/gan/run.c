@@ -401,9 +401,13 @@ static clgan_status log_row(clgan_run *run, long step, int at_end) {
   return CLGAN_OK;
 }
 
+int clgan_run_done(const clgan_run *run) {
+  return clgan_trainer_step_count(run->t) >= run->total || stop_asked(run);
+}
+
 clgan_status clgan_run_step(clgan_run *run) {
   clgan_status st;
-  if (clgan_trainer_step_count(run->t) >= run->total) return CLGAN_OK;
+  if (clgan_run_done(run)) return CLGAN_OK;
   if (!run->started && (st = begin(run))) return st;
   if ((st = clgan_trainer_step(run->t))) return st;
   long step = clgan_trainer_step_count(run->t);
@@ -432,13 +436,9 @@ clgan_status clgan_run_step(clgan_run *run) {
 clgan_status clgan_run_until(clgan_run *run) {
   clgan_status st;
   if (!run->started && (st = begin(run))) return st;
-  while (clgan_trainer_step_count(run->t) < run->total && !stop_asked(run))
+  while (!clgan_run_done(run))
     if ((st = clgan_run_step(run))) return st;
   return CLGAN_OK;
-}
-
-int clgan_run_done(const clgan_run *run) {
-  return clgan_trainer_step_count(run->t) >= run->total || stop_asked(run);
 }
 
 clgan_status clgan_run_finish(clgan_run *run) {
