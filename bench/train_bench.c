@@ -1,13 +1,16 @@
 /* Training throughput: img/s and ms per step of a preset on Fashion-MNIST, measured after a
  * warm-up (kernel builds, CLBlast compiles) with the device drained before and after; then, in
- * a second pass with profiling events, where the device time goes per kernel.
+ * a second pass with profiling events, where the device time goes per kernel. The steps are
+ * the library's training run (clgan_run_step), the code `clgan train` runs.
  * Prints a line that bench/compare.sh pairs with the PyTorch peer's line. */
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
-#include "clgan/data.h"
 #include "clgan/gan.h"
 
 static double now_s(void) {
@@ -16,31 +19,47 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int sync_every;
+static int sync_every, log_every;
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+/* The timed steps are clgan_run_step, the step of `clgan train`: the trainer's step and the
+ * run's cadences. The run's bound lies one step past the timed window and samples and
+ * checkpoints fall due only at the end, so the window holds no file writes; metrics rows (a
+ * blocking read each) only with --log-every. The run folder is a scratch folder, removed. */
 static int run(const char *model, const char *data_dir, const char *device, int steps,
                int warmup, int profile) {
   clgan_device *dev = NULL;
-  clgan_dataset ds = {0};
-  clgan_train_data data = {0};
-  clgan_trainer *t = NULL;
+  clgan_run *r = NULL;
   clgan_train_cfg cfg;
-  int rc = 1;
+  char dir[] = "/tmp/clgan_bench_train.XXXXXX";
+  int rc = 1, made = 0;
   if (clgan_preset(model, &cfg) != CLGAN_OK) {
     fprintf(stderr, "unknown model %s\n", model);
     return 2;
   }
+  cfg.epochs = 0;
+  cfg.steps = (long)warmup + steps + 1;
+  cfg.sample_every = cfg.checkpoint_every = 0;
   clgan_device_cfg dc = {.selector = device, .profile = profile};
   clgan_device_cfg_from_env(&dc);
-  if (clgan_device_open(&dev, &dc) || clgan_dataset_load(data_dir, "train", &ds)) goto done;
-  data.count = ds.count;
-  data.rows = ds.rows;
-  data.cols = ds.cols;
-  if (clgan_dataset_upload(dev, &ds, &data.images) ||
-      clgan_trainer_create(&t, dev, &cfg, &data))
+  if (clgan_device_open(&dev, &dc)) goto done;
+  if (!mkdtemp(dir)) {
+    perror("clgan_bench_train: mkdtemp");
     goto done;
+  }
+  made = 1;
+  clgan_run_cfg rcfg = {.data_dir = data_dir, .dir = dir,
+                        .log_every = log_every > 0 ? log_every : (int)cfg.steps + 1};
+  if (clgan_run_open(&r, dev, &cfg, &rcfg, NULL, NULL)) goto done;
+  clgan_trainer *t = clgan_run_trainer(r);
   for (int i = 0; i < warmup; i++)
-    if (clgan_trainer_step(t)) goto done;
+    if (clgan_run_step(r)) goto done;
   clgan_metrics m;
   if (clgan_trainer_metrics(t, &m) || clgan_device_finish(dev)) goto done;
   if (profile) {
@@ -51,7 +70,7 @@ static int run(const char *model, const char *data_dir, const char *device, int 
   }
   double t0 = now_s();
   for (int i = 0; i < steps; i++) {
-    if (clgan_trainer_step(t)) goto done;
+    if (clgan_run_step(r)) goto done;
     if (sync_every > 0 && (i + 1) % sync_every == 0 && clgan_device_finish(dev)) goto done;
   }
   if (clgan_trainer_metrics(t, &m) || clgan_device_finish(dev)) goto done;
@@ -77,10 +96,9 @@ static int run(const char *model, const char *data_dir, const char *device, int 
   }
   rc = 0;
 done:
-  clgan_trainer_free(t);
-  clgan_buffer_free(&data.images);
-  clgan_dataset_free(&ds);
+  clgan_run_close(r);
   clgan_device_close(dev);
+  if (made) nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
   return rc;
 }
 
@@ -95,9 +113,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--no-profile")) profile = 0;
     else if (!strcmp(argv[i], "--sync-every") && i + 1 < argc) sync_every = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--log-every") && i + 1 < argc) log_every = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: clgan_bench_train [--model mlp|mlp-bn|mlp-tf] [--steps N] "
-                      "[--warmup N] [--data DIR] [--device SEL] [--no-profile]\n");
+                      "[--warmup N] [--data DIR] [--device SEL] [--no-profile] [--sync-every N] "
+                      "[--log-every N]\n");
       return 2;
     }
   }

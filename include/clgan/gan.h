@@ -1,11 +1,14 @@
 /* GANs: model presets, the training configuration, the trainer that runs DESIGN.md's training
- * step on the device, metrics, sampling and checkpoints. */
+ * step on the device, metrics, sampling, checkpoints, and the training run around them. */
 #ifndef CLGAN_GAN_H
 #define CLGAN_GAN_H
 
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clgan/device.h"
+#include "clgan/eval.h"
 #include "clgan/nn.h"
 #include "clgan/ops.h"
 
@@ -150,5 +153,108 @@ clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *r
 clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev, clgan_net *g,
                                              clgan_train_cfg *cfg, int *rows, int *cols,
                                              int max_batch);
+
+/* ---- A training run (src/gan/run.c) --------------------------------------------------------
+ * What `clgan train` does around the trainer, for every program that trains: the data loaded
+ * and uploaded, the trainer built or resumed, and per step the cadences of the run folder:
+ * metrics.csv every log_every steps (the only waits on the device), sample grids
+ * (samples/step_NNNNNN.png), atomic checkpoints with losses.png, and with eval_every the
+ * evaluation (eval.csv, eval.png, checkpoint-best.safetensors). The run prints nothing: it
+ * reports through callbacks, and the caller words and prints. The caller owns the device. */
+
+typedef struct {
+  const char *data_dir;    /* IDX folder holding the train split */
+  const char *dir;         /* run folder, created with samples/ (see clgan_run_default_dir) */
+  const char *resume;      /* checkpoint to continue exactly, or NULL */
+  int log_every;           /* steps between metrics rows (>= 1) */
+  long eval_every;         /* steps between evaluations, and one at the end; 0 = none */
+  int eval_count;          /* samples per evaluation, and real images in its reference */
+  int keep_best;           /* keep checkpoint-best.safetensors, the checkpoint of the best FID */
+  /* Optional: non-zero (a signal handler sets it) ends the run after the current step, which
+   * is checkpointed. */
+  const volatile sig_atomic_t *stop;
+} clgan_run_cfg;
+
+/* A metrics row, as written to metrics.csv. */
+typedef struct {
+  long step, total;        /* G steps done, the run's bound */
+  int epoch;               /* 0-based epoch the step's batches came from */
+  int at_end;              /* the row of the run's last step */
+  clgan_metrics m;
+  double img_s;            /* training images per second since the previous row */
+  double eta_s;            /* seconds left at that rate (may be inf or NaN) */
+} clgan_run_progress;
+
+/* One evaluation, as written to eval.csv. */
+typedef struct {
+  long step;
+  const clgan_eval_result *r;
+  double seconds;
+  int best;                /* the lowest FID so far */
+  int saved_best;          /* ... and checkpoint-best.safetensors was written */
+} clgan_run_eval_report;
+
+/* Every member may be NULL. */
+typedef struct {
+  void (*progress)(void *user, const clgan_run_progress *p);
+  void (*evaluated)(void *user, const clgan_run_eval_report *e);
+  /* A file that failed is redrawn later and the run goes on: text says which (no prefix). With
+   * no callback it goes to clgan_warn. */
+  void (*warning)(void *user, const char *text);
+  /* With eval_every: the classifier that judges images like train's (the run frees it). Called
+   * once by clgan_run_open, after the data is loaded. */
+  clgan_status (*classifier)(void *user, clgan_device *dev, const clgan_dataset *train,
+                             clgan_classifier **out);
+  void *user;
+} clgan_run_callbacks;
+
+/* What clgan_run_open found, filled as far as it got (zero before). */
+typedef struct {
+  int count, rows, cols;   /* training images */
+  long per_epoch, total;   /* steps per epoch; the run's bound (steps, or epochs x per_epoch) */
+  long start_step;         /* the checkpoint's step when resuming, else 0 */
+} clgan_run_info;
+
+/* The run's figures so far; final after clgan_run_finish. */
+typedef struct {
+  long step, steps;        /* where the run stands; steps this process ran */
+  double seconds, img_s;   /* wall time since this process's first step (evaluations included);
+                              img/s over it */
+  clgan_metrics last;      /* the last metrics row's */
+  int stopped;             /* *stop ended it */
+  int evals, eval_count;   /* evaluations this process ran, samples each */
+  double eval_seconds;
+  double best_fid;         /* INFINITY and best_step -1 before the first (eval.csv's rows count
+                              on resume) */
+  long best_step;
+} clgan_run_result;
+
+typedef struct clgan_run clgan_run;
+
+/* The folder a run writes to when none is given: the checkpoint's folder when resuming, else
+ * runs/<YYYYmmdd-HHMMSS>-<model> (local time). */
+void clgan_run_default_dir(char *dir, size_t size, const char *resume, const char *model);
+
+/* Loads and uploads the data, builds the trainer (cfg as clgan_trainer_create takes it),
+ * resumes from rc->resume, creates the run folder and opens metrics.csv (and eval.csv): on
+ * resume, rows past the checkpoint's step are dropped and the earlier ones reloaded for the
+ * plots. info (may be NULL) is filled as far as opening got, also on failure. */
+clgan_status clgan_run_open(clgan_run **run, clgan_device *dev, const clgan_train_cfg *cfg,
+                            const clgan_run_cfg *rc, const clgan_run_callbacks *cb,
+                            clgan_run_info *info);
+/* One step and what falls due after it: the metrics row (CLGAN_NUMERIC, reporting nothing, if
+ * the losses became non-finite: the last checkpoint is intact), the sample grid, the
+ * checkpoint and losses.png (also when *stop is set), the evaluation. The first call of a run
+ * that is not resumed writes the grid of step 0 first. At the bound, or once *stop is set, it
+ * does nothing. */
+clgan_status clgan_run_step(clgan_run *run);
+/* Steps until the bound or *stop. */
+clgan_status clgan_run_until(clgan_run *run);
+int clgan_run_done(const clgan_run *run); /* at the bound, or stopped */
+/* Closes metrics.csv and eval.csv (a failed final flush fails the run) and fixes the result. */
+clgan_status clgan_run_finish(clgan_run *run);
+void clgan_run_get_result(const clgan_run *run, clgan_run_result *res);
+clgan_trainer *clgan_run_trainer(clgan_run *run);
+void clgan_run_close(clgan_run *run); /* accepts NULL */
 
 #endif

@@ -1,5 +1,5 @@
-/* clgan train: the training loop around clgan_trainer — options, data, progress, sample grids,
- * metrics.csv, checkpoints, the loss plot, and a clean stop on SIGINT/SIGTERM. */
+/* clgan train: its options, the training configuration they make (a preset or a checkpoint,
+ * then the overrides), and a clean stop on SIGINT/SIGTERM; the run itself is cli/run.c. */
 #define _POSIX_C_SOURCE 200809L /* sigaction */
 #include <signal.h>
 #include <stdio.h>
@@ -62,59 +62,67 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
             resume ? " in " : "", resume ? resume : "");
 }
 
-int cmd_train(int argc, char **argv) {
-  const char *model = "mlp-bn", *gspec = NULL, *dspec = NULL, *data_dir = NULL, *out = NULL;
-  const char *device = NULL, *resume = NULL, *opt = NULL, *opt_g = NULL, *opt_d = NULL;
-  const char *loss = NULL, *init = NULL;
-  int epochs = 0, batch = 0, d_steps = 1, latent = 0, quiet = 0, log_every = 50, profile = 0;
-  long eval_every = 0;
-  int eval_count = 10000, keep_best = 0;
-  const char *classifier = NULL;
-  long steps = 0, sample_every = 0, checkpoint_every = 0, seed = 1;
-  double lr = 0, lr_g = 0, lr_d = 0, beta1 = 0, beta2 = 0, momentum = 0;
-  float smoothing = 0, clip = 0, clip_weights = 0, gp_lambda = 10;
-  enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
-         G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-         G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_COUNT };
-  int given[G_COUNT] = {0};
+enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
+       G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_COUNT };
+
+/* The values of clgan train's options, with the defaults printed by --help. */
+typedef struct {
+  const char *model, *gspec, *dspec, *data_dir, *out;
+  const char *device, *resume, *opt, *opt_g, *opt_d;
+  const char *loss, *init;
+  int epochs, batch, d_steps, latent, quiet, log_every, profile;
+  long eval_every;
+  int eval_count, keep_best;
+  const char *classifier;
+  long steps, sample_every, checkpoint_every, seed;
+  double lr, lr_g, lr_d, beta1, beta2, momentum;
+  float smoothing, clip, clip_weights, gp_lambda;
+  int given[G_COUNT];
+} train_opts;
+
+/* 0 to go on, else the exit code (0 after --help). */
+static int parse_options(train_opts *o, int argc, char **argv) {
+  *o = (train_opts){.model = "mlp-bn", .d_steps = 1, .log_every = 50, .eval_count = 10000,
+                    .seed = 1, .gp_lambda = 10};
   const cli_opt opts[] = {
-      {"model", "NAME", CLI_STR, &model, "preset: mlp, mlp-bn (the default), mlp-tf, dcgan, wgan, wgan-gp", &given[G_MODEL]},
-      {"generator", "SPEC", CLI_STR, &gspec, "generator spec, replacing the preset's (README: Network specs)", &given[G_GSPEC]},
-      {"discriminator", "SPEC", CLI_STR, &dspec, "discriminator spec, replacing the preset's", &given[G_DSPEC]},
-      {"data", "DIR", CLI_STR, &data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
-      {"out", "DIR", CLI_STR, &out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
-      {"epochs", "N", CLI_INT, &epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &given[G_EPOCHS]},
-      {"steps", "N", CLI_LONG, &steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &given[G_STEPS]},
-      {"batch", "N", CLI_INT, &batch, "batch size (preset's: mlp, mlp-tf 128; the others 64)", &given[G_BATCH]},
-      {"lr", "RATE", CLI_DOUBLE, &lr, "learning rate of both networks (preset's: 2e-4; mlp-tf 1e-3, wgan 5e-5, wgan-gp 1e-4)", &given[G_LR]},
-      {"lr-g", "RATE", CLI_DOUBLE, &lr_g, "generator learning rate (overrides --lr)", &given[G_LRG]},
-      {"lr-d", "RATE", CLI_DOUBLE, &lr_d, "discriminator learning rate (overrides --lr)", &given[G_LRD]},
-      {"optimizer", "NAME", CLI_STR, &opt, "adam, rmsprop or sgd for both networks (preset's: adam; wgan rmsprop)", &given[G_OPT]},
-      {"optimizer-g", "NAME", CLI_STR, &opt_g, "generator optimizer (overrides --optimizer)", &given[G_OPTG]},
-      {"optimizer-d", "NAME", CLI_STR, &opt_d, "discriminator optimizer (overrides --optimizer)", &given[G_OPTD]},
-      {"beta1", "B", CLI_DOUBLE, &beta1, "Adam beta1 (preset's: 0.9 for mlp, mlp-tf; 0.5 for the others)", &given[G_B1]},
-      {"beta2", "B", CLI_DOUBLE, &beta2, "Adam beta2 (preset's: 0.999; wgan-gp 0.9)", &given[G_B2]},
-      {"momentum", "M", CLI_DOUBLE, &momentum, "SGD momentum (0)", &given[G_MOM]},
-      {"loss", "NAME", CLI_STR, &loss, "bce (non-saturating G loss), bce-minimax (the original log(1 - D(G(z)))), wgan, wgan-gp, hinge or lsgan (preset's: wgan for wgan, else bce)", &given[G_LOSS]},
-      {"clip-weights", "C", CLI_FLOAT, &clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &given[G_CLIPW]},
-      {"gp-lambda", "L", CLI_FLOAT, &gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &given[G_GP]},
-      {"label-smoothing", "S", CLI_FLOAT, &smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &given[G_SMOOTH]},
-      {"d-steps", "K", CLI_INT, &d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &given[G_DSTEPS]},
-      {"clip-grad-norm", "C", CLI_FLOAT, &clip, "clip each network's gradient norm to C (0 = off, the default)", &given[G_CLIP]},
-      {"init", "NAME", CLI_STR, &init, "weight init: torch, glorot or dcgan (preset's: mlp torch, mlp-bn and mlp-tf glorot, dcgan and wgans dcgan)", &given[G_INIT]},
-      {"latent", "N", CLI_INT, &latent, "latent size (preset's: 100)", &given[G_LATENT]},
-      {"seed", "S", CLI_LONG, &seed, "seed for initialisation, data order and noise (1)", &given[G_SEED]},
-      {"sample-every", "N", CLI_LONG, &sample_every, "steps between sample grids (preset's: mlp, mlp-tf 500; mlp-bn 1000; dcgan, wgans 200)", &given[G_SAMPLE]},
-      {"checkpoint-every", "N", CLI_LONG, &checkpoint_every, "steps between checkpoints (preset's: mlp, mlp-tf 2000; mlp-bn 1000; dcgan, wgans 500)", &given[G_CKPT]},
-      {"log-every", "N", CLI_INT, &log_every, "steps between metrics rows (each read waits for the device)", NULL},
-      {"resume", "CKPT", CLI_STR, &resume, "continue the run saved in CKPT exactly where it stopped", NULL},
-      {"device", "SEL", CLI_STR, &device, "OpenCL device: index, P:D, cpu/gpu/accelerator or a name (default $CLGAN_DEVICE, else first GPU, else first device)", NULL},
-      {"eval-every", "N", CLI_LONG, &eval_every, "judge G every N steps and at the end (clgan eval's figures into eval.csv and eval.png; 0 = never)", NULL},
-      {"eval-count", "N", CLI_INT, &eval_count, "with --eval-every: samples per evaluation, and real images in its reference", NULL},
-      {"keep-best", NULL, CLI_FLAG, &keep_best, "with --eval-every: keep checkpoint-best.safetensors, the checkpoint of the lowest FID", NULL},
-      {"classifier", "PATH", CLI_STR, &classifier, "with --eval-every: the feature network (default: the one cached for the data, trained first if there is none)", NULL},
-      {"profile", NULL, CLI_FLAG, &profile, "print where device time goes, per kernel, at the end", NULL},
-      {"quiet", NULL, CLI_FLAG, &quiet, "print only errors and the final summary", NULL},
+      {"model", "NAME", CLI_STR, &o->model, "preset: mlp, mlp-bn (the default), mlp-tf, dcgan, wgan, wgan-gp", &o->given[G_MODEL]},
+      {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
+      {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
+      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
+      {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
+      {"steps", "N", CLI_LONG, &o->steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &o->given[G_STEPS]},
+      {"batch", "N", CLI_INT, &o->batch, "batch size (preset's: mlp, mlp-tf 128; the others 64)", &o->given[G_BATCH]},
+      {"lr", "RATE", CLI_DOUBLE, &o->lr, "learning rate of both networks (preset's: 2e-4; mlp-tf 1e-3, wgan 5e-5, wgan-gp 1e-4)", &o->given[G_LR]},
+      {"lr-g", "RATE", CLI_DOUBLE, &o->lr_g, "generator learning rate (overrides --lr)", &o->given[G_LRG]},
+      {"lr-d", "RATE", CLI_DOUBLE, &o->lr_d, "discriminator learning rate (overrides --lr)", &o->given[G_LRD]},
+      {"optimizer", "NAME", CLI_STR, &o->opt, "adam, rmsprop or sgd for both networks (preset's: adam; wgan rmsprop)", &o->given[G_OPT]},
+      {"optimizer-g", "NAME", CLI_STR, &o->opt_g, "generator optimizer (overrides --optimizer)", &o->given[G_OPTG]},
+      {"optimizer-d", "NAME", CLI_STR, &o->opt_d, "discriminator optimizer (overrides --optimizer)", &o->given[G_OPTD]},
+      {"beta1", "B", CLI_DOUBLE, &o->beta1, "Adam beta1 (preset's: 0.9 for mlp, mlp-tf; 0.5 for the others)", &o->given[G_B1]},
+      {"beta2", "B", CLI_DOUBLE, &o->beta2, "Adam beta2 (preset's: 0.999; wgan-gp 0.9)", &o->given[G_B2]},
+      {"momentum", "M", CLI_DOUBLE, &o->momentum, "SGD momentum (0)", &o->given[G_MOM]},
+      {"loss", "NAME", CLI_STR, &o->loss, "bce (non-saturating G loss), bce-minimax (the original log(1 - D(G(z)))), wgan, wgan-gp, hinge or lsgan (preset's: wgan for wgan, else bce)", &o->given[G_LOSS]},
+      {"clip-weights", "C", CLI_FLOAT, &o->clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &o->given[G_CLIPW]},
+      {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
+      {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
+      {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
+      {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
+      {"init", "NAME", CLI_STR, &o->init, "weight init: torch, glorot or dcgan (preset's: mlp torch, mlp-bn and mlp-tf glorot, dcgan and wgans dcgan)", &o->given[G_INIT]},
+      {"latent", "N", CLI_INT, &o->latent, "latent size (preset's: 100)", &o->given[G_LATENT]},
+      {"seed", "S", CLI_LONG, &o->seed, "seed for initialisation, data order and noise (1)", &o->given[G_SEED]},
+      {"sample-every", "N", CLI_LONG, &o->sample_every, "steps between sample grids (preset's: mlp, mlp-tf 500; mlp-bn 1000; dcgan, wgans 200)", &o->given[G_SAMPLE]},
+      {"checkpoint-every", "N", CLI_LONG, &o->checkpoint_every, "steps between checkpoints (preset's: mlp, mlp-tf 2000; mlp-bn 1000; dcgan, wgans 500)", &o->given[G_CKPT]},
+      {"log-every", "N", CLI_INT, &o->log_every, "steps between metrics rows (each read waits for the device)", NULL},
+      {"resume", "CKPT", CLI_STR, &o->resume, "continue the run saved in CKPT exactly where it stopped", NULL},
+      {"device", "SEL", CLI_STR, &o->device, "OpenCL device: index, P:D, cpu/gpu/accelerator or a name (default $CLGAN_DEVICE, else first GPU, else first device)", NULL},
+      {"eval-every", "N", CLI_LONG, &o->eval_every, "judge G every N steps and at the end (clgan eval's figures into eval.csv and eval.png; 0 = never)", NULL},
+      {"eval-count", "N", CLI_INT, &o->eval_count, "with --eval-every: samples per evaluation, and real images in its reference", NULL},
+      {"keep-best", NULL, CLI_FLAG, &o->keep_best, "with --eval-every: keep checkpoint-best.safetensors, the checkpoint of the lowest FID", NULL},
+      {"classifier", "PATH", CLI_STR, &o->classifier, "with --eval-every: the feature network (default: the one cached for the data, trained first if there is none)", NULL},
+      {"profile", NULL, CLI_FLAG, &o->profile, "print where device time goes, per kernel, at the end", NULL},
+      {"quiet", NULL, CLI_FLAG, &o->quiet, "print only errors and the final summary", NULL},
   };
   int rc = cli_parse("train",
                      "Trains a GAN on the images of an IDX dataset on an OpenCL device. Writes\n"
@@ -122,125 +130,158 @@ int cmd_train(int argc, char **argv) {
                      "into the run folder. Ctrl-C finishes the step, saves a checkpoint and exits;\n"
                      "--resume DIR/checkpoint.safetensors continues exactly.",
                      opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
-  if (rc) return rc < 0 ? 0 : rc;
+  return rc < 0 ? -1 : rc;
+}
 
-  clgan_run_options ro = {.data_dir = data_dir, .out_dir = out, .device = device,
-                          .resume = resume, .log_every = log_every, .quiet = quiet,
-                          .profile = profile, .eval_every = eval_every,
-                          .eval_count = eval_count, .keep_best = keep_best,
-                          .classifier = classifier};
-  if (eval_every < 0 || eval_count < 6 || eval_count > 1000000) {
+static int check_eval_options(const train_opts *o) {
+  if (o->eval_every < 0 || o->eval_count < 6 || o->eval_count > 1000000) {
     fprintf(stderr, "clgan train: error: --eval-every must be >= 0 and --eval-count in 6..1000000 "
                     "(precision / recall and density / coverage need k + 1 = 6 samples)\n");
     return CLGAN_EXIT_USAGE;
   }
-  if ((keep_best || classifier) && eval_every == 0) {
+  if ((o->keep_best || o->classifier) && o->eval_every == 0) {
     fprintf(stderr, "clgan train: error: --keep-best and --classifier go with --eval-every N\n");
     return CLGAN_EXIT_USAGE;
   }
-  clgan_train_cfg cfg;
-  /* Options that define the model or its optimisation are refused when resuming: the
-   * checkpoint fixes them, and a silent mismatch would not be the run it claims to be. */
-  if (resume) {
-    static const char *const names[] = {"model", "generator", "discriminator", NULL, NULL, "batch",
-                                        "lr", "lr-g", "lr-d", "beta1", "beta2", "optimizer",
-                                        "optimizer-g", "optimizer-d", "momentum", "loss",
-                                        "label-smoothing", "d-steps", "clip-grad-norm", "seed",
-                                        "init", "latent", NULL, NULL, "clip-weights",
-                                        "gp-lambda"};
-    for (int i = 0; i < G_COUNT; i++) {
-      if (given[i] && names[i]) {
-        fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
-                        "fixes it (start a new run instead)\n", names[i]);
-        return CLGAN_EXIT_USAGE;
-      }
-    }
-    int rows = 0, cols = 0;
-    clgan_status st = clgan_checkpoint_cfg(resume, &cfg, &rows, &cols);
-    if (st != CLGAN_OK) return cli_exit_code(st);
-  } else {
-    if (clgan_preset(model, &cfg) != CLGAN_OK) {
-      fprintf(stderr, "clgan train: error: unknown --model '%s'; presets:", model);
-      for (int i = 0; clgan_preset_names[i]; i++) fprintf(stderr, " %s", clgan_preset_names[i]);
-      fprintf(stderr, " (or give --generator and --discriminator specs)\n");
-      return CLGAN_EXIT_USAGE;
-    }
-    if (gspec) snprintf(cfg.g_spec, sizeof cfg.g_spec, "%s", gspec);
-    if (dspec) snprintf(cfg.d_spec, sizeof cfg.d_spec, "%s", dspec);
-    if (given[G_BATCH]) cfg.batch = batch;
-    if (given[G_LATENT]) cfg.latent = latent;
-    if (given[G_SEED] && seed < 0) {
-      /* A cast would make -1 the seed 18446744073709551615: refuse it rather than run a seed
-       * nobody asked for. */
-      fprintf(stderr, "clgan train: error: --seed %ld: must be >= 0\n", seed);
-      return CLGAN_EXIT_USAGE;
-    }
-    if (given[G_SEED]) cfg.seed = (uint64_t)seed;
-    if (given[G_DSTEPS]) cfg.d_steps = d_steps;
-    if (given[G_CLIP]) cfg.clip_norm = clip;
-    if (given[G_SMOOTH] && !(smoothing >= 0 && smoothing < 0.5f)) {
-      fprintf(stderr, "clgan train: error: --label-smoothing %g: out of range (allowed: [0, 0.5))\n",
-              (double)smoothing);
-      return CLGAN_EXIT_USAGE;
-    }
-    if (given[G_SMOOTH]) cfg.real_label = 1.0f - smoothing;
-    if (given[G_INIT] && !clgan_init_parse(init, &cfg.init)) {
-      fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", init);
-      return CLGAN_EXIT_USAGE;
-    }
-    if (given[G_LOSS] && !clgan_loss_parse(loss, &cfg.loss)) {
-      fprintf(stderr, "clgan train: error: --loss '%s': use bce, bce-minimax, wgan, wgan-gp, "
-                      "hinge or lsgan\n", loss);
-      return CLGAN_EXIT_USAGE;
-    }
-    if (given[G_CLIPW]) cfg.clip_weights = clip_weights;
-    if (given[G_GP]) cfg.gp_lambda = gp_lambda;
-    clgan_opt_cfg *o[2] = {&cfg.opt_g, &cfg.opt_d};
-    const char *kinds[2] = {opt_g ? opt_g : opt, opt_d ? opt_d : opt};
-    double lrs[2] = {given[G_LRG] ? lr_g : lr, given[G_LRD] ? lr_d : lr};
-    int lr_given[2] = {given[G_LRG] || given[G_LR], given[G_LRD] || given[G_LR]};
-    for (int i = 0; i < 2; i++) {
-      if (kinds[i] && !clgan_opt_parse(kinds[i], &o[i]->kind)) {
-        fprintf(stderr, "clgan train: error: optimizer '%s': use adam, rmsprop or sgd\n", kinds[i]);
-        return CLGAN_EXIT_USAGE;
-      }
-      if (lr_given[i]) o[i]->lr = lrs[i];
-      if (given[G_B1]) o[i]->beta1 = beta1;
-      if (given[G_B2]) o[i]->beta2 = beta2;
-      if (given[G_MOM]) o[i]->momentum = momentum;
-    }
-    char err[256];
-    clgan_net_spec probe;
-    if (clgan_spec_parse(cfg.g_spec, &probe, err, sizeof err) != CLGAN_OK) {
-      fprintf(stderr, "clgan train: error: --generator '%s': %s\n", cfg.g_spec, err);
-      return CLGAN_EXIT_USAGE;
-    }
-    if (clgan_spec_parse(cfg.d_spec, &probe, err, sizeof err) != CLGAN_OK) {
-      fprintf(stderr, "clgan train: error: --discriminator '%s': %s\n", cfg.d_spec, err);
+  return 0;
+}
+
+/* Options that define the model or its optimisation are refused when resuming: the
+ * checkpoint fixes them, and a silent mismatch would not be the run it claims to be. */
+static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
+  static const char *const names[] = {"model", "generator", "discriminator", NULL, NULL, "batch",
+                                      "lr", "lr-g", "lr-d", "beta1", "beta2", "optimizer",
+                                      "optimizer-g", "optimizer-d", "momentum", "loss",
+                                      "label-smoothing", "d-steps", "clip-grad-norm", "seed",
+                                      "init", "latent", NULL, NULL, "clip-weights",
+                                      "gp-lambda"};
+  for (int i = 0; i < G_COUNT; i++) {
+    if (o->given[i] && names[i]) {
+      fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
+                      "fixes it (start a new run instead)\n", names[i]);
       return CLGAN_EXIT_USAGE;
     }
   }
+  int rows = 0, cols = 0;
+  clgan_status st = clgan_checkpoint_cfg(o->resume, cfg, &rows, &cols);
+  return st != CLGAN_OK ? cli_exit_code(st) : 0;
+}
+
+/* The optimizer options of both networks: --optimizer-g/-d and --lr-g/-d override the
+ * common ones. */
+static int apply_optimizer_options(const train_opts *o, clgan_train_cfg *cfg) {
+  const int *given = o->given;
+  clgan_opt_cfg *oc[2] = {&cfg->opt_g, &cfg->opt_d};
+  const char *kinds[2] = {o->opt_g ? o->opt_g : o->opt, o->opt_d ? o->opt_d : o->opt};
+  double lrs[2] = {given[G_LRG] ? o->lr_g : o->lr, given[G_LRD] ? o->lr_d : o->lr};
+  int lr_given[2] = {given[G_LRG] || given[G_LR], given[G_LRD] || given[G_LR]};
+  for (int i = 0; i < 2; i++) {
+    if (kinds[i] && !clgan_opt_parse(kinds[i], &oc[i]->kind)) {
+      fprintf(stderr, "clgan train: error: optimizer '%s': use adam, rmsprop or sgd\n", kinds[i]);
+      return CLGAN_EXIT_USAGE;
+    }
+    if (lr_given[i]) oc[i]->lr = lrs[i];
+    if (given[G_B1]) oc[i]->beta1 = o->beta1;
+    if (given[G_B2]) oc[i]->beta2 = o->beta2;
+    if (given[G_MOM]) oc[i]->momentum = o->momentum;
+  }
+  return 0;
+}
+
+/* A new run: the preset, then the options that override it, then the specs checked. */
+static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
+  const int *given = o->given;
+  if (clgan_preset(o->model, cfg) != CLGAN_OK) {
+    fprintf(stderr, "clgan train: error: unknown --model '%s'; presets:", o->model);
+    for (int i = 0; clgan_preset_names[i]; i++) fprintf(stderr, " %s", clgan_preset_names[i]);
+    fprintf(stderr, " (or give --generator and --discriminator specs)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->gspec) snprintf(cfg->g_spec, sizeof cfg->g_spec, "%s", o->gspec);
+  if (o->dspec) snprintf(cfg->d_spec, sizeof cfg->d_spec, "%s", o->dspec);
+  if (given[G_BATCH]) cfg->batch = o->batch;
+  if (given[G_LATENT]) cfg->latent = o->latent;
+  if (given[G_SEED] && o->seed < 0) {
+    /* A cast would make -1 the seed 18446744073709551615: refuse it rather than run a seed
+     * nobody asked for. */
+    fprintf(stderr, "clgan train: error: --seed %ld: must be >= 0\n", o->seed);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (given[G_SEED]) cfg->seed = (uint64_t)o->seed;
+  if (given[G_DSTEPS]) cfg->d_steps = o->d_steps;
+  if (given[G_CLIP]) cfg->clip_norm = o->clip;
+  if (given[G_SMOOTH] && !(o->smoothing >= 0 && o->smoothing < 0.5f)) {
+    fprintf(stderr, "clgan train: error: --label-smoothing %g: out of range (allowed: [0, 0.5))\n",
+            (double)o->smoothing);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (given[G_SMOOTH]) cfg->real_label = 1.0f - o->smoothing;
+  if (given[G_INIT] && !clgan_init_parse(o->init, &cfg->init)) {
+    fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", o->init);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (given[G_LOSS] && !clgan_loss_parse(o->loss, &cfg->loss)) {
+    fprintf(stderr, "clgan train: error: --loss '%s': use bce, bce-minimax, wgan, wgan-gp, "
+                    "hinge or lsgan\n", o->loss);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
+  if (given[G_GP]) cfg->gp_lambda = o->gp_lambda;
+  int rc = apply_optimizer_options(o, cfg);
+  if (rc) return rc;
+  char err[256];
+  clgan_net_spec probe;
+  if (clgan_spec_parse(cfg->g_spec, &probe, err, sizeof err) != CLGAN_OK) {
+    fprintf(stderr, "clgan train: error: --generator '%s': %s\n", cfg->g_spec, err);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (clgan_spec_parse(cfg->d_spec, &probe, err, sizeof err) != CLGAN_OK) {
+    fprintf(stderr, "clgan train: error: --discriminator '%s': %s\n", cfg->d_spec, err);
+    return CLGAN_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The options that apply to new and resumed runs alike, and the whole configuration checked. */
+static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
+  const int *given = o->given;
   /* Either bound ends the run: naming one drops the preset's other bound. */
   if (given[G_EPOCHS] || given[G_STEPS]) {
-    cfg.epochs = given[G_EPOCHS] ? epochs : 0;
-    cfg.steps = given[G_STEPS] ? steps : 0;
+    cfg->epochs = given[G_EPOCHS] ? o->epochs : 0;
+    cfg->steps = given[G_STEPS] ? o->steps : 0;
   }
-  if (given[G_SAMPLE]) cfg.sample_every = sample_every;
-  if (given[G_CKPT]) cfg.checkpoint_every = checkpoint_every;
-  if (log_every < 1) {
+  if (given[G_SAMPLE]) cfg->sample_every = o->sample_every;
+  if (given[G_CKPT]) cfg->checkpoint_every = o->checkpoint_every;
+  if (o->log_every < 1) {
     fprintf(stderr, "clgan train: error: --log-every %d: out of range (allowed: >= 1)\n",
-            log_every);
+            o->log_every);
     return CLGAN_EXIT_USAGE;
   }
   clgan_cfg_fault fault;
-  if (clgan_train_cfg_check(&cfg, &fault) != CLGAN_OK) {
-    report_fault(&fault, given[G_LRG], given[G_LRD], resume);
+  if (clgan_train_cfg_check(cfg, &fault) != CLGAN_OK) {
+    report_fault(&fault, given[G_LRG], given[G_LRD], o->resume);
     return CLGAN_EXIT_USAGE;
   }
-  if (cfg.epochs == 0 && cfg.steps == 0) {
+  if (cfg->epochs == 0 && cfg->steps == 0) {
     fprintf(stderr, "clgan train: error: nothing bounds the run: give --steps or --epochs\n");
     return CLGAN_EXIT_USAGE;
   }
+  return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+  train_opts o;
+  clgan_train_cfg cfg;
+  int rc = parse_options(&o, argc, argv);
+  if (rc) return rc < 0 ? 0 : rc;
+  if ((rc = check_eval_options(&o))) return rc;
+  rc = o.resume ? cfg_from_checkpoint(&o, &cfg) : cfg_from_options(&o, &cfg);
+  if (rc || (rc = apply_run_options(&o, &cfg))) return rc;
+  cli_run_options ro = {.data_dir = o.data_dir, .out_dir = o.out, .device = o.device,
+                        .resume = o.resume, .log_every = o.log_every, .quiet = o.quiet,
+                        .profile = o.profile, .eval_every = o.eval_every,
+                        .eval_count = o.eval_count, .keep_best = o.keep_best,
+                        .classifier = o.classifier};
   catch_stop_signals();
-  return clgan_run_training(&cfg, &ro, &stop_signal);
+  return cli_run_training(&cfg, &ro, &stop_signal);
 }

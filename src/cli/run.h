@@ -1,4 +1,6 @@
-/* The training run behind `clgan train`: owns the device, data, trainer and run folder. */
+/* The training run behind `clgan train`: the library's run (clgan_run_*, include/clgan/gan.h)
+ * with the CLI's device, classifier lookup, and printing (live line, plain lines, evaluations,
+ * summary, the errors worded in option names). */
 #ifndef CLGAN_CLI_RUN_H
 #define CLGAN_CLI_RUN_H
 
@@ -12,10 +14,10 @@ typedef struct {
   long eval_every;        /* 0: no evaluation during training */
   int eval_count, keep_best;
   const char *classifier; /* NULL: the cached one for the data */
-} clgan_run_options;
+} cli_run_options;
 
 /* Returns the process exit code. *stop becomes non-zero on SIGINT/SIGTERM. */
-int clgan_run_training(const clgan_train_cfg *cfg, const clgan_run_options *ro,
-                       volatile sig_atomic_t *stop);
+int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
+                     volatile sig_atomic_t *stop);
 
 #endif
