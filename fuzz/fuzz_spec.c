@@ -1,6 +1,7 @@
 /* libFuzzer harness for the network spec language: clgan_spec_parse on the input as text; an
- * accepted spec must format to text that parses again to the same canonical text (checkpoints
- * store the formatted spec and rebuild the network from it). */
+ * accepted spec must format to text that parses back to the very same layers, bit for bit, and
+ * formats to the same text again (checkpoints store the formatted spec and rebuild the network
+ * from it, so a value lost in formatting changes the network a resume trains). */
 #define _GNU_SOURCE
 #include "fuzz_common.h"
 
@@ -21,6 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   clgan_spec_format(&spec, canon, sizeof canon);
   if (clgan_spec_parse(canon, &again, err, sizeof err) != CLGAN_OK) {
     fprintf(stderr, "spec '%s' formats to '%s', which does not parse: %s\n", text, canon, err);
+    abort();
+  }
+  if (again.count != spec.count ||
+      memcmp(again.layers, spec.layers, sizeof spec.layers[0] * (size_t)spec.count) != 0) {
+    fprintf(stderr, "spec '%s' formats to '%s', which parses to other layers\n", text, canon);
     abort();
   }
   clgan_spec_format(&again, canon2, sizeof canon2);

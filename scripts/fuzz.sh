@@ -14,8 +14,11 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 [ $# -gt 0 ] && shift
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(fuzz_idx fuzz_npy fuzz_safetensors fuzz_spec fuzz_tuning fuzz_csv)
-case "$seconds" in '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;; esac
+[ ${#harnesses[@]} -eq 0 ] &&
+  harnesses=(fuzz_idx fuzz_npy fuzz_safetensors fuzz_spec fuzz_tuning fuzz_csv)
+case "$seconds" in
+  '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;;
+esac
 
 if ! command -v clang >/dev/null; then
   echo "fuzz.sh: clang is missing (scripts/setup.sh installs it)" >&2
@@ -63,7 +66,8 @@ for h in "${harnesses[@]}"; do
     echo "ok   $h: ${runs:-?} inputs in $((SECONDS - start)) s, ${cov:-cov: ?}," \
          "${#regressions[@]} regression inputs replayed"
   else
-    echo "FAIL $h (log: $log; input: $(ls "$run/$h" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -1))"
+    found=$(ls "$run/$h" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -1 || true)
+    echo "FAIL $h (log: $log; input: $run/$h/${found:-?})"
     grep -E "^(==[0-9]+==ERROR|SUMMARY|.*runtime error|    #[0-9] )" "$log" | head -12
     failed+=("$h")
   fi
