@@ -51,7 +51,8 @@ for h in "${harnesses[@]}"; do
   if [ ${#regressions[@]} -gt 0 ] &&
      ! "$bin/$h" -rss_limit_mb=2048 -timeout=10 "${regressions[@]}" >"$run/$h/replay.log" 2>&1; then
     echo "FAIL $h: a regression input crashes again (log: $run/$h/replay.log)"
-    grep -E "^(==|SUMMARY|.*runtime error|Running:)" "$run/$h/replay.log" | tail -8
+    grep -E "^Running:" "$run/$h/replay.log" | tail -1
+    grep -m1 -B3 -A12 -E "^==[0-9]+== ?ERROR|runtime error:" "$run/$h/replay.log" || true
     failed+=("$h")
     continue
   fi
@@ -68,7 +69,7 @@ for h in "${harnesses[@]}"; do
   else
     found=$(ls "$run/$h" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -1 || true)
     echo "FAIL $h (log: $log; input: $run/$h/${found:-?})"
-    grep -E "^(==[0-9]+==ERROR|SUMMARY|.*runtime error|    #[0-9] )" "$log" | head -12
+    grep -m1 -B3 -A12 -E "^==[0-9]+== ?ERROR|runtime error:" "$log" || tail -15 "$log"
     failed+=("$h")
   fi
 done
