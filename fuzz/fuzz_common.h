@@ -1,7 +1,9 @@
 /* Shared by the libFuzzer harnesses: the parsers take paths, so each input is written to one
- * memfd per process and handed over as /proc/self/fd/N (a regular file, no disk traffic, nothing
- * left behind). The log sink is silenced but still receives every message, so the formatting of
- * each refusal is exercised too. */
+ * temporary file per process (mkstemp in $TMPDIR or /tmp, rewritten in place for every input,
+ * removed at exit) and its path handed over. A real file rather than a memfd's /proc/self/fd
+ * link, so a parser that refuses links or non-regular files still sees regular input. The log
+ * sink is silenced but still receives every message, so the formatting of each refusal is
+ * exercised too. */
 #ifndef CLGAN_FUZZ_COMMON_H
 #define CLGAN_FUZZ_COMMON_H
 
@@ -10,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "clgan/status.h"
@@ -23,24 +24,31 @@ static inline void fuzz_quiet_sink(const char *level, const char *text, void *us
   (void)n;
 }
 
-/* Writes the input to this process's memfd and returns its path (static storage). */
+static char fuzz_path[4096];
+
+static inline void fuzz_remove_file(void) {
+  if (fuzz_path[0]) unlink(fuzz_path);
+}
+
+/* Writes the input to this process's temporary file and returns its path. */
 static inline const char *fuzz_file(const uint8_t *data, size_t size) {
   static int fd = -1;
-  static char path[64];
   if (fd < 0) {
-    fd = memfd_create("clgan_fuzz", 0);
+    const char *dir = getenv("TMPDIR");
+    snprintf(fuzz_path, sizeof fuzz_path, "%s/clgan_fuzz_XXXXXX", dir && *dir ? dir : "/tmp");
+    fd = mkstemp(fuzz_path);
     if (fd < 0) {
-      perror("memfd_create");
+      perror("mkstemp");
       abort();
     }
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    atexit(fuzz_remove_file);
     clgan_set_log(fuzz_quiet_sink, NULL);
   }
   if (ftruncate(fd, 0) != 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size)) {
-    perror("memfd write");
+    perror("writing the fuzz input");
     abort();
   }
-  return path;
+  return fuzz_path;
 }
 
 /* Reads every byte of a buffer the parser handed back, so ASan sees an undersized one. */
