@@ -3,7 +3,8 @@
 # is instant. Runs as root, or through sudo.
 set -euo pipefail
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev
-          libpng-dev zlib1g-dev liblapacke-dev pocl-opencl-icd clinfo dataset-fashion-mnist)
+          libpng-dev zlib1g-dev liblapacke-dev pocl-opencl-icd clinfo dataset-fashion-mnist
+          clang)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,6 +2,8 @@
 # The README's second command, and what CI runs: installs what is missing, builds with
 # warnings as errors and runs the whole CTest suite on PoCL (CLGAN_DEVICE overrides).
 # CI=true: a test that finds no OpenCL device fails instead of skipping.
+# Then every parser of outside input is fuzzed for CLGAN_FUZZ_SECONDS each (default 20; 0 skips)
+# under ASan and UBSan, after replaying the inputs that once crashed one (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,3 +12,7 @@ export CLGAN_DEVICE="${CLGAN_DEVICE:-pocl}"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j"$(nproc)"
 ctest --preset ci "$@"
+fuzz_seconds="${CLGAN_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" != 0 ]; then
+  scripts/fuzz.sh "$fuzz_seconds"
+fi

@@ -48,6 +48,25 @@ int main(void) {
             CLGAN_OK && s.layers[2].param == 0.01f && s.layers[3].eps == 0.001f,
         "blanks, case, default slope");
 
+  char text[1024];
+  CHECK(clgan_spec_parse("linear:256,lrelu:0.01,bn:0.8,linear:784,tanh", &s, err, sizeof err) ==
+            CLGAN_OK, "the README example parses again");
+  clgan_spec_format(&s, text, sizeof text);
+  CHECK(!strcmp(text, "linear:256,lrelu:0.01,bn:0.8:1e-05,linear:784,tanh"),
+        "usual values keep their short canonical text: '%s'", text);
+  /* Caught by the round trip in fuzz/fuzz_spec.c (inputs in fuzz/regressions/fuzz_spec/):
+   * values that 6 digits round to 1, which the parser refuses, or to another float. */
+  const char *exact[] = {"linear:1,lrelu:0.9999999", "linear:8,bn:0.9999999",
+                         "linear:8,bn2d:0.1234567,lrelu:0.1234567,bn:0.5:0.12345678"};
+  for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+    clgan_net_spec a, b;
+    CHECK(clgan_spec_parse(exact[i], &a, err, sizeof err) == CLGAN_OK, "%s parses", exact[i]);
+    clgan_spec_format(&a, text, sizeof text);
+    CHECK(clgan_spec_parse(text, &b, err, sizeof err) == CLGAN_OK && a.count == b.count &&
+              !memcmp(a.layers, b.layers, sizeof a.layers[0] * (size_t)a.count),
+          "'%s' round-trips exactly through '%s' (%s)", exact[i], text, err);
+  }
+
   bad("", "empty");
   bad("linear:256,,tanh", "token 2");
   bad("linear:256,tanh,", "token 3");

@@ -216,12 +216,24 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
   return CLGAN_OK;
 }
 
+/* The shortest %g text (6 to 9 digits) that parse_float reads back as v: the usual values keep
+ * their short spelling ("0.2", "1e-05") and a value such as 0.99999988 is not rounded to "1",
+ * which the parser refuses and which would not be the value the network was trained with
+ * (the round trip in fuzz/fuzz_spec.c checks this). */
+static void float_text(char *out, size_t size, float v) {
+  for (int digits = 6; digits <= 9; digits++) {
+    snprintf(out, size, "%.*g", digits, (double)v);
+    if ((float)strtod(out, NULL) == v) return;
+  }
+}
+
 void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
   size_t used = 0;
   out[0] = '\0';
   for (int i = 0; i < spec->count && used < size; i++) {
     const clgan_layer_spec *l = &spec->layers[i];
     const char *sep = i ? "," : "";
+    char a[32], b[32];
     int n = 0;
     const char *name = l->kind == CLGAN_LAYER_ACT ? clgan_act_name(l->act)
                                                   : clgan_layer_kind_name(l->kind);
@@ -232,8 +244,9 @@ void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
         break;
       case CLGAN_LAYER_BN:
       case CLGAN_LAYER_BN2D:
-        n = snprintf(out + used, size - used, "%s%s:%g:%g", sep, name, (double)(1.0f - l->param),
-                     (double)l->eps);
+        float_text(a, sizeof a, 1.0f - l->param);
+        float_text(b, sizeof b, l->eps);
+        n = snprintf(out + used, size - used, "%s%s:%s:%s", sep, name, a, b);
         break;
       case CLGAN_LAYER_CONV:
       case CLGAN_LAYER_CONVT:
@@ -247,10 +260,12 @@ void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
         n = snprintf(out + used, size - used, "%s%s", sep, name);
         break;
       case CLGAN_LAYER_ACT:
-        if (l->act == CLGAN_ACT_LRELU)
-          n = snprintf(out + used, size - used, "%s%s:%g", sep, name, (double)l->param);
-        else
+        if (l->act == CLGAN_ACT_LRELU) {
+          float_text(a, sizeof a, l->param);
+          n = snprintf(out + used, size - used, "%s%s:%s", sep, name, a);
+        } else {
           n = snprintf(out + used, size - used, "%s%s", sep, name);
+        }
         break;
     }
     if (n < 0) return;
