@@ -80,6 +80,99 @@ static int parse_int(const char *s, int *out) {
   return 1;
 }
 
+/* conv:C:K[:S[:P]] and convT: the fields after the name; NULL or what is wrong. */
+static const char *parse_conv(clgan_layer_spec *l, char **fields, int nf) {
+  l->stride = 1;
+  l->pad = 0;
+  int pad = 0;
+  if (nf < 3 || nf > 5)
+    return "a convolution takes 2 to 4 values: channels, kernel, stride, padding "
+           "(conv:64:4:2:1)";
+  if (!parse_int(fields[1], &l->out)) return "the channel count must be a positive integer";
+  if (!parse_int(fields[2], &l->k) || l->k > 64)
+    return "the kernel size must be an integer in 1..64";
+  if (nf >= 4 && (!parse_int(fields[3], &l->stride) || l->stride > 64))
+    return "the stride must be an integer in 1..64";
+  if (nf == 5 && !(fields[4][0] == '0' && !fields[4][1]) &&
+      (!parse_int(fields[4], &pad) || pad > 64))
+    return "the padding must be an integer in 0..64";
+  l->pad = pad;
+  return NULL;
+}
+
+/* bn[:MOMENTUM[:EPS]] and bn2d, MOMENTUM Keras-style; NULL or what is wrong. */
+static const char *parse_bn(clgan_layer_spec *l, char **fields, int nf) {
+  float keras_momentum = 0.9f;
+  const char *problem = NULL;
+  l->eps = 1e-5f;
+  if (nf > 3)
+    problem = "bn takes at most two values, momentum and eps (bn:0.8:0.001)";
+  else if (nf >= 2 && (!parse_float(fields[1], &keras_momentum) || keras_momentum < 0 ||
+                       keras_momentum >= 1))
+    problem = "the momentum must be a number in [0, 1) (Keras-style: 0.8 keeps 80% of the "
+              "running average)";
+  else if (nf == 3 && (!parse_float(fields[2], &l->eps) || l->eps <= 0 || l->eps > 1))
+    problem = "eps must be a number in (0, 1]";
+  l->param = 1.0f - keras_momentum;
+  return problem;
+}
+
+/* One token, split at its colons into fields (fields[0] the lower-cased name), into l; NULL or
+ * what is wrong with it. */
+static const char *parse_layer(clgan_layer_spec *l, char **fields, int nf) {
+  const char *name = fields[0];
+  int kind = layer_kind_of(name);
+  clgan_act act = CLGAN_ACT_IDENTITY;
+  int is_act = clgan_act_parse(name, &act) && act != CLGAN_ACT_IDENTITY;
+  if (!strcmp(name, "leakyrelu")) {
+    is_act = 1;
+    act = CLGAN_ACT_LRELU;
+  }
+  if (kind == CLGAN_LAYER_LINEAR) {
+    l->kind = CLGAN_LAYER_LINEAR;
+    if (nf != 2) return "linear takes exactly one value, its output size (linear:256)";
+    if (!parse_int(fields[1], &l->out)) return "the output size must be a positive integer";
+    return NULL;
+  }
+  if (is_act && act != CLGAN_ACT_LRELU) {
+    l->kind = CLGAN_LAYER_ACT;
+    l->act = act;
+    return nf != 1 ? "this activation takes no value" : NULL;
+  }
+  if (is_act) {
+    l->kind = CLGAN_LAYER_ACT;
+    l->act = CLGAN_ACT_LRELU;
+    l->param = 0.01f;
+    if (nf > 2) return "lrelu takes at most one value, its negative slope (lrelu:0.2)";
+    if (nf == 2 && (!parse_float(fields[1], &l->param) || l->param < 0 || l->param >= 1))
+      return "the slope must be a number in [0, 1)";
+    return NULL;
+  }
+  if (kind == CLGAN_LAYER_CONV || kind == CLGAN_LAYER_CONVT) {
+    l->kind = (clgan_layer_kind)kind;
+    return parse_conv(l, fields, nf);
+  }
+  if (kind == CLGAN_LAYER_RESHAPE) {
+    l->kind = CLGAN_LAYER_RESHAPE;
+    char extra;
+    if (nf != 2 || sscanf(fields[1], "%dx%dx%d%c", &l->c, &l->h, &l->w, &extra) != 3 ||
+        l->c < 1 || l->h < 1 || l->w < 1 || l->c > (1 << 20) || l->h > 4096 || l->w > 4096)
+      return "reshape takes one value, CxHxW with positive sizes (reshape:256x7x7)";
+    return NULL;
+  }
+  if (kind == CLGAN_LAYER_FLATTEN) {
+    l->kind = CLGAN_LAYER_FLATTEN;
+    return nf != 1 ? "flatten takes no value" : NULL;
+  }
+  if (kind >= 0 && clgan_layer_is_bn((clgan_layer_kind)kind)) {
+    l->kind = (clgan_layer_kind)kind;
+    return parse_bn(l, fields, nf);
+  }
+  return "unknown layer (known: linear:N, relu, lrelu[:SLOPE], tanh, sigmoid, "
+         "bn[:MOMENTUM[:EPS]], bn2d[:MOMENTUM[:EPS]], conv:C:K[:S[:P]], convT:C:K[:S[:P]], "
+         "reshape:CxHxW, flatten)";
+}
+
 clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err, size_t err_size) {
   memset(spec, 0, sizeof *spec);
   if (err_size) err[0] = '\0';
@@ -122,80 +215,7 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
       fields[nf++] = c + 1;
     }
     for (char *c = fields[0]; *c; c++) *c = (char)tolower((unsigned char)*c);
-    clgan_layer_spec *l = &spec->layers[spec->count];
-    const char *name = fields[0];
-    const char *problem = NULL;
-    int kind = layer_kind_of(name);
-    clgan_act act = CLGAN_ACT_IDENTITY;
-    int is_act = clgan_act_parse(name, &act) && act != CLGAN_ACT_IDENTITY;
-    if (!strcmp(name, "leakyrelu")) {
-      is_act = 1;
-      act = CLGAN_ACT_LRELU;
-    }
-    if (kind == CLGAN_LAYER_LINEAR) {
-      l->kind = CLGAN_LAYER_LINEAR;
-      if (nf != 2)
-        problem = "linear takes exactly one value, its output size (linear:256)";
-      else if (!parse_int(fields[1], &l->out))
-        problem = "the output size must be a positive integer";
-    } else if (is_act && act != CLGAN_ACT_LRELU) {
-      l->kind = CLGAN_LAYER_ACT;
-      l->act = act;
-      if (nf != 1) problem = "this activation takes no value";
-    } else if (is_act) {
-      l->kind = CLGAN_LAYER_ACT;
-      l->act = CLGAN_ACT_LRELU;
-      l->param = 0.01f;
-      if (nf > 2)
-        problem = "lrelu takes at most one value, its negative slope (lrelu:0.2)";
-      else if (nf == 2 && (!parse_float(fields[1], &l->param) || l->param < 0 || l->param >= 1))
-        problem = "the slope must be a number in [0, 1)";
-    } else if (kind == CLGAN_LAYER_CONV || kind == CLGAN_LAYER_CONVT) {
-      l->kind = (clgan_layer_kind)kind;
-      l->stride = 1;
-      l->pad = 0;
-      int pad = 0;
-      if (nf < 3 || nf > 5)
-        problem = "a convolution takes 2 to 4 values: channels, kernel, stride, padding "
-                  "(conv:64:4:2:1)";
-      else if (!parse_int(fields[1], &l->out))
-        problem = "the channel count must be a positive integer";
-      else if (!parse_int(fields[2], &l->k) || l->k > 64)
-        problem = "the kernel size must be an integer in 1..64";
-      else if (nf >= 4 && (!parse_int(fields[3], &l->stride) || l->stride > 64))
-        problem = "the stride must be an integer in 1..64";
-      else if (nf == 5 && !(fields[4][0] == '0' && !fields[4][1]) &&
-               (!parse_int(fields[4], &pad) || pad > 64))
-        problem = "the padding must be an integer in 0..64";
-      else
-        l->pad = pad;
-    } else if (kind == CLGAN_LAYER_RESHAPE) {
-      l->kind = CLGAN_LAYER_RESHAPE;
-      char extra;
-      if (nf != 2 || sscanf(fields[1], "%dx%dx%d%c", &l->c, &l->h, &l->w, &extra) != 3 ||
-          l->c < 1 || l->h < 1 || l->w < 1 || l->c > (1 << 20) || l->h > 4096 || l->w > 4096)
-        problem = "reshape takes one value, CxHxW with positive sizes (reshape:256x7x7)";
-    } else if (kind == CLGAN_LAYER_FLATTEN) {
-      l->kind = CLGAN_LAYER_FLATTEN;
-      if (nf != 1) problem = "flatten takes no value";
-    } else if (kind >= 0 && clgan_layer_is_bn((clgan_layer_kind)kind)) {
-      float keras_momentum = 0.9f;
-      l->kind = (clgan_layer_kind)kind;
-      l->eps = 1e-5f;
-      if (nf > 3)
-        problem = "bn takes at most two values, momentum and eps (bn:0.8:0.001)";
-      else if (nf >= 2 && (!parse_float(fields[1], &keras_momentum) || keras_momentum < 0 ||
-                           keras_momentum >= 1))
-        problem = "the momentum must be a number in [0, 1) (Keras-style: 0.8 keeps 80% of the "
-                  "running average)";
-      else if (nf == 3 && (!parse_float(fields[2], &l->eps) || l->eps <= 0 || l->eps > 1))
-        problem = "eps must be a number in (0, 1]";
-      l->param = 1.0f - keras_momentum;
-    } else {
-      problem = "unknown layer (known: linear:N, relu, lrelu[:SLOPE], tanh, sigmoid, "
-                "bn[:MOMENTUM[:EPS]], bn2d[:MOMENTUM[:EPS]], conv:C:K[:S[:P]], convT:C:K[:S[:P]], "
-                "reshape:CxHxW, flatten)";
-    }
+    const char *problem = parse_layer(&spec->layers[spec->count], fields, nf);
     if (problem) {
       snprintf(err, err_size, "token %d '%s': %s", index, orig, problem);
       return CLGAN_INVALID_ARGUMENT;
