@@ -99,6 +99,55 @@ static clgan_status write_json(const char *path, const char *source, const char 
   return clgan_atomic_commit(&af);
 }
 
+/* What can be refused before anything is read: 0, or the exit code. */
+static int check_options(const char *ckpt, const char *samples, int count) {
+  if (!ckpt == !samples) {
+    fprintf(stderr, "clgan eval: error: give one of --checkpoint and --samples (see --help)\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (count < 6 || count > 1000000) {
+    fprintf(stderr, "clgan eval: error: --count %d: precision / recall and density / coverage "
+                    "need at least 6 samples (k + 1, k = 5); at most 1000000\n", count);
+    return CLGAN_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The figures, the floor's (fr may be NULL) and, unless quiet, where the time went; seconds:
+ * sampling, the reference's features, the floor. */
+static void print_report(const char *source, const char *dir, const char *where,
+                         const clgan_classifier *clf, const clgan_eval_result *r,
+                         const clgan_eval_result *fr, const double seconds[3], int quiet) {
+  printf("clgan eval: %d samples from %s against %d training images of %s\n"
+         "  classifier %s (test accuracy %.2f %%, %d features)\n",
+         r->n_fake, source, r->n_real, dir, where, 100 * clgan_classifier_test_accuracy(clf),
+         r->dim);
+  cli_print_eval(stdout, r, 2);
+  if (fr) {
+    printf("  floor: %d real test images against the same training images\n", fr->n_fake);
+    cli_print_eval(stdout, fr, 4);
+  }
+  if (!quiet)
+    printf("  time: samples %.2f s, features %.2f s (reference %.2f s), FID %.2f s, KID %.2f s, "
+           "precision/recall/density/coverage %.2f s, floor %.2f s\n",
+           seconds[0], r->embed_s, seconds[1], r->fid_s, r->kid_s, r->prdc_s, seconds[2]);
+}
+
+/* --features DIR: real.npy, samples.npy and, with test_f, test.npy. */
+static clgan_status write_feature_files(const char *dir, const clgan_evaluator *ev,
+                                        const float *fake_f, int n_fake, const float *test_f,
+                                        int n_test) {
+  int nr = 0, dim = 0;
+  const float *real_f = clgan_evaluator_real_features(ev, &nr, &dim);
+  clgan_status st;
+  if ((st = clgan_make_dirs(dir)) || (st = write_features(dir, "real", real_f, nr, dim)) ||
+      (st = write_features(dir, "samples", fake_f, n_fake, dim)) ||
+      (test_f && (st = write_features(dir, "test", test_f, n_test, dim))))
+    return st;
+  printf("  features -> %s/{real,samples%s}.npy\n", dir, test_f ? ",test" : "");
+  return CLGAN_OK;
+}
+
 int cmd_eval(int argc, char **argv) {
   const char *ckpt = NULL, *samples = NULL, *data_opt = NULL, *json = NULL, *features = NULL;
   const char *classifier_path = NULL, *device = NULL;
@@ -125,15 +174,7 @@ int cmd_eval(int argc, char **argv) {
       "for real test images (the floor: what a perfect generator would score).",
       opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
-  if (!ckpt == !samples) {
-    fprintf(stderr, "clgan eval: error: give one of --checkpoint and --samples (see --help)\n");
-    return CLGAN_EXIT_USAGE;
-  }
-  if (count < 6 || count > 1000000) {
-    fprintf(stderr, "clgan eval: error: --count %d: precision / recall and density / coverage "
-                    "need at least 6 samples (k + 1, k = 5); at most 1000000\n", count);
-    return CLGAN_EXIT_USAGE;
-  }
+  if ((rc = check_options(ckpt, samples, count))) return rc;
   const char *dir = cli_data_dir(data_opt);
   clgan_status st = CLGAN_OK;
   clgan_device *dev = NULL;
@@ -205,31 +246,14 @@ int cmd_eval(int argc, char **argv) {
   }
   clgan_dataset_fingerprint(&train, fp, sizeof fp);
   const char *source = ckpt ? ckpt : samples;
-  printf("clgan eval: %d samples from %s against %d training images of %s\n"
-         "  classifier %s (test accuracy %.2f %%, %d features)\n",
-         r.n_fake, source, r.n_real, dir, where, 100 * clgan_classifier_test_accuracy(clf), dim);
-  cli_print_eval(stdout, &r, 2);
-  if (!no_floor) {
-    printf("  floor: %d real test images against the same training images\n", fr.n_fake);
-    cli_print_eval(stdout, &fr, 4);
-  }
-  if (!quiet)
-    printf("  time: samples %.2f s, features %.2f s (reference %.2f s), FID %.2f s, KID %.2f s, "
-           "precision/recall/density/coverage %.2f s, floor %.2f s\n",
-           sample_s, r.embed_s, real_s, r.fid_s, r.kid_s, r.prdc_s, floor_s);
+  double seconds[3] = {sample_s, real_s, floor_s};
+  print_report(source, dir, where, clf, &r, no_floor ? NULL : &fr, seconds, quiet);
   if (json && (st = write_json(json, source, dir, fp, where, clgan_classifier_test_accuracy(clf),
                                &r, no_floor ? NULL : &fr, sample_s)))
     goto done;
-  if (features) {
-    int nr = 0;
-    const float *real_f = clgan_evaluator_real_features(ev, &nr, NULL);
-    if ((st = clgan_make_dirs(features)) ||
-        (st = write_features(features, "real", real_f, nr, dim)) ||
-        (st = write_features(features, "samples", fake_f, s.count, dim)) ||
-        (!no_floor && (st = write_features(features, "test", test_f, n_test, dim))))
-      goto done;
-    printf("  features -> %s/{real,samples%s}.npy\n", features, no_floor ? "" : ",test");
-  }
+  if (features &&
+      (st = write_feature_files(features, ev, fake_f, s.count, no_floor ? NULL : test_f, n_test)))
+    goto done;
 done:
   free(fake_f);
   free(test_f);
