@@ -1,0 +1,404 @@
+/* The device ops as one table of cases, in the shape of ggml's test-backend-ops: each row names
+ * an op, its shape and parameters, and a family (op_kind) that says how to fill its tensors, how
+ * to call the device, how to call the C reference, the tolerances, and (where the op has a
+ * backward) the reference loss whose central differences the device gradient must match.
+ * One generic runner uploads the inputs, runs device and reference on the same values, compares
+ * every output with CHECK_CLOSE and runs the finite differences. A new op is one op_kind (a few
+ * small functions) and one row per shape; a new shape is one row.
+ *
+ * Checks that are not "device equals reference" stay in the op's own test_ops_<family>.c:
+ * extremes and saturation, NaN propagation, refusals, determinism, device-side chains. */
+#include <math.h>
+#include <stdio.h>
+
+#include "ops_testutil.h"
+
+enum { MAXT = 6 };
+
+/* One tensor of a case: n floats, uniform in [lo, hi) (zeros when lo == hi == 0). Outputs are
+ * filled too (the device sees the same initial values as the reference: accumulate, in place)
+ * and compared after the run within atol + rtol * |want| (atol < 0: the kind's atol()). */
+typedef struct {
+  const char *name;
+  size_t n;
+  float lo, hi;
+  int out;
+  double atol, rtol;
+} op_tensor;
+
+typedef struct op_case op_case;
+
+typedef struct {
+  const char *name;
+  /* Declares the tensors (returns how many). */
+  int (*tensors)(const op_case *c, op_tensor *t);
+  /* Optional: adjusts the filled host inputs (kinks, ties, copies) before the upload. */
+  void (*fill)(const op_case *c, const op_tensor *t, float **h);
+  clgan_status (*device)(clgan_device *dev, const op_case *c, clgan_buffer *b);
+  /* Computes the outputs in h (which hold the same initial values the device saw). */
+  void (*reference)(const op_case *c, float **h);
+  /* Optional: an absolute tolerance that depends on the inputs (a sum's scale), for the outputs
+   * declared with atol < 0. */
+  double (*atol)(const op_case *c, const op_tensor *t, float *const *h);
+  /* Optional: rearranges the downloaded outputs and the reference's alike before the compare. */
+  void (*prepare)(float **want, float **got);
+  /* Optional finite differences: loss is a scalar of the reference forward (it must not change
+   * h); its central differences in every element of tensor fd_wrt, with the step actually taken
+   * after rounding to float, must match the device's output tensor fd_grad. */
+  double (*loss)(const op_case *c, float *const *h);
+  int fd_wrt, fd_grad;
+} op_kind;
+
+struct op_case {
+  const op_kind *kind;
+  int d[4];    /* shape: meaning per kind */
+  float p;     /* parameter: meaning per kind */
+  int flag;    /* accumulate, activation, variant: meaning per kind */
+  int fd;      /* 1: run the kind's finite differences on this row */
+  double fd_h, fd_atol, fd_rtol;
+};
+
+static op_tensor T(const char *name, size_t n, float lo, float hi) {
+  return (op_tensor){name, n, lo, hi, 0, 0, 0};
+}
+static op_tensor OUT(const char *name, size_t n, float lo, float hi, double atol, double rtol) {
+  return (op_tensor){name, n, lo, hi, 1, atol, rtol};
+}
+
+/* ---- Bias (cl/bias.cl) ------------------------------------------------------------------ */
+/* d = {rows, cols}; flag = accumulate for the backward. */
+
+static int bias_fwd_tensors(const op_case *c, op_tensor *t) {
+  size_t nm = (size_t)c->d[0] * c->d[1];
+  t[0] = OUT("y", nm, -1, 1, 1e-7, 1e-6);
+  t[1] = T("b", (size_t)c->d[1], -1, 1);
+  return 2;
+}
+static clgan_status bias_fwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_bias_forward(dev, &b[0], &b[1], c->d[0], c->d[1]);
+}
+static void bias_fwd_ref(const op_case *c, float **h) {
+  clgan_ref_bias_forward(h[0], h[1], c->d[0], c->d[1]);
+}
+static const op_kind bias_forward = {"bias_forward", bias_fwd_tensors, NULL, bias_fwd_device,
+                                     bias_fwd_ref, NULL, NULL, NULL, 0, 0};
+
+static int bias_bwd_tensors(const op_case *c, op_tensor *t) {
+  size_t nm = (size_t)c->d[0] * c->d[1];
+  t[0] = OUT("db", (size_t)c->d[1], -1, 1, 1e-5, 1e-5);
+  t[1] = T("dy", nm, -1, 1);
+  t[2] = T("b", (size_t)c->d[1], -1, 1); /* for the loss only */
+  t[3] = T("x", nm, -1, 1);              /* for the loss only */
+  return 4;
+}
+static clgan_status bias_bwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_bias_backward(dev, &b[0], &b[1], c->d[0], c->d[1], c->flag);
+}
+static void bias_bwd_ref(const op_case *c, float **h) {
+  clgan_ref_bias_backward(h[0], h[1], c->d[0], c->d[1], c->flag);
+}
+/* L = sum(y .* dy), y = x + b. */
+static double bias_loss(const op_case *c, float *const *h) {
+  size_t nm = (size_t)c->d[0] * c->d[1];
+  float *y = copy_floats(h[3], nm);
+  clgan_ref_bias_forward(y, h[2], c->d[0], c->d[1]);
+  double l = 0.0;
+  for (size_t i = 0; i < nm; i++) l += (double)y[i] * h[1][i];
+  free(y);
+  return l;
+}
+static const op_kind bias_backward = {"bias_backward", bias_bwd_tensors, NULL, bias_bwd_device,
+                                      bias_bwd_ref, NULL, NULL, bias_loss, 2, 0};
+
+/* ---- Activations (cl/activation.cl) ------------------------------------------------------- */
+/* d = {n}; flag = clgan_act; p = its parameter. Inputs stay away from the kinks of ReLU and
+ * leaky ReLU at 0, where the derivative is not defined. */
+
+static int act_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0];
+  t[0] = T("x", n, -4, 4);
+  t[1] = T("dy", n, -1, 1);
+  t[2] = OUT("y", n, 0, 0, 1e-6, 1e-5);
+  t[3] = OUT("dx", n, 0, 0, 1e-6, 1e-5);
+  return 4;
+}
+static void act_fill(const op_case *c, const op_tensor *t, float **h) {
+  (void)c;
+  for (size_t i = 0; i < t[0].n; i++) /* keep |x| >= 0.05: no finite difference across a kink */
+    if (fabsf(h[0][i]) < 0.05f) h[0][i] = copysignf(0.05f + fabsf(h[0][i]), h[0][i]);
+}
+static clgan_status act_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_status st = clgan_act_forward(dev, (clgan_act)c->flag, c->p, &b[2], &b[0], c->d[0]);
+  if (st != CLGAN_OK) return st;
+  return clgan_act_backward(dev, (clgan_act)c->flag, c->p, &b[3], &b[1], &b[0], &b[2], c->d[0]);
+}
+static void act_ref(const op_case *c, float **h) {
+  clgan_ref_act_forward((clgan_act)c->flag, c->p, h[2], h[0], c->d[0]);
+  clgan_ref_act_backward((clgan_act)c->flag, c->p, h[3], h[1], h[0], h[2], c->d[0]);
+}
+/* L = sum(act(x) .* dy). */
+static double act_loss(const op_case *c, float *const *h) {
+  double l = 0.0;
+  for (int i = 0; i < c->d[0]; i++) {
+    float y;
+    clgan_ref_act_forward((clgan_act)c->flag, c->p, &y, &h[0][i], 1);
+    l += (double)y * h[1][i];
+  }
+  return l;
+}
+static const op_kind act = {"act", act_tensors, act_fill, act_device, act_ref, NULL, NULL, act_loss, 0, 3};
+
+/* In place: y = act(y) over a copy of x, then dy = dy * act'(.) overwriting dy. */
+static int act_inplace_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0];
+  t[0] = T("x", n, -4, 4);
+  t[1] = T("dy", n, -1, 1);
+  t[2] = OUT("y (in place over x)", n, 0, 0, 1e-6, 1e-5);
+  t[3] = OUT("dx (in place over dy)", n, 0, 0, 1e-6, 1e-5);
+  return 4;
+}
+static void act_inplace_fill(const op_case *c, const op_tensor *t, float **h) {
+  act_fill(c, t, h);
+  memcpy(h[2], h[0], t[0].n * sizeof(float));
+  memcpy(h[3], h[1], t[1].n * sizeof(float));
+}
+static clgan_status act_inplace_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_status st = clgan_act_forward(dev, (clgan_act)c->flag, c->p, &b[2], &b[2], c->d[0]);
+  if (st != CLGAN_OK) return st;
+  return clgan_act_backward(dev, (clgan_act)c->flag, c->p, &b[3], &b[3], &b[0], &b[2], c->d[0]);
+}
+static void act_inplace_ref(const op_case *c, float **h) {
+  clgan_ref_act_forward((clgan_act)c->flag, c->p, h[2], h[0], c->d[0]);
+  clgan_ref_act_backward((clgan_act)c->flag, c->p, h[3], h[1], h[0], h[2], c->d[0]);
+}
+static const op_kind act_inplace = {"act in place", act_inplace_tensors, act_inplace_fill,
+                                    act_inplace_device, act_inplace_ref, NULL, NULL, NULL, 0, 0};
+
+/* ---- Elementwise (cl/elementwise.cl) ------------------------------------------------------ */
+/* d = {n} (axpby, clamp) or {rows, cols} (transpose). */
+
+static int axpby_tensors(const op_case *c, op_tensor *t) {
+  t[0] = OUT("y", (size_t)c->d[0], -2, 2, 1e-6, 1e-6);
+  t[1] = T("x", (size_t)c->d[0], -2, 2);
+  return 2;
+}
+static clgan_status axpby_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_axpby(dev, &b[0], 0.7f, &b[1], -1.3f, c->d[0]);
+}
+static void axpby_ref(const op_case *c, float **h) {
+  for (int i = 0; i < c->d[0]; i++) h[0][i] = (float)(0.7 * h[1][i] - 1.3 * h[0][i]);
+}
+static const op_kind axpby = {"axpby 0.7 x - 1.3 y", axpby_tensors, NULL, axpby_device,
+                              axpby_ref, NULL, NULL, NULL, 0, 0};
+
+static int clamp_tensors(const op_case *c, op_tensor *t) {
+  t[0] = OUT("x", (size_t)c->d[0], -2, 2, 0, 0);
+  return 1;
+}
+static clgan_status clamp_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_clamp(dev, &b[0], c->d[0], c->p);
+}
+static void clamp_ref(const op_case *c, float **h) {
+  float *x = h[0];
+  for (int i = 0; i < c->d[0]; i++) x[i] = x[i] > c->p ? c->p : x[i] < -c->p ? -c->p : x[i];
+}
+static const op_kind clamp = {"clamp", clamp_tensors, NULL, clamp_device, clamp_ref, NULL, NULL,
+                              NULL, 0, 0};
+
+static int transpose_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0] * c->d[1];
+  t[0] = T("in", n, 0, 0);
+  t[1] = OUT("out", n, 0, 0, 0, 0);
+  return 2;
+}
+static void transpose_fill(const op_case *c, const op_tensor *t, float **h) {
+  (void)c;
+  for (size_t i = 0; i < t[0].n; i++) h[0][i] = (float)i; /* every element tells its place */
+}
+static clgan_status transpose_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_transpose(dev, &b[1], &b[0], c->d[0], c->d[1]);
+}
+static void transpose_ref(const op_case *c, float **h) {
+  clgan_ref_transpose(h[1], h[0], c->d[0], c->d[1]);
+}
+static const op_kind transpose = {"transpose", transpose_tensors, transpose_fill,
+                                  transpose_device, transpose_ref, NULL, NULL, NULL, 0, 0};
+
+/* ---- Reductions (cl/reduce.cl) ------------------------------------------------------------ */
+/* d = {n}; flag = accumulate; into slot REDUCE_SLOT of an 8-float buffer whose other slots
+ * must keep their values (compared exactly: the sums' tolerance only loosens slot 3). Counts
+ * are exact; sums are within 1e-6 of the sum of |x| (or x^2). Determinism stays in
+ * test_ops_reduce.c. */
+enum { REDUCE_SLOTS = 8, REDUCE_SLOT = 3 };
+
+static int reduce_tensors(const op_case *c, op_tensor *t) {
+  t[0] = T("x", (size_t)c->d[0], -0.7f, 1.3f);
+  int sum = c->kind->atol != NULL; /* counts are exact */
+  t[1] = OUT("out[slot]", 1, 0, 0, sum ? -1 : 0, sum ? 1e-6 : 0);
+  t[2] = OUT("out, other slots", REDUCE_SLOTS, 0, 0, 0, 0);
+  return 3;
+}
+static void reduce_fill(const op_case *c, const op_tensor *t, float **h) {
+  (void)c;
+  for (size_t i = 0; i < t[0].n; i += 17) h[0][i] = 0.5f; /* ties with the threshold */
+  for (int i = 0; i < REDUCE_SLOTS; i++) h[2][i] = (float)(i + 1) * 0.25f;
+}
+/* The slot under test is compared as tensor 1 (with the sum's tolerance), the rest as tensor 2
+ * with its slot copied from the reference's, so that only untouched bytes are compared there. */
+static void reduce_split(float **want, float **got) {
+  want[1][0] = want[2][REDUCE_SLOT], got[1][0] = got[2][REDUCE_SLOT];
+  want[2][REDUCE_SLOT] = got[2][REDUCE_SLOT] = 0.0f;
+}
+static clgan_status reduce_sum_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_reduce_sum(dev, &b[2], REDUCE_SLOT, &b[0], c->d[0], c->flag);
+}
+static clgan_status reduce_sumsq_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_reduce_sumsq(dev, &b[2], REDUCE_SLOT, &b[0], c->d[0], c->flag);
+}
+static clgan_status reduce_count_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_reduce_count_above(dev, &b[2], REDUCE_SLOT, &b[0], c->d[0], 0.5f, 0, c->flag);
+}
+static clgan_status reduce_count_neg_device(clgan_device *dev, const op_case *c,
+                                            clgan_buffer *b) {
+  return clgan_reduce_count_above(dev, &b[2], REDUCE_SLOT, &b[0], c->d[0], 0.5f, 1, c->flag);
+}
+static void reduce_sum_ref(const op_case *c, float **h) {
+  clgan_ref_reduce_sum(h[2], REDUCE_SLOT, h[0], c->d[0], c->flag);
+}
+static void reduce_sumsq_ref(const op_case *c, float **h) {
+  clgan_ref_reduce_sumsq(h[2], REDUCE_SLOT, h[0], c->d[0], c->flag);
+}
+static void reduce_count_ref(const op_case *c, float **h) {
+  clgan_ref_reduce_count_above(h[2], REDUCE_SLOT, h[0], c->d[0], 0.5f, 0, c->flag);
+}
+static void reduce_count_neg_ref(const op_case *c, float **h) {
+  clgan_ref_reduce_count_above(h[2], REDUCE_SLOT, h[0], c->d[0], 0.5f, 1, c->flag);
+}
+static double reduce_sum_atol(const op_case *c, const op_tensor *t, float *const *h) {
+  (void)c;
+  double s = 0.0;
+  for (size_t i = 0; i < t[0].n; i++) s += fabs(h[0][i]);
+  return 1e-6 * s + 1e-7;
+}
+static double reduce_sumsq_atol(const op_case *c, const op_tensor *t, float *const *h) {
+  (void)c;
+  double s = 0.0;
+  for (size_t i = 0; i < t[0].n; i++) s += (double)h[0][i] * h[0][i];
+  return 1e-6 * s + 1e-7;
+}
+static const op_kind reduce_sum = {"reduce_sum", reduce_tensors, reduce_fill, reduce_sum_device,
+                                   reduce_sum_ref, reduce_sum_atol, reduce_split, NULL, 0, 0};
+static const op_kind reduce_sumsq = {"reduce_sumsq", reduce_tensors, reduce_fill,
+                                     reduce_sumsq_device, reduce_sumsq_ref, reduce_sumsq_atol,
+                                     reduce_split, NULL, 0, 0};
+static const op_kind reduce_count = {"reduce_count_above 0.5", reduce_tensors, reduce_fill,
+                                     reduce_count_device, reduce_count_ref, NULL, reduce_split, NULL, 0, 0};
+static const op_kind reduce_count_neg = {"reduce_count_above 0.5 negate", reduce_tensors,
+                                         reduce_fill, reduce_count_neg_device,
+                                         reduce_count_neg_ref, NULL, reduce_split, NULL, 0, 0};
+
+/* ---- The table ---------------------------------------------------------------------------- */
+
+#define BIAS(r, c)                                                                         \
+  {&bias_forward, {r, c}, 0, 0, 0, 0, 0, 0}, {&bias_backward, {r, c}, 0, 1, 0, 0, 0, 0},  \
+      {&bias_backward, {r, c}, 0, 0, (r) * (c) <= 64, 1e-2, 1e-3, 1e-3}
+#define ACT1(a, p, n)                                                                      \
+  {&act, {n}, p, CLGAN_ACT_##a, 1, 1e-3, 1e-4, 1e-3}, {&act_inplace, {n}, p, CLGAN_ACT_##a, 0, 0, 0, 0}
+#define ACT(n)                                                                             \
+  ACT1(IDENTITY, 0.0f, n), ACT1(RELU, 0.0f, n), ACT1(LRELU, 0.2f, n), ACT1(TANH, 0.0f, n),  \
+      ACT1(SIGMOID, 0.0f, n)
+#define ELEMENTWISE(n) {&axpby, {n}, 0, 0, 0, 0, 0, 0}, {&clamp, {n}, 0.01f, 0, 0, 0, 0, 0}
+#define REDUCE1(k, n) {&k, {n}, 0, 0, 0, 0, 0, 0}, {&k, {n}, 0, 1, 0, 0, 0, 0}
+#define REDUCE(n)                                                                          \
+  REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
+      REDUCE1(reduce_count_neg, n)
+
+static const op_case cases[] = {
+    BIAS(3, 5), BIAS(1, 1), BIAS(1, 7), BIAS(7, 1), BIAS(13, 29), BIAS(128, 784), BIAS(3, 4099),
+    ACT(1), ACT(7), ACT(1000), ACT(4099),
+    ELEMENTWISE(1), ELEMENTWISE(7), ELEMENTWISE(1000), ELEMENTWISE(4099),
+    {&transpose, {1, 1}, 0, 0, 0, 0, 0, 0}, {&transpose, {3, 5}, 0, 0, 0, 0, 0, 0},
+    {&transpose, {17, 33}, 0, 0, 0, 0, 0, 0}, {&transpose, {256, 784}, 0, 0, 0, 0, 0, 0},
+    {&transpose, {1, 128}, 0, 0, 0, 0, 0, 0},
+    REDUCE(0), REDUCE(1), REDUCE(7), REDUCE(255), REDUCE(256), REDUCE(257), REDUCE(1000),
+    REDUCE(4099), REDUCE(100003),
+};
+
+/* ---- The runner --------------------------------------------------------------------------- */
+
+static void describe(char *s, size_t size, const op_case *c) {
+  snprintf(s, size, "%s d=[%d,%d,%d,%d] p=%g flag=%d", c->kind->name, c->d[0], c->d[1], c->d[2],
+           c->d[3], (double)c->p, c->flag);
+}
+
+static void run_case(clgan_device *dev, const op_case *c) {
+  const op_kind *k = c->kind;
+  op_tensor t[MAXT];
+  float *h[MAXT], *want[MAXT], *got[MAXT];
+  clgan_buffer b[MAXT];
+  char name[160], what[256];
+  describe(name, sizeof name, c);
+  int nt = k->tensors(c, t);
+
+  for (int i = 0; i < nt; i++) h[i] = rand_floats(t[i].n, t[i].lo, t[i].hi);
+  if (k->fill) k->fill(c, t, h);
+  for (int i = 0; i < nt; i++) {
+    b[i] = upload(dev, h[i], t[i].n);
+    want[i] = copy_floats(h[i], t[i].n);
+    got[i] = copy_floats(h[i], t[i].n);
+  }
+  clgan_status st = k->device(dev, c, b);
+  CHECK(st == CLGAN_OK, "%s: device returned %s", name, clgan_status_name(st));
+  k->reference(c, want);
+  for (int i = 0; i < nt; i++)
+    if (t[i].out) download(dev, &b[i], got[i], t[i].n);
+  if (k->prepare) k->prepare(want, got);
+  for (int i = 0; i < nt; i++) {
+    if (!t[i].out) continue;
+    double atol = t[i].atol >= 0 ? t[i].atol : k->atol(c, t, h);
+    snprintf(what, sizeof what, "%s: %s", name, t[i].name);
+    CHECK_CLOSE(what, got[i], want[i], t[i].n, atol, t[i].rtol);
+  }
+
+  if (c->fd && k->loss) {
+    size_t n = t[k->fd_wrt].n;
+    float *x = h[k->fd_wrt], *fd = malloc((n ? n : 1) * sizeof *fd);
+    if (!fd) abort();
+    for (size_t i = 0; i < n; i++) {
+      float x0 = x[i], xp = (float)(x0 + c->fd_h), xm = (float)(x0 - c->fd_h);
+      x[i] = xp;
+      double lp = k->loss(c, h);
+      x[i] = xm;
+      double lm = k->loss(c, h);
+      x[i] = x0;
+      fd[i] = (float)((lp - lm) / ((double)xp - xm));
+    }
+    snprintf(what, sizeof what, "%s: %s vs finite differences in %s", name, t[k->fd_grad].name,
+             t[k->fd_wrt].name);
+    CHECK_CLOSE(what, got[k->fd_grad], fd, n, c->fd_atol, c->fd_rtol);
+    free(fd);
+  }
+  for (int i = 0; i < nt; i++) {
+    clgan_buffer_free(&b[i]);
+    free(h[i]), free(want[i]), free(got[i]);
+  }
+}
+
+int main(int argc, char **argv) {
+  clgan_device *dev = test_open_device();
+  /* An argument runs only the rows whose description contains it (as test-backend-ops -o). */
+  const char *only = argc > 1 ? argv[1] : NULL;
+  size_t ran = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char name[160];
+    describe(name, sizeof name, &cases[i]);
+    if (only && !strstr(name, only)) continue;
+    int before = test_failures;
+    run_case(dev, &cases[i]);
+    ran++;
+    if (test_failures != before) fprintf(stderr, "FAILED row %zu: %s\n", i, name);
+  }
+  printf("%zu of %zu rows run\n", ran, sizeof cases / sizeof cases[0]);
+  clgan_device_close(dev);
+  return test_finish();
+}
