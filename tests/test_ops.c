@@ -47,7 +47,12 @@ typedef struct {
    * after rounding to float, must match the device's output tensor fd_grad. */
   double (*loss)(const op_case *c, float *const *h);
   int fd_wrt, fd_grad;
+  /* Optional: names a row's flag in its description ("tanh", "accumulate"). */
+  const char *(*flag_name)(int flag);
 } op_kind;
+
+static const char *accumulate_name(int flag) { return flag ? "accumulate" : "overwrite"; }
+static const char *act_flag_name(int flag) { return clgan_act_name((clgan_act)flag); }
 
 struct op_case {
   const op_kind *kind;
@@ -80,8 +85,11 @@ static clgan_status bias_fwd_device(clgan_device *dev, const op_case *c, clgan_b
 static void bias_fwd_ref(const op_case *c, float **h) {
   clgan_ref_bias_forward(h[0], h[1], c->d[0], c->d[1]);
 }
-static const op_kind bias_forward = {"bias_forward", bias_fwd_tensors, NULL, bias_fwd_device,
-                                     bias_fwd_ref, NULL, NULL, NULL, 0, 0};
+static const op_kind bias_forward = {
+    .name = "bias_forward",
+    .tensors = bias_fwd_tensors,
+    .device = bias_fwd_device,
+    .reference = bias_fwd_ref};
 
 static int bias_bwd_tensors(const op_case *c, op_tensor *t) {
   size_t nm = (size_t)c->d[0] * c->d[1];
@@ -107,8 +115,15 @@ static double bias_loss(const op_case *c, float *const *h) {
   free(y);
   return l;
 }
-static const op_kind bias_backward = {"bias_backward", bias_bwd_tensors, NULL, bias_bwd_device,
-                                      bias_bwd_ref, NULL, NULL, bias_loss, 2, 0};
+static const op_kind bias_backward = {
+    .name = "bias_backward",
+    .tensors = bias_bwd_tensors,
+    .device = bias_bwd_device,
+    .reference = bias_bwd_ref,
+    .loss = bias_loss,
+    .fd_wrt = 2,
+    .fd_grad = 0,
+    .flag_name = accumulate_name};
 
 /* ---- Activations (cl/activation.cl) ------------------------------------------------------- */
 /* d = {n}; flag = clgan_act; p = its parameter. Inputs stay away from the kinks of ReLU and
@@ -146,7 +161,16 @@ static double act_loss(const op_case *c, float *const *h) {
   }
   return l;
 }
-static const op_kind act = {"act", act_tensors, act_fill, act_device, act_ref, NULL, NULL, act_loss, 0, 3};
+static const op_kind act = {
+    .name = "act",
+    .tensors = act_tensors,
+    .fill = act_fill,
+    .device = act_device,
+    .reference = act_ref,
+    .loss = act_loss,
+    .fd_wrt = 0,
+    .fd_grad = 3,
+    .flag_name = act_flag_name};
 
 /* In place: y = act(y) over a copy of x, then dy = dy * act'(.) overwriting dy. */
 static int act_inplace_tensors(const op_case *c, op_tensor *t) {
@@ -171,8 +195,13 @@ static void act_inplace_ref(const op_case *c, float **h) {
   clgan_ref_act_forward((clgan_act)c->flag, c->p, h[2], h[0], c->d[0]);
   clgan_ref_act_backward((clgan_act)c->flag, c->p, h[3], h[1], h[0], h[2], c->d[0]);
 }
-static const op_kind act_inplace = {"act in place", act_inplace_tensors, act_inplace_fill,
-                                    act_inplace_device, act_inplace_ref, NULL, NULL, NULL, 0, 0};
+static const op_kind act_inplace = {
+    .name = "act in place",
+    .tensors = act_inplace_tensors,
+    .fill = act_inplace_fill,
+    .device = act_inplace_device,
+    .reference = act_inplace_ref,
+    .flag_name = act_flag_name};
 
 /* ---- Elementwise (cl/elementwise.cl) ------------------------------------------------------ */
 /* d = {n} (axpby, clamp) or {rows, cols} (transpose). */
@@ -188,8 +217,11 @@ static clgan_status axpby_device(clgan_device *dev, const op_case *c, clgan_buff
 static void axpby_ref(const op_case *c, float **h) {
   for (int i = 0; i < c->d[0]; i++) h[0][i] = (float)(0.7 * h[1][i] - 1.3 * h[0][i]);
 }
-static const op_kind axpby = {"axpby 0.7 x - 1.3 y", axpby_tensors, NULL, axpby_device,
-                              axpby_ref, NULL, NULL, NULL, 0, 0};
+static const op_kind axpby = {
+    .name = "axpby 0.7 x - 1.3 y",
+    .tensors = axpby_tensors,
+    .device = axpby_device,
+    .reference = axpby_ref};
 
 static int clamp_tensors(const op_case *c, op_tensor *t) {
   t[0] = OUT("x", (size_t)c->d[0], -2, 2, 0, 0);
@@ -202,8 +234,11 @@ static void clamp_ref(const op_case *c, float **h) {
   float *x = h[0];
   for (int i = 0; i < c->d[0]; i++) x[i] = x[i] > c->p ? c->p : x[i] < -c->p ? -c->p : x[i];
 }
-static const op_kind clamp = {"clamp", clamp_tensors, NULL, clamp_device, clamp_ref, NULL, NULL,
-                              NULL, 0, 0};
+static const op_kind clamp = {
+    .name = "clamp",
+    .tensors = clamp_tensors,
+    .device = clamp_device,
+    .reference = clamp_ref};
 
 static int transpose_tensors(const op_case *c, op_tensor *t) {
   size_t n = (size_t)c->d[0] * c->d[1];
@@ -221,8 +256,12 @@ static clgan_status transpose_device(clgan_device *dev, const op_case *c, clgan_
 static void transpose_ref(const op_case *c, float **h) {
   clgan_ref_transpose(h[1], h[0], c->d[0], c->d[1]);
 }
-static const op_kind transpose = {"transpose", transpose_tensors, transpose_fill,
-                                  transpose_device, transpose_ref, NULL, NULL, NULL, 0, 0};
+static const op_kind transpose = {
+    .name = "transpose",
+    .tensors = transpose_tensors,
+    .fill = transpose_fill,
+    .device = transpose_device,
+    .reference = transpose_ref};
 
 /* ---- Reductions (cl/reduce.cl) ------------------------------------------------------------ */
 /* d = {n}; flag = accumulate; into slot REDUCE_SLOT of an 8-float buffer whose other slots
@@ -286,16 +325,40 @@ static double reduce_sumsq_atol(const op_case *c, const op_tensor *t, float *con
   for (size_t i = 0; i < t[0].n; i++) s += (double)h[0][i] * h[0][i];
   return 1e-6 * s + 1e-7;
 }
-static const op_kind reduce_sum = {"reduce_sum", reduce_tensors, reduce_fill, reduce_sum_device,
-                                   reduce_sum_ref, reduce_sum_atol, reduce_split, NULL, 0, 0};
-static const op_kind reduce_sumsq = {"reduce_sumsq", reduce_tensors, reduce_fill,
-                                     reduce_sumsq_device, reduce_sumsq_ref, reduce_sumsq_atol,
-                                     reduce_split, NULL, 0, 0};
-static const op_kind reduce_count = {"reduce_count_above 0.5", reduce_tensors, reduce_fill,
-                                     reduce_count_device, reduce_count_ref, NULL, reduce_split, NULL, 0, 0};
-static const op_kind reduce_count_neg = {"reduce_count_above 0.5 negate", reduce_tensors,
-                                         reduce_fill, reduce_count_neg_device,
-                                         reduce_count_neg_ref, NULL, reduce_split, NULL, 0, 0};
+static const op_kind reduce_sum = {
+    .name = "reduce_sum",
+    .tensors = reduce_tensors,
+    .fill = reduce_fill,
+    .device = reduce_sum_device,
+    .reference = reduce_sum_ref,
+    .atol = reduce_sum_atol,
+    .prepare = reduce_split,
+    .flag_name = accumulate_name};
+static const op_kind reduce_sumsq = {
+    .name = "reduce_sumsq",
+    .tensors = reduce_tensors,
+    .fill = reduce_fill,
+    .device = reduce_sumsq_device,
+    .reference = reduce_sumsq_ref,
+    .atol = reduce_sumsq_atol,
+    .prepare = reduce_split,
+    .flag_name = accumulate_name};
+static const op_kind reduce_count = {
+    .name = "reduce_count_above 0.5",
+    .tensors = reduce_tensors,
+    .fill = reduce_fill,
+    .device = reduce_count_device,
+    .reference = reduce_count_ref,
+    .prepare = reduce_split,
+    .flag_name = accumulate_name};
+static const op_kind reduce_count_neg = {
+    .name = "reduce_count_above 0.5 negate",
+    .tensors = reduce_tensors,
+    .fill = reduce_fill,
+    .device = reduce_count_neg_device,
+    .reference = reduce_count_neg_ref,
+    .prepare = reduce_split,
+    .flag_name = accumulate_name};
 
 /* ---- The table ---------------------------------------------------------------------------- */
 
@@ -327,8 +390,17 @@ static const op_case cases[] = {
 /* ---- The runner --------------------------------------------------------------------------- */
 
 static void describe(char *s, size_t size, const op_case *c) {
-  snprintf(s, size, "%s d=[%d,%d,%d,%d] p=%g flag=%d", c->kind->name, c->d[0], c->d[1], c->d[2],
-           c->d[3], (double)c->p, c->flag);
+  int nd = 4, len;
+  while (nd > 1 && c->d[nd - 1] == 0) nd--;
+  len = snprintf(s, size, "%s [", c->kind->name);
+  for (int i = 0; i < nd && len > 0 && (size_t)len < size; i++)
+    len += snprintf(s + len, size - (size_t)len, "%s%d", i ? "," : "", c->d[i]);
+  if (len > 0 && (size_t)len < size) {
+    if (c->kind->flag_name)
+      snprintf(s + len, size - (size_t)len, "] %s p=%g", c->kind->flag_name(c->flag), (double)c->p);
+    else
+      snprintf(s + len, size - (size_t)len, "] p=%g", (double)c->p);
+  }
 }
 
 static void run_case(clgan_device *dev, const op_case *c) {
