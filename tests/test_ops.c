@@ -57,7 +57,7 @@ static const char *act_flag_name(int flag) { return clgan_act_name((clgan_act)fl
 struct op_case {
   const op_kind *kind;
   int d[4];    /* shape: meaning per kind */
-  float p;     /* parameter: meaning per kind */
+  float p[4];  /* parameters: meaning per kind */
   int flag;    /* accumulate, activation, variant: meaning per kind */
   int fd;      /* 1: run the kind's finite differences on this row */
   double fd_h, fd_atol, fd_rtol;
@@ -143,20 +143,20 @@ static void act_fill(const op_case *c, const op_tensor *t, float **h) {
     if (fabsf(h[0][i]) < 0.05f) h[0][i] = copysignf(0.05f + fabsf(h[0][i]), h[0][i]);
 }
 static clgan_status act_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
-  clgan_status st = clgan_act_forward(dev, (clgan_act)c->flag, c->p, &b[2], &b[0], c->d[0]);
+  clgan_status st = clgan_act_forward(dev, (clgan_act)c->flag, c->p[0], &b[2], &b[0], c->d[0]);
   if (st != CLGAN_OK) return st;
-  return clgan_act_backward(dev, (clgan_act)c->flag, c->p, &b[3], &b[1], &b[0], &b[2], c->d[0]);
+  return clgan_act_backward(dev, (clgan_act)c->flag, c->p[0], &b[3], &b[1], &b[0], &b[2], c->d[0]);
 }
 static void act_ref(const op_case *c, float **h) {
-  clgan_ref_act_forward((clgan_act)c->flag, c->p, h[2], h[0], c->d[0]);
-  clgan_ref_act_backward((clgan_act)c->flag, c->p, h[3], h[1], h[0], h[2], c->d[0]);
+  clgan_ref_act_forward((clgan_act)c->flag, c->p[0], h[2], h[0], c->d[0]);
+  clgan_ref_act_backward((clgan_act)c->flag, c->p[0], h[3], h[1], h[0], h[2], c->d[0]);
 }
 /* L = sum(act(x) .* dy). */
 static double act_loss(const op_case *c, float *const *h) {
   double l = 0.0;
   for (int i = 0; i < c->d[0]; i++) {
     float y;
-    clgan_ref_act_forward((clgan_act)c->flag, c->p, &y, &h[0][i], 1);
+    clgan_ref_act_forward((clgan_act)c->flag, c->p[0], &y, &h[0][i], 1);
     l += (double)y * h[1][i];
   }
   return l;
@@ -187,13 +187,13 @@ static void act_inplace_fill(const op_case *c, const op_tensor *t, float **h) {
   memcpy(h[3], h[1], t[1].n * sizeof(float));
 }
 static clgan_status act_inplace_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
-  clgan_status st = clgan_act_forward(dev, (clgan_act)c->flag, c->p, &b[2], &b[2], c->d[0]);
+  clgan_status st = clgan_act_forward(dev, (clgan_act)c->flag, c->p[0], &b[2], &b[2], c->d[0]);
   if (st != CLGAN_OK) return st;
-  return clgan_act_backward(dev, (clgan_act)c->flag, c->p, &b[3], &b[3], &b[0], &b[2], c->d[0]);
+  return clgan_act_backward(dev, (clgan_act)c->flag, c->p[0], &b[3], &b[3], &b[0], &b[2], c->d[0]);
 }
 static void act_inplace_ref(const op_case *c, float **h) {
-  clgan_ref_act_forward((clgan_act)c->flag, c->p, h[2], h[0], c->d[0]);
-  clgan_ref_act_backward((clgan_act)c->flag, c->p, h[3], h[1], h[0], h[2], c->d[0]);
+  clgan_ref_act_forward((clgan_act)c->flag, c->p[0], h[2], h[0], c->d[0]);
+  clgan_ref_act_backward((clgan_act)c->flag, c->p[0], h[3], h[1], h[0], h[2], c->d[0]);
 }
 static const op_kind act_inplace = {
     .name = "act in place",
@@ -228,11 +228,12 @@ static int clamp_tensors(const op_case *c, op_tensor *t) {
   return 1;
 }
 static clgan_status clamp_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
-  return clgan_clamp(dev, &b[0], c->d[0], c->p);
+  return clgan_clamp(dev, &b[0], c->d[0], c->p[0]);
 }
 static void clamp_ref(const op_case *c, float **h) {
   float *x = h[0];
-  for (int i = 0; i < c->d[0]; i++) x[i] = x[i] > c->p ? c->p : x[i] < -c->p ? -c->p : x[i];
+  float m = c->p[0];
+  for (int i = 0; i < c->d[0]; i++) x[i] = x[i] > m ? m : x[i] < -m ? -m : x[i];
 }
 static const op_kind clamp = {
     .name = "clamp",
@@ -362,16 +363,22 @@ static const op_kind reduce_count_neg = {
 
 /* ---- The table ---------------------------------------------------------------------------- */
 
+/* Rows with designated initialisers: kind, shape d, parameters p, flag; fd = 1 with the step
+ * fd_h and the tolerances fd_atol, fd_rtol for the finite differences. */
 #define BIAS(r, c)                                                                         \
-  {&bias_forward, {r, c}, 0, 0, 0, 0, 0, 0}, {&bias_backward, {r, c}, 0, 1, 0, 0, 0, 0},  \
-      {&bias_backward, {r, c}, 0, 0, (r) * (c) <= 64, 1e-2, 1e-3, 1e-3}
-#define ACT1(a, p, n)                                                                      \
-  {&act, {n}, p, CLGAN_ACT_##a, 1, 1e-3, 1e-4, 1e-3}, {&act_inplace, {n}, p, CLGAN_ACT_##a, 0, 0, 0, 0}
+  {.kind = &bias_forward, .d = {r, c}}, {.kind = &bias_backward, .d = {r, c}, .flag = 1},  \
+      {.kind = &bias_backward, .d = {r, c}, .fd = (r) * (c) <= 64, .fd_h = 1e-2,           \
+       .fd_atol = 1e-3, .fd_rtol = 1e-3}
+#define ACT1(a, param, n)                                                                  \
+  {.kind = &act, .d = {n}, .p = {param}, .flag = CLGAN_ACT_##a, .fd = 1, .fd_h = 1e-3,     \
+   .fd_atol = 1e-4, .fd_rtol = 1e-3},                                                      \
+      {.kind = &act_inplace, .d = {n}, .p = {param}, .flag = CLGAN_ACT_##a}
 #define ACT(n)                                                                             \
   ACT1(IDENTITY, 0.0f, n), ACT1(RELU, 0.0f, n), ACT1(LRELU, 0.2f, n), ACT1(TANH, 0.0f, n),  \
       ACT1(SIGMOID, 0.0f, n)
-#define ELEMENTWISE(n) {&axpby, {n}, 0, 0, 0, 0, 0, 0}, {&clamp, {n}, 0.01f, 0, 0, 0, 0, 0}
-#define REDUCE1(k, n) {&k, {n}, 0, 0, 0, 0, 0, 0}, {&k, {n}, 0, 1, 0, 0, 0, 0}
+#define ELEMENTWISE(n) {.kind = &axpby, .d = {n}}, {.kind = &clamp, .d = {n}, .p = {0.01f}}
+#define TRANSPOSE(r, c) {.kind = &transpose, .d = {r, c}}
+#define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
       REDUCE1(reduce_count_neg, n)
@@ -380,9 +387,7 @@ static const op_case cases[] = {
     BIAS(3, 5), BIAS(1, 1), BIAS(1, 7), BIAS(7, 1), BIAS(13, 29), BIAS(128, 784), BIAS(3, 4099),
     ACT(1), ACT(7), ACT(1000), ACT(4099),
     ELEMENTWISE(1), ELEMENTWISE(7), ELEMENTWISE(1000), ELEMENTWISE(4099),
-    {&transpose, {1, 1}, 0, 0, 0, 0, 0, 0}, {&transpose, {3, 5}, 0, 0, 0, 0, 0, 0},
-    {&transpose, {17, 33}, 0, 0, 0, 0, 0, 0}, {&transpose, {256, 784}, 0, 0, 0, 0, 0, 0},
-    {&transpose, {1, 128}, 0, 0, 0, 0, 0, 0},
+    TRANSPOSE(1, 1), TRANSPOSE(3, 5), TRANSPOSE(17, 33), TRANSPOSE(256, 784), TRANSPOSE(1, 128),
     REDUCE(0), REDUCE(1), REDUCE(7), REDUCE(255), REDUCE(256), REDUCE(257), REDUCE(1000),
     REDUCE(4099), REDUCE(100003),
 };
@@ -395,12 +400,13 @@ static void describe(char *s, size_t size, const op_case *c) {
   len = snprintf(s, size, "%s [", c->kind->name);
   for (int i = 0; i < nd && len > 0 && (size_t)len < size; i++)
     len += snprintf(s + len, size - (size_t)len, "%s%d", i ? "," : "", c->d[i]);
-  if (len > 0 && (size_t)len < size) {
-    if (c->kind->flag_name)
-      snprintf(s + len, size - (size_t)len, "] %s p=%g", c->kind->flag_name(c->flag), (double)c->p);
-    else
-      snprintf(s + len, size - (size_t)len, "] p=%g", (double)c->p);
-  }
+  if (len > 0 && (size_t)len < size)
+    len += snprintf(s + len, size - (size_t)len, "]%s%s", c->kind->flag_name ? " " : "",
+                    c->kind->flag_name ? c->kind->flag_name(c->flag) : "");
+  int np = 4;
+  while (np > 0 && c->p[np - 1] == 0.0f) np--;
+  for (int i = 0; i < np && len > 0 && (size_t)len < size; i++)
+    len += snprintf(s + len, size - (size_t)len, "%s%g", i ? "," : " p=", (double)c->p[i]);
 }
 
 static void run_case(clgan_device *dev, const op_case *c) {
