@@ -9,6 +9,7 @@
  * Checks that are not "device equals reference" stay in the op's own test_ops_<family>.c:
  * extremes and saturation, NaN propagation, refusals, determinism, device-side chains. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ops_testutil.h"
@@ -361,6 +362,105 @@ static const op_kind reduce_count_neg = {
     .prepare = reduce_split,
     .flag_name = accumulate_name};
 
+/* ---- Losses (cl/loss.cl) ----------------------------------------------------------------- */
+/* bce: d = {n}, p = {target, scale, sign} (clgan_bce_cfg). The optional outputs (NULL dz, loss
+ * or prob) and the tails at |z| = 100 stay in test_ops_loss.c. */
+
+static clgan_bce_cfg bce_cfg(const op_case *c) { return (clgan_bce_cfg){c->p[0], c->p[1], c->p[2]}; }
+
+static int bce_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0];
+  t[0] = T("z", n, -8, 8);
+  t[1] = OUT("dz", n, 0, 0, 1e-7 * fabs(c->p[1]), 1e-5);
+  t[2] = OUT("loss", n, 0, 0, 1e-6, 1e-5);
+  t[3] = OUT("prob", n, 0, 0, 1e-7, 1e-5);
+  return 4;
+}
+static clgan_status bce_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_bce_cfg cfg = bce_cfg(c);
+  return clgan_bce_logits(dev, &cfg, &b[1], &b[2], &b[3], &b[0], c->d[0]);
+}
+static void bce_ref(const op_case *c, float **h) {
+  clgan_bce_cfg cfg = bce_cfg(c);
+  clgan_ref_bce_logits(&cfg, h[1], h[2], h[3], h[0], c->d[0]);
+}
+/* L = scale * sum_i loss_i (the loss carries the sign), so that dL/dz = dz. */
+static double bce_loss(const op_case *c, float *const *h) {
+  clgan_bce_cfg cfg = bce_cfg(c);
+  size_t n = (size_t)c->d[0];
+  float *l = malloc((n ? n : 1) * sizeof *l);
+  if (!l) abort();
+  clgan_ref_bce_logits(&cfg, NULL, l, NULL, h[0], c->d[0]);
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) sum += l[i];
+  free(l);
+  return cfg.scale * sum;
+}
+static const op_kind bce = {
+    .name = "bce_logits",
+    .tensors = bce_tensors,
+    .device = bce_device,
+    .reference = bce_ref,
+    .loss = bce_loss,
+    .fd_wrt = 0,
+    .fd_grad = 1};
+
+/* softmax_xent: d = {n, classes}; p = {scale}. Labels (int32, in a float-sized tensor) sit
+ * after XENT_OFF out-of-range ones, which must not be read (a kernel reading from the wrong
+ * offset would produce NaN rows). Logits of +-1e4, ties, bad labels and the optional outputs
+ * stay in test_ops_loss.c. */
+enum { XENT_OFF = 5 };
+
+static int xent_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0], all = n * (size_t)c->d[1];
+  t[0] = T("z", all, -8, 8);
+  t[1] = T("labels", n + XENT_OFF, 0, (float)c->d[1]); /* int32 after xent_fill */
+  t[2] = OUT("dz", all, 0, 0, 1e-7 * c->p[0], 1e-5);
+  t[3] = OUT("loss", n, 0, 0, 1e-6, 1e-5);
+  t[4] = OUT("correct", n, 0, 0, 0, 0);
+  return 5;
+}
+static void xent_fill(const op_case *c, const op_tensor *t, float **h) {
+  int32_t *l = (int32_t *)(void *)h[1];
+  for (size_t i = 0; i < XENT_OFF; i++) l[i] = -7 - (int32_t)i;
+  for (size_t i = XENT_OFF; i < t[1].n; i++) {
+    int32_t v = (int32_t)h[1][i];
+    l[i] = v < c->d[1] ? v : 0;
+  }
+}
+static clgan_status xent_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_xent_cfg cfg = {c->p[0]};
+  return clgan_softmax_xent(dev, &cfg, &b[2], &b[3], &b[4], &b[0], &b[1], XENT_OFF, c->d[0],
+                            c->d[1]);
+}
+static void xent_ref(const op_case *c, float **h) {
+  clgan_xent_cfg cfg = {c->p[0]};
+  clgan_ref_softmax_xent(&cfg, h[2], h[3], h[4], h[0], (const int32_t *)(void *)h[1], XENT_OFF,
+                         c->d[0], c->d[1]);
+}
+/* L = scale * sum_i loss_i, so that dL/dz = dz. */
+static double xent_loss(const op_case *c, float *const *h) {
+  clgan_xent_cfg cfg = {c->p[0]};
+  size_t n = (size_t)c->d[0];
+  float *l = malloc((n ? n : 1) * sizeof *l);
+  if (!l) abort();
+  clgan_ref_softmax_xent(&cfg, NULL, l, NULL, h[0], (const int32_t *)(void *)h[1], XENT_OFF,
+                         c->d[0], c->d[1]);
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) sum += l[i];
+  free(l);
+  return cfg.scale * sum;
+}
+static const op_kind xent = {
+    .name = "softmax_xent",
+    .tensors = xent_tensors,
+    .fill = xent_fill,
+    .device = xent_device,
+    .reference = xent_ref,
+    .loss = xent_loss,
+    .fd_wrt = 0,
+    .fd_grad = 2};
+
 /* ---- The table ---------------------------------------------------------------------------- */
 
 /* Rows with designated initialisers: kind, shape d, parameters p, flag; fd = 1 with the step
@@ -378,6 +478,19 @@ static const op_kind reduce_count_neg = {
       ACT1(SIGMOID, 0.0f, n)
 #define ELEMENTWISE(n) {.kind = &axpby, .d = {n}}, {.kind = &clamp, .d = {n}, .p = {0.01f}}
 #define TRANSPOSE(r, c) {.kind = &transpose, .d = {r, c}}
+#define BCE1(t, scale, sign, n)                                                            \
+  {.kind = &bce, .d = {n}, .p = {t, scale, sign}, .fd = 1, .fd_h = 1e-2,                   \
+   .fd_atol = 1e-4 * (scale), .fd_rtol = 1e-3}
+#define BCE(n)                                                                             \
+  BCE1(1.0f, 1.0f / (n), 1.0f, n),  /* D on real */                                        \
+      BCE1(0.0f, 1.0f / (n), 1.0f, n),  /* D on fake */                                    \
+      BCE1(0.0f, 1.0f / (n), -1.0f, n), /* minimax G */                                    \
+      BCE1(0.9f, 1.0f / (n), 1.0f, n),  /* one-sided label smoothing */                    \
+      BCE1(0.9f, 1.0f, -1.0f, n)
+#define XENT1(n, classes)                                                                  \
+  {.kind = &xent, .d = {n, classes}, .p = {1.0f / (n)}, .fd = 1, .fd_h = 1e-2,             \
+   .fd_atol = 1e-4 * (1.0f / (n)), .fd_rtol = 1e-3}
+#define XENT(n) XENT1(n, 1), XENT1(n, 2), XENT1(n, 10), XENT1(n, 17)
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -390,6 +503,8 @@ static const op_case cases[] = {
     TRANSPOSE(1, 1), TRANSPOSE(3, 5), TRANSPOSE(17, 33), TRANSPOSE(256, 784), TRANSPOSE(1, 128),
     REDUCE(0), REDUCE(1), REDUCE(7), REDUCE(255), REDUCE(256), REDUCE(257), REDUCE(1000),
     REDUCE(4099), REDUCE(100003),
+    BCE(1), BCE(7), BCE(1000), BCE(4099),
+    XENT(1), XENT(37), XENT(129),
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */
