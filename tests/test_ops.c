@@ -14,7 +14,7 @@
 
 #include "ops_testutil.h"
 
-enum { MAXT = 6 };
+enum { MAXT = 16, MAXG = 3 };
 
 /* One tensor of a case: n floats, uniform in [lo, hi) (zeros when lo == hi == 0). Outputs are
  * filled too (the device sees the same initial values as the reference: accumulate, in place)
@@ -44,10 +44,14 @@ typedef struct {
   /* Optional: rearranges the downloaded outputs and the reference's alike before the compare. */
   void (*prepare)(float **want, float **got);
   /* Optional finite differences: loss is a scalar of the reference forward (it must not change
-   * h); its central differences in every element of tensor fd_wrt, with the step actually taken
-   * after rounding to float, must match the device's output tensor fd_grad. */
+   * h); for each of the n_grads pairs, its central differences in every element of the input
+   * tensor wrt, with the step actually taken after rounding to float, must match the device's
+   * output tensor grad. */
   double (*loss)(const op_case *c, float *const *h);
-  int fd_wrt, fd_grad;
+  struct {
+    int wrt, grad;
+  } grads[MAXG];
+  int n_grads;
   /* Optional: names a row's flag in its description ("tanh", "accumulate"). */
   const char *(*flag_name)(int flag);
 } op_kind;
@@ -122,8 +126,8 @@ static const op_kind bias_backward = {
     .device = bias_bwd_device,
     .reference = bias_bwd_ref,
     .loss = bias_loss,
-    .fd_wrt = 2,
-    .fd_grad = 0,
+    .grads = {{2, 0}},
+    .n_grads = 1,
     .flag_name = accumulate_name};
 
 /* ---- Activations (cl/activation.cl) ------------------------------------------------------- */
@@ -169,8 +173,8 @@ static const op_kind act = {
     .device = act_device,
     .reference = act_ref,
     .loss = act_loss,
-    .fd_wrt = 0,
-    .fd_grad = 3,
+    .grads = {{0, 3}},
+    .n_grads = 1,
     .flag_name = act_flag_name};
 
 /* In place: y = act(y) over a copy of x, then dy = dy * act'(.) overwriting dy. */
@@ -203,6 +207,88 @@ static const op_kind act_inplace = {
     .device = act_inplace_device,
     .reference = act_inplace_ref,
     .flag_name = act_flag_name};
+
+/* ---- Batch normalisation (cl/batchnorm.cl) ----------------------------------------------- */
+/* d = {N, C, S}, p = {eps, momentum}, flag = accumulate for dgamma and dbeta. One chain as a
+ * layer runs it: the training forward (y, saved statistics, running statistics), the eval
+ * forward with the updated running statistics, and the backward from the saved statistics.
+ * The running statistics against PyTorch's convention, and the refusals, stay in
+ * test_ops_batchnorm.c. */
+enum { BN_X, BN_GAMMA, BN_BETA, BN_RM, BN_RV, BN_Y, BN_MEAN, BN_INVSTD, BN_YEVAL, BN_DY, BN_DX,
+       BN_DGAMMA, BN_DBETA, BN_TENSORS };
+
+static clgan_bn_shape bn_shape(const op_case *c) {
+  return (clgan_bn_shape){c->d[0], c->d[1], c->d[2], c->p[0], c->p[1]};
+}
+static int bn_tensors(const op_case *c, op_tensor *t) {
+  size_t total = (size_t)c->d[0] * c->d[1] * c->d[2], ch = (size_t)c->d[1];
+  t[BN_X] = T("x", total, -2, 2);
+  t[BN_GAMMA] = T("gamma", ch, 0.5f, 1.5f);
+  t[BN_BETA] = T("beta", ch, -1, 1);
+  t[BN_RM] = OUT("running_mean", ch, -0.5f, 0.5f, 1e-5, 1e-5);
+  t[BN_RV] = OUT("running_var", ch, 0.5f, 2.0f, 1e-5, 1e-5);
+  t[BN_Y] = OUT("y (train)", total, 0, 0, 2e-5, 2e-5);
+  t[BN_MEAN] = OUT("mean", ch, 0, 0, 1e-5, 1e-5);
+  t[BN_INVSTD] = OUT("invstd", ch, 0, 0, 1e-5, 1e-5);
+  t[BN_YEVAL] = OUT("y (eval)", total, 0, 0, 2e-5, 2e-5);
+  t[BN_DY] = T("dy", total, -1, 1);
+  t[BN_DX] = OUT("dx", total, 0, 0, 1e-5, 1e-4);
+  t[BN_DGAMMA] = OUT("dgamma", ch, -1, 1, 1e-4, 1e-4);
+  t[BN_DBETA] = OUT("dbeta", ch, -1, 1, 1e-4, 1e-4);
+  return BN_TENSORS;
+}
+/* Channels with their own offset and scale, as real activations have. */
+static void bn_fill(const op_case *c, const op_tensor *t, float **h) {
+  for (size_t i = 0; i < t[BN_X].n; i++) {
+    size_t ch = (i / (size_t)c->d[2]) % (size_t)c->d[1];
+    h[BN_X][i] = h[BN_X][i] * (1.0f + (float)ch * 0.5f) + (float)ch - 2.0f;
+  }
+}
+static clgan_status bn_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_bn_shape sh = bn_shape(c);
+  clgan_status st = clgan_bn_forward_train(dev, &sh, &b[BN_Y], &b[BN_MEAN], &b[BN_INVSTD],
+                                           &b[BN_RM], &b[BN_RV], &b[BN_X], &b[BN_GAMMA],
+                                           &b[BN_BETA]);
+  if (st == CLGAN_OK)
+    st = clgan_bn_forward_eval(dev, &sh, &b[BN_YEVAL], &b[BN_RM], &b[BN_RV], &b[BN_X],
+                               &b[BN_GAMMA], &b[BN_BETA]);
+  if (st == CLGAN_OK)
+    st = clgan_bn_backward(dev, &sh, &b[BN_DX], &b[BN_DGAMMA], &b[BN_DBETA], &b[BN_DY],
+                           &b[BN_X], &b[BN_MEAN], &b[BN_INVSTD], &b[BN_GAMMA], c->flag);
+  return st;
+}
+static void bn_ref(const op_case *c, float **h) {
+  clgan_bn_shape sh = bn_shape(c);
+  clgan_ref_bn_forward_train(&sh, h[BN_Y], h[BN_MEAN], h[BN_INVSTD], h[BN_RM], h[BN_RV],
+                             h[BN_X], h[BN_GAMMA], h[BN_BETA]);
+  clgan_ref_bn_forward_eval(&sh, h[BN_YEVAL], h[BN_RM], h[BN_RV], h[BN_X], h[BN_GAMMA],
+                            h[BN_BETA]);
+  clgan_ref_bn_backward(&sh, h[BN_DX], h[BN_DGAMMA], h[BN_DBETA], h[BN_DY], h[BN_X],
+                        h[BN_MEAN], h[BN_INVSTD], h[BN_GAMMA], c->flag);
+}
+/* L = sum(dy .* y) through the reference training forward. */
+static double bn_loss(const op_case *c, float *const *h) {
+  clgan_bn_shape sh = bn_shape(c);
+  size_t total = (size_t)c->d[0] * c->d[1] * c->d[2], ch = (size_t)c->d[1];
+  float *y = malloc(total * 4), *mean = malloc(ch * 4), *invstd = malloc(ch * 4);
+  float *rm = calloc(ch, 4), *rv = calloc(ch, 4);
+  if (!y || !mean || !invstd || !rm || !rv) abort();
+  clgan_ref_bn_forward_train(&sh, y, mean, invstd, rm, rv, h[BN_X], h[BN_GAMMA], h[BN_BETA]);
+  double l = 0.0;
+  for (size_t i = 0; i < total; i++) l += (double)h[BN_DY][i] * y[i];
+  free(y), free(mean), free(invstd), free(rm), free(rv);
+  return l;
+}
+static const op_kind batchnorm = {
+    .name = "batchnorm",
+    .tensors = bn_tensors,
+    .fill = bn_fill,
+    .device = bn_device,
+    .reference = bn_ref,
+    .loss = bn_loss,
+    .grads = {{BN_X, BN_DX}, {BN_GAMMA, BN_DGAMMA}, {BN_BETA, BN_DBETA}},
+    .n_grads = 3,
+    .flag_name = accumulate_name};
 
 /* ---- Elementwise (cl/elementwise.cl) ------------------------------------------------------ */
 /* d = {n} (axpby, clamp) or {rows, cols} (transpose). */
@@ -402,8 +488,8 @@ static const op_kind bce = {
     .device = bce_device,
     .reference = bce_ref,
     .loss = bce_loss,
-    .fd_wrt = 0,
-    .fd_grad = 1};
+    .grads = {{0, 1}},
+    .n_grads = 1};
 
 /* softmax_xent: d = {n, classes}; p = {scale}. Labels (int32, in a float-sized tensor) sit
  * after XENT_OFF out-of-range ones, which must not be read (a kernel reading from the wrong
@@ -458,8 +544,8 @@ static const op_kind xent = {
     .device = xent_device,
     .reference = xent_ref,
     .loss = xent_loss,
-    .fd_wrt = 0,
-    .fd_grad = 2};
+    .grads = {{0, 2}},
+    .n_grads = 1};
 
 /* ---- The table ---------------------------------------------------------------------------- */
 
@@ -491,6 +577,10 @@ static const op_kind xent = {
   {.kind = &xent, .d = {n, classes}, .p = {1.0f / (n)}, .fd = 1, .fd_h = 1e-2,             \
    .fd_atol = 1e-4 * (1.0f / (n)), .fd_rtol = 1e-3}
 #define XENT(n) XENT1(n, 1), XENT1(n, 2), XENT1(n, 10), XENT1(n, 17)
+#define BN(n, c, s, eps, momentum, fd_on)                                                  \
+  {.kind = &batchnorm, .d = {n, c, s}, .p = {eps, momentum}, .flag = 1},                   \
+      {.kind = &batchnorm, .d = {n, c, s}, .p = {eps, momentum}, .fd = fd_on, .fd_h = 1e-2, \
+       .fd_atol = 5e-4, .fd_rtol = 2e-3}
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -505,6 +595,8 @@ static const op_case cases[] = {
     REDUCE(4099), REDUCE(100003),
     BCE(1), BCE(7), BCE(1000), BCE(4099),
     XENT(1), XENT(37), XENT(129),
+    BN(3, 5, 1, 1e-5f, 0.1f, 1), BN(3, 5, 4, 1e-5f, 0.1f, 1), BN(2, 1, 1, 1e-5f, 0.2f, 1),
+    BN(7, 3, 13, 1e-3f, 1.0f, 0), BN(128, 257, 1, 1e-5f, 0.1f, 0), BN(64, 32, 49, 1e-5f, 0.1f, 0),
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */
@@ -532,6 +624,7 @@ static void run_case(clgan_device *dev, const op_case *c) {
   char name[160], what[256];
   describe(name, sizeof name, c);
   int nt = k->tensors(c, t);
+  if (nt > MAXT) abort(); /* a kind with more tensors than the runner holds */
 
   for (int i = 0; i < nt; i++) h[i] = rand_floats(t[i].n, t[i].lo, t[i].hi);
   if (k->fill) k->fill(c, t, h);
@@ -553,9 +646,10 @@ static void run_case(clgan_device *dev, const op_case *c) {
     CHECK_CLOSE(what, got[i], want[i], t[i].n, atol, t[i].rtol);
   }
 
-  if (c->fd && k->loss) {
-    size_t n = t[k->fd_wrt].n;
-    float *x = h[k->fd_wrt], *fd = malloc((n ? n : 1) * sizeof *fd);
+  for (int g = 0; c->fd && g < k->n_grads; g++) {
+    int wrt = k->grads[g].wrt, grad = k->grads[g].grad;
+    size_t n = t[wrt].n;
+    float *x = h[wrt], *fd = malloc((n ? n : 1) * sizeof *fd);
     if (!fd) abort();
     for (size_t i = 0; i < n; i++) {
       float x0 = x[i], xp = (float)(x0 + c->fd_h), xm = (float)(x0 - c->fd_h);
@@ -566,9 +660,9 @@ static void run_case(clgan_device *dev, const op_case *c) {
       x[i] = x0;
       fd[i] = (float)((lp - lm) / ((double)xp - xm));
     }
-    snprintf(what, sizeof what, "%s: %s vs finite differences in %s", name, t[k->fd_grad].name,
-             t[k->fd_wrt].name);
-    CHECK_CLOSE(what, got[k->fd_grad], fd, n, c->fd_atol, c->fd_rtol);
+    snprintf(what, sizeof what, "%s: %s vs finite differences in %s", name, t[grad].name,
+             t[wrt].name);
+    CHECK_CLOSE(what, got[grad], fd, n, c->fd_atol, c->fd_rtol);
     free(fd);
   }
   for (int i = 0; i < nt; i++) {
