@@ -52,6 +52,8 @@ typedef struct {
     int wrt, grad;
   } grads[MAXG];
   int n_grads;
+  /* How many of a row's d the kind reads (0: up to the last non-zero), for the description. */
+  int rank;
   /* Optional: names a row's flag in its description ("tanh", "accumulate"). */
   const char *(*flag_name)(int flag);
 } op_kind;
@@ -61,7 +63,7 @@ static const char *act_flag_name(int flag) { return clgan_act_name((clgan_act)fl
 
 struct op_case {
   const op_kind *kind;
-  int d[4];    /* shape: meaning per kind */
+  int d[9];    /* shape: meaning per kind */
   float p[4];  /* parameters: meaning per kind */
   int flag;    /* accumulate, activation, variant: meaning per kind */
   int fd;      /* 1: run the kind's finite differences on this row */
@@ -289,6 +291,120 @@ static const op_kind batchnorm = {
     .grads = {{BN_X, BN_DX}, {BN_GAMMA, BN_DGAMMA}, {BN_BETA, BN_DBETA}},
     .n_grads = 3,
     .flag_name = accumulate_name};
+
+/* ---- Convolution (cl/conv.cl) ------------------------------------------------------------ */
+/* d = clgan_conv_shape {n, c_in, h_in, w_in, c_out, kh, kw, stride, pad}; p = {tolerance};
+ * flag: CONV_BIAS (forward with bias) | CONV_ACC (backward accumulates onto random gradients).
+ * The forward, then all three gradients. Bitwise repeatability, each gradient alone, the
+ * output sizes and the refusals stay in test_ops_conv.c. */
+enum { CONV_BIAS = 1, CONV_ACC = 2 };
+enum { CV_X, CV_W, CV_B, CV_DY, CV_COL, CV_Y, CV_DX, CV_DW, CV_DB, CV_TENSORS };
+
+typedef struct {
+  clgan_status (*fwd)(clgan_device *, const clgan_conv_shape *, clgan_buffer *,
+                      const clgan_buffer *, const clgan_buffer *, const clgan_buffer *,
+                      clgan_buffer *);
+  clgan_status (*bwd)(clgan_device *, const clgan_conv_shape *, clgan_buffer *, clgan_buffer *,
+                      clgan_buffer *, const clgan_buffer *, const clgan_buffer *,
+                      const clgan_buffer *, clgan_buffer *, int);
+  void (*ref_fwd)(const clgan_conv_shape *, float *, const float *, const float *,
+                  const float *);
+  void (*ref_bwd)(const clgan_conv_shape *, float *, float *, float *, const float *,
+                  const float *, const float *, int);
+  void (*out_hw)(const clgan_conv_shape *, int *, int *);
+  size_t (*workspace)(const clgan_conv_shape *);
+} conv_ops;
+
+static const conv_ops conv2d_ops = {clgan_conv2d_forward, clgan_conv2d_backward,
+                                    clgan_ref_conv2d_forward, clgan_ref_conv2d_backward,
+                                    clgan_conv2d_out_hw, clgan_conv2d_workspace};
+static const conv_ops convT2d_ops = {clgan_convT2d_forward, clgan_convT2d_backward,
+                                     clgan_ref_convT2d_forward, clgan_ref_convT2d_backward,
+                                     clgan_convT2d_out_hw, clgan_convT2d_workspace};
+
+static const op_kind conv2d, convT2d;
+static const conv_ops *conv_of(const op_case *c) {
+  return c->kind == &convT2d ? &convT2d_ops : &conv2d_ops;
+}
+static clgan_conv_shape conv_shape(const op_case *c) {
+  return (clgan_conv_shape){c->d[0], c->d[1], c->d[2], c->d[3], c->d[4],
+                            c->d[5], c->d[6], c->d[7], c->d[8]};
+}
+static int conv_tensors(const op_case *c, op_tensor *t) {
+  clgan_conv_shape sh = conv_shape(c);
+  int ho, wo;
+  conv_of(c)->out_hw(&sh, &ho, &wo);
+  size_t nx = (size_t)sh.n * sh.c_in * sh.h_in * sh.w_in, ny = (size_t)sh.n * sh.c_out * ho * wo;
+  size_t nw = (size_t)sh.c_out * sh.c_in * sh.kh * sh.kw, nb = (size_t)sh.c_out;
+  float wscale = 1.0f / sqrtf((float)(sh.c_in * sh.kh * sh.kw));
+  double tol = c->p[0];
+  t[CV_X] = T("x", nx, -1, 1);
+  t[CV_W] = T("w", nw, -wscale, wscale);
+  t[CV_B] = T("b", nb, -0.5f, 0.5f);
+  t[CV_DY] = T("dy", ny, -1, 1);
+  t[CV_COL] = T("col (workspace)", conv_of(c)->workspace(&sh), 0, 0);
+  t[CV_Y] = OUT("y", ny, 0, 0, tol, tol);
+  t[CV_DX] = OUT("dx", nx, 0, 0, tol, tol);
+  t[CV_DW] = OUT("dw", nw, -1, 1, tol, tol);
+  t[CV_DB] = OUT("db", nb, -1, 1, tol, tol);
+  return CV_TENSORS;
+}
+static clgan_status conv_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_conv_shape sh = conv_shape(c);
+  const conv_ops *o = conv_of(c);
+  clgan_status st = o->fwd(dev, &sh, &b[CV_Y], &b[CV_X], &b[CV_W],
+                           c->flag & CONV_BIAS ? &b[CV_B] : NULL, &b[CV_COL]);
+  if (st != CLGAN_OK) return st;
+  return o->bwd(dev, &sh, &b[CV_DX], &b[CV_DW], &b[CV_DB], &b[CV_DY], &b[CV_X], &b[CV_W],
+                &b[CV_COL], (c->flag & CONV_ACC) != 0);
+}
+static void conv_ref(const op_case *c, float **h) {
+  clgan_conv_shape sh = conv_shape(c);
+  const conv_ops *o = conv_of(c);
+  o->ref_fwd(&sh, h[CV_Y], h[CV_X], h[CV_W], c->flag & CONV_BIAS ? h[CV_B] : NULL);
+  o->ref_bwd(&sh, h[CV_DX], h[CV_DW], h[CV_DB], h[CV_DY], h[CV_X], h[CV_W],
+             (c->flag & CONV_ACC) != 0);
+}
+/* L = sum(dy .* y) through the reference forward with bias (db does not depend on whether the
+ * row's forward used it). */
+static double conv_loss(const op_case *c, float *const *h) {
+  clgan_conv_shape sh = conv_shape(c);
+  int ho, wo;
+  conv_of(c)->out_hw(&sh, &ho, &wo);
+  size_t ny = (size_t)sh.n * sh.c_out * ho * wo;
+  float *y = malloc((ny ? ny : 1) * sizeof *y);
+  if (!y) abort();
+  conv_of(c)->ref_fwd(&sh, y, h[CV_X], h[CV_W], h[CV_B]);
+  double l = 0.0;
+  for (size_t i = 0; i < ny; i++) l += (double)h[CV_DY][i] * y[i];
+  free(y);
+  return l;
+}
+static const char *conv_flag_name(int flag) {
+  static const char *names[] = {"no bias, overwrite", "bias, overwrite", "no bias, accumulate",
+                                "bias, accumulate"};
+  return names[flag & 3];
+}
+static const op_kind conv2d = {
+    .name = "conv2d",
+    .tensors = conv_tensors,
+    .device = conv_device,
+    .reference = conv_ref,
+    .loss = conv_loss,
+    .grads = {{CV_X, CV_DX}, {CV_W, CV_DW}, {CV_B, CV_DB}},
+    .n_grads = 3,
+    .rank = 9,
+    .flag_name = conv_flag_name};
+static const op_kind convT2d = {
+    .name = "convT2d",
+    .tensors = conv_tensors,
+    .device = conv_device,
+    .reference = conv_ref,
+    .loss = conv_loss,
+    .grads = {{CV_X, CV_DX}, {CV_W, CV_DW}, {CV_B, CV_DB}},
+    .n_grads = 3,
+    .rank = 9,
+    .flag_name = conv_flag_name};
 
 /* ---- Elementwise (cl/elementwise.cl) ------------------------------------------------------ */
 /* d = {n} (axpby, clamp) or {rows, cols} (transpose). */
@@ -581,6 +697,14 @@ static const op_kind xent = {
   {.kind = &batchnorm, .d = {n, c, s}, .p = {eps, momentum}, .flag = 1},                   \
       {.kind = &batchnorm, .d = {n, c, s}, .p = {eps, momentum}, .fd = fd_on, .fd_h = 1e-2, \
        .fd_atol = 5e-4, .fd_rtol = 2e-3}
+/* Forward with bias and backward accumulating; forward without bias and backward overwriting,
+ * whose gradients meet the finite differences when fd_on. */
+#define CONV(k, n, c_in, h, w, c_out, kh, kw, stride, pad, tol, fd_on)                     \
+  {.kind = &k, .d = {n, c_in, h, w, c_out, kh, kw, stride, pad}, .p = {tol},               \
+   .flag = CONV_BIAS | CONV_ACC},                                                          \
+      {.kind = &k, .d = {n, c_in, h, w, c_out, kh, kw, stride, pad}, .p = {tol}, .fd = fd_on, \
+       .fd_h = 1e-2, .fd_atol = 5e-4, .fd_rtol = 2e-3}
+#define CONV_SMALL(...) CONV(conv2d, __VA_ARGS__, 2e-5, 1), CONV(convT2d, __VA_ARGS__, 2e-5, 1)
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -597,13 +721,24 @@ static const op_case cases[] = {
     XENT(1), XENT(37), XENT(129),
     BN(3, 5, 1, 1e-5f, 0.1f, 1), BN(3, 5, 4, 1e-5f, 0.1f, 1), BN(2, 1, 1, 1e-5f, 0.2f, 1),
     BN(7, 3, 13, 1e-3f, 1.0f, 0), BN(128, 257, 1, 1e-5f, 0.1f, 0), BN(64, 32, 49, 1e-5f, 0.1f, 0),
+    /* Small odd shapes (batch 3, channels 3 and 5, kernels 3 and 4, stride 1, 2 and 3,
+     * H != W) with finite differences. */
+    CONV_SMALL(3, 3, 7, 5, 5, 3, 3, 2, 1), CONV_SMALL(3, 5, 7, 5, 3, 4, 4, 2, 1),
+    CONV_SMALL(3, 3, 5, 7, 5, 3, 3, 1, 0), CONV_SMALL(3, 5, 7, 5, 3, 3, 2, 1, 1),
+    CONV_SMALL(3, 3, 7, 7, 5, 4, 4, 3, 2), CONV_SMALL(1, 1, 1, 1, 1, 1, 1, 1, 0),
+    /* The DCGAN layers at batch 2 (generator 7 -> 14 -> 28, discriminator 28 -> 14 -> 7). */
+    CONV(convT2d, 2, 256, 7, 7, 128, 4, 4, 2, 1, 1e-4, 0),
+    CONV(convT2d, 2, 128, 14, 14, 1, 4, 4, 2, 1, 1e-4, 0),
+    CONV(conv2d, 2, 1, 28, 28, 32, 4, 4, 2, 1, 1e-4, 0),
+    CONV(conv2d, 2, 32, 14, 14, 64, 4, 4, 2, 1, 1e-4, 0),
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */
 
 static void describe(char *s, size_t size, const op_case *c) {
-  int nd = 4, len;
-  while (nd > 1 && c->d[nd - 1] == 0) nd--;
+  int nd = c->kind->rank, len;
+  if (!nd)
+    for (nd = 9; nd > 1 && c->d[nd - 1] == 0;) nd--;
   len = snprintf(s, size, "%s [", c->kind->name);
   for (int i = 0; i < nd && len > 0 && (size_t)len < size; i++)
     len += snprintf(s + len, size - (size_t)len, "%s%d", i ? "," : "", c->d[i]);
