@@ -467,6 +467,134 @@ static const op_kind transpose = {
     .device = transpose_device,
     .reference = transpose_ref};
 
+/* ---- Critic losses and WGAN-GP (cl/gan_loss.cl) ------------------------------------------ */
+/* critic: d = {n}, p = {sign, target, scale}, flag = clgan_critic_kind. The closed forms, the
+ * hinge's kink and the optional outputs stay in test_ops_gan_loss.c. */
+
+static clgan_critic_loss_cfg critic_cfg(const op_case *c) {
+  return (clgan_critic_loss_cfg){(clgan_critic_kind)c->flag, c->p[0], c->p[1], c->p[2]};
+}
+static int critic_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0];
+  t[0] = T("d", n, -3, 3);
+  t[1] = OUT("dd", n, 0, 0, 1e-7 * fabs(c->p[2]), 1e-6);
+  t[2] = OUT("loss", n, 0, 0, 1e-6, 1e-6);
+  return 3;
+}
+/* Keeps the hinge's kink (1 + sign d = 0) out of reach of the difference step. */
+static void critic_fill(const op_case *c, const op_tensor *t, float **h) {
+  if (c->flag != CLGAN_CRITIC_HINGE) return;
+  for (size_t i = 0; i < t[0].n; i++)
+    if (fabs(1.0 + c->p[0] * h[0][i]) < 0.05) h[0][i] += 0.1f;
+}
+static clgan_status critic_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_critic_loss_cfg cfg = critic_cfg(c);
+  return clgan_critic_loss(dev, &cfg, &b[1], &b[2], &b[0], c->d[0]);
+}
+static void critic_ref(const op_case *c, float **h) {
+  clgan_critic_loss_cfg cfg = critic_cfg(c);
+  clgan_ref_critic_loss(&cfg, h[1], h[2], h[0], c->d[0]);
+}
+/* L = scale * sum_i loss_i, so that dL/dd = dd. */
+static double critic_loss(const op_case *c, float *const *h) {
+  clgan_critic_loss_cfg cfg = critic_cfg(c);
+  size_t n = (size_t)c->d[0];
+  float *l = malloc((n ? n : 1) * sizeof *l);
+  if (!l) abort();
+  clgan_ref_critic_loss(&cfg, NULL, l, h[0], c->d[0]);
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) sum += l[i];
+  free(l);
+  return cfg.scale * sum;
+}
+static const char *critic_flag_name(int flag) {
+  static const char *names[] = {"wasserstein", "hinge", "lsq"};
+  return flag >= 0 && flag < 3 ? names[flag] : "?";
+}
+static const op_kind critic = {
+    .name = "critic_loss",
+    .tensors = critic_tensors,
+    .fill = critic_fill,
+    .device = critic_device,
+    .reference = critic_ref,
+    .loss = critic_loss,
+    .grads = {{0, 1}},
+    .n_grads = 1,
+    .flag_name = critic_flag_name};
+
+/* gp_interpolate: d = {batch, dim}. Staying between real and fake, and eps of 0 and 1, stay in
+ * test_ops_gan_loss.c. */
+static int interp_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0] * c->d[1];
+  t[0] = T("real", n, -1, 1);
+  t[1] = T("fake", n, -1, 1);
+  t[2] = T("eps", (size_t)c->d[0], 0, 1);
+  t[3] = OUT("x_hat", n, 0, 0, 1e-7, 1e-6);
+  return 4;
+}
+static clgan_status interp_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_gp_interpolate(dev, &b[3], &b[0], &b[1], &b[2], c->d[0], c->d[1]);
+}
+static void interp_ref(const op_case *c, float **h) {
+  clgan_ref_gp_interpolate(h[3], h[0], h[1], h[2], c->d[0], c->d[1]);
+}
+static const op_kind gp_interpolate = {
+    .name = "gp_interpolate",
+    .tensors = interp_tensors,
+    .device = interp_device,
+    .reference = interp_ref};
+
+/* gp_penalty: d = {batch, dim}, p = {lambda, scale}. Rows of different norms around 1, the
+ * last all zero (its gradient 0; a difference step there moves the norm by the same amount
+ * both ways, so the differences are 0 too). The closed forms, the zero row's exact values,
+ * in place and the optional outputs stay in test_ops_gan_loss.c. */
+static int gp_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0] * c->d[1], ub = (size_t)c->d[0];
+  double lambda = c->p[0], scale = c->p[1];
+  t[0] = T("g", n, -1, 1);
+  t[1] = OUT("dg", n, 0, 0, 1e-6 * scale * lambda, 1e-5);
+  t[2] = OUT("loss", ub, 0, 0, 1e-6 * lambda, 1e-5);
+  t[3] = OUT("norm", ub, 0, 0, 1e-6, 1e-5);
+  return 4;
+}
+static void gp_fill(const op_case *c, const op_tensor *t, float **h) {
+  size_t ub = (size_t)c->d[0], dim = (size_t)c->d[1];
+  (void)t;
+  for (size_t b = 0; b < ub; b++)
+    for (size_t j = 0; j < dim; j++)
+      h[0][b * dim + j] *= b + 1 == ub ? 0.0f : (float)(0.3 + 0.5 * b) / sqrtf((float)dim / 3.0f);
+}
+static clgan_gp_cfg gp_cfg(const op_case *c) { return (clgan_gp_cfg){c->p[0], c->p[1]}; }
+static clgan_status gp_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_gp_cfg cfg = gp_cfg(c);
+  return clgan_gp_penalty(dev, &cfg, &b[1], &b[2], &b[3], &b[0], c->d[0], c->d[1]);
+}
+static void gp_ref(const op_case *c, float **h) {
+  clgan_gp_cfg cfg = gp_cfg(c);
+  clgan_ref_gp_penalty(&cfg, h[1], h[2], h[3], h[0], c->d[0], c->d[1]);
+}
+/* L = scale * sum_b loss_b, so that dL/dg = dg. */
+static double gp_loss(const op_case *c, float *const *h) {
+  clgan_gp_cfg cfg = gp_cfg(c);
+  size_t ub = (size_t)c->d[0];
+  float *l = malloc(ub * sizeof *l);
+  if (!l) abort();
+  clgan_ref_gp_penalty(&cfg, NULL, l, NULL, h[0], c->d[0], c->d[1]);
+  double sum = 0.0;
+  for (size_t b = 0; b < ub; b++) sum += l[b];
+  free(l);
+  return cfg.scale * sum;
+}
+static const op_kind gp_penalty = {
+    .name = "gp_penalty",
+    .tensors = gp_tensors,
+    .fill = gp_fill,
+    .device = gp_device,
+    .reference = gp_ref,
+    .loss = gp_loss,
+    .grads = {{0, 1}},
+    .n_grads = 1};
+
 /* ---- Reductions (cl/reduce.cl) ------------------------------------------------------------ */
 /* d = {n}; flag = accumulate; into slot REDUCE_SLOT of an 8-float buffer whose other slots
  * must keep their values (compared exactly: the sums' tolerance only loosens slot 3). Counts
@@ -705,6 +833,16 @@ static const op_kind xent = {
       {.kind = &k, .d = {n, c_in, h, w, c_out, kh, kw, stride, pad}, .p = {tol}, .fd = fd_on, \
        .fd_h = 1e-2, .fd_atol = 5e-4, .fd_rtol = 2e-3}
 #define CONV_SMALL(...) CONV(conv2d, __VA_ARGS__, 2e-5, 1), CONV(convT2d, __VA_ARGS__, 2e-5, 1)
+#define CRITIC1(ck, sign, target, scale, n)                                                \
+  {.kind = &critic, .d = {n}, .p = {sign, target, scale}, .flag = CLGAN_CRITIC_##ck,      \
+   .fd = 1, .fd_h = 1e-2, .fd_atol = 1e-4 * (scale), .fd_rtol = 1e-3}
+#define CRITIC(n)                                                                          \
+  CRITIC1(WASSERSTEIN, -1, 0, 1.0f / (n), n), CRITIC1(WASSERSTEIN, 1, 0, 1.0f / (n), n),    \
+      CRITIC1(HINGE, -1, 0, 1.0f / (n), n), CRITIC1(HINGE, 1, 0, 1.0f / (n), n),            \
+      CRITIC1(LSQ, 1, 1, 1.0f / (n), n), CRITIC1(LSQ, 1, 0, 1, n)
+#define GP(batch, dim, lambda, scale, fd_on)                                               \
+  {.kind = &gp_penalty, .d = {batch, dim}, .p = {lambda, scale}, .fd = fd_on, .fd_h = 1e-3, \
+   .fd_atol = 1e-4 * (scale) * (lambda), .fd_rtol = 1e-3}
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -731,6 +869,11 @@ static const op_case cases[] = {
     CONV(convT2d, 2, 128, 14, 14, 1, 4, 4, 2, 1, 1e-4, 0),
     CONV(conv2d, 2, 1, 28, 28, 32, 4, 4, 2, 1, 1e-4, 0),
     CONV(conv2d, 2, 32, 14, 14, 64, 4, 4, 2, 1, 1e-4, 0),
+    CRITIC(1), CRITIC(7), CRITIC(1000), CRITIC(4099),
+    {.kind = &gp_interpolate, .d = {1, 1}}, {.kind = &gp_interpolate, .d = {5, 7}},
+    {.kind = &gp_interpolate, .d = {64, 784}},
+    GP(5, 7, 10.0f, 1.0f / 5, 1), GP(4, 784, 10.0f, 1.0f / 4, 1), GP(3, 1, 1.0f, 1.0f, 1),
+    GP(64, 3136, 10.0f, 1.0f / 64, 0),
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */
