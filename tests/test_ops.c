@@ -696,7 +696,9 @@ static const op_kind reduce_count_neg = {
 /* bce: d = {n}, p = {target, scale, sign} (clgan_bce_cfg). The optional outputs (NULL dz, loss
  * or prob) and the tails at |z| = 100 stay in test_ops_loss.c. */
 
-static clgan_bce_cfg bce_cfg(const op_case *c) { return (clgan_bce_cfg){c->p[0], c->p[1], c->p[2]}; }
+static clgan_bce_cfg bce_cfg(const op_case *c) {
+  return (clgan_bce_cfg){c->p[0], c->p[1], c->p[2]};
+}
 
 static int bce_tensors(const op_case *c, op_tensor *t) {
   size_t n = (size_t)c->d[0];
@@ -791,6 +793,99 @@ static const op_kind xent = {
     .grads = {{0, 2}},
     .n_grads = 1};
 
+/* ---- Optimizers (cl/optim.cl) ------------------------------------------------------------ */
+/* d = {n, steps}; flag = index into opt_cfgs. Steps 1..steps from zero state, each with its
+ * own gradient (a spread of scales); the weights and every state buffer the kind uses are
+ * compared after the last. The closed forms and SGD's first momentum step over an old buffer
+ * stay in test_ops_optim.c. */
+enum { OPT_MAX_STEPS = 5, OPT_W = 0, OPT_S1, OPT_S2, OPT_G };
+
+static const clgan_opt_cfg opt_cfgs[] = {
+    {CLGAN_OPT_ADAM, 2e-4f, 0.5f, 0.999f, 0, 0, 1e-8f},
+    {CLGAN_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 0, 0, 1e-6f},
+    {CLGAN_OPT_RMSPROP, 5e-5f, 0, 0, 0.99f, 0, 1e-8f},
+    {CLGAN_OPT_SGD, 0.01f, 0, 0, 0, 0.9f, 0},
+    {CLGAN_OPT_SGD, 0.01f, 0, 0, 0, 0.0f, 0},
+};
+
+static int opt_tensors(const op_case *c, op_tensor *t) {
+  const clgan_opt_cfg *cfg = &opt_cfgs[c->flag];
+  size_t n = (size_t)c->d[0];
+  t[OPT_W] = OUT("w", n, -1, 1, 1e-7, 1e-5);
+  /* The device may fuse b1*m + g into an fma: error up to an ulp of the terms (|g| <= 1),
+   * which dominates where they cancel. */
+  int momentum = cfg->kind != CLGAN_OPT_SGD || cfg->momentum != 0.0;
+  t[OPT_S1] = momentum ? OUT("state1", n, 0, 0, 3e-7, 1e-5) : T("state1", n, 0, 0);
+  t[OPT_S2] = cfg->kind == CLGAN_OPT_ADAM ? OUT("state2", n, 0, 0, 1e-12, 1e-5)
+                                          : T("state2", n, 0, 0);
+  for (int k = 0; k < c->d[1]; k++) t[OPT_G + k] = T("g", n, -1e-2f, 1e-2f);
+  return OPT_G + c->d[1];
+}
+static void opt_fill(const op_case *c, const op_tensor *t, float **h) {
+  for (int k = 0; k < c->d[1]; k++) /* a spread of gradient scales */
+    for (size_t i = 0; i < t[OPT_G + k].n; i += 5) h[OPT_G + k][i] *= 100.0f;
+}
+static clgan_status opt_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_status st = CLGAN_OK;
+  for (int k = 0; k < c->d[1] && st == CLGAN_OK; k++)
+    st = clgan_opt_step(dev, &opt_cfgs[c->flag], k + 1, &b[OPT_W], &b[OPT_G + k], &b[OPT_S1],
+                        &b[OPT_S2], c->d[0]);
+  return st;
+}
+static void opt_ref(const op_case *c, float **h) {
+  for (int k = 0; k < c->d[1]; k++)
+    clgan_ref_opt_step(&opt_cfgs[c->flag], k + 1, h[OPT_W], h[OPT_G + k], h[OPT_S1], h[OPT_S2],
+                       c->d[0]);
+}
+static const char *opt_flag_name(int flag) {
+  static const char *names[] = {"adam b1=0.5", "adam b1=0.9", "rmsprop", "sgd momentum", "sgd"};
+  return names[flag];
+}
+static const op_kind opt_step = {
+    .name = "opt_step",
+    .tensors = opt_tensors,
+    .fill = opt_fill,
+    .device = opt_device,
+    .reference = opt_ref,
+    .rank = 2,
+    .flag_name = opt_flag_name};
+
+/* ---- Random numbers (cl/random.cl) -------------------------------------------------------- */
+/* d = {n, key}: key indexes rand_keys (seed, step, stream); flag 0: uniform in [p0, p1)
+ * (bitwise), 1: normal (p0, p1) (to 1e-6 of the stddev, 1e-5 relative). Known answers, the
+ * counter mapping, statistics and the shuffle stay in test_ops_random.c. */
+static const struct {
+  uint64_t seed, step;
+  uint32_t stream;
+} rand_keys[] = {
+    {42, 0, 0}, {0xfedcba9876543210ULL, 0x1234567890ULL, 3}, {7, 0xffffffffULL, 0xffffffffu}};
+
+static int rand_tensors(const op_case *c, op_tensor *t) {
+  t[0] = c->flag ? OUT("normal", (size_t)c->d[0], 0, 0, 1e-6 * c->p[1], 1e-5)
+                 : OUT("uniform", (size_t)c->d[0], 0, 0, 0, 0);
+  return 1;
+}
+static clgan_status rand_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  uint64_t seed = rand_keys[c->d[1]].seed, step = rand_keys[c->d[1]].step;
+  uint32_t stream = rand_keys[c->d[1]].stream;
+  if (c->flag) return clgan_rand_normal(dev, &b[0], c->d[0], c->p[0], c->p[1], seed, step, stream);
+  return clgan_rand_uniform(dev, &b[0], c->d[0], c->p[0], c->p[1], seed, step, stream);
+}
+static void rand_ref(const op_case *c, float **h) {
+  uint64_t seed = rand_keys[c->d[1]].seed, step = rand_keys[c->d[1]].step;
+  uint32_t stream = rand_keys[c->d[1]].stream;
+  if (c->flag) clgan_ref_rand_normal(h[0], c->d[0], c->p[0], c->p[1], seed, step, stream);
+  else clgan_ref_rand_uniform(h[0], c->d[0], c->p[0], c->p[1], seed, step, stream);
+}
+static const char *rand_flag_name(int flag) { return flag ? "normal" : "uniform"; }
+static const op_kind rand_op = {
+    .name = "rand",
+    .tensors = rand_tensors,
+    .device = rand_device,
+    .reference = rand_ref,
+    .rank = 2,
+    .flag_name = rand_flag_name};
+
 /* ---- The table ---------------------------------------------------------------------------- */
 
 /* Rows with designated initialisers: kind, shape d, parameters p, flag; fd = 1 with the step
@@ -843,6 +938,19 @@ static const op_kind xent = {
 #define GP(batch, dim, lambda, scale, fd_on)                                               \
   {.kind = &gp_penalty, .d = {batch, dim}, .p = {lambda, scale}, .fd = fd_on, .fd_h = 1e-3, \
    .fd_atol = 1e-4 * (scale) * (lambda), .fd_rtol = 1e-3}
+#define OPT1(cfg, n)                                                                       \
+  {.kind = &opt_step, .d = {n, 1}, .flag = cfg}, {.kind = &opt_step, .d = {n, 2}, .flag = cfg}, \
+      {.kind = &opt_step, .d = {n, 3}, .flag = cfg},                                       \
+      {.kind = &opt_step, .d = {n, 4}, .flag = cfg},                                       \
+      {.kind = &opt_step, .d = {n, OPT_MAX_STEPS}, .flag = cfg}
+#define OPT(n) OPT1(0, n), OPT1(1, n), OPT1(2, n), OPT1(3, n), OPT1(4, n)
+#define RAND1(n, key)                                                                      \
+  {.kind = &rand_op, .d = {n, key}, .p = {0.0f, 1.0f}},                                    \
+      {.kind = &rand_op, .d = {n, key}, .p = {-2.0f, 3.0f}},                               \
+      {.kind = &rand_op, .d = {n, key}, .p = {-0.1f, 0.1f}},                               \
+      {.kind = &rand_op, .d = {n, key}, .p = {0.0f, 1.0f}, .flag = 1},                     \
+      {.kind = &rand_op, .d = {n, key}, .p = {0.5f, 0.02f}, .flag = 1}
+#define RAND(n) RAND1(n, 0), RAND1(n, 1), RAND1(n, 2)
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -874,6 +982,8 @@ static const op_case cases[] = {
     {.kind = &gp_interpolate, .d = {64, 784}},
     GP(5, 7, 10.0f, 1.0f / 5, 1), GP(4, 784, 10.0f, 1.0f / 4, 1), GP(3, 1, 1.0f, 1.0f, 1),
     GP(64, 3136, 10.0f, 1.0f / 64, 0),
+    OPT(1), OPT(7), OPT(1000), OPT(4099),
+    RAND(1), RAND(2), RAND(3), RAND(5), RAND(7), RAND(1000), RAND(4097), RAND(4099),
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */
