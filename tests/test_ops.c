@@ -25,6 +25,7 @@ typedef struct {
   float lo, hi;
   int out;
   double atol, rtol;
+  size_t bytes; /* inputs only: the device buffer holds this many bytes of h (uint8 pixels) */
 } op_tensor;
 
 typedef struct op_case op_case;
@@ -71,10 +72,14 @@ struct op_case {
 };
 
 static op_tensor T(const char *name, size_t n, float lo, float hi) {
-  return (op_tensor){name, n, lo, hi, 0, 0, 0};
+  return (op_tensor){name, n, lo, hi, 0, 0, 0, 0};
 }
 static op_tensor OUT(const char *name, size_t n, float lo, float hi, double atol, double rtol) {
-  return (op_tensor){name, n, lo, hi, 1, atol, rtol};
+  return (op_tensor){name, n, lo, hi, 1, atol, rtol, 0};
+}
+/* An input of bytes bytes (filled by the kind's fill through an uint8_t pointer). */
+static op_tensor BYTES(const char *name, size_t bytes) {
+  return (op_tensor){name, (bytes + 3) / 4, 0, 0, 0, 0, 0, bytes};
 }
 
 /* ---- Bias (cl/bias.cl) ------------------------------------------------------------------ */
@@ -405,6 +410,48 @@ static const op_kind convT2d = {
     .n_grads = 3,
     .rank = 9,
     .flag_name = conv_flag_name};
+
+/* ---- Data (cl/data.cl) ------------------------------------------------------------------- */
+/* d = {images, dim, first, batch}: a batch gathered through a permutation, bitwise equal to the
+ * reference. The closed form p / 127.5 - 1, the endpoints and a bad index stay in
+ * test_ops_data.c. */
+static int gather_tensors(const op_case *c, op_tensor *t) {
+  t[0] = BYTES("images", (size_t)c->d[0] * c->d[1]);
+  t[1] = T("index", (size_t)c->d[0], 0, 0); /* int32 after gather_fill */
+  t[2] = OUT("out", (size_t)c->d[3] * c->d[1], 0, 0, 0, 0);
+  return 3;
+}
+static void gather_fill(const op_case *c, const op_tensor *t, float **h) {
+  uint8_t *images = (uint8_t *)h[0];
+  int32_t *index = (int32_t *)(void *)h[1];
+  int nimages = c->d[0];
+  for (size_t i = 0; i < t[0].bytes; i++) {
+    ops_rng = ops_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    images[i] = (uint8_t)(ops_rng >> 56);
+  }
+  images[0] = 0, images[t[0].bytes - 1] = 255;
+  for (int i = 0; i < nimages; i++) index[i] = i;
+  for (int i = nimages - 1; i > 0; i--) { /* Fisher-Yates */
+    ops_rng = ops_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    int j = (int)((ops_rng >> 33) % (unsigned long long)(i + 1));
+    int32_t tmp = index[i];
+    index[i] = index[j], index[j] = tmp;
+  }
+}
+static clgan_status gather_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_gather_images(dev, &b[2], &b[0], &b[1], c->d[2], c->d[3], c->d[1]);
+}
+static void gather_ref(const op_case *c, float **h) {
+  clgan_ref_gather_images(h[2], (const uint8_t *)h[0], (const int32_t *)(void *)h[1], c->d[2],
+                          c->d[3], c->d[1]);
+}
+static const op_kind gather_images = {
+    .name = "gather_images",
+    .tensors = gather_tensors,
+    .fill = gather_fill,
+    .device = gather_device,
+    .reference = gather_ref,
+    .rank = 4};
 
 /* ---- Elementwise (cl/elementwise.cl) ------------------------------------------------------ */
 /* d = {n} (axpby, clamp) or {rows, cols} (transpose). */
@@ -984,6 +1031,9 @@ static const op_case cases[] = {
     GP(64, 3136, 10.0f, 1.0f / 64, 0),
     OPT(1), OPT(7), OPT(1000), OPT(4099),
     RAND(1), RAND(2), RAND(3), RAND(5), RAND(7), RAND(1000), RAND(4097), RAND(4099),
+    {.kind = &gather_images, .d = {37, 784, 0, 16}}, {.kind = &gather_images, .d = {37, 784, 5, 7}},
+    {.kind = &gather_images, .d = {37, 784, 36, 1}}, {.kind = &gather_images, .d = {11, 5, 3, 8}},
+    {.kind = &gather_images, .d = {1, 1, 0, 1}},
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */
@@ -1017,7 +1067,7 @@ static void run_case(clgan_device *dev, const op_case *c) {
   for (int i = 0; i < nt; i++) h[i] = rand_floats(t[i].n, t[i].lo, t[i].hi);
   if (k->fill) k->fill(c, t, h);
   for (int i = 0; i < nt; i++) {
-    b[i] = upload(dev, h[i], t[i].n);
+    b[i] = t[i].bytes ? upload_bytes(dev, h[i], t[i].bytes) : upload(dev, h[i], t[i].n);
     want[i] = copy_floats(h[i], t[i].n);
     got[i] = copy_floats(h[i], t[i].n);
   }
