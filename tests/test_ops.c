@@ -7,7 +7,12 @@
  * small functions) and one row per shape; a new shape is one row.
  *
  * Checks that are not "device equals reference" stay in the op's own test_ops_<family>.c:
- * extremes and saturation, NaN propagation, refusals, determinism, device-side chains. */
+ * extremes and saturation, NaN propagation, closed forms, optional outputs, refusals,
+ * determinism. test_ops_gp.c (a whole critic's double backward) is a network, not an op.
+ *
+ * `test_ops tanh` runs only the rows whose description contains "tanh"; a failed row is named
+ * on stderr. CLGAN_KERNEL_DIR pointing at a copy of cl/ with one kernel changed makes the rows
+ * of that op fail without a rebuild. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1040,8 +1045,10 @@ static const op_case cases[] = {
 
 static void describe(char *s, size_t size, const op_case *c) {
   int nd = c->kind->rank, len;
-  if (!nd)
-    for (nd = 9; nd > 1 && c->d[nd - 1] == 0;) nd--;
+  if (!nd) {
+    nd = 9;
+    while (nd > 1 && c->d[nd - 1] == 0) nd--;
+  }
   len = snprintf(s, size, "%s [", c->kind->name);
   for (int i = 0; i < nd && len > 0 && (size_t)len < size; i++)
     len += snprintf(s + len, size - (size_t)len, "%s%d", i ? "," : "", c->d[i]);
@@ -1084,7 +1091,9 @@ static void run_case(clgan_device *dev, const op_case *c) {
     CHECK_CLOSE(what, got[i], want[i], t[i].n, atol, t[i].rtol);
   }
 
-  for (int g = 0; c->fd && g < k->n_grads; g++) {
+  CHECK(!c->fd || (k->loss && k->n_grads > 0), "%s: finite differences asked of a kind without "
+        "a loss", name);
+  for (int g = 0; c->fd && k->loss && g < k->n_grads; g++) {
     int wrt = k->grads[g].wrt, grad = k->grads[g].grad;
     size_t n = t[wrt].n;
     float *x = h[wrt], *fd = malloc((n ? n : 1) * sizeof *fd);
