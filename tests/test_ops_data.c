@@ -1,6 +1,7 @@
-/* Batch gather against the C reference (bitwise) and against p / 127.5 - 1 in double, through
- * a permutation, at several offsets and odd sizes; endpoints map to exactly -1 and 1; an index
- * outside the image set gives NaN instead of reading out of bounds. */
+/* Batch gather against p / 127.5 - 1 in double, through a permutation, at several offsets and
+ * odd sizes; endpoints map to exactly -1 and 1; an index outside the image set gives NaN
+ * instead of reading out of bounds. Bitwise against the C reference it is rows of
+ * tests/test_ops.c. */
 #include <math.h>
 #include <stdio.h>
 
@@ -10,7 +11,7 @@ static void check_case(clgan_device *dev, int nimages, int dim, int first, int b
   size_t nb = (size_t)nimages * dim, nout = (size_t)batch * dim;
   uint8_t *images = malloc(nb);
   int32_t *index = malloc((size_t)nimages * sizeof *index);
-  float *got = malloc(nout * 4), *want = malloc(nout * 4), *exact = malloc(nout * 4);
+  float *got = malloc(nout * 4), *exact = malloc(nout * 4);
   for (size_t i = 0; i < nb; i++) {
     ops_rng = ops_rng * 6364136223846793005ULL + 1442695040888963407ULL;
     images[i] = (uint8_t)(ops_rng >> 56);
@@ -28,20 +29,16 @@ static void check_case(clgan_device *dev, int nimages, int dim, int first, int b
   clgan_buffer out = upload(dev, NULL, nout);
   CHECK_OK(clgan_gather_images(dev, &out, &img, &idx, first, batch, dim));
   download(dev, &out, got, nout);
-  clgan_ref_gather_images(want, images, index, first, batch, dim);
   for (int b = 0; b < batch; b++)
     for (int j = 0; j < dim; j++)
       exact[(size_t)b * dim + j] =
           (float)(images[(size_t)index[first + b] * dim + j] / 127.5 - 1.0);
-  CHECK(memcmp(got, want, nout * 4) == 0,
-        "gather bitwise equal to the reference (images=%d dim=%d first=%d batch=%d)", nimages, dim,
-        first, batch);
   char what[128];
   snprintf(what, sizeof what, "gather vs p/127.5-1 (images=%d dim=%d first=%d batch=%d)", nimages,
            dim, first, batch);
   CHECK_CLOSE(what, got, exact, nout, 1.2e-7, 0);
   clgan_buffer_free(&img), clgan_buffer_free(&idx), clgan_buffer_free(&out);
-  free(images), free(index), free(got), free(want), free(exact);
+  free(images), free(index), free(got), free(exact);
 }
 
 int main(void) {

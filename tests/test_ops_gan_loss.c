@@ -1,7 +1,8 @@
 /* Critic losses (Wasserstein, hinge, least squares) and the WGAN-GP ops (interpolation,
- * gradient penalty): device against the C references, the references against closed forms
- * written out here, every gradient against central differences of the reference loss, the
- * hinge's kink and a zero input gradient, in-place and optional outputs, refused arguments. */
+ * gradient penalty): the references against closed forms written out here, the hinge's kink
+ * and a zero input gradient, in-place and optional outputs, refused arguments. The device
+ * against the references and every gradient against central differences are rows of
+ * tests/test_ops.c. */
 #include <math.h>
 #include <stdio.h>
 
@@ -20,40 +21,27 @@ static double closed_form(const clgan_critic_loss_cfg *cfg, double d) {
   }
 }
 
+/* The reference against the closed form, and dd alone; both outputs against the reference
+ * and dd against finite differences are rows of tests/test_ops.c. */
 static void check_critic(clgan_device *dev, clgan_critic_loss_cfg cfg, int n) {
   size_t un = (size_t)n;
   float *d = rand_floats(un, -3, 3);
-  /* Keep the hinge's kink (1 + sign d = 0) out of reach of the difference step. */
+  /* Clear of the hinge's kink (1 + sign d = 0), which check_hinge_kink tests on its own. */
   if (cfg.kind == CLGAN_CRITIC_HINGE)
     for (size_t i = 0; i < un; i++)
       if (fabs(1.0 + cfg.sign * d[i]) < 0.05) d[i] += 0.1f;
   float *dd = malloc(un * 4), *loss = malloc(un * 4), *wdd = malloc(un * 4);
-  float *wloss = malloc(un * 4), *cf = malloc(un * 4), *fd = malloc(un * 4);
+  float *wloss = malloc(un * 4), *cf = malloc(un * 4);
   clgan_buffer d_d = upload(dev, d, un), ddd = upload(dev, NULL, un), ld = upload(dev, NULL, un);
   char tag[96], what[160];
   snprintf(tag, sizeof tag, "%s sign=%g target=%g scale=%g n=%d", kind_name(cfg.kind),
            (double)cfg.sign, (double)cfg.target, (double)cfg.scale, n);
 
-  CHECK_OK(clgan_critic_loss(dev, &cfg, &ddd, &ld, &d_d, n));
   clgan_ref_critic_loss(&cfg, wdd, wloss, d, n);
-  download(dev, &ddd, dd, un), download(dev, &ld, loss, un);
-  snprintf(what, sizeof what, "critic dd %s", tag);
-  CHECK_CLOSE(what, dd, wdd, un, 1e-7 * fabs(cfg.scale), 1e-6);
-  snprintf(what, sizeof what, "critic loss %s", tag);
-  CHECK_CLOSE(what, loss, wloss, un, 1e-6, 1e-6);
 
   for (size_t i = 0; i < un; i++) cf[i] = (float)closed_form(&cfg, d[i]);
   snprintf(what, sizeof what, "critic reference loss vs closed form %s", tag);
   CHECK_CLOSE(what, wloss, cf, un, 1e-6, 1e-6);
-
-  for (size_t i = 0; i < un; i++) {
-    float up = d[i] + 1e-2f, down = d[i] - 1e-2f, lp, lm;
-    clgan_ref_critic_loss(&cfg, NULL, &lp, &up, 1);
-    clgan_ref_critic_loss(&cfg, NULL, &lm, &down, 1);
-    fd[i] = (float)(cfg.scale * ((double)lp - lm) / ((double)up - down));
-  }
-  snprintf(what, sizeof what, "critic dd vs finite differences %s", tag);
-  CHECK_CLOSE(what, dd, fd, un, 1e-4 * fabs(cfg.scale), 1e-3);
 
   /* One output at a time: the other stays untouched. */
   CHECK_OK(clgan_fill(dev, &ld, n, 5.0f));
@@ -66,7 +54,7 @@ static void check_critic(clgan_device *dev, clgan_critic_loss_cfg cfg, int n) {
   CHECK_CLOSE(what, dd, wdd, un, 1e-7 * fabs(cfg.scale), 1e-6);
 
   clgan_buffer_free(&d_d), clgan_buffer_free(&ddd), clgan_buffer_free(&ld);
-  free(d), free(dd), free(loss), free(wdd), free(wloss), free(cf), free(fd);
+  free(d), free(dd), free(loss), free(wdd), free(wloss), free(cf);
 }
 
 /* At the kink (1 + sign d = 0) the hinge's loss and gradient are 0, as torch.relu's. */
@@ -87,19 +75,17 @@ static void check_hinge_kink(clgan_device *dev) {
   clgan_buffer_free(&d_d), clgan_buffer_free(&ddd), clgan_buffer_free(&ld);
 }
 
+/* Between real and fake from device-drawn eps, and exact at eps 0 and 1; against the reference
+ * it is a row of tests/test_ops.c. */
 static void check_interpolate(clgan_device *dev, int batch, int dim) {
   size_t n = (size_t)batch * dim, ub = (size_t)batch;
   float *real = rand_floats(n, -1, 1), *fake = rand_floats(n, -1, 1);
-  float *eps = malloc(ub * 4), *got = malloc(n * 4), *want = malloc(n * 4);
+  float *eps = malloc(ub * 4), *got = malloc(n * 4);
   clgan_buffer rd = upload(dev, real, n), fk = upload(dev, fake, n), ed = upload(dev, NULL, ub);
   clgan_buffer xd = upload(dev, NULL, n);
-  char what[96];
   CHECK_OK(clgan_rand_uniform(dev, &ed, batch, 0.0f, 1.0f, 42, 7, 3));
   CHECK_OK(clgan_gp_interpolate(dev, &xd, &rd, &fk, &ed, batch, dim));
-  download(dev, &ed, eps, ub), download(dev, &xd, got, n);
-  clgan_ref_gp_interpolate(want, real, fake, eps, batch, dim);
-  snprintf(what, sizeof what, "gp interpolate batch=%d dim=%d", batch, dim);
-  CHECK_CLOSE(what, got, want, n, 1e-7, 1e-6);
+  download(dev, &xd, got, n);
   int between = 1;
   for (size_t i = 0; i < n; i++) {
     double lo = fmin(real[i], fake[i]) - 1e-6, hi = fmax(real[i], fake[i]) + 1e-6;
@@ -115,18 +101,13 @@ static void check_interpolate(clgan_device *dev, int batch, int dim) {
   for (size_t i = 0; i < n; i++) exact &= got[i] == ((i / (size_t)dim) % 2 ? real[i] : fake[i]);
   CHECK(exact, "gp interpolate at eps 0 and 1 is fake and real (batch=%d dim=%d)", batch, dim);
   clgan_buffer_free(&rd), clgan_buffer_free(&fk), clgan_buffer_free(&ed), clgan_buffer_free(&xd);
-  free(real), free(fake), free(eps), free(got), free(want);
+  free(real), free(fake), free(eps), free(got);
 }
 
-/* sum_b loss_b through the reference, in double. */
-static double gp_total(const clgan_gp_cfg *cfg, const float *g, int batch, int dim, float *loss) {
-  clgan_ref_gp_penalty(cfg, NULL, loss, NULL, g, batch, dim);
-  double s = 0.0;
-  for (int b = 0; b < batch; b++) s += loss[b];
-  return s;
-}
-
-static void check_penalty(clgan_device *dev, clgan_gp_cfg cfg, int batch, int dim, int fd) {
+/* The reference against closed forms, the zero row's exact values, in place and the loss
+ * alone; all outputs against the reference and dg against finite differences are rows of
+ * tests/test_ops.c. */
+static void check_penalty(clgan_device *dev, clgan_gp_cfg cfg, int batch, int dim) {
   size_t n = (size_t)batch * dim, ub = (size_t)batch;
   /* Rows of different norms around 1, the last all zero. */
   float *g = rand_floats(n, -1, 1);
@@ -144,12 +125,6 @@ static void check_penalty(clgan_device *dev, clgan_gp_cfg cfg, int batch, int di
   CHECK_OK(clgan_gp_penalty(dev, &cfg, &dgd, &ld, &nd, &gd, batch, dim));
   clgan_ref_gp_penalty(&cfg, wdg, wloss, wnorm, g, batch, dim);
   download(dev, &dgd, dg, n), download(dev, &ld, loss, ub), download(dev, &nd, norm, ub);
-  snprintf(what, sizeof what, "gp dg %s", tag);
-  CHECK_CLOSE(what, dg, wdg, n, 1e-6 * cfg.scale * cfg.lambda, 1e-5);
-  snprintf(what, sizeof what, "gp loss %s", tag);
-  CHECK_CLOSE(what, loss, wloss, ub, 1e-6 * cfg.lambda, 1e-5);
-  snprintf(what, sizeof what, "gp norm %s", tag);
-  CHECK_CLOSE(what, norm, wnorm, ub, 1e-6, 1e-5);
 
   /* Closed forms: the norm by a separate sum, loss = lambda (norm - 1)^2. */
   for (size_t b = 0; b < ub; b++) {
@@ -167,23 +142,6 @@ static void check_penalty(clgan_device *dev, clgan_gp_cfg cfg, int batch, int di
   int zero = 1;
   for (size_t j = 0; j < (size_t)dim; j++) zero &= dg[(ub - 1) * dim + j] == 0.0f;
   CHECK(zero, "gp zero row gets a zero gradient, not NaN (%s)", tag);
-
-  if (fd) { /* dg = scale * d(sum_b loss_b)/dg, except on the zero row (norm not differentiable) */
-    float *fdg = malloc(n * 4);
-    size_t live = n - (size_t)dim;
-    for (size_t i = 0; i < live; i++) {
-      float keep = g[i], up = keep + 1e-3f, down = keep - 1e-3f;
-      g[i] = up;
-      double lp = gp_total(&cfg, g, batch, dim, wloss);
-      g[i] = down;
-      double lm = gp_total(&cfg, g, batch, dim, wloss);
-      g[i] = keep;
-      fdg[i] = (float)(cfg.scale * (lp - lm) / ((double)up - down));
-    }
-    snprintf(what, sizeof what, "gp dg vs finite differences %s", tag);
-    CHECK_CLOSE(what, dg, fdg, live, 1e-4 * cfg.scale * cfg.lambda, 1e-3);
-    free(fdg);
-  }
 
   /* In place (dg = g), and the metrics alone. */
   CHECK_OK(clgan_gp_penalty(dev, &cfg, &gd, NULL, NULL, &gd, batch, dim));
@@ -219,10 +177,10 @@ int main(void) {
   check_interpolate(dev, 1, 1);
   check_interpolate(dev, 5, 7);
   check_interpolate(dev, 64, 784);
-  check_penalty(dev, (clgan_gp_cfg){10.0f, 1.0f / 5}, 5, 7, 1);
-  check_penalty(dev, (clgan_gp_cfg){10.0f, 1.0f / 4}, 4, 784, 1);
-  check_penalty(dev, (clgan_gp_cfg){1.0f, 1.0f}, 3, 1, 1);
-  check_penalty(dev, (clgan_gp_cfg){10.0f, 1.0f / 64}, 64, 3136, 0);
+  check_penalty(dev, (clgan_gp_cfg){10.0f, 1.0f / 5}, 5, 7);
+  check_penalty(dev, (clgan_gp_cfg){10.0f, 1.0f / 4}, 4, 784);
+  check_penalty(dev, (clgan_gp_cfg){1.0f, 1.0f}, 3, 1);
+  check_penalty(dev, (clgan_gp_cfg){10.0f, 1.0f / 64}, 64, 3136);
 
   clgan_buffer b = upload(dev, NULL, 4);
   clgan_critic_loss_cfg bad = {(clgan_critic_kind)7, 1, 0, 1};

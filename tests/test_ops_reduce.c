@@ -1,6 +1,7 @@
-/* Reductions against the C reference (double) on sizes around the work-group size, into a slot
- * of a larger buffer with accumulate on and off, bitwise determinism (two runs, memcmp), and
- * exact counts, including values equal to the threshold. */
+/* Reductions: bitwise determinism (two runs, memcmp) on sizes around the work-group size, into a
+ * slot of a larger buffer with accumulate on and off; counts of D outputs; refusals. Against the
+ * C reference (sums within tolerance, counts exact, other slots untouched) they are rows of
+ * tests/test_ops.c. */
 #include <math.h>
 #include <stdio.h>
 
@@ -21,25 +22,14 @@ static clgan_status run(clgan_device *dev, which w, clgan_buffer *out, const clg
   }
 }
 
-static void ref(which w, float *out, const float *x, int n, int acc) {
-  switch (w) {
-    case SUM: clgan_ref_reduce_sum(out, SLOT, x, n, acc); break;
-    case SUMSQ: clgan_ref_reduce_sumsq(out, SLOT, x, n, acc); break;
-    case COUNT: clgan_ref_reduce_count_above(out, SLOT, x, n, 0.5f, 0, acc); break;
-    default: clgan_ref_reduce_count_above(out, SLOT, x, n, 0.5f, 1, acc); break;
-  }
-}
-
 static void check_size(clgan_device *dev, int n) {
   size_t un = (size_t)n;
   float *x = rand_floats(un, -0.7f, 1.3f);
   for (size_t i = 0; i < un; i += 17) x[i] = 0.5f; /* ties with the threshold */
-  double abs_sum = 0.0, sq_sum = 0.0;
-  for (size_t i = 0; i < un; i++) abs_sum += fabs(x[i]), sq_sum += (double)x[i] * x[i];
   clgan_buffer xd = upload(dev, x, un);
   for (which w = SUM; w <= COUNT_NEG; w++) {
     for (int acc = 0; acc <= 1; acc++) {
-      float init[SLOTS], got[SLOTS], again[SLOTS], want[SLOTS];
+      float init[SLOTS], got[SLOTS], again[SLOTS];
       for (int i = 0; i < SLOTS; i++) init[i] = (float)(i + 1) * 0.25f;
       clgan_buffer out = upload(dev, init, SLOTS);
       CHECK_OK(run(dev, w, &out, &xd, n, acc));
@@ -50,20 +40,6 @@ static void check_size(clgan_device *dev, int n) {
       CHECK(memcmp(got, again, sizeof got) == 0,
             "%s n=%d accumulate=%d: two runs differ (%.9g, %.9g)", names[w], n, acc,
             (double)got[SLOT], (double)again[SLOT]);
-      memcpy(want, init, sizeof init);
-      ref(w, want, x, n, acc);
-      char what[96];
-      snprintf(what, sizeof what, "reduce %s n=%d accumulate=%d", names[w], n, acc);
-      if (w == COUNT || w == COUNT_NEG) {
-        CHECK(memcmp(got, want, sizeof got) == 0, "%s: got %.9g want %.9g", what,
-              (double)got[SLOT], (double)want[SLOT]);
-      } else {
-        double scale = w == SUM ? abs_sum : sq_sum;
-        CHECK_CLOSE(what, got, want, SLOTS, 1e-6 * scale + 1e-7, 1e-6);
-        /* Slots other than SLOT keep their bytes. */
-        got[SLOT] = want[SLOT];
-        CHECK(memcmp(got, want, sizeof got) == 0, "%s: other slots untouched", what);
-      }
       clgan_buffer_free(&out);
     }
   }
