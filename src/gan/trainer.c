@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gan/trainer_internal.h"
+#include "util/names.h"
 
 clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
   int n = t->data.count;
@@ -171,13 +172,9 @@ const char *clgan_loss_name(clgan_loss_kind k) {
 }
 
 int clgan_loss_parse(const char *name, clgan_loss_kind *k) {
-  for (int i = 0; i < CLGAN_LOSS_COUNT; i++) {
-    if (!strcmp(name, clgan_loss_name((clgan_loss_kind)i))) {
-      *k = (clgan_loss_kind)i;
-      return 1;
-    }
-  }
-  return 0;
+  int i = clgan_name_index(loss_names, CLGAN_LOSS_COUNT, name);
+  if (i >= 0) *k = (clgan_loss_kind)i;
+  return i >= 0;
 }
 
 typedef enum { ON_REAL, ON_FAKE, FOR_G } loss_role;

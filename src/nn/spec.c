@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clgan/nn.h"
+#include "util/names.h"
 
 static const char *const layer_names[] = {
 #define X(e, name) name,
@@ -34,13 +35,9 @@ const char *clgan_init_name(clgan_init init) {
 }
 
 int clgan_init_parse(const char *name, clgan_init *init) {
-  for (int i = 0; i < CLGAN_INIT_COUNT; i++) {
-    if (!strcmp(name, init_names[i])) {
-      *init = (clgan_init)i;
-      return 1;
-    }
-  }
-  return 0;
+  int i = clgan_name_index(init_names, CLGAN_INIT_COUNT, name);
+  if (i >= 0) *init = (clgan_init)i;
+  return i >= 0;
 }
 
 /* A token's layer name, lower-cased by the parser: the table's name compared without case

@@ -5,6 +5,7 @@
 
 #include "clgan/ops.h"
 #include "ops/internal.h"
+#include "util/names.h"
 
 static clgan_status check_act(clgan_act act, const char *op) {
   if ((unsigned)act < CLGAN_ACT_COUNT) return CLGAN_OK;
@@ -35,13 +36,9 @@ const char *clgan_act_name(clgan_act act) {
 }
 
 int clgan_act_parse(const char *name, clgan_act *act) {
-  for (int i = 0; i < CLGAN_ACT_COUNT; i++) {
-    if (!strcmp(name, act_names[i])) {
-      *act = (clgan_act)i;
-      return 1;
-    }
-  }
-  return 0;
+  int i = clgan_name_index(act_names, CLGAN_ACT_COUNT, name);
+  if (i >= 0) *act = (clgan_act)i;
+  return i >= 0;
 }
 
 clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, clgan_buffer *y,

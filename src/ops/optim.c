@@ -7,6 +7,7 @@
 
 #include "clgan/ops.h"
 #include "ops/internal.h"
+#include "util/names.h"
 
 static const char *const opt_names[] = {
 #define X(e, name) name,
@@ -19,13 +20,9 @@ const char *clgan_opt_name(clgan_opt_kind kind) {
 }
 
 int clgan_opt_parse(const char *name, clgan_opt_kind *kind) {
-  for (int i = 0; i < CLGAN_OPT_COUNT; i++) {
-    if (!strcmp(name, opt_names[i])) {
-      *kind = (clgan_opt_kind)i;
-      return 1;
-    }
-  }
-  return 0;
+  int i = clgan_name_index(opt_names, CLGAN_OPT_COUNT, name);
+  if (i >= 0) *kind = (clgan_opt_kind)i;
+  return i >= 0;
 }
 
 /* Host-side scalars of one step, shared by the device op and the reference. */
