@@ -127,10 +127,12 @@ static void print_report(const char *source, const char *dir, const char *where,
     printf("  floor: %d real test images against the same training images\n", fr->n_fake);
     cli_print_eval(stdout, fr, 4);
   }
-  if (!quiet)
-    printf("  time: samples %.2f s, features %.2f s (reference %.2f s), FID %.2f s, KID %.2f s, "
-           "precision/recall/density/coverage %.2f s, floor %.2f s\n",
-           seconds[0], r->embed_s, seconds[1], r->fid_s, r->kid_s, r->prdc_s, seconds[2]);
+  if (quiet) return;
+  printf("  time: samples %.2f s, features %.2f s (reference %.2f s), FID %.2f s, KID %.2f s, "
+         "precision/recall/density/coverage %.2f s", seconds[0], r->embed_s, seconds[1], r->fid_s,
+         r->kid_s, r->prdc_s);
+  if (fr) printf(", floor %.2f s", seconds[2]);
+  printf("\n");
 }
 
 /* --features DIR: real.npy, samples.npy and, with test_f, test.npy. */
