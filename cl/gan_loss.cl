@@ -1,9 +1,7 @@
 /* Critic losses and the WGAN-GP pieces (src/ops/gan_loss.c): per-sample loss terms and the
  * gradient w.r.t. the critic output in one pass; the real/fake interpolation; the gradient
  * penalty with its gradient w.r.t. the input gradient. kind is a clgan_critic_kind, whose
- * values the ops preamble defines (src/ops/preamble.c). Contraction is off so the
- * interpolation rounds as the C reference does. */
-#pragma OPENCL FP_CONTRACT OFF
+ * values the ops preamble defines (src/ops/preamble.c). */
 
 __kernel void critic_loss(__global float *dd, __global float *loss, __global const float *d, int n,
                           int kind, float sign, float target, float scale, int want_dd,

@@ -1,8 +1,8 @@
 /* Counter-based random numbers: Philox-4x32-10 (Salmon, Moraes, Dror, Shaw, "Parallel random
  * numbers: as easy as 1, 2, 3", SC'11; constants from Random123's philox.h). Element i of a
  * stream is a pure function of (seed, step, stream, i), bit-identical to the C reference in
- * src/ops/random.c. Contraction is off so lo + (hi - lo) * u rounds the same way as in C. */
-#pragma OPENCL FP_CONTRACT OFF
+ * src/ops/random.c. Contraction is off (every program's preamble, src/device/program.c), so
+ * lo + (hi - lo) * u rounds the same way as in C. */
 
 static uint4 philox4x32_10(uint4 ctr, uint2 key) {
   for (int r = 0; r < 10; r++) {

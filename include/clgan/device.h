@@ -133,7 +133,9 @@ typedef struct clgan_kernel clgan_kernel;
 
 /* The kernel `name` from cl/<file>, building the file for this device on first use. A build
  * failure is CLGAN_BUILD_FAILED, reported with the file name and the device's build log.
- * Handles stay valid until clgan_device_close. Build-log line numbers are the file's own. */
+ * Handles stay valid until clgan_device_close. Every program starts with
+ * `#pragma OPENCL FP_CONTRACT OFF` (each a*b+c rounds twice, as the C references round) and
+ * build-log line numbers are the file's own. */
 clgan_status clgan_kernel_get(clgan_device *dev, const char *file, const char *name,
                               clgan_kernel **kernel);
 /* The same with `prefix`, OpenCL C text that the file is built after (NULL: none). It is how a

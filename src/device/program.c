@@ -2,8 +2,8 @@
  * open device, from the copy embedded at build time (cmake/embed_run.cmake) or from
  * clgan_device_cfg's kernel_dir. Build options are explicit: OpenCL C 1.2 and IEEE semantics
  * (no fast-math), so NaN checks stay honest. The source handed to OpenCL is, as CLBlast builds
- * its kernels: the caller's prefix (ops' generated preamble), a #line directive, then the
- * file. */
+ * its kernels: this layer's own preamble, the caller's prefix (ops' generated one), a #line
+ * directive, then the file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,11 @@ typedef struct {
 extern const clgan_embedded_kernel clgan_embedded_kernels[];
 
 static const char build_options[] = "-cl-std=CL1.2";
-/* After the prefix: the build log's line numbers are the file's. */
+/* OpenCL C contracts a*b+c into an fma by default (FP_CONTRACT ON), which one device does and
+ * another does not: off everywhere, every kernel rounds each operation as the C references
+ * do, and devices agree. */
+static const char device_preamble[] = "#pragma OPENCL FP_CONTRACT OFF\n";
+/* After the preambles: the build log's line numbers are the file's. */
 static const char line_reset[] = "#line 1\n";
 
 static clgan_status read_source(const clgan_device *dev, const char *file, char **text,
@@ -83,9 +87,9 @@ static clgan_status build_program(clgan_device *dev, const char *prefix, const c
   *out = NULL;
   st = read_source(dev, file, &text, &len);
   if (st != CLGAN_OK) return st;
-  const char *srcs[] = {prefix ? prefix : "", line_reset, text};
-  size_t lens[] = {strlen(srcs[0]), strlen(line_reset), len};
-  prog = clCreateProgramWithSource(dev->context, 3, srcs, lens, &err);
+  const char *srcs[] = {device_preamble, prefix ? prefix : "", line_reset, text};
+  size_t lens[] = {strlen(device_preamble), strlen(srcs[1]), strlen(line_reset), len};
+  prog = clCreateProgramWithSource(dev->context, 4, srcs, lens, &err);
   CL_TRY(err);
   err = clBuildProgram(prog, 1, &dev->id, build_options, NULL, NULL);
   if (err != CL_SUCCESS) {

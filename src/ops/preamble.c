@@ -3,7 +3,8 @@
  * the enums the kernels switch on, with the values the C code passes; the pixel scale of
  * clgan_pixel_to_unit; and clgan_tree_sum, the one local-memory tree sum of the reductions.
  * The device layer places it before each ops file (clgan_kernel_get_prefixed) without knowing
- * what it says, as CLBlast prepends its generated defines to its kernels. */
+ * what it says, after its own part (FP_CONTRACT OFF), as CLBlast prepends its generated
+ * defines to its kernels. */
 #include "clgan/ops.h"
 #include "ops/internal.h"
 
