@@ -6,19 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "cli/evalcli.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
 #include "util/fsutil.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 /* The images to judge: count floats per pixel in [-1, 1] from a checkpoint's generator, or the
  * uint8 images of an IDX file (the first count of them, or all when count is 0). */
@@ -210,9 +204,9 @@ int cmd_eval(int argc, char **argv) {
     goto done;
   }
   if ((st = cli_open_device(device, 0, &dev))) goto done;
-  double t0 = now_s();
+  double t0 = clgan_now_s();
   if (ckpt && (st = samples_from_checkpoint(dev, ckpt, count, seed, &s))) goto done;
-  double sample_s = now_s() - t0;
+  double sample_s = clgan_now_s() - t0;
   if (ckpt && (s.rows != train.rows || s.cols != train.cols)) {
     fprintf(stderr, "clgan eval: error: the generator of %s makes %dx%d images; the data in %s "
                     "are %dx%d\n", ckpt, s.rows, s.cols, dir, train.rows, train.cols);
@@ -223,9 +217,9 @@ int cmd_eval(int argc, char **argv) {
                                     sizeof where)))
     goto done;
   clgan_eval_cfg ecfg = {0};
-  t0 = now_s();
+  t0 = clgan_now_s();
   if ((st = clgan_evaluator_create(&ev, dev, clf, &train, count, &ecfg))) goto done;
-  double real_s = now_s() - t0;
+  double real_s = clgan_now_s() - t0;
   int dim = clgan_classifier_feature_dim(clf);
   if (features) {
     fake_f = malloc((size_t)s.count * (size_t)dim * sizeof *fake_f);
@@ -242,9 +236,9 @@ int cmd_eval(int argc, char **argv) {
   double floor_s = 0;
   if (!no_floor) {
     n_test = test.count < count ? test.count : count;
-    t0 = now_s();
+    t0 = clgan_now_s();
     if ((st = clgan_evaluator_score_u8(ev, test.images, n_test, test_f, &fr))) goto done;
-    floor_s = now_s() - t0;
+    floor_s = clgan_now_s() - t0;
   }
   clgan_dataset_fingerprint(&train, fp, sizeof fp);
   const char *source = ckpt ? ckpt : samples;

@@ -2,15 +2,9 @@
  * training uses, in every transpose combination, against the C reference, with their speed. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "cli/cli.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 static float rnd(unsigned *s) {
   *s = *s * 1664525u + 1013904223u;
@@ -70,10 +64,10 @@ int cmd_gemm_check(int argc, char **argv) {
     if ((st = clgan_gemm(dev, &g)) || (st = clgan_buffer_read(dev, &dc, 0, m * n * 4, c))) goto next;
     clgan_gemm_reference(&g, a, b, ref);
     double max_err = clgan_gemm_error_ratio(k, c, ref, m * n, NULL);
-    double t0 = now_s();
+    double t0 = clgan_now_s();
     for (int r = 0; r < reps && st == CLGAN_OK; r++) st = clgan_gemm(dev, &g);
     if (st == CLGAN_OK) st = clgan_device_finish(dev);
-    double dt = (now_s() - t0) / reps;
+    double dt = (clgan_now_s() - t0) / reps;
     int ok = max_err <= 1.0;
     failures += !ok;
     printf("  gemm %4zu x %4zu x %4zu  %s%s  %7.2f GFLOPS  error/tolerance %.3f  %s\n", m, n, k,

@@ -18,12 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clgan/eval.h"
 #include "clgan/io.h"
 #include "clgan/nn.h"
 #include "gan/net_io.h"
+#include "util/clock.h"
 
 /* Embedding runs this many images per forward (and training allocates at least as much). */
 enum { EMBED_BATCH = 256 };
@@ -205,12 +205,6 @@ clgan_status clgan_classifier_embed_u8(clgan_classifier *c, const uint8_t *image
 
 /* ---- Training ------------------------------------------------------------------------------- */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
@@ -388,14 +382,14 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
   progress(cfg, "classifier: %d training images (%dx%d, %d classes), %d test images; %d epochs "
            "of %d batches of %d, Adam lr %g with cosine decay; spec %s", n, c->rows, c->cols,
            classes, test->count, epochs, steps, batch, lr, c->spec);
-  double t_start = now_s();
+  double t_start = clgan_now_s();
   for (int epoch = 0; epoch < epochs; epoch++) {
     shuffle(s.perm_host, s.labels_host, train->labels, n, cfg->seed, epoch);
     if ((st = clgan_buffer_write(dev, &s.perm, 0, (size_t)n * sizeof(int32_t), s.perm_host)) ||
         (st = clgan_buffer_write(dev, &s.labels, 0, (size_t)n * sizeof(int32_t),
                                  s.labels_host)))
       goto fail;
-    double t_window = now_s();
+    double t_window = clgan_now_s();
     int window = 0;
     for (int b = 0; b < steps; b++) {
       /* Cosine decay of the learning rate from lr to 0 over the run (Loshchilov & Hutter
@@ -405,7 +399,7 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
       if ((st = train_step(c, &s, &opt, b * batch, batch))) goto fail;
       window++;
       if ((b + 1) % report_every && b + 1 < steps) continue;
-      double loss, acc, t = now_s();
+      double loss, acc, t = clgan_now_s();
       if ((st = take_stats(c, &s, &loss, &acc, (long)window * batch))) goto fail;
       progress(cfg, "epoch %d/%d, batch %d/%d: loss %.4f, train accuracy %.2f %%, %.0f img/s, "
                "%.1f s", epoch + 1, epochs, b + 1, steps, loss, 100.0 * acc,
@@ -414,11 +408,11 @@ clgan_status clgan_classifier_train(clgan_classifier **out, clgan_device *dev,
       window = 0;
     }
   }
-  double t_train = now_s() - t_start;
+  double t_train = clgan_now_s() - t_start;
   if ((st = test_accuracy(c, test, &c->test_accuracy))) goto fail;
   progress(cfg, "test accuracy %.2f %% (%d images); trained in %.1f s (%.0f img/s), tested in "
            "%.1f s", 100.0 * c->test_accuracy, test->count, t_train,
-           (double)epochs * steps * batch / t_train, now_s() - t_start - t_train);
+           (double)epochs * steps * batch / t_train, clgan_now_s() - t_start - t_train);
   if (test_acc) *test_acc = c->test_accuracy;
   train_state_free(&s);
   *out = c;

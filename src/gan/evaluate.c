@@ -5,10 +5,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clgan/eval.h"
 #include "clgan/ops.h"
+#include "util/clock.h"
 
 /* Philox stream of the reference subset; the key is fixed (not the run's seed) so that every
  * run and every clgan eval on the same data is judged against the same real images. */
@@ -23,12 +23,6 @@ struct clgan_evaluator {
   int n_real, dim, classes, pixels;
   double embed_s;
 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The first count entries of a Philox-driven Fisher-Yates shuffle of 0..n-1. */
 static void choose_subset(int32_t *index, int n, int count) {
@@ -94,9 +88,9 @@ clgan_status clgan_evaluator_create(clgan_evaluator **out, clgan_device *dev, cl
   choose_subset(index, real->count, ev->n_real);
   for (int i = 0; i < ev->n_real; i++)
     memcpy(pixels + (size_t)i * pix, real->images + (size_t)index[i] * pix, pix);
-  double t0 = now_s();
+  double t0 = clgan_now_s();
   if ((st = clgan_classifier_embed_u8(c, pixels, ev->n_real, ev->real, NULL, NULL))) goto fail;
-  ev->embed_s = now_s() - t0;
+  ev->embed_s = clgan_now_s() - t0;
   free(index);
   free(pixels);
   *out = ev;
@@ -118,17 +112,17 @@ const float *clgan_evaluator_real_features(const clgan_evaluator *ev, int *n, in
 static clgan_status score_features(clgan_evaluator *ev, const float *fake, const int *pred,
                                    const float *conf, int count, clgan_eval_result *r) {
   clgan_status st;
-  double t0 = now_s();
+  double t0 = clgan_now_s();
   if ((st = clgan_fid(ev->real, ev->n_real, fake, count, ev->dim, &r->fid))) return st;
-  double t1 = now_s();
+  double t1 = clgan_now_s();
   if ((st = clgan_kid(ev->dev, ev->real, ev->n_real, fake, count, ev->dim, &ev->cfg.kid,
                       &r->kid_mean, &r->kid_std)))
     return st;
-  double t2 = now_s();
+  double t2 = clgan_now_s();
   if ((st = clgan_prdc_compute(ev->dev, ev->real, ev->n_real, fake, count, ev->dim,
                                ev->cfg.k_pr, ev->cfg.k_dc, &r->prdc)))
     return st;
-  double t3 = now_s();
+  double t3 = clgan_now_s();
   clgan_class_stats_compute(&r->classes, pred, conf, count, ev->classes);
   r->fid_s = t1 - t0;
   r->kid_s = t2 - t1;
@@ -172,11 +166,11 @@ static clgan_status score(clgan_evaluator *ev, const float *images, const uint8_
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto done;
   }
-  double t0 = now_s();
+  double t0 = clgan_now_s();
   st = images ? clgan_classifier_embed(ev->c, images, count, feat, pred, conf)
               : clgan_classifier_embed_u8(ev->c, bytes, count, feat, pred, conf);
   if (st) goto done;
-  double embed_s = now_s() - t0;
+  double embed_s = clgan_now_s() - t0;
   if ((st = score_features(ev, feat, pred, conf, count, r))) goto done;
   r->embed_s = embed_s;
 done:

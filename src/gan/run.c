@@ -15,12 +15,7 @@
 #include "clgan/gan.h"
 #include "clgan/io.h"
 #include "util/fsutil.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 static const char *const csv_columns[] = {"step", "epoch", "d_loss", "g_loss", "d_real",
                                           "d_fake", "acc_real", "acc_fake", "acc", "img_per_s",
@@ -217,14 +212,14 @@ static clgan_status run_eval_open(clgan_run *run) {
 static clgan_status run_eval_step(clgan_run *run) {
   run_eval *e = &run->eval;
   clgan_status st;
-  double t0 = now_s();
+  double t0 = clgan_now_s();
   long step = clgan_trainer_step_count(run->t);
   clgan_eval_result r;
   if ((st = clgan_generate(clgan_trainer_generator(run->t), e->latent, e->count, run->cfg.latent,
                            e->pixels)) ||
       (st = clgan_evaluator_score(e->ev, e->pixels, e->count, NULL, &r)))
     return st;
-  double secs = now_s() - t0;
+  double secs = clgan_now_s() - t0;
   run->res.eval_seconds += secs;
   run->res.evals++;
   double row[EVAL_NCOLS] = {(double)step, r.fid, r.kid_mean, r.kid_std, r.prdc.precision,
@@ -370,7 +365,7 @@ static int stop_asked(const clgan_run *run) { return run->rc.stop && *run->rc.st
 static clgan_status begin(clgan_run *run) {
   clgan_status st;
   if (!run->rc.resume && (st = write_samples(run))) return st;
-  run->t_start = run->t_window = now_s();
+  run->t_start = run->t_window = clgan_now_s();
   run->window_start = run->start_step;
   run->started = 1;
   return CLGAN_OK;
@@ -381,7 +376,7 @@ static clgan_status log_row(clgan_run *run, long step, int at_end) {
   clgan_status st;
   clgan_metrics *m = &run->res.last;
   if ((st = clgan_trainer_metrics(run->t, m))) return st;
-  double now = now_s();
+  double now = clgan_now_s();
   double img_s = (double)(step - run->window_start) * run->cfg.batch * run->cfg.d_steps /
                  (now - run->t_window);
   run->t_window = now;
@@ -448,7 +443,7 @@ clgan_status clgan_run_finish(clgan_run *run) {
   if (st == CLGAN_OK) st = clgan_csv_close(run->eval.csv);
   run->eval.csv = NULL;
   if (st != CLGAN_OK) return st;
-  run->t_end = now_s();
+  run->t_end = clgan_now_s();
   return CLGAN_OK;
 }
 
@@ -458,7 +453,7 @@ void clgan_run_get_result(const clgan_run *run, clgan_run_result *res) {
   res->steps = res->step - run->start_step;
   res->stopped = stop_asked(run);
   if (run->started) {
-    res->seconds = (run->t_end > 0 ? run->t_end : now_s()) - run->t_start;
+    res->seconds = (run->t_end > 0 ? run->t_end : clgan_now_s()) - run->t_start;
     res->img_s = (double)res->steps * run->cfg.batch * run->cfg.d_steps / res->seconds;
   }
 }

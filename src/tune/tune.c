@@ -27,9 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clgan/tune.h"
+#include "util/clock.h"
 
 /* ---- Parameter spaces ---- */
 
@@ -273,12 +273,6 @@ typedef struct {
   double flops;
 } shape_data;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Runs every shape once against its reference. Returns NULL, or says why it failed. */
 static const char *verify(clgan_device *dev, shape_data *sd, int n, char *why, size_t why_size) {
   for (int i = 0; i < n; i++)
@@ -291,9 +285,9 @@ static const char *verify(clgan_device *dev, shape_data *sd, int n, char *why, s
 static const char *time_pass(clgan_device *dev, shape_data *sd, int n, const int *counts,
                              double *ms, char *why, size_t why_size) {
   for (int i = 0; i < n; i++) {
-    double t0 = now_s();
+    double t0 = clgan_now_s();
     if (clgan_gemm_repeat(dev, &sd[i].g, counts[i], why, why_size)) return why;
-    double dt = (now_s() - t0) / counts[i] * 1e3;
+    double dt = (clgan_now_s() - t0) / counts[i] * 1e3;
     if (dt < ms[i]) ms[i] = dt;
   }
   return NULL;
@@ -526,7 +520,7 @@ static clgan_status tuner_init(tuner *t, clgan_device *dev, const clgan_tune_cfg
   clgan_tune_cfg *cfg = &t->cfg;
   memset(t, 0, sizeof *t);
   memset(res, 0, sizeof *res);
-  t->t_start = now_s();
+  t->t_start = clgan_now_s();
   t->dev = dev;
   t->info = clgan_device_get_info(dev);
   t->res = res;
@@ -710,12 +704,12 @@ static clgan_status search(tuner *t) {
   clgan_tune_result *res = t->res;
   char params[512];
   clgan_tuning entry;
-  double search_start = now_s();
+  double search_start = clgan_now_s();
   int last = -1, last_rejected = 0;
   for (int turn = 0;; turn++) {
     if (t->cfg.max_candidates > 0 && res->tried >= t->cfg.max_candidates) break;
-    double spent = now_s() - t->t_start;
-    if (res->tried > 0 && spent + (now_s() - search_start) / res->tried > t->cfg.budget_s) break;
+    double spent = clgan_now_s() - t->t_start;
+    if (res->tried > 0 && spent + (clgan_now_s() - search_start) / res->tried > t->cfg.budget_s) break;
     int k = pick_kind(t, turn, last, last_rejected);
     cand c;
     if (!next_cand(&t->ks[k], &c, &t->rng, t->info)) {
@@ -733,7 +727,7 @@ static clgan_status search(tuner *t) {
     double cand_ms[CLGAN_TUNE_MAX_SHAPES], best_ms[CLGAN_TUNE_MAX_SHAPES];
     int paired = 0;
     const char *fail_why = time_candidate(t, k, &c, cand_ms, best_ms, &paired);
-    double elapsed = now_s() - t->t_start;
+    double elapsed = clgan_now_s() - t->t_start;
     last = k;
     last_rejected = fail_why != NULL;
     if (fail_why) {
@@ -817,7 +811,7 @@ static clgan_status apply_winners(tuner *t, size_t size) {
   res->after_ms = step_ms(t->sd, ms, t->n);
   for (int i = 0; i < t->n; i++) res->shapes[i].after_gflops = t->sd[i].flops / (ms[i] * 1e6);
   e->gflops = t->set_flops / (res->after_ms * 1e6);
-  res->elapsed_s = now_s() - t->t_start;
+  res->elapsed_s = clgan_now_s() - t->t_start;
   return CLGAN_OK;
 }
 
