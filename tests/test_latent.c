@@ -4,9 +4,11 @@
  * the given vectors, equal norms stay equal along the way (the point of a great circle), the
  * angle advances evenly, and parallel vectors fall back to a straight line. Host code only: no
  * device needed. */
+#define _DEFAULT_SOURCE /* M_PI */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clgan/gan.h"
 #include "harness.h"
@@ -48,7 +50,53 @@ static void check_against_ref(const char *what, const float *a, const float *b, 
   free(want);
 }
 
+/* The truncation trick: every component inside [-psi, psi], those already inside untouched, the
+ * same vectors for the same seed, and the variance of N(0, 1) truncated to [-psi, psi]:
+ * 1 - 2 psi phi(psi) / (2 Phi(psi) - 1). */
+static void test_truncation(void) {
+  enum { N = 2000, DIM = 100 };
+  float *z = malloc((size_t)N * DIM * sizeof *z), *orig = malloc((size_t)N * DIM * sizeof *z);
+  float *again = malloc((size_t)N * DIM * sizeof *z);
+  const float psis[] = {0.5f, 1.0f, 2.0f};
+  for (int p = 0; p < 3; p++) {
+    float psi = psis[p];
+    clgan_fixed_latent(orig, N, DIM, 7);
+    clgan_fixed_latent(z, N, DIM, 7);
+    clgan_fixed_latent(again, N, DIM, 7);
+    CHECK(clgan_latent_truncate(z, N, DIM, 7, psi) == CLGAN_OK, "truncate %g", (double)psi);
+    CHECK(clgan_latent_truncate(again, N, DIM, 7, psi) == CLGAN_OK, "again");
+    int outside = 0, changed_inside = 0, redrawn = 0;
+    double s = 0, ss = 0;
+    for (int i = 0; i < N * DIM; i++) {
+      if (!(fabsf(z[i]) <= psi)) outside++;
+      if (fabsf(orig[i]) <= psi && z[i] != orig[i]) changed_inside++;
+      if (fabsf(orig[i]) > psi) redrawn++;
+      s += z[i];
+      ss += (double)z[i] * z[i];
+    }
+    double n = (double)N * DIM, mean = s / n, var = ss / n - mean * mean;
+    double phi = exp(-0.5 * psi * psi) / sqrt(2 * M_PI), cdf = 0.5 * erfc(-psi / sqrt(2.0));
+    double want = 1.0 - 2.0 * psi * phi / (2.0 * cdf - 1.0);
+    CHECK(outside == 0, "psi %g: %d components outside", (double)psi, outside);
+    CHECK(changed_inside == 0, "psi %g: components already inside are kept", (double)psi);
+    CHECK(redrawn > 0, "psi %g: some components needed redrawing", (double)psi);
+    CHECK(fabs(mean) < 0.01, "psi %g: mean %.4f", (double)psi, mean);
+    CHECK(fabs(var - want) < 0.01 * want, "psi %g: variance %.4f, truncated normal %.4f",
+          (double)psi, var, want);
+    CHECK(memcmp(z, again, (size_t)N * DIM * sizeof *z) == 0, "psi %g: deterministic",
+          (double)psi);
+  }
+  const float bad[] = {0.0f, -1.0f, NAN, INFINITY};
+  for (int i = 0; i < 4; i++)
+    CHECK(clgan_latent_truncate(z, 1, DIM, 7, bad[i]) == CLGAN_INVALID_ARGUMENT,
+          "psi %g refused", (double)bad[i]);
+  free(z);
+  free(orig);
+  free(again);
+}
+
 int main(void) {
+  test_truncation();
   /* Worked by hand: a = (1, 0), b = (0, 2), w = 90 degrees; at t = 1/3 the weights are
    * sin(60)/1 and sin(30)/1, so the point is (sqrt(3)/2, 2 * 1/2) = (0.8660254, 1). */
   {

@@ -335,7 +335,7 @@ static void test_load_generator(clgan_device *dev, clgan_trainer *t, const char 
   clgan_net g;
   clgan_train_cfg cfg;
   int rows = 0, cols = 0;
-  clgan_status st = clgan_checkpoint_load_generator(ckpt, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+  clgan_status st = clgan_checkpoint_load_generator(ckpt, dev, &g, &cfg, &rows, &cols, COUNT_Z, CLGAN_GEN_AUTO, NULL);
   CHECK(st == CLGAN_OK, "load_generator: %s", clgan_status_name(st));
   if (st == CLGAN_OK) {
     CHECK(rows == SIDE && cols == SIDE && cfg.latent == tcfg->latent &&
@@ -351,14 +351,14 @@ static void test_load_generator(clgan_device *dev, clgan_trainer *t, const char 
   long cuts[] = {0, 9, size / 2, size - 1};
   for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
     copy_truncated(ckpt, bad, cuts[i]);
-    st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+    st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z, CLGAN_GEN_AUTO, NULL);
     CHECK(st != CLGAN_OK && g.count == 0 && g.arena_n == 0,
           "load_generator refuses a checkpoint cut to %ld bytes (%s)", cuts[i],
           clgan_status_name(st));
   }
   copy_truncated(ckpt, bad, size);
   flip_byte(bad, size - 5); /* in the last tensor's data: only the CRC can tell */
-  st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+  st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z, CLGAN_GEN_AUTO, NULL);
   CHECK(st != CLGAN_OK && g.count == 0, "load_generator refuses a flipped data byte (%s)",
         clgan_status_name(st));
 
@@ -379,14 +379,14 @@ static void test_load_generator(clgan_device *dev, clgan_trainer *t, const char 
     f = fopen(bad, "wb");
     fwrite(buf, 1, (size_t)size, f);
     fclose(f);
-    st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z);
+    st = clgan_checkpoint_load_generator(bad, dev, &g, &cfg, &rows, &cols, COUNT_Z, CLGAN_GEN_AUTO, NULL);
     CHECK(st == CLGAN_BAD_FORMAT && g.count == 0,
           "load_generator refuses a generator spec its tensors do not fit (%s)",
           clgan_status_name(st));
   }
   free(buf);
   st = clgan_checkpoint_load_generator(CLGAN_TEST_DATA_DIR "/classifier_forward.safetensors", dev,
-                                       &g, &cfg, &rows, &cols, COUNT_Z);
+                                       &g, &cfg, &rows, &cols, COUNT_Z, CLGAN_GEN_AUTO, NULL);
   CHECK(st == CLGAN_BAD_FORMAT && g.count == 0, "load_generator refuses a classifier file (%s)",
         clgan_status_name(st));
   remove(ckpt);

@@ -58,6 +58,7 @@ typedef struct {
   float clip_norm;         /* gradient-norm clipping per network; 0 = off */
   float clip_weights;      /* WGAN weight clipping of the critic to [-c, c]; 0 = off */
   float gp_lambda;         /* WGAN-GP penalty weight (10 in the paper) */
+  float ema;               /* decay of the EMA generator, in (0, 1); 0 = off (README "EMA") */
   uint64_t seed;
 } clgan_train_cfg;
 
@@ -126,6 +127,13 @@ int clgan_trainer_epoch(const clgan_trainer *t);   /* 0-based epoch of the next 
 long clgan_trainer_steps_per_epoch(const clgan_trainer *t);
 const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t);
 clgan_net *clgan_trainer_generator(clgan_trainer *t);
+/* The generator samples and evaluations come from: the EMA generator when cfg.ema > 0, else
+ * the trained one. */
+clgan_net *clgan_trainer_sampler(clgan_trainer *t);
+/* The decay the EMA update after G step `updates` + 1 uses: min(decay, (1 + updates) /
+ * (10 + updates)), TensorFlow's ExponentialMovingAverage with num_updates, so that the average
+ * forgets the random initial weights within the first hundred steps. */
+double clgan_ema_decay(double decay, long updates);
 clgan_net *clgan_trainer_discriminator(clgan_trainer *t);
 
 /* Runs G in eval mode on the given latent vectors (count x latent, host) and writes
@@ -134,6 +142,10 @@ clgan_status clgan_generate(clgan_net *g, const float *latent, int count, int la
                             float *out);
 /* The fixed latent batch used for sample grids: N(0,1) from (seed, stream 0x5A4D). */
 void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed);
+/* The truncation trick: each component of z (count x dim) with |z_i| > psi drawn again from
+ * N(0, 1) until inside [-psi, psi] (BigGAN's resampling, not a scaling toward the mean), keyed
+ * by seed. CLGAN_INVALID_ARGUMENT for psi not a finite number > 0. */
+clgan_status clgan_latent_truncate(float *z, int count, int dim, uint64_t seed, float psi);
 /* steps vectors (steps x dim) on the great circle from a to b, a and b included: spherical
  * interpolation, straight where a and b are (anti)parallel. */
 void clgan_latent_interpolate(float *out, const float *a, const float *b, int dim, int steps);
@@ -149,10 +161,14 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path);
 clgan_status clgan_trainer_load(clgan_trainer *t, const char *path);
 /* Reads the training configuration stored in a checkpoint (to resume or sample). */
 clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *rows, int *cols);
-/* Loads only the generator of a checkpoint into g (built from the checkpoint's spec). */
+/* Which generator of a checkpoint to load: the EMA one when the checkpoint has it (AUTO), the
+ * trained one (RAW), or the EMA one, refusing a checkpoint without (EMA). */
+typedef enum { CLGAN_GEN_AUTO, CLGAN_GEN_RAW, CLGAN_GEN_EMA } clgan_gen_pick;
+/* Loads only the generator of a checkpoint into g (built from the checkpoint's spec): the one
+ * pick names; *is_ema (may be NULL) says which was loaded. */
 clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev, clgan_net *g,
                                              clgan_train_cfg *cfg, int *rows, int *cols,
-                                             int max_batch);
+                                             int max_batch, clgan_gen_pick pick, int *is_ema);
 
 /* ---- A training run (src/gan/run.c) --------------------------------------------------------
  * What `clgan train` does around the trainer, for every program that trains: the data loaded

@@ -180,6 +180,12 @@ typedef struct {
 
 clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg);
 
+/* dst = decay * dst + (1 - decay) * src for every parameter and batch-norm running statistic
+ * of two nets built from the same spec (num_batches_tracked copied), in float32 with decay and
+ * 1 - decay each rounded from the double: the EMA generator's update, and with decay 0 a copy. CLGAN_INVALID_ARGUMENT when the layouts differ. Enqueues
+ * only. */
+clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double decay);
+
 /* WGAN-GP's double backward (docs/wgan-gp.md). Call after clgan_net_forward on x (train mode)
  * and clgan_net_backward with param_grads = 0, input_grad = 1 and dy = seed, which leave the
  * input-gradient pass in the layers. gbar (batch, in) is dP/dg for the penalty P on that input

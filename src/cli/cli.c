@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,4 +162,11 @@ clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev) {
     fprintf(stderr, "clgan: the device selector '%s' came from %s (clgan devices lists them)\n",
             cfg.selector, sel ? "--device" : "$CLGAN_DEVICE");
   return st;
+}
+
+int cli_check_truncation(const char *command, float psi) {
+  if (psi > 0.0f && isfinite(psi)) return 0;
+  fprintf(stderr, "clgan %s: error: --truncation %g: must be a finite number > 0 (components "
+                  "with |z| > PSI are redrawn; 1 keeps 68 %% of N(0, 1))\n", command, (double)psi);
+  return CLGAN_EXIT_USAGE;
 }

@@ -45,6 +45,9 @@ int cli_exit_code(clgan_status st);
 /* The data folder: given, else $CLGAN_DATA, else Debian's Fashion-MNIST (an empty string counts
  * as not given). */
 const char *cli_data_dir(const char *given);
+/* --truncation PSI of clgan sample and eval: 0 when PSI is a finite number > 0, else
+ * CLGAN_EXIT_USAGE with the message printed. */
+int cli_check_truncation(const char *command, float psi);
 
 /* Opens the device named by sel (NULL: $CLGAN_DEVICE, else the default). */
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev);

@@ -22,12 +22,21 @@ typedef struct {
   int count, rows, cols;
 } sample_set;
 
+/* How to draw from a checkpoint's generator: which one, the latent seed and truncation. */
+typedef struct {
+  long seed;
+  int no_ema, trunc_given;
+  float truncation;
+} draw_opts;
+
 static clgan_status samples_from_checkpoint(clgan_device *dev, const char *path, int count,
-                                            long seed, sample_set *s) {
+                                            const draw_opts *d, sample_set *s, int *is_ema) {
   clgan_net g = {0};
   clgan_train_cfg cfg;
   float *z = NULL;
-  clgan_status st = clgan_checkpoint_load_generator(path, dev, &g, &cfg, &s->rows, &s->cols, 500);
+  clgan_status st = clgan_checkpoint_load_generator(path, dev, &g, &cfg, &s->rows, &s->cols, 500,
+                                                    d->no_ema ? CLGAN_GEN_RAW : CLGAN_GEN_AUTO,
+                                                    is_ema);
   if (st) return st;
   s->count = count;
   z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
@@ -36,7 +45,10 @@ static clgan_status samples_from_checkpoint(clgan_device *dev, const char *path,
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto done;
   }
-  clgan_fixed_latent(z, count, cfg.latent, (uint64_t)seed);
+  clgan_fixed_latent(z, count, cfg.latent, (uint64_t)d->seed);
+  if (d->trunc_given &&
+      (st = clgan_latent_truncate(z, count, cfg.latent, (uint64_t)d->seed, d->truncation)))
+    goto done;
   st = clgan_generate(&g, z, count, cfg.latent, s->images);
 done:
   free(z);
@@ -148,13 +160,15 @@ int cmd_eval(int argc, char **argv) {
   const char *ckpt = NULL, *samples = NULL, *data_opt = NULL, *json = NULL, *features = NULL;
   const char *classifier_path = NULL, *device = NULL;
   int count = 10000, count_given = 0, no_floor = 0, quiet = 0;
-  long seed = 1;
+  draw_opts draw = {.seed = 1};
   const cli_opt opts[] = {
       {"checkpoint", "PATH", CLI_STR, &ckpt, "judge the generator of this checkpoint (or --samples)", NULL},
       {"samples", "FILE.idx[.gz]", CLI_STR, &samples, "judge the uint8 images of this IDX file (clgan sample --out x.idx writes one)", NULL},
       {"data", "DIR", CLI_STR, &data_opt, "the real images: DIR's train split is the reference, its t10k split the floor (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
       {"count", "N", CLI_INT, &count, "samples to generate, and real images in the reference; with --samples, at most N of the file's images (default 10000; all of a file's)", &count_given},
-      {"seed", "S", CLI_LONG, &seed, "seed of the latent vectors (those clgan sample --seed S draws)", NULL},
+      {"seed", "S", CLI_LONG, &draw.seed, "seed of the latent vectors (those clgan sample --seed S draws)", NULL},
+      {"truncation", "PSI", CLI_FLOAT, &draw.truncation, "with --checkpoint: redraw latent components with |z| > PSI (clgan sample --truncation)", &draw.trunc_given},
+      {"no-ema", NULL, CLI_FLAG, &draw.no_ema, "with --checkpoint: judge the trained generator, not the EMA one a checkpoint trained with --ema holds", NULL},
       {"classifier", "PATH", CLI_STR, &classifier_path, "the feature network (default: the one cached for DIR's data, trained first if there is none)", NULL},
       {"json", "FILE", CLI_STR, &json, "also write every figure to FILE as JSON", NULL},
       {"features", "DIR", CLI_STR, &features, "write the feature matrices as float32 .npy files into DIR: real.npy, samples.npy (and test.npy for the floor)", NULL},
@@ -171,6 +185,11 @@ int cmd_eval(int argc, char **argv) {
       opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   if ((rc = check_options(ckpt, samples, count))) return rc;
+  if (draw.trunc_given && cli_check_truncation("eval", draw.truncation)) return CLGAN_EXIT_USAGE;
+  if ((draw.trunc_given || draw.no_ema) && !ckpt) {
+    fprintf(stderr, "clgan eval: error: --truncation and --no-ema go with --checkpoint\n");
+    return CLGAN_EXIT_USAGE;
+  }
   const char *dir = cli_data_dir(data_opt);
   clgan_status st = CLGAN_OK;
   clgan_device *dev = NULL;
@@ -205,7 +224,8 @@ int cmd_eval(int argc, char **argv) {
   }
   if ((st = cli_open_device(device, 0, &dev))) goto done;
   double t0 = clgan_now_s();
-  if (ckpt && (st = samples_from_checkpoint(dev, ckpt, count, seed, &s))) goto done;
+  int is_ema = 0;
+  if (ckpt && (st = samples_from_checkpoint(dev, ckpt, count, &draw, &s, &is_ema))) goto done;
   double sample_s = clgan_now_s() - t0;
   if (ckpt && (s.rows != train.rows || s.cols != train.cols)) {
     fprintf(stderr, "clgan eval: error: the generator of %s makes %dx%d images; the data in %s "
@@ -241,10 +261,11 @@ int cmd_eval(int argc, char **argv) {
     floor_s = clgan_now_s() - t0;
   }
   clgan_dataset_fingerprint(&train, fp, sizeof fp);
-  const char *source = ckpt ? ckpt : samples;
+  char source[1200];
+  snprintf(source, sizeof source, "%s%s", ckpt ? ckpt : samples, is_ema ? " (EMA generator)" : "");
   double seconds[3] = {sample_s, real_s, floor_s};
   print_report(source, dir, where, clf, &r, no_floor ? NULL : &fr, seconds, quiet);
-  if (json && (st = write_json(json, source, dir, fp, where, clgan_classifier_test_accuracy(clf),
+  if (json && (st = write_json(json, ckpt ? ckpt : samples, dir, fp, where, clgan_classifier_test_accuracy(clf),
                                &r, no_floor ? NULL : &fr, sample_s)))
     goto done;
   if (features &&

@@ -119,6 +119,8 @@ typedef struct {
   long seed;
   int seed_given;
   int png;
+  int no_ema, trunc_given;
+  float truncation;
 } sample_opts;
 
 /* The checks that need no device: 0, or CLGAN_EXIT_USAGE with the message printed. */
@@ -136,6 +138,12 @@ static int check_options(sample_opts *o) {
   }
   if (o->raw && !ends_with(o->raw, ".npy")) {
     fprintf(stderr, "clgan sample: error: --raw '%s': the name must end in .npy\n", o->raw);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->trunc_given && cli_check_truncation("sample", o->truncation)) return CLGAN_EXIT_USAGE;
+  if (o->trunc_given && o->latent_path) {
+    fprintf(stderr, "clgan sample: error: --truncation applies to drawn latent vectors, not to "
+                    "--latent's\n");
     return CLGAN_EXIT_USAGE;
   }
   if (o->latent_path && o->seed_given) {
@@ -208,6 +216,13 @@ static clgan_status make_latents(sample_opts *o, int latent, float **z) {
       return CLGAN_HOST_OUT_OF_MEMORY;
     }
     clgan_fixed_latent(ends, 2 * walks, latent, (uint64_t)o->seed);
+    clgan_status st = o->trunc_given ? clgan_latent_truncate(ends, 2 * walks, latent,
+                                                             (uint64_t)o->seed, o->truncation)
+                                     : CLGAN_OK;
+    if (st) {
+      free(ends);
+      return st;
+    }
     for (int r = 0; r < walks; r++)
       clgan_latent_interpolate(*z + (size_t)r * k * latent, ends + (size_t)2 * r * latent,
                                ends + (size_t)(2 * r + 1) * latent, latent, k);
@@ -216,6 +231,8 @@ static clgan_status make_latents(sample_opts *o, int latent, float **z) {
     *z = malloc((size_t)o->count * (size_t)latent * sizeof **z);
     if (!*z) return CLGAN_HOST_OUT_OF_MEMORY;
     clgan_fixed_latent(*z, o->count, latent, (uint64_t)o->seed);
+    if (o->trunc_given)
+      return clgan_latent_truncate(*z, o->count, latent, (uint64_t)o->seed, o->truncation);
   }
   return CLGAN_OK;
 }
@@ -256,6 +273,8 @@ int cmd_sample(int argc, char **argv) {
       {"rows", "R", CLI_INT, &o.walk_rows, "with --interpolate: the number of walks (1..256; 8)", &o.rows_given},
       {"nearest", "FILE.png", CLI_STR, &o.nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
       {"data", "DIR", CLI_STR, &o.data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"truncation", "PSI", CLI_FLOAT, &o.truncation, "truncation trick: redraw each latent component with |z| > PSI (> 0; BigGAN's resampling): fidelity for diversity", &o.trunc_given},
+      {"no-ema", NULL, CLI_FLAG, &o.no_ema, "use the trained generator, not the EMA one a checkpoint trained with --ema holds", NULL},
       {"device", "SEL", CLI_STR, &o.device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
   };
   int rc = cli_parse("sample", "Generates images with the generator of a checkpoint (batch norm "
@@ -270,7 +289,10 @@ int cmd_sample(int argc, char **argv) {
   float *z = NULL, *images = NULL;
   int rows = 0, width = 0;
   if ((st = cli_open_device(o.device, 0, &dev))) goto done;
-  if ((st = clgan_checkpoint_load_generator(o.ckpt, dev, &g, &cfg, &rows, &width, 256))) goto done;
+  int is_ema = 0;
+  if ((st = clgan_checkpoint_load_generator(o.ckpt, dev, &g, &cfg, &rows, &width, 256,
+                                            o.no_ema ? CLGAN_GEN_RAW : CLGAN_GEN_AUTO, &is_ema)))
+    goto done;
   if ((st = make_latents(&o, cfg.latent, &z))) goto done;
   int dim = rows * width;
   images = malloc((size_t)o.count * (size_t)dim * sizeof *images);
@@ -282,8 +304,9 @@ int cmd_sample(int argc, char **argv) {
   if (o.raw && (st = clgan_npy_write_f32(o.raw, images, o.count, dim))) goto done;
   st = write_images(&o, images, rows, width);
   if (st == CLGAN_OK)
-    printf("clgan sample: %d images (%dx%d) from %s -> %s%s%s\n", o.count, rows, width, o.ckpt,
-           o.out, o.raw ? ", raw floats -> " : "", o.raw ? o.raw : "");
+    printf("clgan sample: %d images (%dx%d) from %s%s -> %s%s%s\n", o.count, rows, width, o.ckpt,
+           is_ema ? " (EMA generator)" : "", o.out, o.raw ? ", raw floats -> " : "",
+           o.raw ? o.raw : "");
   if (st == CLGAN_OK && o.nearest)
     st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width);
 done:

@@ -39,7 +39,7 @@ static const char *option_of(const clgan_cfg_fault *f, int lr_g_given, int lr_d_
       {"steps", "steps"},             {"sample_every", "sample-every"},
       {"checkpoint_every", "checkpoint-every"},
       {"clip_grad_norm", "clip-grad-norm"},     {"clip_weights", "clip-weights"},
-      {"gp_lambda", "gp-lambda"},     {"beta1", "beta1"},
+      {"gp_lambda", "gp-lambda"},     {"ema", "ema"},    {"beta1", "beta1"},
       {"beta2", "beta2"},             {"momentum", "momentum"}};
   if (!strcmp(f->field, "lr") && f->net) {
     int g = !strcmp(f->net, "generator");
@@ -64,7 +64,7 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
 
 enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
        G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_COUNT };
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_COUNT };
 
 /* The values of clgan train's options, with the defaults printed by --help. */
 typedef struct {
@@ -77,7 +77,7 @@ typedef struct {
   const char *classifier;
   long steps, sample_every, checkpoint_every, seed;
   double lr, lr_g, lr_d, beta1, beta2, momentum;
-  float smoothing, clip, clip_weights, gp_lambda;
+  float smoothing, clip, clip_weights, gp_lambda, ema;
   int given[G_COUNT];
 } train_opts;
 
@@ -106,6 +106,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"loss", "NAME", CLI_STR, &o->loss, "bce (non-saturating G loss), bce-minimax (the original log(1 - D(G(z)))), wgan, wgan-gp, hinge or lsgan (preset's: wgan for wgan, else bce)", &o->given[G_LOSS]},
       {"clip-weights", "C", CLI_FLOAT, &o->clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &o->given[G_CLIPW]},
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
+      {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
@@ -154,7 +155,7 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
                                       "optimizer-g", "optimizer-d", "momentum", "loss",
                                       "label-smoothing", "d-steps", "clip-grad-norm", "seed",
                                       "init", "latent", NULL, NULL, "clip-weights",
-                                      "gp-lambda"};
+                                      "gp-lambda", "ema"};
   for (int i = 0; i < G_COUNT; i++) {
     if (o->given[i] && names[i]) {
       fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -227,6 +228,7 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   }
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
   if (given[G_GP]) cfg->gp_lambda = o->gp_lambda;
+  if (given[G_EMA]) cfg->ema = o->ema;
   int rc = apply_optimizer_options(o, cfg);
   if (rc) return rc;
   char err[256];

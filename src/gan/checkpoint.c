@@ -1,5 +1,6 @@
 /* Checkpoints as safetensors files (README "Checkpoints"):
  *   generator.<i>.weight / .bias, discriminator.<i>.weight / .bias   PyTorch state_dict names
+ *   generator_ema.<i>.weight / .bias / BN statistics                 the EMA generator (ema > 0)
  *   <net>.<i>.running_mean / .running_var / .num_batches_tracked     batch norm
  *   optimizer.<net>.<i>.<tensor>.<exp_avg|exp_avg_sq|square_avg|momentum_buffer>
  *   trainer.stats                                                    metrics accumulated so far
@@ -63,15 +64,18 @@ static clgan_status add_f32(clgan_st_writer *w, const char *name, const float *d
 clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
   clgan_status st = CLGAN_OK;
   clgan_st_writer *w = NULL;
-  ckpt_net_host hg = {0}, hd = {0};
+  ckpt_net_host hg = {0}, hd = {0}, he = {0};
   float stats[STAT_COUNT];
   const clgan_train_cfg *c = &t->cfg;
+  int ema = c->ema > 0.0f;
   if ((st = ckpt_net_read(&t->g, &hg)) || (st = ckpt_net_read(&t->d, &hd)) ||
+      (ema && (st = ckpt_net_read(&t->g_ema, &he))) ||
       (st = clgan_buffer_read(t->dev, &t->stats, 0, sizeof stats, stats)) ||
       (st = clgan_st_writer_new(&w)))
     goto fail;
   if ((st = ckpt_net_add(w, &t->g, &hg, "generator", &c->opt_g)) ||
       (st = ckpt_net_add(w, &t->d, &hd, "discriminator", &c->opt_d)) ||
+      (ema && (st = ckpt_net_add(w, &t->g_ema, &he, "generator_ema", NULL))) ||
       (st = add_f32(w, "trainer.stats", stats, (const int64_t[]){STAT_COUNT}, 1)))
     goto fail;
   if ((st = clgan_st_add_meta(w, "format", "clgan-checkpoint-1")) ||
@@ -91,6 +95,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
       (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
       (st = ckpt_meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
+      (st = ckpt_meta_printf(w, "ema", "%.9g", (double)c->ema)) ||
       (st = ckpt_meta_printf(w, "real_label", "%.9g", (double)c->real_label)) ||
       (st = ckpt_meta_printf(w, "d_steps", "%d", c->d_steps)) ||
       (st = ckpt_meta_printf(w, "clip_grad_norm", "%.9g", (double)c->clip_norm)) ||
@@ -113,6 +118,7 @@ fail:
   clgan_st_writer_free(w);
   ckpt_net_host_free(&hg, t->g.count);
   ckpt_net_host_free(&hd, t->d.count);
+  ckpt_net_host_free(&he, t->g_ema.count);
   return st;
 }
 
@@ -223,6 +229,8 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
   c->clip_norm = meta_float(f, path, "clip_grad_norm", &st);
   c->clip_weights = meta_float(f, path, "clip_weights", &st);
   c->gp_lambda = meta_float(f, path, "gp_lambda", &st);
+  /* Written since the EMA generator (issue 10); a checkpoint from before has none. */
+  c->ema = clgan_st_meta(f, "ema") ? meta_float(f, path, "ema", &st) : 0.0f;
   if (st != CLGAN_OK) return st;
   char *seed_end = NULL;
   errno = 0;
@@ -286,7 +294,7 @@ clgan_status clgan_checkpoint_cfg(const char *path, clgan_train_cfg *cfg, int *r
 
 clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   clgan_st_file *f = NULL;
-  ckpt_net_host hg = {0}, hd = {0};
+  ckpt_net_host hg = {0}, hd = {0}, he = {0};
   clgan_train_cfg c;
   int rows = 0, cols = 0;
   clgan_status st = ckpt_open(path, &f);
@@ -298,6 +306,12 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
                 "match this run's (G '%s', D '%s', latent %d, images %dx%d)", path, c.g_spec,
                 c.d_spec, c.latent, rows, cols, t->cfg.g_spec, t->cfg.d_spec, t->cfg.latent,
                 t->data.rows, t->data.cols);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if ((c.ema > 0.0f) != (t->cfg.ema > 0.0f)) {
+    clgan_error("%s: the checkpoint %s EMA generator and this run %s", path,
+                c.ema > 0.0f ? "has an" : "has no", t->cfg.ema > 0.0f ? "keeps one" : "does not");
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }
@@ -329,10 +343,13 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   }
   if (st != CLGAN_OK) goto done;
   if ((st = ckpt_net_stage(f, path, &t->g, "generator", &t->cfg.opt_g, 1, &hg)) ||
-      (st = ckpt_net_stage(f, path, &t->d, "discriminator", &t->cfg.opt_d, 1, &hd)))
+      (st = ckpt_net_stage(f, path, &t->d, "discriminator", &t->cfg.opt_d, 1, &hd)) ||
+      (t->cfg.ema > 0.0f &&
+       (st = ckpt_net_stage(f, path, &t->g_ema, "generator_ema", NULL, 0, &he))))
     goto done;
   /* Everything validated: only now does the trainer change. */
   if ((st = ckpt_net_upload(&t->g, &hg)) || (st = ckpt_net_upload(&t->d, &hd)) ||
+      (t->cfg.ema > 0.0f && (st = ckpt_net_upload(&t->g_ema, &he))) ||
       (st = clgan_buffer_write(t->dev, &t->stats, 0, STAT_COUNT * sizeof(float), stats)))
     goto done;
   t->g.opt_t = g_t;
@@ -347,13 +364,14 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
 done:
   ckpt_net_host_free(&hg, t->g.count);
   ckpt_net_host_free(&hd, t->d.count);
+  ckpt_net_host_free(&he, t->g_ema.count);
   clgan_st_close(f);
   return st;
 }
 
 clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev, clgan_net *g,
                                              clgan_train_cfg *cfg, int *rows, int *cols,
-                                             int max_batch) {
+                                             int max_batch, clgan_gen_pick pick, int *is_ema) {
   clgan_st_file *f = NULL;
   ckpt_net_host h = {0};
   clgan_net_spec spec;
@@ -367,8 +385,16 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
     st = CLGAN_BAD_FORMAT;
     goto done;
   }
+  int ema = pick == CLGAN_GEN_EMA || (pick == CLGAN_GEN_AUTO && cfg->ema > 0.0f);
+  if (ema && cfg->ema <= 0.0f) {
+    clgan_error("%s: the checkpoint has no EMA generator (it was trained without --ema)", path);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (is_ema) *is_ema = ema;
   if ((st = clgan_net_create(g, dev, &spec, cfg->latent, 1, 1, max_batch))) goto done;
-  if ((st = ckpt_net_stage(f, path, g, "generator", &cfg->opt_g, 0, &h)) || (st = ckpt_net_upload(g, &h)))
+  if ((st = ckpt_net_stage(f, path, g, ema ? "generator_ema" : "generator", NULL, 0, &h)) ||
+      (st = ckpt_net_upload(g, &h)))
     goto done;
 done:
   if (st != CLGAN_OK) {

@@ -162,7 +162,7 @@ static clgan_status write_samples(clgan_run *run) {
   char path[1200];
   snprintf(path, sizeof path, "%s/samples/step_%06ld.png", run->dir,
            clgan_trainer_step_count(run->t));
-  clgan_status st = clgan_generate(clgan_trainer_generator(run->t), run->latent, run->count,
+  clgan_status st = clgan_generate(clgan_trainer_sampler(run->t), run->latent, run->count,
                                    run->cfg.latent, run->pixels);
   if (st != CLGAN_OK) return st;
   return clgan_png_write_grid(path, run->pixels, run->count, 1, run->ds.rows, run->ds.cols,
@@ -215,7 +215,7 @@ static clgan_status run_eval_step(clgan_run *run) {
   double t0 = clgan_now_s();
   long step = clgan_trainer_step_count(run->t);
   clgan_eval_result r;
-  if ((st = clgan_generate(clgan_trainer_generator(run->t), e->latent, e->count, run->cfg.latent,
+  if ((st = clgan_generate(clgan_trainer_sampler(run->t), e->latent, e->count, run->cfg.latent,
                            e->pixels)) ||
       (st = clgan_evaluator_score(e->ev, e->pixels, e->count, NULL, &r)))
     return st;

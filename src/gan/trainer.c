@@ -22,6 +22,7 @@ void clgan_trainer_free(clgan_trainer *t) {
                            &t->lt_fake,     &t->pr_fake};
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) clgan_buffer_free(views[i]);
   clgan_net_free(&t->g);
+  clgan_net_free(&t->g_ema);
   clgan_net_free(&t->d);
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
@@ -141,6 +142,11 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   }
   if ((st = clgan_net_init(&t->g, cfg->init, cfg->seed, STREAM_INIT_G)) ||
       (st = clgan_net_init(&t->d, cfg->init, cfg->seed, STREAM_INIT_D)))
+    goto fail;
+  /* The EMA generator starts as a copy of G. */
+  if (cfg->ema > 0.0f &&
+      ((st = clgan_net_create(&t->g_ema, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
+       (st = clgan_net_average(&t->g_ema, &t->g, 0.0f))))
     goto fail;
   if ((st = t->fused ? alloc_fused(t) : alloc_separate(t))) goto fail;
   if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
@@ -329,6 +335,9 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
       (st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
       (st = optimize(t, &t->g, &t->cfg.opt_g, 0.0f)))
     return st;
+  if (t->cfg.ema > 0.0f &&
+      (st = clgan_net_average(&t->g_ema, &t->g, clgan_ema_decay(t->cfg.ema, t->step))))
+    return st;
   t->step++;
   t->window_g++;
   /* Keep a few steps in flight: enough to never idle the device, few enough that the queue
@@ -378,6 +387,14 @@ long clgan_trainer_steps_per_epoch(const clgan_trainer *t) {
 const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t) { return &t->cfg; }
 clgan_net *clgan_trainer_generator(clgan_trainer *t) { return &t->g; }
 clgan_net *clgan_trainer_discriminator(clgan_trainer *t) { return &t->d; }
+clgan_net *clgan_trainer_sampler(clgan_trainer *t) {
+  return t->cfg.ema > 0.0f ? &t->g_ema : &t->g;
+}
+
+double clgan_ema_decay(double decay, long updates) {
+  double warm = (1.0 + (double)updates) / (10.0 + (double)updates);
+  return warm < decay ? warm : decay;
+}
 
 void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed) {
   clgan_ref_rand_normal(z, count * latent_dim, 0.0f, 1.0f, seed, 0, STREAM_FIXED_LATENT);

@@ -31,6 +31,7 @@ struct clgan_trainer {
   clgan_train_cfg cfg;
   clgan_train_data data;
   clgan_net g, d;
+  clgan_net g_ema;          /* cfg.ema > 0: the generator's exponential moving average */
   clgan_net_spec g_spec, d_spec;
   int dim;                  /* rows * cols */
 

@@ -19,3 +19,31 @@ clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg) {
     return clgan_clamp(net->dev, &net->params, n, cfg->clip_weights);
   return CLGAN_OK;
 }
+
+/* The EMA generator's update: parameters and batch-norm running statistics averaged the same
+ * way (BigGAN-PyTorch's ema class averages the whole state_dict), the batch counter copied.
+ * One launch over the arena, two per batch-norm layer. decay = 0 makes dst a copy of src. */
+clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double decay) {
+  clgan_status st;
+  if (dst->arena_n != src->arena_n || dst->count != src->count) return CLGAN_INVALID_ARGUMENT;
+  for (int i = 0; i < dst->count; i++) {
+    const clgan_layer *d = &dst->layers[i], *s = &src->layers[i];
+    if (d->spec.kind != s->spec.kind || d->w_off != s->w_off || d->w_n != s->w_n ||
+        d->b_off != s->b_off || d->b_n != s->b_n || d->out_c != s->out_c)
+      return CLGAN_INVALID_ARGUMENT;
+  }
+  /* Both weights rounded from the double decay, as PyTorch rounds a Python float. */
+  float keep = (float)decay, take = (float)(1.0 - decay);
+  if ((st = clgan_axpby(dst->dev, &dst->params, take, &src->params, keep, (int)dst->arena_n)))
+    return st;
+  for (int i = 0; i < dst->count; i++) {
+    clgan_layer *d = &dst->layers[i];
+    const clgan_layer *s = &src->layers[i];
+    if (!clgan_layer_is_bn(d->spec.kind)) continue;
+    if ((st = clgan_axpby(dst->dev, &d->running_mean, take, &s->running_mean, keep, d->out_c)) ||
+        (st = clgan_axpby(dst->dev, &d->running_var, take, &s->running_var, keep, d->out_c)))
+      return st;
+    d->bn_batches = s->bn_batches;
+  }
+  return CLGAN_OK;
+}

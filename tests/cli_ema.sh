@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The EMA generator and truncation from the command line: clgan train --ema writes
+# generator_ema into the checkpoint; clgan sample and eval use it unless --no-ema; --truncation
+# redraws latent components; bad values exit 2 naming the option.
+# usage: cli_ema.sh CLGAN_BINARY TESTS_DIR
+set -u
+clgan=$1
+data=${CLGAN_DATA:-/usr/share/datasets/fashion-mnist}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+source "$2/lib_cli.sh"
+require_device "$clgan"
+require_data "$data"
+
+run=$tmp/ema
+expect "train with --ema" 0 "60 steps in" -- \
+  "$clgan" train --model mlp --steps 60 --ema 0.99 --data "$data" --out "$run" --log-every 20 --sample-every 0 --seed 5
+ck=$run/checkpoint.safetensors
+# The safetensors header (JSON) names the EMA tensors and the decay.
+head -c 20000 "$ck" | grep -aq '"generator_ema.0.weight"' && ok "checkpoint holds generator_ema.0.weight" || fail "no generator_ema tensors"
+head -c 20000 "$ck" | grep -aq '"ema":"0.99' && ok "checkpoint metadata ema" || fail "no ema metadata"
+expect "sample uses the EMA generator" 0 "\\(EMA generator\\)" -- "$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/e.idx"
+"$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/r.idx" --no-ema >"$tmp/r.txt" 2>&1
+grep -q "EMA" "$tmp/r.txt" && fail "--no-ema still says EMA" || ok "--no-ema samples the trained generator"
+cmp -s "$tmp/e.idx" "$tmp/r.idx" && fail "EMA and trained generator draw the same images" || ok "EMA and trained samples differ"
+expect "truncation 1" 0 "16 images" -- "$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/t.idx" --truncation 1
+cmp -s "$tmp/e.idx" "$tmp/t.idx" && fail "--truncation changed nothing" || ok "--truncation changes the samples"
+"$clgan" sample --checkpoint "$ck" --count 16 --out "$tmp/t2.idx" --truncation 1 >/dev/null 2>&1
+cmp -s "$tmp/t.idx" "$tmp/t2.idx" && ok "truncated sampling is deterministic" || fail "truncated sampling differs between runs"
+
+# A checkpoint without EMA: sample says nothing of EMA.
+expect "train without --ema" 0 "5 steps in" -- "$clgan" train --model mlp --steps 5 --data "$data" --out "$tmp/plain" --sample-every 0
+"$clgan" sample --checkpoint "$tmp/plain/checkpoint.safetensors" --count 4 --out "$tmp/p.png" >"$tmp/p.txt" 2>&1
+grep -q "EMA" "$tmp/p.txt" && fail "a checkpoint without EMA samples as EMA" || ok "no EMA, no EMA generator"
+
+# ---- Bad input ---------------------------------------------------------------------------------
+expect "--ema 1.5" 2 "--ema 1.5: out of range \\(allowed: \\[0, 1\\)" -- "$clgan" train --ema 1.5 --steps 1
+expect "--ema 1" 2 "--ema 1: out of range" -- "$clgan" train --ema 1 --steps 1
+expect "--ema nan" 2 "--ema nan: out of range" -- "$clgan" train --ema nan --steps 1
+expect "--ema on resume" 2 "--ema cannot change when resuming" -- "$clgan" train --resume "$ck" --ema 0.9 --steps 100
+expect "--truncation 0" 2 "--truncation 0: must be a finite number > 0" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/x.png" --truncation 0
+expect "--truncation -1" 2 "--truncation -1: must be" -- "$clgan" sample --checkpoint "$ck" --out "$tmp/x.png" --truncation -1
+expect "--truncation nan (eval)" 2 "--truncation nan: must be" -- "$clgan" eval --checkpoint "$ck" --truncation nan
+expect "--truncation with --latent" 2 "applies to drawn latent vectors" -- \
+  "$clgan" sample --checkpoint "$ck" --out "$tmp/x.png" --truncation 1 --latent "$tmp/none.npy"
+expect "eval --no-ema without a checkpoint" 2 "go with --checkpoint" -- "$clgan" eval --samples "$tmp/e.idx" --no-ema
+finish
