@@ -146,12 +146,6 @@ int cli_exit_code(clgan_status st) {
   }
 }
 
-const char *cli_data_dir(const char *given) {
-  if (given && *given) return given;
-  const char *env = getenv("CLGAN_DATA");
-  return env && *env ? env : "/usr/share/datasets/fashion-mnist";
-}
-
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev) {
   clgan_device_cfg cfg = {.selector = sel, .profile = profile};
   clgan_device_cfg_from_env(&cfg);

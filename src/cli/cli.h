@@ -42,10 +42,6 @@ int cli_parse(const char *command, const char *synopsis, const cli_opt *opts, in
 /* The exit code for a failed status: 2 for bad usage or bad input, 1 for runtime failures. */
 int cli_exit_code(clgan_status st);
 
-/* The data folder: given, else $CLGAN_DATA, else Debian's Fashion-MNIST (an empty string counts
- * as not given). */
-const char *cli_data_dir(const char *given);
-
 /* Opens the device named by sel (NULL: $CLGAN_DEVICE, else the default). */
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev);
 

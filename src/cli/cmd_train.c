@@ -89,7 +89,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"model", "NAME", CLI_STR, &o->model, "preset: mlp, mlp-bn (the default), mlp-tf, dcgan, wgan, wgan-gp", &o->given[G_MODEL]},
       {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
-      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
       {"steps", "N", CLI_LONG, &o->steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &o->given[G_STEPS]},
