@@ -8,6 +8,21 @@
 
 const char *clgan_cli_version(void) { return CLGAN_CLI_VERSION; }
 
+const char *cli_names(char *out, size_t size, const char *const *names, int count) {
+  if (count < 0)
+    for (count = 0; names[count]; count++) {
+    }
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < count && used < size; i++) {
+    const char *sep = i == 0 ? "" : i == count - 1 ? " or " : ", ";
+    int n = snprintf(out + used, size - used, "%s%s", sep, names[i]);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  return out;
+}
+
 static void print_default(const cli_opt *o) {
   switch (o->kind) {
     case CLI_STR: {
