@@ -9,9 +9,10 @@
 const char *clgan_cli_version(void) { return CLGAN_CLI_VERSION; }
 
 const char *cli_names(char *out, size_t size, const char *const *names, int count) {
-  if (count < 0)
-    for (count = 0; names[count]; count++) {
-    }
+  if (count < 0) {
+    count = 0;
+    while (names[count]) count++;
+  }
   size_t used = 0;
   out[0] = '\0';
   for (int i = 0; i < count && used < size; i++) {
