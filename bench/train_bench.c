@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clgan/data.h"
 #include "clgan/gan.h"
 
 static double now_s(void) {
@@ -103,7 +104,7 @@ done:
 }
 
 int main(int argc, char **argv) {
-  const char *model = "mlp", *data = getenv("CLGAN_DATA"), *device = NULL;
+  const char *model = "mlp", *data = NULL, *device = NULL;
   int steps = 200, warmup = 20, profile = 1;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
@@ -121,7 +122,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (!data || !*data) data = "/usr/share/datasets/fashion-mnist";
+  data = clgan_data_dir(data);
   if (steps < 1 || warmup < 1) return 2;
   int rc = run(model, data, device, steps, warmup, 0);
   if (rc == 0 && profile) rc = run(model, data, device, steps < 50 ? steps : 50, warmup, 1);

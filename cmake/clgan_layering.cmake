@@ -5,7 +5,7 @@
 # passes only if each one, and nothing else, is reported:
 #   cmake -DSELFTEST=<scratch dir> -P cmake/clgan_layering.cmake
 #
-# It reads #include lines and enforces two rules, and a third on calls.
+# It reads #include lines and enforces two rules, and two more on calls.
 # 1. OpenCL and CLBlast headers (CL/*, OpenCL/*, cl.h, opencl.h, clblast*.h) appear only in
 #    src/device/. CMakeLists.txt links OpenCL and CLBlast PRIVATE and defines
 #    CL_TARGET_OPENCL_VERSION for the device objects alone, but the headers sit in the system
@@ -21,6 +21,9 @@
 #    (clgan_matmul), like every other op (issue 9). Calls past a layer cannot be seen in
 #    includes, since every layer may include clgan/device.h; this one is looked for by name.
 #    The CLI's gemm-check and the GEMM benches test the device's GEMM itself and may call it.
+# 4. nn and gan do not drive the device queue: no clgan_marker_*, clgan_device_flush or
+#    clgan_device_finish. Bounding the steps in flight is ops' (clgan_inflight, clgan/ops.h);
+#    a wait for results is a read of them (clgan_buffer_read blocks). Looked for by name, as 3.
 cmake_minimum_required(VERSION 3.25)
 
 # What each layer may include: DESIGN.md's table, and where the tree legitimately differs.
@@ -29,9 +32,13 @@ cmake_minimum_required(VERSION 3.25)
 # - Every layer above device may include clgan/device.h: the device handle and buffers are the
 #   types all of them pass around. Whether a layer calls past the one below it cannot be seen in
 #   includes; the one such call that was made, clgan_gemm from nn and gan, is rule 3.
-# - gan may include ops besides nn, data and io: the trainer drives ops itself (clip, optimizer,
-#   losses; issue 9, third bullet) and gan.h exposes ops' types. Drop ops from gan's row when
-#   gan talks to nn only.
+# - gan talks to nn for everything a network does (forward, backward, double backward, the
+#   optimizer step with its clipping: clgan_net_step) and to ops for what is not a network: the
+#   GAN losses and their statistics (a loss is a function of two networks' outputs, not a layer),
+#   the latent RNG, the batch gather, the gradient penalty's interpolation and reductions, and
+#   the bound on work in flight. So gan may include ops (and device.h for buffers and the
+#   device handle), never a CL header or device/internal.h (rules 1 and 2), and calls neither
+#   clgan_gemm nor the queue (rules 3 and 4). gan.h exposes ops' types (clgan_opt_cfg).
 # - data holds the IDX reader and the upload to the device: device and util, not io.
 # - tune is the tuning search behind `clgan tune` (issue 9), a program on the device layer's
 #   public API: device and util only. Only cli uses it (benches and tests use its public header).
@@ -58,6 +65,8 @@ set(public_tune tune)
 
 set(NO_GEMM_LAYERS nn gan)
 set(GEMM_CALL_REGEX "(^|[^A-Za-z0-9_])clgan_gemm[ \t]*\\(")
+set(NO_QUEUE_LAYERS nn gan)
+set(QUEUE_CALL_REGEX "(^|[^A-Za-z0-9_])clgan_(marker_[a-z_]+|device_flush|device_finish)[ \t]*\\(")
 set(CL_HEADER_REGEX "^(CL|OpenCL)/|^(cl|opencl)\\.h$|^clblast[A-Za-z0-9_]*\\.h$")
 set(INCLUDE_REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]")
 
@@ -143,6 +152,12 @@ function(clgan_layering_scan root internal out nfiles)
         list(APPEND found "${rel}: calls clgan_gemm past ops: ${layer} uses clgan_matmul (clgan/ops.h)")
       endif()
     endif()
+    if(layer IN_LIST NO_QUEUE_LAYERS)
+      file(STRINGS "${root}/${rel}" calls REGEX "${QUEUE_CALL_REGEX}")
+      if(calls)
+        list(APPEND found "${rel}: drives the device queue (markers, flush, finish): ${layer} bounds work in flight with clgan_inflight (clgan/ops.h) and waits by reading results")
+      endif()
+    endif()
     math(EXPR count "${count} + 1")
   endforeach()
 
@@ -223,6 +238,10 @@ function(clgan_layering_selftest dir)
   plant(src/ops/gemm.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_gemm(0, 0); }" OFF)
   plant(src/nn/gemm.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_gemm (0, 0); }" ON)
   plant(src/gan/matmul.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_matmul(0, 0) + my_clgan_gemm(0); }" OFF)
+  plant(src/gan/queue.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_marker_wait(0); }" ON)
+  plant(src/nn/finish.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_device_finish (0); }" ON)
+  plant(src/ops/queue.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_device_flush(0); }" OFF)
+  plant(src/gan/inflight.c "#include \"clgan/ops.h\"\nint f(void) { return clgan_inflight_step(0, 0, 1, 2) + my_clgan_device_finish(0); }" OFF)
   plant(src/nn/gan.c "#include \"clgan/gan.h\"" ON)
   plant(src/data/ops.c "#include \"clgan/ops.h\"" ON)
   plant(src/data/io.c "#include \"clgan/io.h\"" ON)

@@ -5,10 +5,10 @@
 # (a runtime failure), not 2 (bad input).
 set -u
 clgan=$1
-data=${CLGAN_DATA:-/usr/share/datasets/fashion-mnist}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source "$2/lib_cli.sh"
+data=$(data_dir) || exit 1
 require_device "$clgan"
 require_data "$data"
 

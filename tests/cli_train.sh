@@ -6,10 +6,10 @@
 # usage: cli_train.sh CLGAN_BINARY TESTS_DIR
 set -u
 clgan=$1
-data=${CLGAN_DATA:-/usr/share/datasets/fashion-mnist}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 source "$2/lib_cli.sh"
+data=$(data_dir) || exit 1
 require_device "$clgan"
 require_data "$data"
 

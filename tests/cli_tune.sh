@@ -12,7 +12,7 @@ expect "negative budget" 2 "--budget must be positive" -- "$clgan" tune --budget
 expect "zero reps" 2 "--reps at least 1" -- "$clgan" tune --reps 0
 expect "budget not a number" 2 "not a valid number" -- "$clgan" tune --budget soon
 expect "unknown option" 2 "unknown option" -- "$clgan" tune --frobnicate
-expect "unknown model" 2 "unknown --model 'nope' \\(known: mlp" -- "$clgan" tune --model nope
+expect "unknown model" 2 "unknown --model 'nope': use mlp" -- "$clgan" tune --model nope
 expect "help names --model" 0 "--model NAME" -- "$clgan" tune --help
 require_device "$clgan"
 tmp=$(mktemp -d)

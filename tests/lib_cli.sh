@@ -28,6 +28,16 @@ require_device() {
   fi
 }
 
+# The data folder as clgan_data_dir finds it: $CLGAN_DATA, else CLGAN_DATA_DIR_DEFAULT, read from
+# include/clgan/data.h, its one home. Use: data=$(data_dir) || exit 1
+data_dir() {
+  local header def
+  header="$(dirname "${BASH_SOURCE[0]}")/../include/clgan/data.h"
+  def=$(sed -n 's/^#define CLGAN_DATA_DIR_DEFAULT "\(.*\)"$/\1/p' "$header")
+  [ -n "$def" ] || { echo "FAIL: no CLGAN_DATA_DIR_DEFAULT in $header" >&2; return 1; }
+  printf '%s' "${CLGAN_DATA:-$def}"
+}
+
 # No Fashion-MNIST in the folder: skip (exit 77), or fail where CI requires it.
 require_data() {
   if [ ! -e "$1/train-images-idx3-ubyte.gz" ] && [ ! -e "$1/train-images-idx3-ubyte" ]; then

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clgan/data.h"
 #include "clgan/eval.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
@@ -184,8 +185,7 @@ static void check_same_embedding(clgan_classifier *a, clgan_classifier *b, const
 }
 
 static void check_training(clgan_device *dev, const char *dir) {
-  const char *data = getenv("CLGAN_DATA");
-  if (!data || !*data) data = "/usr/share/datasets/fashion-mnist";
+  const char *data = clgan_data_dir(NULL);
   clgan_dataset train = {0}, test = {0};
   if (clgan_dataset_load(data, "train", &train) || clgan_dataset_load(data, "t10k", &test)) {
     clgan_dataset_free(&train);

@@ -353,8 +353,7 @@ static void test_dataset_errors(void) {
 /* Fashion-MNIST from $CLGAN_DATA or the default folder. Missing: a failure when $CI is true or 1
  * (as test_classifier.c), a printed note elsewhere. */
 static void test_fashion_mnist(void) {
-  const char *fm = getenv("CLGAN_DATA"), *ci = getenv("CI");
-  if (!fm || !*fm) fm = "/usr/share/datasets/fashion-mnist";
+  const char *fm = clgan_data_dir(NULL), *ci = getenv("CI");
   if (!io_file_exists(fm)) {
     CHECK(!(ci && (!strcmp(ci, "true") || !strcmp(ci, "1"))),
           "no Fashion-MNIST in %s (scripts/setup.sh installs it); with CI=true this fails", fm);

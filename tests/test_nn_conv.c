@@ -73,7 +73,7 @@ static void layer_ref(const clgan_layer *l, const double *p, const double *x, do
         break;
     }
   }
-  if (l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D) {
+  if (clgan_layer_is_bn(l->spec.kind)) {
     int c = l->out_c, sp = l->out_h * l->out_w;
     for (int ch = 0; ch < c; ch++) {
       double mean = 0, var = 0;
@@ -128,7 +128,7 @@ static void check_net(clgan_device *dev, const char *text, int c, int h, int w) 
   clgan_buffer_read(dev, &net.params, 0, net.arena_n * sizeof *pf, pf);
   for (int i = 0; i < net.count; i++) { /* BN gamma/beta in general position */
     const clgan_layer *l = &net.layers[i];
-    if (l->spec.kind != CLGAN_LAYER_BN && l->spec.kind != CLGAN_LAYER_BN2D) continue;
+    if (!clgan_layer_is_bn(l->spec.kind)) continue;
     test_fill_uniform(pf + l->w_off, l->w_n, 0.5f, 1.5f, &rng);
     test_fill_uniform(pf + l->b_off, l->b_n, -0.5f, 0.5f, &rng);
   }

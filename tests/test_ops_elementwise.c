@@ -1,6 +1,7 @@
 /* fill, axpby with b = 0 over NaN, and clip_by_norm fed by a device-side sum of squares, against
- * values computed here in double, on odd sizes; the transpose reference itself. axpby, clamp
- * and transpose against the reference are rows of tests/test_ops.c. */
+ * values computed here in double, on odd sizes; the transpose reference itself; the bound on
+ * work in flight (clgan_inflight). axpby, clamp and transpose against the reference are rows of
+ * tests/test_ops.c. */
 #include <math.h>
 #include <stdio.h>
 
@@ -65,8 +66,44 @@ static void check_transpose_reference(int rows, int cols) {
   free(want);
 }
 
+/* The bound on work in flight: after step s, min(s, depth) markers are outstanding (none at
+ * depth 0, which only flushes), the work still lands, and a depth the ring cannot hold is
+ * refused. */
+static void check_inflight(clgan_device *dev) {
+  clgan_buffer b = upload(dev, NULL, 64);
+  for (int depth = 0; depth < CLGAN_INFLIGHT_MAX; depth += 2) {
+    clgan_inflight w = {0};
+    int bounded = 1;
+    for (long step = 1; step <= 20; step++) {
+      CHECK_OK(clgan_fill(dev, &b, 64, (float)step));
+      CHECK_OK(clgan_inflight_step(dev, &w, step, depth));
+      int outstanding = 0;
+      for (int i = 0; i < CLGAN_INFLIGHT_MAX; i++) outstanding += w.slot[i] != NULL;
+      bounded &= outstanding == (step < depth ? step : depth);
+    }
+    CHECK(bounded, "inflight depth %d: min(step, %d) markers outstanding after each step", depth,
+          depth);
+    float got[64];
+    download(dev, &b, got, 64);
+    CHECK(got[0] == 20.0f && got[63] == 20.0f, "inflight depth %d: the last step's work landed",
+          depth);
+    clgan_inflight_free(&w);
+    int zeroed = 1;
+    for (int i = 0; i < CLGAN_INFLIGHT_MAX; i++) zeroed &= w.slot[i] == NULL;
+    CHECK(zeroed, "inflight depth %d: free leaves the ring zeroed", depth);
+  }
+  clgan_inflight w = {0};
+  clgan_set_log(quiet_log, NULL);
+  CHECK(clgan_inflight_step(dev, &w, 1, CLGAN_INFLIGHT_MAX) == CLGAN_INVALID_ARGUMENT &&
+            clgan_inflight_step(dev, &w, 1, -1) == CLGAN_INVALID_ARGUMENT,
+        "an inflight depth the ring cannot hold is refused");
+  clgan_set_log(NULL, NULL);
+  clgan_buffer_free(&b);
+}
+
 int main(void) {
   clgan_device *dev = test_open_device();
+  check_inflight(dev);
   check_transpose_reference(1, 1);
   check_transpose_reference(3, 5);
   check_transpose_reference(17, 33);

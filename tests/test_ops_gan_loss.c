@@ -8,8 +8,14 @@
 
 #include "ops_testutil.h"
 
+/* Labels for messages, from the table the kernels' preamble is generated from. */
 static const char *kind_name(clgan_critic_kind k) {
-  return k == CLGAN_CRITIC_WASSERSTEIN ? "wasserstein" : k == CLGAN_CRITIC_HINGE ? "hinge" : "lsq";
+  static const char *const names[] = {
+#define X(e, name) name,
+      CLGAN_CRITIC_TABLE(X)
+#undef X
+  };
+  return (unsigned)k < CLGAN_CRITIC_COUNT ? names[k] : "?";
 }
 
 /* The loss terms as the papers write them, in double. */

@@ -28,9 +28,7 @@ static float hash_value(uint32_t t, uint32_t i, float center) {
   return s + center;
 }
 
-static int is_bn(const clgan_layer *l) {
-  return l->spec.kind == CLGAN_LAYER_BN || l->spec.kind == CLGAN_LAYER_BN2D;
-}
+static int is_bn(const clgan_layer *l) { return clgan_layer_is_bn(l->spec.kind); }
 
 /* A bias that feeds a batch norm: the norm subtracts it again, so its gradient is rounding noise
  * and the optimizer moves it by noise (README). */

@@ -67,6 +67,27 @@ int main(void) {
   longsel[sizeof longsel - 1] = '\0';
   CHECK(clgan_selector_parse(longsel, &s) == CLGAN_INVALID_ARGUMENT, "an overlong selector is refused");
   CHECK(!strcmp(clgan_device_type_name(CLGAN_DEVICE_ACCELERATOR), "accelerator"), "type name");
+  /* Every row of CLGAN_DEVICE_TYPE_TABLE: its own bit, its name back, and a selector word. */
+  static const struct {
+    clgan_device_type type;
+    const char *name;
+  } rows[] = {
+#define X(e, name) {CLGAN_DEVICE_##e, name},
+      CLGAN_DEVICE_TYPE_TABLE(X)
+#undef X
+  };
+  CHECK(CLGAN_DEVICE_TYPE_COUNT == 4, "four device types");
+  for (int i = 0; i < CLGAN_DEVICE_TYPE_COUNT; i++) {
+    CHECK(rows[i].type == (clgan_device_type)(1 << i) &&
+              !strcmp(clgan_device_type_name(rows[i].type), rows[i].name) &&
+              clgan_selector_parse(rows[i].name, &s) == CLGAN_OK && s.kind == CLGAN_SEL_TYPE &&
+              s.type == rows[i].type,
+          "device type %s: bit %d, its name, a selector", rows[i].name, i);
+  }
+  CHECK(clgan_selector_parse("ACC", &s) == CLGAN_OK && s.kind == CLGAN_SEL_TYPE &&
+            s.type == CLGAN_DEVICE_ACCELERATOR,
+        "'acc' selects accelerators");
+  CHECK(!strcmp(clgan_device_type_name((clgan_device_type)3), "other"), "a mixed value is other");
   CHECK(!strcmp(clgan_status_name(CLGAN_NO_DEVICE), "CLGAN_NO_DEVICE"), "status name");
   CHECK(strlen(clgan_status_message(CLGAN_BUILD_FAILED)) > 0, "status message");
   CHECK(!strcmp(clgan_status_name((clgan_status)999), "CLGAN_UNKNOWN_STATUS"), "unknown status");

@@ -39,6 +39,12 @@ clgan_status clgan_idx_read(const char *path, int expect_dims, uint8_t **data, i
  * is required; without a labels file ds->labels is NULL. A labels file must be 1-D and hold as
  * many entries as there are images. On failure ds is left zeroed. */
 clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_dataset *ds);
+
+/* The data folder when none is named: Debian's Fashion-MNIST (scripts/setup.sh installs it). */
+#define CLGAN_DATA_DIR_DEFAULT "/usr/share/datasets/fashion-mnist"
+/* The data folder: given, else $CLGAN_DATA, else CLGAN_DATA_DIR_DEFAULT (an empty string counts
+ * as not given). */
+const char *clgan_data_dir(const char *given);
 void clgan_dataset_free(clgan_dataset *ds); /* accepts NULL and a zeroed dataset */
 
 /* Writes an IDX file of uint8 elements (1 to 3 dims); a path ending in .gz is gzip-compressed.

@@ -10,11 +10,24 @@
 
 /* ---- Enumeration and selection ---------------------------------------------------------- */
 
+/* The device types: X(ENUM, "name"); the names are what `clgan devices` prints and the type
+ * words a selector takes. The values are bit flags, one per row in the table's order. */
+#define CLGAN_DEVICE_TYPE_TABLE(X)                                                         \
+  X(CPU, "cpu")                                                                            \
+  X(GPU, "gpu")                                                                            \
+  X(ACCELERATOR, "accelerator")                                                            \
+  X(OTHER, "other")
+
+enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_DEVICE_BIT_##e,
+  CLGAN_DEVICE_TYPE_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+  CLGAN_DEVICE_TYPE_COUNT
+};
 typedef enum {
-  CLGAN_DEVICE_CPU = 1,
-  CLGAN_DEVICE_GPU = 2,
-  CLGAN_DEVICE_ACCELERATOR = 4,
-  CLGAN_DEVICE_OTHER = 8
+#define CLGAN_X_ENUM(e, name) CLGAN_DEVICE_##e = 1 << CLGAN_DEVICE_BIT_##e,
+  CLGAN_DEVICE_TYPE_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
 } clgan_device_type;
 
 typedef struct {
@@ -36,14 +49,15 @@ typedef struct {
   int fp64, fp16;
 } clgan_device_info;
 
+/* "gpu" for CLGAN_DEVICE_GPU; "other" for a value outside the table. */
 const char *clgan_device_type_name(clgan_device_type t);
 
 /* Lists every device of every platform. *list is malloc'd; free it with free().
  * No platform at all is CLGAN_NO_PLATFORM with *count = 0. */
 clgan_status clgan_devices_list(clgan_device_info **list, int *count);
 
-/* A device selector: a flat index ("1"), a platform:device pair ("0:1"), a type ("cpu", "gpu",
- * "accelerator"), or a case-insensitive substring of the platform or device name ("pocl").
+/* A device selector: a flat index ("1"), a platform:device pair ("0:1"), a type (a name of
+ * CLGAN_DEVICE_TYPE_TABLE, any case, or "acc"), or a case-insensitive substring of the platform or device name ("pocl").
  * NULL or "" means the default: the first GPU, else the first device. Parsing needs no device. */
 typedef enum {
   CLGAN_SEL_DEFAULT,

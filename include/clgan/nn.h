@@ -26,24 +26,30 @@
 #include "clgan/device.h"
 #include "clgan/ops.h"
 
-/* The layer kinds: X(ENUM, "name"); the name is the spec token clgan_spec_format writes (an
- * activation layer writes its activation's name instead, from CLGAN_ACT_TABLE). */
+/* The layer kinds, the one list of them: X(ENUM, "name", record). The name is the spec token
+ * the parser looks up and clgan_spec_format writes (an activation layer writes its
+ * activation's name instead, from CLGAN_ACT_TABLE). record names the kind's implementation,
+ * clgan_layer_<record>, defined in the kind's own file in src/nn/: the library's table of
+ * kinds (src/nn/layers.h) is generated from these rows, so a new kind is its file and its row
+ * here (and, if its token has fields, their parsing in src/nn/spec.c). */
 #define CLGAN_LAYER_TABLE(X)                                                               \
-  X(LINEAR, "linear")                                                                      \
-  X(ACT, "act")                                                                            \
-  X(BN, "bn")                                                                              \
-  X(BN2D, "bn2d")                                                                          \
-  X(CONV, "conv")                                                                          \
-  X(CONVT, "convT")                                                                        \
-  X(RESHAPE, "reshape")                                                                    \
-  X(FLATTEN, "flatten")
+  X(LINEAR, "linear", linear)                                                              \
+  X(ACT, "act", act)                                                                       \
+  X(BN, "bn", bn)                                                                          \
+  X(BN2D, "bn2d", bn2d)                                                                    \
+  X(CONV, "conv", conv)                                                                    \
+  X(CONVT, "convT", convT)                                                                 \
+  X(RESHAPE, "reshape", reshape)                                                           \
+  X(FLATTEN, "flatten", flatten)
 
 typedef enum {
-#define CLGAN_X_ENUM(e, name) CLGAN_LAYER_##e,
+#define CLGAN_X_ENUM(e, name, record) CLGAN_LAYER_##e,
   CLGAN_LAYER_TABLE(CLGAN_X_ENUM)
 #undef CLGAN_X_ENUM
 } clgan_layer_kind;
-enum { CLGAN_LAYER_COUNT = 0 CLGAN_LAYER_TABLE(CLGAN_X_ONE) };
+#define CLGAN_X_ONE_LAYER(e, name, record) +1
+enum { CLGAN_LAYER_COUNT = 0 CLGAN_LAYER_TABLE(CLGAN_X_ONE_LAYER) };
+#undef CLGAN_X_ONE_LAYER
 
 /* "convT" for CLGAN_LAYER_CONVT; NULL when unknown. */
 const char *clgan_layer_kind_name(clgan_layer_kind kind);

@@ -402,4 +402,23 @@ void clgan_ref_gp_penalty(const clgan_gp_cfg *cfg, float *dg, float *loss, float
  * CLGAN_PIXEL_SCALE) and clgan_tree_sum, the one local-memory tree sum. */
 const char *clgan_kernel_preamble(void);
 
+/* ---- Work in flight (src/ops/inflight.c) ------------------------------------------------- */
+
+/* A bound on the work a training loop keeps enqueued ahead of the host: a ring of queue
+ * markers (clgan/device.h), one placed per step. Enough steps in flight that the device never
+ * idles, few enough that the queue stays short (PoCL slowed down by 1.8x with hundreds of
+ * steps queued; bench/RESULTS.md). The layers above ops drive no queue themselves
+ * (cmake/clgan_layering.cmake): this is their one door to it. Zero-initialise; free with
+ * clgan_inflight_free. */
+#define CLGAN_INFLIGHT_MAX 8
+typedef struct {
+  clgan_marker slot[CLGAN_INFLIGHT_MAX];
+} clgan_inflight;
+
+/* Call after enqueueing step number step (1, 2, ...): waits until the step depth steps earlier
+ * has finished and marks this one, so at most depth steps are queued behind the one running.
+ * depth 0: no bound, the queue is only flushed. depth is 0..CLGAN_INFLIGHT_MAX - 1. */
+clgan_status clgan_inflight_step(clgan_device *dev, clgan_inflight *w, long step, int depth);
+void clgan_inflight_free(clgan_inflight *w); /* accepts a zeroed one; leaves it zeroed */
+
 #endif

@@ -9,6 +9,22 @@
 
 const char *clgan_cli_version(void) { return CLGAN_CLI_VERSION; }
 
+const char *cli_names(char *out, size_t size, const char *const *names, int count) {
+  if (count < 0) {
+    count = 0;
+    while (names[count]) count++;
+  }
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < count && used < size; i++) {
+    const char *sep = i == 0 ? "" : i == count - 1 ? " or " : ", ";
+    int n = snprintf(out + used, size - used, "%s%s", sep, names[i]);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  return out;
+}
+
 static void print_default(const cli_opt *o) {
   switch (o->kind) {
     case CLI_STR: {
@@ -145,12 +161,6 @@ int cli_exit_code(clgan_status st) {
     default:
       return CLGAN_EXIT_FAILURE;
   }
-}
-
-const char *cli_data_dir(const char *given) {
-  if (given && *given) return given;
-  const char *env = getenv("CLGAN_DATA");
-  return env && *env ? env : "/usr/share/datasets/fashion-mnist";
 }
 
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev) {

@@ -42,12 +42,18 @@ int cli_parse(const char *command, const char *synopsis, const cli_opt *opts, in
 /* The exit code for a failed status: 2 for bad usage or bad input, 1 for runtime failures. */
 int cli_exit_code(clgan_status st);
 
-/* The data folder: given, else $CLGAN_DATA, else Debian's Fashion-MNIST (an empty string counts
- * as not given). */
-const char *cli_data_dir(const char *given);
 /* --truncation PSI of clgan sample and eval: 0 when PSI is a finite number > 0, else
  * CLGAN_EXIT_USAGE with the message printed. */
 int cli_check_truncation(const char *command, float psi);
+/* The names of an enum, for help texts and error messages, from the enum's X-macro table so
+ * that a new row appears in both without editing them:
+ *   static const char *const losses[] = {CLGAN_LOSS_TABLE(CLI_X_NAME)};
+ * CLI_NAMES_MAX bytes hold every list the CLI writes. */
+#define CLI_X_NAME(e, name) name,
+#define CLI_COUNT(names) ((int)(sizeof(names) / sizeof((names)[0])))
+enum { CLI_NAMES_MAX = 256 };
+/* names[0..count) (count < 0: up to a NULL entry) as "a, b or c" into out; returns out. */
+const char *cli_names(char *out, size_t size, const char *const *names, int count);
 
 /* Opens the device named by sel (NULL: $CLGAN_DEVICE, else the default). */
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev);

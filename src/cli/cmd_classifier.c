@@ -22,7 +22,7 @@ static int cmd_classifier_train(int argc, char **argv) {
   long seed = 1;
   double lr = CLGAN_CLASSIFIER_LR;
   const cli_opt opts[] = {
-      {"data", "DIR", CLI_STR, &data_dir, "folder with the train and t10k splits, images and labels (IDX, plain or .gz; default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"data", "DIR", CLI_STR, &data_dir, "folder with the train and t10k splits, images and labels (IDX, plain or .gz; default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
       {"out", "PATH", CLI_STR, &out, "where to save it (default: the cache path for the data, $XDG_CACHE_HOME/clgan/classifiers/<fingerprint>.safetensors or ~/.cache/...)", NULL},
       {"epochs", "N", CLI_INT, &epochs, "epochs over the training split", NULL},
       {"batch", "N", CLI_INT, &batch, "batch size (at least 2, for batch norm)", NULL},
@@ -42,7 +42,7 @@ static int cmd_classifier_train(int argc, char **argv) {
                     "least 2, --lr positive and --seed not negative\n");
     return CLGAN_EXIT_USAGE;
   }
-  data_dir = cli_data_dir(data_dir);
+  data_dir = clgan_data_dir(data_dir);
 
   clgan_status st = CLGAN_OK;
   clgan_dataset train = {0}, test = {0};

@@ -6,14 +6,16 @@
 
 int cmd_devices(int argc, char **argv) {
   const char *sel = NULL;
+  static const char *const types[] = {CLGAN_DEVICE_TYPE_TABLE(CLI_X_NAME)};
+  char names[CLI_NAMES_MAX], synopsis[CLI_NAMES_MAX + 256];
+  snprintf(synopsis, sizeof synopsis, "Lists every OpenCL platform and device with the index "
+           "that --device takes:\na flat index (0), P:D (0:1), a type (%s) or part of a name "
+           "(pocl, nvidia).\nThe default device is the first GPU, else the first device.",
+           cli_names(names, sizeof names, types, CLI_COUNT(types)));
   const cli_opt opts[] = {
       {"device", "SEL", CLI_STR, &sel, "mark the device this selector picks (also $CLGAN_DEVICE)", NULL},
   };
-  int rc = cli_parse("devices", "Lists every OpenCL platform and device with the index that "
-                     "--device takes:\na flat index (0), P:D (0:1), a type (cpu, gpu, accelerator) "
-                     "or part of a name (pocl, nvidia).\nThe default device is the first GPU, "
-                     "else the first device.",
-                     opts, 1, argc, argv);
+  int rc = cli_parse("devices", synopsis, opts, 1, argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   clgan_device_info *list = NULL;
   int n = 0;

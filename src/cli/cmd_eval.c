@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/evalcli.h"
+#include "clgan/data.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
 #include "util/fsutil.h"
@@ -164,7 +165,7 @@ int cmd_eval(int argc, char **argv) {
   const cli_opt opts[] = {
       {"checkpoint", "PATH", CLI_STR, &ckpt, "judge the generator of this checkpoint (or --samples)", NULL},
       {"samples", "FILE.idx[.gz]", CLI_STR, &samples, "judge the uint8 images of this IDX file (clgan sample --out x.idx writes one)", NULL},
-      {"data", "DIR", CLI_STR, &data_opt, "the real images: DIR's train split is the reference, its t10k split the floor (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"data", "DIR", CLI_STR, &data_opt, "the real images: DIR's train split is the reference, its t10k split the floor (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
       {"count", "N", CLI_INT, &count, "samples to generate, and real images in the reference; with --samples, at most N of the file's images (default 10000; all of a file's)", &count_given},
       {"seed", "S", CLI_LONG, &draw.seed, "seed of the latent vectors (those clgan sample --seed S draws)", NULL},
       {"truncation", "PSI", CLI_FLOAT, &draw.truncation, "with --checkpoint: redraw latent components with |z| > PSI (clgan sample --truncation)", &draw.trunc_given},
@@ -190,7 +191,7 @@ int cmd_eval(int argc, char **argv) {
     fprintf(stderr, "clgan eval: error: --truncation and --no-ema go with --checkpoint\n");
     return CLGAN_EXIT_USAGE;
   }
-  const char *dir = cli_data_dir(data_opt);
+  const char *dir = clgan_data_dir(data_opt);
   clgan_status st = CLGAN_OK;
   clgan_device *dev = NULL;
   clgan_dataset train = {0}, test = {0};

@@ -34,7 +34,7 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
             count);
     return CLGAN_INVALID_ARGUMENT;
   }
-  dir = cli_data_dir(dir);
+  dir = clgan_data_dir(dir);
   clgan_dataset train = {0}, test = {0};
   clgan_status st = clgan_dataset_load(dir, "train", &train);
   if (st) return st;
@@ -272,7 +272,7 @@ int cmd_sample(int argc, char **argv) {
       {"interpolate", "K", CLI_INT, &o.interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
       {"rows", "R", CLI_INT, &o.walk_rows, "with --interpolate: the number of walks (1..256; 8)", &o.rows_given},
       {"nearest", "FILE.png", CLI_STR, &o.nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
-      {"data", "DIR", CLI_STR, &o.data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"data", "DIR", CLI_STR, &o.data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
       {"truncation", "PSI", CLI_FLOAT, &o.truncation, "truncation trick: redraw each latent component with |z| > PSI (> 0; BigGAN's resampling): fidelity for diversity", &o.trunc_given},
       {"no-ema", NULL, CLI_FLAG, &o.no_ema, "use the trained generator, not the EMA one a checkpoint trained with --ema holds", NULL},
       {"device", "SEL", CLI_STR, &o.device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},

@@ -81,15 +81,35 @@ typedef struct {
   int given[G_COUNT];
 } train_opts;
 
+/* The names --loss, --optimizer, --init and --device take, from the enums' tables (cli.h). */
+static const char *const loss_names[] = {CLGAN_LOSS_TABLE(CLI_X_NAME)};
+static const char *const opt_names[] = {CLGAN_OPT_TABLE(CLI_X_NAME)};
+static const char *const init_names[] = {CLGAN_INIT_TABLE(CLI_X_NAME)};
+static const char *const type_names[] = {CLGAN_DEVICE_TYPE_TABLE(CLI_X_NAME)};
+
 /* 0 to go on, else the exit code (0 after --help). */
 static int parse_options(train_opts *o, int argc, char **argv) {
   *o = (train_opts){.model = "mlp-bn", .d_steps = 1, .log_every = 50, .eval_count = 10000,
                     .seed = 1, .gp_lambda = 10};
+  char names[5][CLI_NAMES_MAX], help[5][CLI_NAMES_MAX + 160];
+  snprintf(help[0], sizeof help[0], "preset: %s (the default: %s)",
+           cli_names(names[0], sizeof names[0], clgan_preset_names, -1), o->model);
+  snprintf(help[1], sizeof help[1], "%s for both networks (preset's: adam; wgan rmsprop)",
+           cli_names(names[1], sizeof names[1], opt_names, CLI_COUNT(opt_names)));
+  snprintf(help[2], sizeof help[2], "%s (preset's: wgan for wgan, else bce); bce's G loss is the "
+           "non-saturating one, bce-minimax's the original log(1 - D(G(z)))",
+           cli_names(names[2], sizeof names[2], loss_names, CLI_COUNT(loss_names)));
+  snprintf(help[3], sizeof help[3], "weight init: %s (preset's: mlp torch, mlp-bn and mlp-tf "
+           "glorot, dcgan and wgans dcgan)",
+           cli_names(names[3], sizeof names[3], init_names, CLI_COUNT(init_names)));
+  snprintf(help[4], sizeof help[4], "OpenCL device: index, P:D, a type (%s) or a name (default "
+           "$CLGAN_DEVICE, else first GPU, else first device)",
+           cli_names(names[4], sizeof names[4], type_names, CLI_COUNT(type_names)));
   const cli_opt opts[] = {
-      {"model", "NAME", CLI_STR, &o->model, "preset: mlp, mlp-bn (the default), mlp-tf, dcgan, wgan, wgan-gp", &o->given[G_MODEL]},
+      {"model", "NAME", CLI_STR, &o->model, help[0], &o->given[G_MODEL]},
       {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
-      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
       {"steps", "N", CLI_LONG, &o->steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &o->given[G_STEPS]},
@@ -97,27 +117,27 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"lr", "RATE", CLI_DOUBLE, &o->lr, "learning rate of both networks (preset's: 2e-4; mlp-tf 1e-3, wgan 5e-5, wgan-gp 1e-4)", &o->given[G_LR]},
       {"lr-g", "RATE", CLI_DOUBLE, &o->lr_g, "generator learning rate (overrides --lr)", &o->given[G_LRG]},
       {"lr-d", "RATE", CLI_DOUBLE, &o->lr_d, "discriminator learning rate (overrides --lr)", &o->given[G_LRD]},
-      {"optimizer", "NAME", CLI_STR, &o->opt, "adam, rmsprop or sgd for both networks (preset's: adam; wgan rmsprop)", &o->given[G_OPT]},
+      {"optimizer", "NAME", CLI_STR, &o->opt, help[1], &o->given[G_OPT]},
       {"optimizer-g", "NAME", CLI_STR, &o->opt_g, "generator optimizer (overrides --optimizer)", &o->given[G_OPTG]},
       {"optimizer-d", "NAME", CLI_STR, &o->opt_d, "discriminator optimizer (overrides --optimizer)", &o->given[G_OPTD]},
       {"beta1", "B", CLI_DOUBLE, &o->beta1, "Adam beta1 (preset's: 0.9 for mlp, mlp-tf; 0.5 for the others)", &o->given[G_B1]},
       {"beta2", "B", CLI_DOUBLE, &o->beta2, "Adam beta2 (preset's: 0.999; wgan-gp 0.9)", &o->given[G_B2]},
       {"momentum", "M", CLI_DOUBLE, &o->momentum, "SGD momentum (0)", &o->given[G_MOM]},
-      {"loss", "NAME", CLI_STR, &o->loss, "bce (non-saturating G loss), bce-minimax (the original log(1 - D(G(z)))), wgan, wgan-gp, hinge or lsgan (preset's: wgan for wgan, else bce)", &o->given[G_LOSS]},
+      {"loss", "NAME", CLI_STR, &o->loss, help[2], &o->given[G_LOSS]},
       {"clip-weights", "C", CLI_FLOAT, &o->clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &o->given[G_CLIPW]},
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
       {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
-      {"init", "NAME", CLI_STR, &o->init, "weight init: torch, glorot or dcgan (preset's: mlp torch, mlp-bn and mlp-tf glorot, dcgan and wgans dcgan)", &o->given[G_INIT]},
+      {"init", "NAME", CLI_STR, &o->init, help[3], &o->given[G_INIT]},
       {"latent", "N", CLI_INT, &o->latent, "latent size (preset's: 100)", &o->given[G_LATENT]},
       {"seed", "S", CLI_LONG, &o->seed, "seed for initialisation, data order and noise (1)", &o->given[G_SEED]},
       {"sample-every", "N", CLI_LONG, &o->sample_every, "steps between sample grids (preset's: mlp, mlp-tf 500; mlp-bn 1000; dcgan, wgans 200)", &o->given[G_SAMPLE]},
       {"checkpoint-every", "N", CLI_LONG, &o->checkpoint_every, "steps between checkpoints (preset's: mlp, mlp-tf 2000; mlp-bn 1000; dcgan, wgans 500)", &o->given[G_CKPT]},
       {"log-every", "N", CLI_INT, &o->log_every, "steps between metrics rows (each read waits for the device)", NULL},
       {"resume", "CKPT", CLI_STR, &o->resume, "continue the run saved in CKPT exactly where it stopped", NULL},
-      {"device", "SEL", CLI_STR, &o->device, "OpenCL device: index, P:D, cpu/gpu/accelerator or a name (default $CLGAN_DEVICE, else first GPU, else first device)", NULL},
+      {"device", "SEL", CLI_STR, &o->device, help[4], NULL},
       {"eval-every", "N", CLI_LONG, &o->eval_every, "judge G every N steps and at the end (clgan eval's figures into eval.csv and eval.png; 0 = never)", NULL},
       {"eval-count", "N", CLI_INT, &o->eval_count, "with --eval-every: samples per evaluation, and real images in its reference", NULL},
       {"keep-best", NULL, CLI_FLAG, &o->keep_best, "with --eval-every: keep checkpoint-best.safetensors, the checkpoint of the lowest FID", NULL},
@@ -178,7 +198,9 @@ static int apply_optimizer_options(const train_opts *o, clgan_train_cfg *cfg) {
   int lr_given[2] = {given[G_LRG] || given[G_LR], given[G_LRD] || given[G_LR]};
   for (int i = 0; i < 2; i++) {
     if (kinds[i] && !clgan_opt_parse(kinds[i], &oc[i]->kind)) {
-      fprintf(stderr, "clgan train: error: optimizer '%s': use adam, rmsprop or sgd\n", kinds[i]);
+      char names[CLI_NAMES_MAX];
+      fprintf(stderr, "clgan train: error: optimizer '%s': use %s\n", kinds[i],
+              cli_names(names, sizeof names, opt_names, CLI_COUNT(opt_names)));
       return CLGAN_EXIT_USAGE;
     }
     if (lr_given[i]) oc[i]->lr = lrs[i];
@@ -193,9 +215,10 @@ static int apply_optimizer_options(const train_opts *o, clgan_train_cfg *cfg) {
 static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   const int *given = o->given;
   if (clgan_preset(o->model, cfg) != CLGAN_OK) {
-    fprintf(stderr, "clgan train: error: unknown --model '%s'; presets:", o->model);
-    for (int i = 0; clgan_preset_names[i]; i++) fprintf(stderr, " %s", clgan_preset_names[i]);
-    fprintf(stderr, " (or give --generator and --discriminator specs)\n");
+    char names[CLI_NAMES_MAX];
+    fprintf(stderr, "clgan train: error: unknown --model '%s': use %s (or give --generator and "
+                    "--discriminator specs)\n", o->model,
+            cli_names(names, sizeof names, clgan_preset_names, -1));
     return CLGAN_EXIT_USAGE;
   }
   if (o->gspec) snprintf(cfg->g_spec, sizeof cfg->g_spec, "%s", o->gspec);
@@ -218,12 +241,15 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   }
   if (given[G_SMOOTH]) cfg->real_label = 1.0f - o->smoothing;
   if (given[G_INIT] && !clgan_init_parse(o->init, &cfg->init)) {
-    fprintf(stderr, "clgan train: error: --init '%s': use torch, glorot or dcgan\n", o->init);
+    char names[CLI_NAMES_MAX];
+    fprintf(stderr, "clgan train: error: --init '%s': use %s\n", o->init,
+            cli_names(names, sizeof names, init_names, CLI_COUNT(init_names)));
     return CLGAN_EXIT_USAGE;
   }
   if (given[G_LOSS] && !clgan_loss_parse(o->loss, &cfg->loss)) {
-    fprintf(stderr, "clgan train: error: --loss '%s': use bce, bce-minimax, wgan, wgan-gp, "
-                    "hinge or lsgan\n", o->loss);
+    char names[CLI_NAMES_MAX];
+    fprintf(stderr, "clgan train: error: --loss '%s': use %s\n", o->loss,
+            cli_names(names, sizeof names, loss_names, CLI_COUNT(loss_names)));
     return CLGAN_EXIT_USAGE;
   }
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;

@@ -157,6 +157,10 @@ int cmd_tune(int argc, char **argv) {
   float budget = 120.0f;
   int quiet = 0, reps = 3, max_candidates = 0;
   long seed = 1;
+  char presets[CLI_NAMES_MAX], model_help[CLI_NAMES_MAX + 128];
+  cli_names(presets, sizeof presets, clgan_preset_names, -1);
+  snprintf(model_help, sizeof model_help, "tune on the GEMMs of one training step of this preset "
+           "(%s), each weighted by its calls per step", presets);
   const cli_opt opts[] = {
       {"device", "SEL", CLI_STR, &sel, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
       {"budget", "SECONDS", CLI_FLOAT, &budget,
@@ -166,9 +170,7 @@ int cmd_tune(int argc, char **argv) {
       {"reps", "N", CLI_INT, &reps, "least GEMMs per timing (more to fill ~10 ms; best of 5)", NULL},
       {"max-candidates", "N", CLI_INT, &max_candidates, "stop after N candidates (0: no limit)", NULL},
       {"seed", "N", CLI_LONG, &seed, "seed for the random candidates", NULL},
-      {"model", "NAME", CLI_STR, &model,
-       "tune on the GEMMs of one training step of this preset (mlp, mlp-bn, mlp-tf, dcgan, wgan, "
-       "wgan-gp), each weighted by its calls per step; mlp-bn is the default model", NULL},
+      {"model", "NAME", CLI_STR, &model, model_help, NULL},
       {"quiet", NULL, CLI_FLAG, &quiet, "print only the summary", NULL},
   };
   int rc = cli_parse("tune",
@@ -185,8 +187,7 @@ int cmd_tune(int argc, char **argv) {
   tune_run run = {.sel = sel, .model = model, .budget = budget, .quiet = quiet, .reps = reps,
                   .max_candidates = max_candidates, .seed = (unsigned long long)seed};
   if (clgan_preset(model, &run.cfg) != CLGAN_OK) {
-    fprintf(stderr, "clgan tune: error: unknown --model '%s' (known: mlp, mlp-bn, mlp-tf, dcgan, "
-                    "wgan, wgan-gp)\n", model);
+    fprintf(stderr, "clgan tune: error: unknown --model '%s': use %s\n", model, presets);
     return CLGAN_EXIT_USAGE;
   }
   char path[1024];

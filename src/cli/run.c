@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/evalcli.h"
+#include "clgan/data.h"
 
 typedef struct {
   const cli_run_options *ro;
@@ -161,7 +162,7 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
   clgan_device *dev = NULL;
   clgan_run *run = NULL;
   char dir[1024];
-  printer pr = {.ro = ro, .data_dir = cli_data_dir(ro->data_dir),
+  printer pr = {.ro = ro, .data_dir = clgan_data_dir(ro->data_dir),
                 .tty = isatty(STDOUT_FILENO) && !ro->quiet};
   if (ro->out_dir) snprintf(dir, sizeof dir, "%s", ro->out_dir);
   else clgan_run_default_dir(dir, sizeof dir, ro->resume, cfg->model);

@@ -456,6 +456,12 @@ static clgan_status find_split_file(const char *dir, const char *split, const ch
   return CLGAN_IO_ERROR;
 }
 
+const char *clgan_data_dir(const char *given) {
+  if (given && *given) return given;
+  const char *env = getenv("CLGAN_DATA");
+  return env && *env ? env : CLGAN_DATA_DIR_DEFAULT;
+}
+
 clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_dataset *ds) {
   char images_path[4096], labels_path[4096], looked[4 * 4096 + 16];
   uint8_t *images = NULL, *labels = NULL;

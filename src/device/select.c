@@ -6,17 +6,16 @@
 
 #include "clgan/device.h"
 
+static const char *const type_names[] = {
+#define X(e, name) name,
+    CLGAN_DEVICE_TYPE_TABLE(X)
+#undef X
+};
+
 const char *clgan_device_type_name(clgan_device_type t) {
-  switch (t) {
-    case CLGAN_DEVICE_CPU:
-      return "cpu";
-    case CLGAN_DEVICE_GPU:
-      return "gpu";
-    case CLGAN_DEVICE_ACCELERATOR:
-      return "accelerator";
-    default:
-      return "other";
-  }
+  for (int i = 0; i < CLGAN_DEVICE_TYPE_COUNT; i++)
+    if (t == (clgan_device_type)(1 << i)) return type_names[i];
+  return "other";
 }
 
 static int equal_nocase(const char *a, const char *b) {
@@ -71,19 +70,17 @@ clgan_status clgan_selector_parse(const char *text, clgan_selector *sel) {
     sel->kind = CLGAN_SEL_INDEX;
     return CLGAN_OK;
   }
-  static const struct {
-    const char *word;
-    clgan_device_type type;
-  } types[] = {{"cpu", CLGAN_DEVICE_CPU},
-               {"gpu", CLGAN_DEVICE_GPU},
-               {"accelerator", CLGAN_DEVICE_ACCELERATOR},
-               {"acc", CLGAN_DEVICE_ACCELERATOR}};
-  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-    if (equal_nocase(sel->text, types[i].word)) {
+  for (int i = 0; i < CLGAN_DEVICE_TYPE_COUNT; i++) {
+    if (equal_nocase(sel->text, type_names[i])) {
       sel->kind = CLGAN_SEL_TYPE;
-      sel->type = types[i].type;
+      sel->type = (clgan_device_type)(1 << i);
       return CLGAN_OK;
     }
+  }
+  if (equal_nocase(sel->text, "acc")) { /* the short spelling */
+    sel->kind = CLGAN_SEL_TYPE;
+    sel->type = CLGAN_DEVICE_ACCELERATOR;
+    return CLGAN_OK;
   }
   sel->kind = CLGAN_SEL_NAME;
   return CLGAN_OK;

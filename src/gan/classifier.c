@@ -258,11 +258,11 @@ typedef struct {
   clgan_buffer correct; /* (batch) */
   clgan_buffer stats;   /* (2) loss sum, correct count since the last report */
   int32_t *perm_host, *labels_host;
-  clgan_marker in_flight[4];
+  clgan_inflight in_flight;
 } train_state;
 
 static void train_state_free(train_state *s) {
-  for (int i = 0; i < 4; i++) clgan_marker_release(s->in_flight[i]);
+  clgan_inflight_free(&s->in_flight);
   clgan_buffer *bufs[] = {&s->images, &s->perm, &s->labels, &s->dz,
                           &s->loss,   &s->correct, &s->stats};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
@@ -306,11 +306,7 @@ static clgan_status train_step(clgan_classifier *c, train_state *s, const clgan_
     return st;
   clgan_step_cfg step = {.opt = *opt};
   if ((st = clgan_net_step(net, &step))) return st;
-  int slot = (int)(net->opt_t % 4);
-  st = clgan_marker_wait(s->in_flight[slot]);
-  s->in_flight[slot] = NULL;
-  if (st != CLGAN_OK) return st;
-  return clgan_marker_enqueue(c->dev, &s->in_flight[(slot + 2) % 4]);
+  return clgan_inflight_step(c->dev, &s->in_flight, net->opt_t, 2);
 }
 
 /* The share of the test set classified correctly (eval mode). */

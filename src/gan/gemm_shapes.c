@@ -16,7 +16,9 @@ clgan_status clgan_train_gemm_shapes(clgan_device *dev, const clgan_train_cfg *c
     st = clgan_trainer_step(t);
     clgan_gemm_record(dev, NULL, 0, NULL, NULL);
   }
-  if (st == CLGAN_OK) st = clgan_device_finish(dev);
+  /* Reading the metrics waits for the step, so a failure of its kernels is reported here. */
+  clgan_metrics m;
+  if (st == CLGAN_OK) st = clgan_trainer_metrics(t, &m);
   if (st == CLGAN_OK && dropped) {
     clgan_error("%s: a step of this model runs more than %d distinct GEMM shapes",
                 clgan_status_message(CLGAN_INVALID_ARGUMENT), max);

@@ -16,7 +16,7 @@ clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
 
 void clgan_trainer_free(clgan_trainer *t) {
   if (!t) return;
-  for (int i = 0; i < 8; i++) clgan_marker_release(t->in_flight[i]);
+  clgan_inflight_free(&t->in_flight);
   /* Views before what they view. */
   clgan_buffer *views[] = {&t->logits_real, &t->logits_fake, &t->x2_fake, &t->dl_fake,
                            &t->lt_fake,     &t->pr_fake};
@@ -342,17 +342,7 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
   t->window_g++;
   /* Keep a few steps in flight: enough to never idle the device, few enough that the queue
    * stays short (bench/RESULTS.md). */
-  int slot = (int)(t->step % 8);
-  if ((st = clgan_marker_wait(t->in_flight[slot]))) {
-    t->in_flight[slot] = NULL;
-    return st;
-  }
-  t->in_flight[slot] = NULL;
-  if (t->in_flight_depth > 0) {
-    int ahead = (int)((t->step + (long)t->in_flight_depth) % 8);
-    return clgan_marker_enqueue(t->dev, &t->in_flight[ahead]);
-  }
-  return clgan_device_flush(t->dev);
+  return clgan_inflight_step(t->dev, &t->in_flight, t->step, t->in_flight_depth);
 }
 
 clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m) {

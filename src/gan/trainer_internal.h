@@ -52,8 +52,8 @@ struct clgan_trainer {
   long pos;                 /* index into perm of the next batch */
   long d_batches;           /* D steps done in total (keys the noise) */
   long window_g, window_d;  /* steps since the last metrics read */
-  /* Markers of the last steps enqueued: a step waits for the one STEPS_IN_FLIGHT before it. */
-  clgan_marker in_flight[8];
+  /* The last steps enqueued: a step waits for the one in_flight_depth before it. */
+  clgan_inflight in_flight;
   int in_flight_depth;
 
   int external_batches;     /* tests: real and z (and WGAN-GP's gp_eps) are filled by the

@@ -1,8 +1,11 @@
 /* The layer kinds a clgan_net is built from, as a table: one record per kind, each in its own
  * file (linear.c, act.c, batchnorm.c for bn and bn2d, conv.c for conv and convT, view.c for
  * reshape and flatten), and net.c and gradpen.c walk the layers through their kind's record.
- * A new layer kind is one new file with its record, plus its row in clgan_layer_kind_ops
- * (net.c), its value in clgan_layer_kind (include/clgan/nn.h) and its token (src/nn/spec.c).
+ * A new layer kind is one new file with its record, clgan_layer_<record>, plus its row in
+ * CLGAN_LAYER_TABLE (include/clgan/nn.h), from which the enum, the spec parser's token lookup,
+ * the declarations below and clgan_layer_kind_ops (net.c) are generated; a token with fields
+ * (linear:N, conv:C:K) also needs their parsing and formatting in src/nn/spec.c. A row without
+ * its record fails to link.
  *
  * A layer's buffers (clgan_layer, include/clgan/nn.h) hold its parameters (views into the net's
  * arena), saved statistics and activations; y and dx are allocated by net.c for every kind
@@ -59,14 +62,12 @@ typedef struct {
 /* The record of kind; NULL for a value outside the enum. */
 const clgan_layer_ops *clgan_layer_kind_ops(clgan_layer_kind kind);
 
-extern const clgan_layer_ops clgan_layer_linear;  /* linear.c */
-extern const clgan_layer_ops clgan_layer_act;     /* act.c */
-extern const clgan_layer_ops clgan_layer_bn;      /* batchnorm.c */
-extern const clgan_layer_ops clgan_layer_bn2d;    /* batchnorm.c */
-extern const clgan_layer_ops clgan_layer_conv;    /* conv.c */
-extern const clgan_layer_ops clgan_layer_convT;   /* conv.c */
-extern const clgan_layer_ops clgan_layer_reshape; /* view.c */
-extern const clgan_layer_ops clgan_layer_flatten; /* view.c */
+/* The kinds' records, one per row of CLGAN_LAYER_TABLE: clgan_layer_linear (linear.c),
+ * clgan_layer_act (act.c), clgan_layer_bn and _bn2d (batchnorm.c), clgan_layer_conv and _convT
+ * (conv.c), clgan_layer_reshape and _flatten (view.c). */
+#define CLGAN_X_DECLARE(e, name, record) extern const clgan_layer_ops clgan_layer_##record;
+CLGAN_LAYER_TABLE(CLGAN_X_DECLARE)
+#undef CLGAN_X_DECLARE
 
 /* The initialisation shared by linear, conv and convT (PyTorch's, Glorot's or DCGAN's), given
  * the receptive field (k*k for a convolution, 1 for a dense layer): linear.c. */

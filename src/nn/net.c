@@ -1,6 +1,7 @@
 /* The sequential network: shapes, the parameter arena and its views, initialisation, and the
  * forward and backward passes, each walking the layers through their kind's record
- * (clgan_layer_kind_ops below; the kinds in linear.c, act.c, batchnorm.c, conv.c, view.c). */
+ * (clgan_layer_kind_ops below, generated from CLGAN_LAYER_TABLE; the kinds in linear.c, act.c,
+ * batchnorm.c, conv.c, view.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,9 @@ void clgan_net_free(clgan_net *net) {
 
 const clgan_layer_ops *clgan_layer_kind_ops(clgan_layer_kind kind) {
   static const clgan_layer_ops *const table[] = {
-      [CLGAN_LAYER_LINEAR] = &clgan_layer_linear,   [CLGAN_LAYER_ACT] = &clgan_layer_act,
-      [CLGAN_LAYER_BN] = &clgan_layer_bn,           [CLGAN_LAYER_BN2D] = &clgan_layer_bn2d,
-      [CLGAN_LAYER_CONV] = &clgan_layer_conv,       [CLGAN_LAYER_CONVT] = &clgan_layer_convT,
-      [CLGAN_LAYER_RESHAPE] = &clgan_layer_reshape, [CLGAN_LAYER_FLATTEN] = &clgan_layer_flatten,
+#define X(e, name, record) [CLGAN_LAYER_##e] = &clgan_layer_##record,
+      CLGAN_LAYER_TABLE(X)
+#undef X
   };
   if ((int)kind < 0 || (size_t)kind >= sizeof table / sizeof table[0]) return NULL;
   return table[kind];

@@ -11,7 +11,7 @@
 #include "util/names.h"
 
 static const char *const layer_names[] = {
-#define X(e, name) name,
+#define X(e, name, record) name,
     CLGAN_LAYER_TABLE(X)
 #undef X
 };
