@@ -59,6 +59,12 @@ typedef struct {
   float clip_weights;      /* WGAN weight clipping of the critic to [-c, c]; 0 = off */
   float gp_lambda;         /* WGAN-GP penalty weight (10 in the paper) */
   uint64_t seed;
+  /* DiffAugment policy (CLGAN_AUG_* bits, clgan_augment_forward; 0 = none): every batch D sees
+   * in training is augmented, G's output viewed as 1 x rows x cols images. Draws keyed
+   * (seed, D steps done, 6) for the real batch and (seed, D steps done, 7) for the fake batch
+   * of a D step, (seed, G steps done, 8) for the fake batch of a G step, whose gradient comes
+   * back to G through the transpose. WGAN-GP interpolates between the augmented batches. */
+  unsigned diffaug;
 } clgan_train_cfg;
 
 /* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the

@@ -64,13 +64,13 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
 
 enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
        G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_COUNT };
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_DIFFAUG, G_COUNT };
 
 /* The values of clgan train's options, with the defaults printed by --help. */
 typedef struct {
   const char *model, *gspec, *dspec, *data_dir, *out;
   const char *device, *resume, *opt, *opt_g, *opt_d;
-  const char *loss, *init;
+  const char *loss, *init, *diffaug;
   int epochs, batch, d_steps, latent, quiet, log_every, profile;
   long eval_every;
   int eval_count, keep_best;
@@ -106,6 +106,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"loss", "NAME", CLI_STR, &o->loss, "bce (non-saturating G loss), bce-minimax (the original log(1 - D(G(z)))), wgan, wgan-gp, hinge or lsgan (preset's: wgan for wgan, else bce)", &o->given[G_LOSS]},
       {"clip-weights", "C", CLI_FLOAT, &o->clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &o->given[G_CLIPW]},
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
+      {"diffaug", "POLICY", CLI_STR, &o->diffaug, "DiffAugment of every batch D sees: translation, cutout, translation,cutout or none (the default); helps on small data sets (README: DiffAugment)", &o->given[G_DIFFAUG]},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
@@ -154,7 +155,7 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
                                       "optimizer-g", "optimizer-d", "momentum", "loss",
                                       "label-smoothing", "d-steps", "clip-grad-norm", "seed",
                                       "init", "latent", NULL, NULL, "clip-weights",
-                                      "gp-lambda"};
+                                      "gp-lambda", "diffaug"};
   for (int i = 0; i < G_COUNT; i++) {
     if (o->given[i] && names[i]) {
       fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -223,6 +224,11 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   if (given[G_LOSS] && !clgan_loss_parse(o->loss, &cfg->loss)) {
     fprintf(stderr, "clgan train: error: --loss '%s': use bce, bce-minimax, wgan, wgan-gp, "
                     "hinge or lsgan\n", o->loss);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (given[G_DIFFAUG] && !clgan_aug_policy_parse(o->diffaug, &cfg->diffaug)) {
+    fprintf(stderr, "clgan train: error: --diffaug '%s': use translation, cutout, "
+                    "translation,cutout or none\n", o->diffaug);
     return CLGAN_EXIT_USAGE;
   }
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
