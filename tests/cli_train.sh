@@ -254,5 +254,15 @@ head -c 4096 "$tmp/dafull/checkpoint.safetensors" | grep -aq '"diffaug":"transla
 expect "resume cannot change --diffaug" 2 "--diffaug cannot change when resuming" -- \
   "$clgan" train --resume "$tmp/dapart/checkpoint.safetensors" --diffaug none --steps 30
 expect "train help names --diffaug" 0 "--diffaug POLICY" -- "$clgan" train --help
+# --data-limit: the first 256 images, 4 batches of 64 an epoch; a resume must name it again.
+expect "--data-limit 256" 0 "data .*: 256 images 28x28" -- "$clgan" train --model mlp --data-limit 256 --batch 64 \
+  --diffaug translation,cutout --steps 10 --log-every 2 --data "$data" --out "$tmp/lim"
+[ "$(cut -d, -f2 "$tmp/lim/metrics.csv" | tail -n +2 | tr '\n' ' ')" = "0 0 1 1 2 " ] \
+  && ok "--data-limit 256: an epoch is 4 steps of 64" || fail "--data-limit: epochs $(cut -d, -f2 "$tmp/lim/metrics.csv" | tr '\n' ' ')"
+expect "resume without --data-limit" 2 "trained on 256 images, this data set has 60000" -- \
+  "$clgan" train --resume "$tmp/lim/checkpoint.safetensors" --steps 12 --data "$data"
+expect "resume with --data-limit" 0 "2 steps in" -- \
+  "$clgan" train --resume "$tmp/lim/checkpoint.safetensors" --data-limit 256 --steps 12 --data "$data"
+expect "negative --data-limit" 2 "--data-limit -3: out of range" -- "$clgan" train --data-limit -3 --steps 1
 
 finish

@@ -176,6 +176,8 @@ typedef struct {
   long eval_every;         /* steps between evaluations, and one at the end; 0 = none */
   int eval_count;          /* samples per evaluation, and real images in its reference */
   int keep_best;           /* keep checkpoint-best.safetensors, the checkpoint of the best FID */
+  int data_limit;          /* train on the first data_limit images only (0 = all); evaluations
+                              still judge against the whole set */
   /* Optional: non-zero (a signal handler sets it) ends the run after the current step, which
    * is checkpointed. */
   const volatile sig_atomic_t *stop;

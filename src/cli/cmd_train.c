@@ -71,7 +71,7 @@ typedef struct {
   const char *model, *gspec, *dspec, *data_dir, *out;
   const char *device, *resume, *opt, *opt_g, *opt_d;
   const char *loss, *init, *diffaug;
-  int epochs, batch, d_steps, latent, quiet, log_every, profile;
+  int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit;
   long eval_every;
   int eval_count, keep_best;
   const char *classifier;
@@ -90,6 +90,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
       {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else /usr/share/datasets/fashion-mnist)", NULL},
+      {"data-limit", "N", CLI_INT, &o->data_limit, "train on the first N training images only (0 = all, the default): small-data training, e.g. with --diffaug; give it again with --resume", NULL},
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
       {"steps", "N", CLI_LONG, &o->steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &o->given[G_STEPS]},
@@ -258,6 +259,11 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
   }
   if (given[G_SAMPLE]) cfg->sample_every = o->sample_every;
   if (given[G_CKPT]) cfg->checkpoint_every = o->checkpoint_every;
+  if (o->data_limit < 0) {
+    fprintf(stderr, "clgan train: error: --data-limit %d: out of range (allowed: >= 0)\n",
+            o->data_limit);
+    return CLGAN_EXIT_USAGE;
+  }
   if (o->log_every < 1) {
     fprintf(stderr, "clgan train: error: --log-every %d: out of range (allowed: >= 1)\n",
             o->log_every);
@@ -285,6 +291,7 @@ int cmd_train(int argc, char **argv) {
   if (rc || (rc = apply_run_options(&o, &cfg))) return rc;
   cli_run_options ro = {.data_dir = o.data_dir, .out_dir = o.out, .device = o.device,
                         .resume = o.resume, .log_every = o.log_every, .quiet = o.quiet,
+                        .data_limit = o.data_limit,
                         .profile = o.profile, .eval_every = o.eval_every,
                         .eval_count = o.eval_count, .keep_best = o.keep_best,
                         .classifier = o.classifier};
