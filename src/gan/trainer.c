@@ -108,9 +108,9 @@ static clgan_status check_aug(const clgan_trainer *t) {
       (last->out_c == 1 && last->out_h == t->data.rows && last->out_w == t->data.cols))
     return CLGAN_OK;
   clgan_error("DiffAugment shifts and cuts the generator's output as 1x%dx%d images (the data's "
-              "shape), but the generator makes %dx%dx%d images: end it in one channel of "
-              "%dx%d, or in flat features (flatten)", t->data.rows, t->data.cols, last->out_c,
-              last->out_h, last->out_w, t->data.rows, t->data.cols);
+              "shape), but the generator makes %dx%dx%d images: end it in one channel of %dx%d",
+              t->data.rows, t->data.cols, last->out_c, last->out_h, last->out_w, t->data.rows,
+              t->data.cols);
   return CLGAN_INVALID_ARGUMENT;
 }
 
