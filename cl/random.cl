@@ -1,21 +1,9 @@
 /* Counter-based random numbers: Philox-4x32-10 (Salmon, Moraes, Dror, Shaw, "Parallel random
  * numbers: as easy as 1, 2, 3", SC'11; constants from Random123's philox.h). Element i of a
  * stream is a pure function of (seed, step, stream, i), bit-identical to the C reference in
- * src/ops/random.c. Contraction is off (every program's preamble, src/device/program.c), so
- * lo + (hi - lo) * u rounds the same way as in C. */
-
-static uint4 philox4x32_10(uint4 ctr, uint2 key) {
-  for (int r = 0; r < 10; r++) {
-    if (r > 0) {
-      key.x += 0x9E3779B9u;
-      key.y += 0xBB67AE85u;
-    }
-    uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);
-    uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);
-    ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
-  }
-  return ctr;
-}
+ * src/ops/random.c. The generator itself, clgan_philox4x32_10, is in the ops preamble
+ * (src/ops/preamble.c), shared with cl/augment.cl. Contraction is off (every program's
+ * preamble, src/device/program.c), so lo + (hi - lo) * u rounds the same way as in C. */
 
 /* 23 random bits, centred in their cell: every value exact in float and inside (0, 1). */
 static float to_unit(uint bits) {
@@ -23,7 +11,8 @@ static float to_unit(uint bits) {
 }
 
 static uint4 block(int b, uint seed_lo, uint seed_hi, uint step_lo, uint step_hi, uint stream) {
-  return philox4x32_10((uint4)((uint)b, step_lo, step_hi, stream), (uint2)(seed_lo, seed_hi));
+  return clgan_philox4x32_10((uint4)((uint)b, step_lo, step_hi, stream),
+                             (uint2)(seed_lo, seed_hi));
 }
 
 /* One work-item per block of four elements. */

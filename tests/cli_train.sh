@@ -2,7 +2,8 @@
 # clgan train and clgan sample end to end on Fashion-MNIST: a short real run whose D separates
 # real from fake and whose samples are not degenerate; sampling to PNG, IDX and .npy; resume
 # equals uninterrupted; SIGINT saves a checkpoint; bad input gets a clear message and exit 2;
-# hinge and WGAN-GP runs show what their losses should (metrics, samples).
+# hinge and WGAN-GP runs show what their losses should (metrics, samples); DiffAugment's option,
+# its refusals and its exact resume.
 # usage: cli_train.sh CLGAN_BINARY TESTS_DIR
 set -u
 clgan=$1
@@ -230,5 +231,38 @@ check_critic_run() {
 }
 check_critic_run hinge hinge "$tmp/hinge"
 check_critic_run wgan-gp wgan-gp "$tmp/gp"
+
+# ---- DiffAugment ----------------------------------------------------------------------------------
+expect "unknown --diffaug" 2 "--diffaug 'bogus': use translation, cutout" -- "$clgan" train --diffaug bogus --steps 1
+expect "--diffaug in the wrong order" 2 "--diffaug 'cutout,translation'" -- "$clgan" train --diffaug cutout,translation --steps 1
+expect "--diffaug on a generator of 4-channel images" 2 "generator makes 4x14x14 images" -- "$clgan" train --model mlp \
+  --generator linear:784,reshape:4x14x14 --diffaug cutout --steps 1 --data "$data" --out "$tmp/x"
+# Resume equals uninterrupted with augmentation too (its draws are keyed by the step), and the
+# checkpoint names the policy, which a resume may not change.
+"$clgan" train --model mlp --diffaug translation,cutout --steps 20 --data "$data" --out "$tmp/dafull" --log-every 5 --seed 5 >/dev/null 2>&1
+"$clgan" train --model mlp --diffaug translation,cutout --steps 10 --data "$data" --out "$tmp/dapart" --log-every 5 --seed 5 >/dev/null 2>&1
+expect "diffaug resume" 0 "10 steps in" -- "$clgan" train --resume "$tmp/dapart/checkpoint.safetensors" --steps 20 --log-every 5
+cut -d, -f1-9 "$tmp/dafull/metrics.csv" >"$tmp/da.csv"
+cut -d, -f1-9 "$tmp/dapart/metrics.csv" >"$tmp/db.csv"
+[ "$(wc -l <"$tmp/da.csv")" = 5 ] && cmp -s "$tmp/da.csv" "$tmp/db.csv" && ok "diffaug: resumed metrics equal the uninterrupted run's" \
+  || { fail "diffaug: resumed metrics differ"; diff "$tmp/da.csv" "$tmp/db.csv" | head -5; }
+# The plain run of the same seed (resume above) at step 10: another D(x), D(G(z)).
+[ "$(awk -F, '$1 == 10 { print $5, $6 }' "$tmp/full/metrics.csv")" != "$(awk -F, '$1 == 10 { print $5, $6 }' "$tmp/da.csv")" ] \
+  && ok "diffaug changes the run" || fail "diffaug: step 10 equals the plain run's"
+head -c 4096 "$tmp/dafull/checkpoint.safetensors" | grep -aq '"diffaug":"translation,cutout"' \
+  && ok "the checkpoint records the policy" || fail "the checkpoint lacks diffaug"
+expect "resume cannot change --diffaug" 2 "--diffaug cannot change when resuming" -- \
+  "$clgan" train --resume "$tmp/dapart/checkpoint.safetensors" --diffaug none --steps 30
+expect "train help names --diffaug" 0 "--diffaug POLICY" -- "$clgan" train --help
+# --data-limit: the first 256 images, 4 batches of 64 an epoch; a resume must name it again.
+expect "--data-limit 256" 0 "data .*: 256 images 28x28" -- "$clgan" train --model mlp --data-limit 256 --batch 64 \
+  --diffaug translation,cutout --steps 10 --log-every 2 --data "$data" --out "$tmp/lim"
+[ "$(cut -d, -f2 "$tmp/lim/metrics.csv" | tail -n +2 | tr '\n' ' ')" = "0 0 1 1 2 " ] \
+  && ok "--data-limit 256: an epoch is 4 steps of 64" || fail "--data-limit: epochs $(cut -d, -f2 "$tmp/lim/metrics.csv" | tr '\n' ' ')"
+expect "resume without --data-limit" 2 "trained on 256 images, this data set has 60000" -- \
+  "$clgan" train --resume "$tmp/lim/checkpoint.safetensors" --steps 12 --data "$data"
+expect "resume with --data-limit" 0 "2 steps in" -- \
+  "$clgan" train --resume "$tmp/lim/checkpoint.safetensors" --data-limit 256 --steps 12 --data "$data"
+expect "negative --data-limit" 2 "--data-limit -3: out of range" -- "$clgan" train --data-limit -3 --steps 1
 
 finish

@@ -938,6 +938,58 @@ static const op_kind rand_op = {
     .rank = 2,
     .flag_name = rand_flag_name};
 
+/* ---- DiffAugment (cl/augment.cl) ---------------------------------------------------------- */
+/* d = {n, c, h, w, key}: key indexes rand_keys; flag = policy. Forward y = A x and backward
+ * dx = A^T dy, bitwise (both only move and zero values). The finite differences of
+ * L = <A x, dy> in x are A^T dy: the adjoint <A x, dy> = <x, A^T dy>, element by element. The
+ * official semantics checked from first principles (shift ranges, cut sizes), the adjoint on
+ * the device's own outputs and the refusals stay in test_ops_augment.c. */
+static clgan_aug_cfg aug_cfg(const op_case *c) {
+  return (clgan_aug_cfg){.policy = (unsigned)c->flag, .n = c->d[0], .c = c->d[1], .h = c->d[2],
+                         .w = c->d[3], .seed = rand_keys[c->d[4]].seed,
+                         .step = rand_keys[c->d[4]].step, .stream = rand_keys[c->d[4]].stream};
+}
+static int aug_tensors(const op_case *c, op_tensor *t) {
+  size_t n = (size_t)c->d[0] * c->d[1] * c->d[2] * c->d[3];
+  t[0] = T("x", n, -1, 1);
+  t[1] = T("dy", n, -1, 1);
+  t[2] = OUT("y", n, 0, 0, 0, 0);
+  t[3] = OUT("dx", n, 0, 0, 0, 0);
+  return 4;
+}
+static clgan_status aug_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_aug_cfg cfg = aug_cfg(c);
+  clgan_status st = clgan_augment_forward(dev, &cfg, &b[2], &b[0]);
+  return st != CLGAN_OK ? st : clgan_augment_backward(dev, &cfg, &b[3], &b[1]);
+}
+static void aug_ref(const op_case *c, float **h) {
+  clgan_aug_cfg cfg = aug_cfg(c);
+  clgan_ref_augment_forward(&cfg, h[2], h[0]);
+  clgan_ref_augment_backward(&cfg, h[3], h[1]);
+}
+/* L = <A x, dy>. */
+static double aug_loss(const op_case *c, float *const *h) {
+  clgan_aug_cfg cfg = aug_cfg(c);
+  size_t n = (size_t)c->d[0] * c->d[1] * c->d[2] * c->d[3];
+  float *y = copy_floats(h[0], n);
+  clgan_ref_augment_forward(&cfg, y, h[0]);
+  double l = 0.0;
+  for (size_t i = 0; i < n; i++) l += (double)y[i] * h[1][i];
+  free(y);
+  return l;
+}
+static const char *aug_flag_name(int flag) { return clgan_aug_policy_name((unsigned)flag); }
+static const op_kind augment = {
+    .name = "augment",
+    .tensors = aug_tensors,
+    .device = aug_device,
+    .reference = aug_ref,
+    .loss = aug_loss,
+    .grads = {{0, 3}},
+    .n_grads = 1,
+    .rank = 5,
+    .flag_name = aug_flag_name};
+
 /* ---- The table ---------------------------------------------------------------------------- */
 
 /* Rows with designated initialisers: kind, shape d, parameters p, flag; fd = 1 with the step
@@ -1003,6 +1055,12 @@ static const op_kind rand_op = {
       {.kind = &rand_op, .d = {n, key}, .p = {0.0f, 1.0f}, .flag = 1},                     \
       {.kind = &rand_op, .d = {n, key}, .p = {0.5f, 0.02f}, .flag = 1}
 #define RAND(n) RAND1(n, 0), RAND1(n, 1), RAND1(n, 2)
+#define AUG1(n, c, h, w, key, policy, fd_on)                                             \
+  {.kind = &augment, .d = {n, c, h, w, key}, .flag = policy, .fd = fd_on, .fd_h = 1e-2,   \
+   .fd_atol = 1e-5, .fd_rtol = 1e-4}
+#define AUG(n, c, h, w, key, fd_on)                                                        \
+  AUG1(n, c, h, w, key, 1, fd_on), AUG1(n, c, h, w, key, 2, fd_on),                        \
+      AUG1(n, c, h, w, key, 3, fd_on)
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -1039,6 +1097,10 @@ static const op_case cases[] = {
     {.kind = &gather_images, .d = {37, 784, 0, 16}}, {.kind = &gather_images, .d = {37, 784, 5, 7}},
     {.kind = &gather_images, .d = {37, 784, 36, 1}}, {.kind = &gather_images, .d = {11, 5, 3, 8}},
     {.kind = &gather_images, .d = {1, 1, 0, 1}},
+    /* policies 1 translation, 2 cutout, 3 both; odd and even sizes, H != W, 1 to 4 channels */
+    AUG(3, 2, 7, 5, 0, 1), AUG(5, 3, 4, 9, 1, 1), AUG(2, 1, 1, 1, 2, 1), AUG(4, 1, 3, 2, 0, 1),
+    AUG(64, 1, 28, 28, 1, 0), AUG(7, 4, 13, 16, 2, 0), AUG(1, 3, 32, 31, 0, 0),
+    AUG1(3, 2, 7, 5, 0, 0, 1),
 };
 
 /* ---- The runner --------------------------------------------------------------------------- */

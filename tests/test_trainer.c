@@ -4,7 +4,10 @@
  * and LSGAN losses train (finite, D separates real from fake, resume equals uninterrupted);
  * every option's run stays finite; a checkpoint's generator loaded alone
  * (clgan_checkpoint_load_generator) draws the trainer's samples, and damaged or mismatched
- * files are refused. */
+ * files are refused. DiffAugment: a run is deterministic and resumes exactly (BCE fused, WGAN-GP
+ * on separate batches), the checkpoint records the policy, and one step of a linear G and D
+ * updates both by what the C reference of the augmentation says (the gradient reaches G
+ * through A^T). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +186,8 @@ static void test_bad_metadata(clgan_trainer *t, const char *ckpt, const char *ba
       {"step", "-3", "'step'"},
       {"epoch", "4294967296", "'epoch'"},
       {"metrics.window", "1 2 3", "'metrics.window'"},
+      {"diffaug", "bogus", "'diffaug' = 'bogus'"},
+      {"diffaug", "cutout,translation", "'diffaug'"},
   };
   clgan_train_cfg c;
   int rows, cols;
@@ -393,6 +398,151 @@ static void test_load_generator(clgan_device *dev, clgan_trainer *t, const char 
   remove(bad);
 }
 
+/* DiffAugment: twice 20 steps, equal bit for bit; 12 steps, saved, resumed to 20: equal to the
+ * uninterrupted run; the same run without augmentation differs; the checkpoint records the
+ * policy and a trainer of another policy refuses it. */
+static void train_diffaug(clgan_device *dev, const clgan_train_data *data, clgan_train_cfg cfg,
+                          const char *name, const char *dir) {
+  char ckpt[256];
+  snprintf(ckpt, sizeof ckpt, "%s/diffaug.safetensors", dir);
+  run_result a = {0}, a2 = {0}, c = {0}, plain = {0};
+  clgan_trainer *ta = NULL, *ta2 = NULL, *tb = NULL, *tc = NULL, *tp = NULL;
+  CHECK(clgan_trainer_create(&ta, dev, &cfg, data) == CLGAN_OK &&
+            clgan_trainer_create(&ta2, dev, &cfg, data) == CLGAN_OK,
+        "%s: trainers", name);
+  if (!ta || !ta2) return;
+  run_to(ta, 20, &a);
+  snapshot(dev, ta, &a);
+  run_to(ta2, 20, &a2);
+  snapshot(dev, ta2, &a2);
+  CHECK(a.n == 4 && run_finite(&a), "%s: 4 metrics windows, every value finite", name);
+  CHECK(same_run(&a, 0, &a2, 0, 4), "%s: the same seed gives the same run, bit for bit", name);
+  clgan_train_cfg off = cfg;
+  off.diffaug = 0;
+  CHECK(clgan_trainer_create(&tp, dev, &off, data) == CLGAN_OK, "%s: trainer without", name);
+  run_to(tp, 5, &plain);
+  CHECK(memcmp(&plain.m[0], &a.m[0], sizeof a.m[0]) != 0, "%s: DiffAugment changes the run",
+        name);
+
+  CHECK(clgan_trainer_create(&tb, dev, &cfg, data) == CLGAN_OK, "%s: trainer b", name);
+  run_result b = {0};
+  run_to(tb, 12, &b);
+  CHECK(clgan_trainer_save(tb, ckpt) == CLGAN_OK, "%s: save at step 12", name);
+  clgan_train_cfg loaded;
+  int rows = 0, cols = 0;
+  CHECK(clgan_checkpoint_cfg(ckpt, &loaded, &rows, &cols) == CLGAN_OK &&
+            loaded.diffaug == cfg.diffaug,
+        "%s: the checkpoint records the policy", name);
+  CHECK(clgan_trainer_create(&tc, dev, &loaded, data) == CLGAN_OK &&
+            clgan_trainer_load(tc, ckpt) == CLGAN_OK,
+        "%s: resume", name);
+  c.n = 2;
+  run_to(tc, 20, &c);
+  snapshot(dev, tc, &c);
+  CHECK(same_run(&a, 2, &c, 2, 2), "%s: resumed at 12, metrics at 15 and 20 and the final "
+        "weights equal the uninterrupted run's, bit for bit", name);
+  clgan_set_log(keep_error, NULL);
+  last_error[0] = '\0';
+  CHECK(clgan_trainer_load(tp, ckpt) == CLGAN_INVALID_ARGUMENT &&
+            strstr(last_error, "DiffAugment policy"),
+        "%s: a trainer without DiffAugment refuses the checkpoint: %s", name, last_error);
+  clgan_set_log(NULL, NULL);
+  remove(ckpt);
+  clgan_trainer *ts[] = {ta, ta2, tb, tc, tp};
+  for (int i = 0; i < 5; i++) clgan_trainer_free(ts[i]);
+  free(a.params), free(a2.params), free(b.params), free(c.params), free(plain.params);
+}
+
+static void read_arena(clgan_device *dev, clgan_net *net, float *host) {
+  CHECK(clgan_buffer_read(dev, &net->params, 0, net->arena_n * sizeof *host, host) == CLGAN_OK,
+        "read the parameters");
+}
+
+/* One step of a linear G (latent -> 64, y = W z + c) and a linear critic (D(x) = w.x + v),
+ * WGAN losses, SGD without momentum, on a data set of one image repeated, so that every real
+ * row is that image whatever the order. Then, with A_b the augmentation of row b:
+ *   D step:  w' = w - lr/B sum_b (A_b(fake_b) - A_b(real)),  draws (seed, 0, 7) and (seed, 0, 6)
+ *   G step:  c' = c + lr/B sum_b A_b^T w',                   draws (seed, 0, 8)
+ * (G's loss is -mean D(A_b(y_b)): dL/dy_b = -A_b^T w' / B). Both are computed here from the
+ * C reference; without the transpose c' - c would be lr w', which is checked to differ. */
+static void test_diffaug_flow(clgan_device *dev, int batch) {
+  enum { DIM = SIDE * SIDE };
+  uint8_t img[DIM];
+  for (int p = 0; p < DIM; p++) img[p] = (uint8_t)(p * 37 % 251);
+  uint8_t *pixels = malloc(COUNT * DIM);
+  for (int i = 0; i < COUNT; i++) memcpy(pixels + i * DIM, img, DIM);
+  clgan_train_data data = {.count = COUNT, .rows = SIDE, .cols = SIDE};
+  CHECK(clgan_buffer_alloc(dev, &data.images, COUNT * DIM) == CLGAN_OK &&
+            clgan_buffer_write(dev, &data.images, 0, COUNT * DIM, pixels) == CLGAN_OK,
+        "upload one image repeated");
+  clgan_train_cfg cfg = small_cfg();
+  snprintf(cfg.g_spec, sizeof cfg.g_spec, "linear:%d", DIM);
+  snprintf(cfg.d_spec, sizeof cfg.d_spec, "linear:1");
+  cfg.batch = batch;
+  cfg.loss = CLGAN_LOSS_WGAN;
+  cfg.opt_g = cfg.opt_d = (clgan_opt_cfg){.kind = CLGAN_OPT_SGD, .lr = 0.5};
+  cfg.diffaug = CLGAN_AUG_ALL;
+  clgan_trainer *t = NULL;
+  CHECK(clgan_trainer_create(&t, dev, &cfg, &data) == CLGAN_OK, "flow trainer, batch %d", batch);
+  if (!t) return;
+  clgan_net *g = clgan_trainer_generator(t), *d = clgan_trainer_discriminator(t);
+  float *g0 = malloc(g->arena_n * sizeof *g0), *g1 = malloc(g->arena_n * sizeof *g1);
+  float *d0 = malloc(d->arena_n * sizeof *d0), *d1 = malloc(d->arena_n * sizeof *d1);
+  float *fake = malloc((size_t)batch * DIM * sizeof *fake), *aug = malloc(DIM * sizeof *aug);
+  float *real = malloc((size_t)batch * DIM * sizeof *real), *back = malloc(DIM * sizeof *back);
+  read_arena(dev, g, g0);
+  read_arena(dev, d, d0);
+  CHECK(clgan_trainer_step(t) == CLGAN_OK, "one step");
+  read_arena(dev, g, g1);
+  read_arena(dev, d, d1);
+  /* G has not run since the D step: its output is that step's fake batch. */
+  CHECK(clgan_buffer_read(dev, g->output, 0, (size_t)batch * DIM * sizeof *fake, fake) ==
+            CLGAN_OK, "read the fake batch");
+  for (int b = 0; b < batch; b++)
+    for (int p = 0; p < DIM; p++) real[b * DIM + p] = clgan_pixel_to_unit(img[p]);
+
+  const clgan_layer *dl = &d->layers[0], *gl = &g->layers[0];
+  double want_w[DIM] = {0}, want_c[DIM] = {0};
+  clgan_aug_cfg key = {.policy = CLGAN_AUG_ALL, .n = batch, .c = 1, .h = SIDE, .w = SIDE,
+                       .seed = cfg.seed, .step = 0};
+  float *af = malloc((size_t)batch * DIM * sizeof *af), *ar = malloc((size_t)batch * DIM * sizeof *ar);
+  key.stream = 7;
+  clgan_ref_augment_forward(&key, af, fake);
+  key.stream = 6;
+  clgan_ref_augment_forward(&key, ar, real);
+  for (int b = 0; b < batch; b++)
+    for (int p = 0; p < DIM; p++)
+      want_w[p] -= cfg.opt_d.lr / batch * ((double)af[b * DIM + p] - ar[b * DIM + p]);
+  /* The G step's A^T w', per row: the reference on a batch of w' rows. */
+  float *wrows = malloc((size_t)batch * DIM * sizeof *wrows);
+  for (int b = 0; b < batch; b++) memcpy(wrows + b * DIM, d1 + dl->w_off, DIM * sizeof(float));
+  key.stream = 8;
+  clgan_ref_augment_backward(&key, af, wrows);
+  for (int b = 0; b < batch; b++)
+    for (int p = 0; p < DIM; p++) want_c[p] += cfg.opt_g.lr / batch * af[b * DIM + p];
+  double err_w = 0, err_c = 0, plain = 0, scale = 0;
+  for (int p = 0; p < DIM; p++) {
+    double dw = (double)d1[dl->w_off + p] - d0[dl->w_off + p];
+    double dc = (double)g1[gl->b_off + p] - g0[gl->b_off + p];
+    err_w = fmax(err_w, fabs(dw - want_w[p]));
+    err_c = fmax(err_c, fabs(dc - want_c[p]));
+    plain = fmax(plain, fabs(dc - cfg.opt_g.lr * d1[dl->w_off + p]));
+    scale = fmax(scale, fabs(want_c[p]));
+  }
+  printf("diffaug flow, batch %d: D update off by %.3g, G bias update off by %.3g (largest "
+         "%.3g); without A^T it would be off by %.3g\n", batch, err_w, err_c, scale, plain);
+  CHECK(err_w < 1e-5, "batch %d: D's update is the reference's on the augmented real and fake "
+        "batches (off by %.3g)", batch, err_w);
+  CHECK(err_c < 1e-5, "batch %d: G's bias update is lr/B sum_b A_b^T w' (off by %.3g)", batch,
+        err_c);
+  CHECK(plain > 100 * 1e-5, "batch %d: the augmentation changes G's update (%.3g)", batch, plain);
+  CHECK(d1[dl->b_off] == d0[dl->b_off], "batch %d: the critic's bias has no WGAN gradient", batch);
+  free(g0), free(g1), free(d0), free(d1), free(fake), free(aug), free(real), free(back);
+  free(af), free(ar), free(wrows), free(pixels);
+  clgan_trainer_free(t);
+  clgan_buffer_free(&data.images);
+}
+
 int main(void) {
   test_gemm_shapes();
   clgan_device *dev = test_open_device();
@@ -532,6 +682,15 @@ int main(void) {
   test_load_generator(dev, tc, dir);
   train_loss_kind(dev, &data, CLGAN_LOSS_HINGE, dir);
   train_loss_kind(dev, &data, CLGAN_LOSS_LSGAN, dir);
+  clgan_train_cfg aug = cfg;
+  aug.diffaug = CLGAN_AUG_ALL;
+  train_diffaug(dev, &data, aug, "diffaug bce", dir);
+  aug.loss = CLGAN_LOSS_WGAN_GP;
+  aug.batch = 20; /* 80 bytes a row of losses: not a multiple of an alignment, so not fused */
+  snprintf(aug.d_spec, sizeof aug.d_spec, "linear:16,lrelu:0.2,linear:1");
+  train_diffaug(dev, &data, aug, "diffaug wgan-gp", dir);
+  test_diffaug_flow(dev, 32);
+  test_diffaug_flow(dev, 5);
 
   remove(ckpt);
   remove(bad);

@@ -60,6 +60,12 @@ typedef struct {
   float gp_lambda;         /* WGAN-GP penalty weight (10 in the paper) */
   float ema;               /* decay of the EMA generator, in (0, 1); 0 = off (README "EMA") */
   uint64_t seed;
+  /* DiffAugment policy (CLGAN_AUG_* bits, clgan_augment_forward; 0 = none): every batch D sees
+   * in training is augmented, G's output viewed as 1 x rows x cols images. Draws keyed
+   * (seed, D steps done, 6) for the real batch and (seed, D steps done, 7) for the fake batch
+   * of a D step, (seed, G steps done, 8) for the fake batch of a G step, whose gradient comes
+   * back to G through the transpose. WGAN-GP interpolates between the augmented batches. */
+  unsigned diffaug;
 } clgan_train_cfg;
 
 /* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the
@@ -186,6 +192,8 @@ typedef struct {
   long eval_every;         /* steps between evaluations, and one at the end; 0 = none */
   int eval_count;          /* samples per evaluation, and real images in its reference */
   int keep_best;           /* keep checkpoint-best.safetensors, the checkpoint of the best FID */
+  int data_limit;          /* train on the first data_limit images only (0 = all); evaluations
+                              still judge against the whole set */
   /* Optional: non-zero (a signal handler sets it) ends the run after the current step, which
    * is checkpointed. */
   const volatile sig_atomic_t *stop;

@@ -219,6 +219,70 @@ clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clg
 void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *index, int first,
                              int batch, int dim);
 
+/* ---- DiffAugment (cl/augment.cl) --------------------------------------------------------- */
+
+/* Differentiable augmentation of D's inputs (Zhao, Liu, Lin, Zhu, Han, "Differentiable
+ * Augmentation for Data-Efficient GAN Training", NeurIPS 2020), the ops of the official
+ * PyTorch code (mit-han-lab/data-efficient-gans, DiffAugment_pytorch.py) with its ratios, on
+ * NCHW floats, one draw per sample, applied in the table's order (the policy string
+ * "translation,cutout": translation first):
+ *   translation  sh = int(H/8 + 0.5), sw = int(W/8 + 0.5); per sample tx in [-sh, sh],
+ *                ty in [-sw, sw] (rand_translation, ratio 0.125);
+ *                y[b,c,i,j] = x[b,c,i+tx,j+ty] where that lies in the image, else 0
+ *   cutout       ch = int(H/2 + 0.5), cw = int(W/2 + 0.5) (rand_cutout, ratio 0.5); per
+ *                sample ox in [0, H - ch%2], oy in [0, W - cw%2]; the rows
+ *                [ox - ch/2, ox - ch/2 + ch) and the columns [oy - cw/2, oy - cw/2 + cw),
+ *                clipped to the image, are multiplied by 0 in every channel (as x * mask)
+ * The draws of sample b: the four words of the Philox-4x32-10 block with counter (b, step_lo,
+ * step_hi, stream) and key (seed_lo, seed_hi) (clgan_philox4x32), each mapped to k values by
+ * Lemire's multiply-shift (w * k) >> 32 (torch.randint's uniform, to within k / 2^32):
+ * word 0 -> tx + sh, word 1 -> ty + sw, word 2 -> ox, word 3 -> oy. A policy without an op
+ * leaves its words unused, so a sample's cutout is the same with and without translation.
+ * The op is linear, y = A x; backward is its transpose, dx = A^T dy: the gradient moves back
+ * through the shift and is 0 where the forward filled or cut (where x reached no output). */
+#define CLGAN_AUG_TABLE(X)                                                                 \
+  X(TRANSLATION, "translation")                                                            \
+  X(CUTOUT, "cutout")
+
+typedef enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_AUG_##e,
+  CLGAN_AUG_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+} clgan_aug_op;
+enum { CLGAN_AUG_COUNT = 0 CLGAN_AUG_TABLE(CLGAN_X_ONE) };
+/* A policy is a set of ops: bit (1 << CLGAN_AUG_op) for each; 0 is none. */
+#define CLGAN_AUG_ALL ((1u << CLGAN_AUG_COUNT) - 1u)
+
+/* The policy as the CLI and checkpoints spell it: "none", or the ops' names in the table's
+ * order joined by commas ("translation,cutout"). NULL for bits outside CLGAN_AUG_ALL. */
+const char *clgan_aug_policy_name(unsigned policy);
+/* 1 and *policy set when text is such a spelling, else 0 ("cutout,translation", "translation,"
+ * and repeated ops are not: the order is the order the ops are applied in). */
+int clgan_aug_policy_parse(const char *text, unsigned *policy);
+
+typedef struct {
+  unsigned policy;
+  int n, c, h, w;           /* NCHW */
+  uint64_t seed, step;
+  uint32_t stream;
+} clgan_aug_cfg;
+
+/* One sample's draws as the kernels use them: translation (0 without it) and the cut rows
+ * [r0, r1) and columns [c0, c1) (empty without cutout). */
+typedef struct {
+  int tx, ty, r0, r1, c0, c1;
+} clgan_aug_params;
+void clgan_aug_sample(const clgan_aug_cfg *cfg, int b, clgan_aug_params *p);
+
+/* y = A x. y must not be x, nor overlap it (a translation reads its neighbours). */
+clgan_status clgan_augment_forward(clgan_device *dev, const clgan_aug_cfg *cfg, clgan_buffer *y,
+                                   const clgan_buffer *x);
+/* dx = A^T dy, dx overwritten; dx must not be dy, nor overlap it. */
+clgan_status clgan_augment_backward(clgan_device *dev, const clgan_aug_cfg *cfg,
+                                    clgan_buffer *dx, const clgan_buffer *dy);
+void clgan_ref_augment_forward(const clgan_aug_cfg *cfg, float *y, const float *x);
+void clgan_ref_augment_backward(const clgan_aug_cfg *cfg, float *dx, const float *dy);
+
 /* ---- Elementwise utilities (cl/elementwise.cl) ------------------------------------------- */
 
 clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value);
@@ -399,7 +463,8 @@ void clgan_ref_gp_penalty(const clgan_gp_cfg *cfg, float *dg, float *loss, float
 /* The OpenCL C text every ops program is built with (clgan_kernel_get_prefixed), generated
  * from the tables above so that a kernel never restates a C fact: the enums the kernels switch
  * on (enum { CLGAN_CRITIC_WASSERSTEIN, ... }), the pixel scale (CLGAN_PIXEL_OFFSET,
- * CLGAN_PIXEL_SCALE) and clgan_tree_sum, the one local-memory tree sum. */
+ * CLGAN_PIXEL_SCALE), Philox-4x32-10 (clgan_philox4x32_10) and clgan_tree_sum, the one
+ * local-memory tree sum. */
 const char *clgan_kernel_preamble(void);
 
 /* ---- Work in flight (src/ops/inflight.c) ------------------------------------------------- */

@@ -64,14 +64,14 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
 
 enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
        G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_COUNT };
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_COUNT };
 
 /* The values of clgan train's options, with the defaults printed by --help. */
 typedef struct {
   const char *model, *gspec, *dspec, *data_dir, *out;
   const char *device, *resume, *opt, *opt_g, *opt_d;
-  const char *loss, *init;
-  int epochs, batch, d_steps, latent, quiet, log_every, profile;
+  const char *loss, *init, *diffaug;
+  int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit;
   long eval_every;
   int eval_count, keep_best;
   const char *classifier;
@@ -110,6 +110,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
       {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
+      {"data-limit", "N", CLI_INT, &o->data_limit, "train on the first N training images only (0 = all, the default): small-data training, e.g. with --diffaug; give it again with --resume", NULL},
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
       {"steps", "N", CLI_LONG, &o->steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &o->given[G_STEPS]},
@@ -127,6 +128,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"clip-weights", "C", CLI_FLOAT, &o->clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &o->given[G_CLIPW]},
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
       {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
+      {"diffaug", "POLICY", CLI_STR, &o->diffaug, "DiffAugment of every batch D sees: translation, cutout, translation,cutout or none (the default); helps on small data sets (README: DiffAugment)", &o->given[G_DIFFAUG]},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
@@ -175,7 +177,7 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
                                       "optimizer-g", "optimizer-d", "momentum", "loss",
                                       "label-smoothing", "d-steps", "clip-grad-norm", "seed",
                                       "init", "latent", NULL, NULL, "clip-weights",
-                                      "gp-lambda", "ema"};
+                                      "gp-lambda", "ema", "diffaug"};
   for (int i = 0; i < G_COUNT; i++) {
     if (o->given[i] && names[i]) {
       fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -252,6 +254,11 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
             cli_names(names, sizeof names, loss_names, CLI_COUNT(loss_names)));
     return CLGAN_EXIT_USAGE;
   }
+  if (given[G_DIFFAUG] && !clgan_aug_policy_parse(o->diffaug, &cfg->diffaug)) {
+    fprintf(stderr, "clgan train: error: --diffaug '%s': use translation, cutout, "
+                    "translation,cutout or none\n", o->diffaug);
+    return CLGAN_EXIT_USAGE;
+  }
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
   if (given[G_GP]) cfg->gp_lambda = o->gp_lambda;
   if (given[G_EMA]) cfg->ema = o->ema;
@@ -280,6 +287,11 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
   }
   if (given[G_SAMPLE]) cfg->sample_every = o->sample_every;
   if (given[G_CKPT]) cfg->checkpoint_every = o->checkpoint_every;
+  if (o->data_limit < 0) {
+    fprintf(stderr, "clgan train: error: --data-limit %d: out of range (allowed: >= 0)\n",
+            o->data_limit);
+    return CLGAN_EXIT_USAGE;
+  }
   if (o->log_every < 1) {
     fprintf(stderr, "clgan train: error: --log-every %d: out of range (allowed: >= 1)\n",
             o->log_every);
@@ -307,6 +319,7 @@ int cmd_train(int argc, char **argv) {
   if (rc || (rc = apply_run_options(&o, &cfg))) return rc;
   cli_run_options ro = {.data_dir = o.data_dir, .out_dir = o.out, .device = o.device,
                         .resume = o.resume, .log_every = o.log_every, .quiet = o.quiet,
+                        .data_limit = o.data_limit,
                         .profile = o.profile, .eval_every = o.eval_every,
                         .eval_count = o.eval_count, .keep_best = o.keep_best,
                         .classifier = o.classifier};

@@ -11,6 +11,7 @@
 typedef struct {
   const char *data_dir, *out_dir, *device, *resume;
   int log_every, quiet, profile;
+  int data_limit;         /* 0: every training image */
   long eval_every;        /* 0: no evaluation during training */
   int eval_count, keep_best;
   const char *classifier; /* NULL: the cached one for the data */

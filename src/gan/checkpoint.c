@@ -93,6 +93,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = ckpt_meta_printf(w, "grid", "%d", c->grid)) ||
       (st = clgan_st_add_meta(w, "init", clgan_init_name(c->init))) ||
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
+      (st = clgan_st_add_meta(w, "diffaug", clgan_aug_policy_name(c->diffaug))) ||
       (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
       (st = ckpt_meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
       (st = ckpt_meta_printf(w, "ema", "%.9g", (double)c->ema)) ||
@@ -247,6 +248,13 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
     clgan_error("%s: unknown loss '%.40s' in the metadata", path, loss);
     return CLGAN_BAD_FORMAT;
   }
+  /* Absent from checkpoints older than DiffAugment, which trained without it. */
+  const char *diffaug = clgan_st_meta(f, "diffaug");
+  if (diffaug && !clgan_aug_policy_parse(diffaug, &c->diffaug)) {
+    clgan_error("%s: metadata 'diffaug' = '%.40s' is not none, translation, cutout or "
+                "translation,cutout", path, diffaug);
+    return CLGAN_BAD_FORMAT;
+  }
   if (!parse_opt_meta(clgan_st_meta(f, "optimizer.generator"), &c->opt_g) ||
       !parse_opt_meta(clgan_st_meta(f, "optimizer.discriminator"), &c->opt_d)) {
     clgan_error("%s: the optimizer metadata is missing or damaged", path);
@@ -312,6 +320,12 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   if ((c.ema > 0.0f) != (t->cfg.ema > 0.0f)) {
     clgan_error("%s: the checkpoint %s EMA generator and this run %s", path,
                 c.ema > 0.0f ? "has an" : "has no", t->cfg.ema > 0.0f ? "keeps one" : "does not");
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (c.diffaug != t->cfg.diffaug) {
+    clgan_error("%s: the checkpoint was trained with DiffAugment policy %s, this run has %s",
+                path, clgan_aug_policy_name(c.diffaug), clgan_aug_policy_name(t->cfg.diffaug));
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }

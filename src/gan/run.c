@@ -280,7 +280,9 @@ static clgan_status copy_text(char *dst, size_t size, const char *src, const cha
 static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   clgan_status st;
   if ((st = clgan_dataset_load(run->data_dir, "train", &run->ds))) return st;
-  info->count = run->data.count = run->ds.count;
+  int n = run->ds.count;
+  if (run->rc.data_limit > 0 && run->rc.data_limit < n) n = run->rc.data_limit;
+  info->count = run->data.count = n; /* the gather reads only rows the permutation names */
   info->rows = run->data.rows = run->ds.rows;
   info->cols = run->data.cols = run->ds.cols;
   if ((st = clgan_dataset_upload(run->dev, &run->ds, &run->data.images))) return st;
@@ -328,9 +330,9 @@ clgan_status clgan_run_open(clgan_run **out, clgan_device *dev, const clgan_trai
   memset(info, 0, sizeof *info);
   *out = NULL;
   if (!dev || !cfg || !rc || !rc->data_dir || !rc->dir || rc->log_every < 1 ||
-      rc->eval_every < 0) {
-    clgan_error("clgan_run_open: a device, a data folder, a run folder and log_every >= 1 are "
-                "needed");
+      rc->data_limit < 0 || rc->eval_every < 0) {
+    clgan_error("clgan_run_open: a device, a data folder, a run folder, log_every >= 1 and "
+                "data_limit >= 0 are needed");
     return CLGAN_INVALID_ARGUMENT;
   }
   clgan_run *run = calloc(1, sizeof *run);

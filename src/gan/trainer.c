@@ -19,14 +19,15 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_inflight_free(&t->in_flight);
   /* Views before what they view. */
   clgan_buffer *views[] = {&t->logits_real, &t->logits_fake, &t->x2_fake, &t->dl_fake,
-                           &t->lt_fake,     &t->pr_fake};
+                           &t->lt_fake,     &t->pr_fake,     &t->real_aug, &t->fake_aug};
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) clgan_buffer_free(views[i]);
   clgan_net_free(&t->g);
   clgan_net_free(&t->g_ema);
   clgan_net_free(&t->d);
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
-                          &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2};
+                          &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2,
+                          &t->dfake};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
   free(t);
@@ -76,6 +77,44 @@ static clgan_status alloc_fused(clgan_trainer *t) {
   return CLGAN_OK;
 }
 
+/* DiffAugment's buffers. Fused, the augmented batches are x2's halves, and the real batch, which
+ * alloc_fused made the first half, gets a buffer of its own to be augmented from. */
+static clgan_status alloc_aug(clgan_trainer *t) {
+  clgan_status st;
+  clgan_device *dev = t->dev;
+  size_t img = (size_t)t->cfg.batch * (size_t)t->dim * sizeof(float);
+  if (t->fused) {
+    clgan_buffer_free(&t->real);
+    if ((st = clgan_buffer_alloc(dev, &t->real, img)) ||
+        (st = clgan_buffer_view(dev, &t->x2, 0, img, &t->real_aug)) ||
+        (st = clgan_buffer_view(dev, &t->x2, img, img, &t->fake_aug)))
+      return st;
+  } else if ((st = clgan_buffer_alloc(dev, &t->real_aug, img)) ||
+             (st = clgan_buffer_alloc(dev, &t->fake_aug, img))) {
+    return st;
+  }
+  return clgan_buffer_alloc(dev, &t->dfake, img);
+}
+
+/* DiffAugment works on G's output as 1 x rows x cols images, the shape D reads: a flat output
+ * is viewed so, an image output must be one. CLGAN_OK when there is no policy. */
+static clgan_status check_aug(const clgan_trainer *t) {
+  const clgan_layer *last = &t->g.layers[t->g.count - 1];
+  int flat = last->out_h == 1 && last->out_w == 1;
+  if (t->cfg.diffaug & ~CLGAN_AUG_ALL) {
+    clgan_error("DiffAugment policy %#x has bits of no op", t->cfg.diffaug);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (!t->cfg.diffaug || flat ||
+      (last->out_c == 1 && last->out_h == t->data.rows && last->out_w == t->data.cols))
+    return CLGAN_OK;
+  clgan_error("DiffAugment shifts and cuts the generator's output as 1x%dx%d images (the data's "
+              "shape), but the generator makes %dx%dx%d images: end it in one channel of %dx%d",
+              t->data.rows, t->data.cols, last->out_c, last->out_h, last->out_w, t->data.rows,
+              t->data.cols);
+  return CLGAN_INVALID_ARGUMENT;
+}
+
 clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const clgan_train_cfg *cfg,
                                   const clgan_train_data *data) {
   clgan_status st = CLGAN_OK;
@@ -119,6 +158,7 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
+  if ((st = check_aug(t))) goto fail;
   if (t->d.layers[t->d.run_count - 1].out != 1) {
     clgan_error("the discriminator must end in one output (linear:1, optionally then sigmoid); "
                 "its spec '%s' ends in %d", cfg->d_spec, t->d.layers[t->d.run_count - 1].out);
@@ -148,7 +188,9 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
       ((st = clgan_net_create(&t->g_ema, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
        (st = clgan_net_average(&t->g_ema, &t->g, 0.0f))))
     goto fail;
-  if ((st = t->fused ? alloc_fused(t) : alloc_separate(t))) goto fail;
+  if ((st = t->fused ? alloc_fused(t) : alloc_separate(t)) ||
+      (cfg->diffaug && (st = alloc_aug(t))))
+    goto fail;
   if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
       (st = clgan_buffer_alloc(dev, &t->z, (size_t)b * (size_t)cfg->latent * fb)) ||
       (st = clgan_buffer_alloc(dev, &t->stats, STAT_COUNT * fb)) ||
@@ -244,8 +286,10 @@ static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_c
 }
 
 /* WGAN-GP: lambda * mean((||dD/dx_hat|| - 1)^2) on interpolates between the real and the fake
- * batch, its gradient added to the critic's by the double backward (docs/wgan-gp.md). */
-static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *fake) {
+ * batch as D saw them (augmented, with DiffAugment), its gradient added to the critic's by the
+ * double backward (docs/wgan-gp.md). */
+static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *real,
+                                     const clgan_buffer *fake) {
   clgan_status st;
   int b = t->cfg.batch;
   const clgan_buffer *out = NULL, *g = NULL;
@@ -254,7 +298,7 @@ static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *fake)
   if ((!t->external_batches &&
        (st = clgan_rand_uniform(t->dev, &t->gp_eps, b, 0.0f, 1.0f, t->cfg.seed,
                                 (uint64_t)t->d_batches, STREAM_GP))) ||
-      (st = clgan_gp_interpolate(t->dev, &t->x_hat, &t->real, fake, &t->gp_eps, b, t->dim)) ||
+      (st = clgan_gp_interpolate(t->dev, &t->x_hat, real, fake, &t->gp_eps, b, t->dim)) ||
       (st = clgan_net_forward(&t->d, &t->x_hat, b, t->d.run_count, 1, &out)) ||
       (st = clgan_net_backward(&t->d, &through, &t->x_hat, &t->ones, &g)))
     return st;
@@ -264,6 +308,22 @@ static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *fake)
       (st = clgan_reduce_sum(t->dev, &t->stats, STAT_GP, &t->loss_terms, b, 1)))
     return st;
   return clgan_net_double_backward(&t->d, b, &t->x_hat, &t->ones, dg);
+}
+
+/* DiffAugment of one batch of G's output shape, keyed (seed, step, stream). */
+static clgan_aug_cfg aug_cfg(const clgan_trainer *t, long step, uint32_t stream) {
+  return (clgan_aug_cfg){.policy = t->cfg.diffaug, .n = t->cfg.batch, .c = 1,
+                         .h = t->data.rows, .w = t->data.cols, .seed = t->cfg.seed,
+                         .step = (uint64_t)step, .stream = stream};
+}
+
+/* The D step's real and fake batch augmented, each with its own draws, into real_aug and
+ * fake_aug (fused: x2's halves, so this replaces the copy of the fake batch). */
+static clgan_status augment_d_batches(clgan_trainer *t, const clgan_buffer *fake) {
+  clgan_aug_cfg real = aug_cfg(t, t->d_batches, STREAM_AUG_REAL);
+  clgan_aug_cfg gen = aug_cfg(t, t->d_batches, STREAM_AUG_FAKE);
+  clgan_status st = clgan_augment_forward(t->dev, &real, &t->real_aug, &t->real);
+  return st != CLGAN_OK ? st : clgan_augment_forward(t->dev, &gen, &t->fake_aug, fake);
 }
 
 static clgan_status d_step(clgan_trainer *t) {
@@ -286,10 +346,18 @@ static clgan_status d_step(clgan_trainer *t) {
                                (uint64_t)t->d_batches, STREAM_NOISE))))
     return st;
   if ((st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))) return st;
+  /* What D sees: the batches themselves, or with DiffAugment their augmentations. */
+  const clgan_buffer *real_in = &t->real, *fake_in = fake;
+  if (t->cfg.diffaug) {
+    if ((st = augment_d_batches(t, fake))) return st;
+    real_in = &t->real_aug;
+    fake_in = &t->fake_aug;
+  }
   if (t->fused) {
     /* Real rows then fake rows through D at once; the losses see the two halves. */
     back.batch = 2 * b;
-    if ((st = clgan_buffer_copy(t->dev, &t->x2_fake, 0, fake, 0, t->x2_fake.bytes)) ||
+    if ((!t->cfg.diffaug &&
+         (st = clgan_buffer_copy(t->dev, &t->x2_fake, 0, fake, 0, t->x2_fake.bytes))) ||
         (st = clgan_net_forward(&t->d, &t->x2, 2 * b, dl, 1, &logits)) ||
         (st = loss_and_stats(t, &t->logits_real, ON_REAL)) ||
         (st = loss_into(t, &t->logits_fake, ON_FAKE,
@@ -298,18 +366,18 @@ static clgan_status d_step(clgan_trainer *t) {
       return st;
   } else {
     /* D on the real batch, then on the fake one, gradients summed. */
-    if ((st = clgan_net_forward(&t->d, &t->real, b, dl, 1, &logits)) ||
+    if ((st = clgan_net_forward(&t->d, real_in, b, dl, 1, &logits)) ||
         (st = loss_and_stats(t, logits, ON_REAL)) ||
-        (st = clgan_net_backward(&t->d, &back, &t->real, &t->dlogits, NULL)))
+        (st = clgan_net_backward(&t->d, &back, real_in, &t->dlogits, NULL)))
       return st;
     back.accumulate = 1;
-    if ((st = clgan_net_forward(&t->d, fake, b, dl, 1, &logits)) ||
+    if ((st = clgan_net_forward(&t->d, fake_in, b, dl, 1, &logits)) ||
         (st = loss_and_stats(t, logits, ON_FAKE)) ||
-        (st = clgan_net_backward(&t->d, &back, fake, &t->dlogits, NULL)))
+        (st = clgan_net_backward(&t->d, &back, fake_in, &t->dlogits, NULL)))
       return st;
   }
   /* One update of D for both batches. */
-  if ((t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, fake))) ||
+  if ((t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, real_in, fake_in))) ||
       (st = optimize(t, &t->d, &t->cfg.opt_d, t->cfg.clip_weights)))
     return st;
   if (t->external_batches && t->test_hook && (st = t->test_hook(t, 1, t->test_hook_ctx)))
@@ -325,14 +393,25 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
   int b = t->cfg.batch;
   for (int k = 0; k < t->cfg.d_steps; k++)
     if ((st = d_step(t))) return st;
-  /* G step through the updated D, on the fake batch of the last D step (G has not changed). */
+  /* G step through the updated D, on the fake batch of the last D step (G has not changed);
+   * with DiffAugment on its own augmentation, the gradient brought back through A^T. */
   const clgan_buffer *fake = t->g.output, *logits = NULL, *dfake = NULL;
   clgan_backward_cfg through_d = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
   clgan_backward_cfg g_back = {.layers = t->g.count, .batch = b, .param_grads = 1};
+  clgan_aug_cfg aug = aug_cfg(t, t->step, STREAM_AUG_G);
+  if (t->cfg.diffaug) {
+    if ((st = clgan_augment_forward(t->dev, &aug, &t->fake_aug, fake))) return st;
+    fake = &t->fake_aug;
+  }
   if ((st = clgan_net_forward(&t->d, fake, b, t->d.run_count, 1, &logits)) ||
       (st = loss_and_stats(t, logits, FOR_G)) ||
-      (st = clgan_net_backward(&t->d, &through_d, fake, &t->dlogits, &dfake)) ||
-      (st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
+      (st = clgan_net_backward(&t->d, &through_d, fake, &t->dlogits, &dfake)))
+    return st;
+  if (t->cfg.diffaug) {
+    if ((st = clgan_augment_backward(t->dev, &aug, &t->dfake, dfake))) return st;
+    dfake = &t->dfake;
+  }
+  if ((st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
       (st = optimize(t, &t->g, &t->cfg.opt_g, 0.0f)))
     return st;
   if (t->cfg.ema > 0.0f &&

@@ -23,6 +23,9 @@ enum {
   STREAM_NOISE = 3,
   STREAM_SHUFFLE = 4,
   STREAM_GP = 5,
+  STREAM_AUG_REAL = 6,  /* DiffAugment: D step's real batch, keyed by d_batches */
+  STREAM_AUG_FAKE = 7,  /* D step's fake batch, keyed by d_batches */
+  STREAM_AUG_G = 8,     /* G step's fake batch, keyed by step */
   STREAM_FIXED_LATENT = 0x5A4D
 };
 
@@ -72,6 +75,11 @@ struct clgan_trainer {
   clgan_buffer x2, x2_fake;         /* (2B, dim) and the view of its second half */
   clgan_buffer dl2, lt2, pr2;       /* (2B) */
   clgan_buffer dl_fake, lt_fake, pr_fake, logits_real, logits_fake; /* (B) views */
+
+  /* DiffAugment (cfg.diffaug): the augmented batches D trains on, (B, dim) each (views of x2's
+   * halves when fused, where real is then a buffer of its own), and the gradient of G's
+   * output brought back through the augmentation's transpose. */
+  clgan_buffer real_aug, fake_aug, dfake;
 };
 
 /* Builds the permutation of epoch `epoch` on the host and uploads it. */

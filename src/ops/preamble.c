@@ -1,7 +1,8 @@
 /* The OpenCL C preamble of every ops program (issue 9, "One table per fact"), generated at
  * compile time from the tables in include/clgan/ops.h, so a kernel never restates a C fact:
  * the enums the kernels switch on, with the values the C code passes; the pixel scale of
- * clgan_pixel_to_unit; and clgan_tree_sum, the one local-memory tree sum of the reductions.
+ * clgan_pixel_to_unit; Philox-4x32-10 (random.cl and augment.cl both draw from it); and
+ * clgan_tree_sum, the one local-memory tree sum of the reductions.
  * The device layer places it before each ops file (clgan_kernel_get_prefixed) without knowing
  * what it says, after its own part (FP_CONTRACT OFF), as CLBlast prepends its generated
  * defines to its kernels. */
@@ -28,6 +29,25 @@ static const char preamble[] =
     CLGAN_CRITIC_TABLE(X)
 #undef X
     " };\n"
+    "enum clgan_aug_op {"
+#define X(e, name) " CLGAN_AUG_" #e ","
+    CLGAN_AUG_TABLE(X)
+#undef X
+    " };\n"
+    /* Philox-4x32-10 (clgan_philox4x32; constants from Random123's philox.h), shared by the
+     * random numbers (cl/random.cl) and DiffAugment's draws (cl/augment.cl). */
+    "static inline uint4 clgan_philox4x32_10(uint4 ctr, uint2 key) {\n"
+    "  for (int r = 0; r < 10; r++) {\n"
+    "    if (r > 0) {\n"
+    "      key.x += 0x9E3779B9u;\n"
+    "      key.y += 0xBB67AE85u;\n"
+    "    }\n"
+    "    uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);\n"
+    "    uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);\n"
+    "    ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);\n"
+    "  }\n"
+    "  return ctr;\n"
+    "}\n"
     "#define CLGAN_PIXEL_OFFSET " OPS_STR(CLGAN_PIXEL_OFFSET) "\n"
     "#define CLGAN_PIXEL_SCALE " OPS_STR(CLGAN_PIXEL_SCALE) "\n"
     /* Launched as one or more work-groups of a power-of-two size L, each work-item holding its
