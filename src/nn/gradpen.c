@@ -8,6 +8,9 @@
 static int has_double_backward(const clgan_layer *l) {
   const clgan_layer_ops *ops = clgan_layer_kind_ops(l->spec.kind);
   if (!ops->forward) return 1; /* a view */
+  /* Spectral normalisation: not derived for the double backward (its weight gradient would
+   * need the same correction as the backward's); refused rather than wrong. */
+  if (l->spec.sn) return 0;
   return ops->double_backward && (!ops->has_double_backward || ops->has_double_backward(l));
 }
 
