@@ -126,6 +126,10 @@ int main(void) {
   clgan_net_create(&net, dev, &spec, 10, 1, 1, BATCH);
   CHECK(clgan_net_check_double_backward(&net) == 1, "so is tanh (its second derivative is not 0)");
   clgan_net_free(&net);
+  clgan_spec_parse("linear:6,lrelu:0.2,linear:1:sn", &spec, err, sizeof err);
+  clgan_net_create(&net, dev, &spec, 10, 1, 1, BATCH);
+  CHECK(clgan_net_check_double_backward(&net) == 2, "and a layer with spectral normalisation");
+  clgan_net_free(&net);
   clgan_device_close(dev);
   return test_finish();
 }

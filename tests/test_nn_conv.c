@@ -293,6 +293,10 @@ int main(void) {
   clgan_spec_parse("conv:2:3:1:1,bn,flatten,linear:1", &spec, err, sizeof err);
   CHECK(clgan_net_create(&net, dev, &spec, 1, 5, 5, BATCH) == CLGAN_INVALID_ARGUMENT,
         "bn after a convolution is refused (bn2d is meant)");
+  clgan_spec_parse("linear:8,relu,linear:1", &spec, err, sizeof err);
+  spec.layers[1].sn = 1; /* past the parser, which refuses relu:sn */
+  CHECK(clgan_net_create(&net, dev, &spec, 4, 1, 1, BATCH) == CLGAN_INVALID_ARGUMENT,
+        "sn on a layer without a weight is refused");
   clgan_spec_parse("linear:10,reshape:2x2x2", &spec, err, sizeof err);
   CHECK(clgan_net_create(&net, dev, &spec, 4, 1, 1, BATCH) == CLGAN_INVALID_ARGUMENT,
         "a reshape of the wrong size is refused");
