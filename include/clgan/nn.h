@@ -202,8 +202,9 @@ clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg);
  * and clgan_net_backward with param_grads = 0, input_grad = 1 and dy = seed, which leave the
  * input-gradient pass in the layers. gbar (batch, in) is dP/dg for the penalty P on that input
  * gradient g; this adds dP/dW to every weight gradient (biases get none: the penalty does not
- * depend on them). Only linear, conv, relu, lrelu, reshape and flatten layers are allowed, and
- * none with sn (clgan_net_check_double_backward says which layer is not). */
+ * depend on them). Only linear, conv, relu, lrelu, reshape and flatten layers are allowed
+ * (clgan_net_check_double_backward says which layer is not); linear and conv may have sn, whose
+ * weight gradient gets the backward's correction with the u, v of the forward on x. */
 clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_buffer *x,
                                        const clgan_buffer *seed, const clgan_buffer *gbar);
 /* Index of the first layer the double backward cannot go through, or -1. */

@@ -130,8 +130,7 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     if (bad >= 0) {
       clgan_error("WGAN-GP's critic may hold only linear, conv, relu, lrelu, reshape and flatten "
                   "layers (batch norm breaks the per-sample penalty: Gulrajani et al. 2017, "
-                  "sec. 4), and none with sn (the double backward of spectral normalisation "
-                  "is not implemented); layer %d of '%s' is not one", bad + 1, cfg->d_spec);
+                  "sec. 4); layer %d of '%s' is not one", bad + 1, cfg->d_spec);
       st = CLGAN_INVALID_ARGUMENT;
       goto fail;
     }

@@ -102,10 +102,10 @@ static clgan_status conv_double_backward(clgan_net *net, clgan_layer *l, int bat
                                          const clgan_buffer *gin, clgan_buffer *gout) {
   (void)x;
   clgan_conv_shape sh = batch_shape(l, batch);
-  clgan_status st = clgan_conv2d_backward(net->dev, &sh, NULL, &l->dw, NULL, gy, gin, &l->w,
-                                          &net->col, 1);
+  clgan_status st = clgan_conv2d_backward(net->dev, &sh, NULL, clgan_layer_wgrad(l), NULL, gy,
+                                          gin, clgan_layer_weight(l), &net->col, 1);
   if (st != CLGAN_OK || !gout) return st;
-  return clgan_conv2d_forward(net->dev, &sh, gout, gin, &l->w, NULL, &net->col);
+  return clgan_conv2d_forward(net->dev, &sh, gout, gin, clgan_layer_weight(l), NULL, &net->col);
 }
 
 const clgan_layer_ops clgan_layer_conv = {

@@ -93,12 +93,14 @@ static clgan_status linear_double_backward(clgan_net *net, clgan_layer *l, int b
   clgan_status st;
   clgan_gemm_args gw = {.trans_a = 1, .m = (size_t)l->out, .n = (size_t)l->in,
                         .k = (size_t)batch, .alpha = 1.0f, .beta = 1.0f, .a = gy,
-                        .lda = (size_t)l->out, .b = gin, .ldb = (size_t)l->in, .c = &l->dw,
+                        .lda = (size_t)l->out, .b = gin, .ldb = (size_t)l->in,
+                        .c = clgan_layer_wgrad(l),
                         .ldc = (size_t)l->in};
   if ((st = clgan_matmul(net->dev, &gw)) || !gout) return st;
   clgan_gemm_args go = {.trans_b = 1, .m = (size_t)batch, .n = (size_t)l->out,
                         .k = (size_t)l->in, .alpha = 1.0f, .beta = 0.0f, .a = gin,
-                        .lda = (size_t)l->in, .b = &l->w, .ldb = (size_t)l->in, .c = gout,
+                        .lda = (size_t)l->in, .b = clgan_layer_weight(l), .ldb = (size_t)l->in,
+                        .c = gout,
                         .ldc = (size_t)l->out};
   return clgan_matmul(net->dev, &go);
 }

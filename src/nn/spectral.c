@@ -8,7 +8,10 @@
  * applied per backward pass with that pass's own sigma, u, v: clgan's D backward runs after
  * each of its forwards (real, then fake), each forward iterating once, as PyTorch's two
  * forwards do before one backward. The kind computes g into sn_g (clgan_layer_wgrad); dim is
- * 0 (rows = out features or channels), or 1 for convT, whose weight is (c_in, c_out, k, k). */
+ * 0 (rows = out features or channels), or 1 for convT, whose weight is (c_in, c_out, k, k).
+ * WGAN-GP's double backward (gradpen.c) goes through the same correction: the penalty depends
+ * on W_orig only through W_sn, with u and v constant, so dP/dW_orig is the same map of
+ * dP/dW_sn. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
