@@ -1,6 +1,7 @@
 /* Checkpoints as safetensors files (README "Checkpoints"):
  *   generator.<i>.weight / .bias, discriminator.<i>.weight / .bias   PyTorch state_dict names
  *   <net>.<i>.running_mean / .running_var / .num_batches_tracked     batch norm
+ *   <net>.<i>.weight_orig / .weight_u / .weight_v    spectral normalisation (no .weight)
  *   optimizer.<net>.<i>.<tensor>.<exp_avg|exp_avg_sq|square_avg|momentum_buffer>
  *   trainer.stats                                                    metrics accumulated so far
  * and in the metadata the specs, every hyper-parameter, the seed, the step, the data position
