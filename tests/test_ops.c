@@ -522,7 +522,7 @@ static const op_kind transpose = {
 /* ---- Spectral normalisation (cl/sn.cl) --------------------------------------------------- */
 /* d = {a, r, k}: the weight as (A, R, K), a matrix of R rows and A*K columns. sn_forward: flag
  * = train (a power iteration first); u and v are in/out. sn_backward: flag = accumulate; its
- * inputs w_sn and sigma are made from w, u and v by the eval-mode reference (fill), and its dw
+ * inputs u, v, w_sn and sigma are made from w by the training-mode reference (fill), and its dw
  * meets the finite differences of L(w) = sum(g .* w / sigma(w)), sigma(w) = u^T w v with u and v
  * held constant, as the layer's backward holds them. */
 static clgan_sn_shape sn_shape(const op_case *c) {
@@ -578,10 +578,12 @@ static int sn_bwd_tensors(const op_case *c, op_tensor *t) {
   t[7] = T("t", r, 0, 0);
   return 8;
 }
+/* u, v, sigma and w_sn as a training forward leaves them (u and v unit vectors, sigma near the
+ * largest singular value), not random ones whose sigma could cancel to near zero. */
 static void sn_bwd_fill(const op_case *c, const op_tensor *t, float **h) {
   clgan_sn_shape sh = sn_shape(c);
   (void)t;
-  clgan_ref_sn_forward(&sh, h[5], h[3], h[4], h[7], h[6], h[2], 0);
+  clgan_ref_sn_forward(&sh, h[5], h[3], h[4], h[7], h[6], h[2], 1);
 }
 static clgan_status sn_bwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
   clgan_sn_shape sh = sn_shape(c);
