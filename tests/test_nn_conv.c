@@ -129,6 +129,46 @@ static double net_ref(const clgan_net *net, const double *p, const double *x, do
   return 0;
 }
 
+/* Before the forward: what each sn layer's power iteration should give, from its u and v now
+ * (clgan_ref_sn_forward), into sn_uv. */
+static void sn_expect(clgan_device *dev, const clgan_net *net, const float *pf) {
+  sn_params = malloc(net->arena_n * sizeof *sn_params);
+  float *w_sn = malloc(net->arena_n * sizeof *w_sn), sigma[2];
+  for (int i = 0; i < net->count; i++) {
+    const clgan_layer *l = &net->layers[i];
+    if (!l->spec.sn) continue;
+    size_t r = (size_t)l->sn.r, cols = (size_t)l->sn.a * (size_t)l->sn.k;
+    float *t = malloc(r * sizeof *t);
+    for (int k = 0; k < 2; k++) sn_uv[i][k] = malloc((k ? cols : r) * sizeof(float));
+    clgan_buffer_read(dev, &l->sn_u, 0, r * sizeof(float), sn_uv[i][0]);
+    clgan_buffer_read(dev, &l->sn_v, 0, cols * sizeof(float), sn_uv[i][1]);
+    clgan_ref_sn_forward(&l->sn, w_sn, sn_uv[i][0], sn_uv[i][1], t, sigma, pf + l->w_off, 1);
+    free(t);
+  }
+  free(w_sn);
+}
+
+/* After the forward: u and v against sn_expect's, then sn_uv takes the device's, at which the
+ * finite differences hold them. */
+static void sn_check(clgan_device *dev, const clgan_net *net, const char *text) {
+  char what[256];
+  for (int i = 0; i < net->count; i++) {
+    const clgan_layer *l = &net->layers[i];
+    if (!l->spec.sn) continue;
+    size_t r = (size_t)l->sn.r, cols = (size_t)l->sn.a * (size_t)l->sn.k;
+    float *got = malloc((r > cols ? r : cols) * sizeof *got);
+    snprintf(what, sizeof what, "%s: layer %d's power iteration: u", text, i);
+    clgan_buffer_read(dev, &l->sn_u, 0, r * sizeof(float), got);
+    CHECK_CLOSE(what, got, sn_uv[i][0], r, 1e-6, 1e-5);
+    snprintf(what, sizeof what, "%s: layer %d's power iteration: v", text, i);
+    clgan_buffer_read(dev, &l->sn_v, 0, cols * sizeof(float), got);
+    CHECK_CLOSE(what, got, sn_uv[i][1], cols, 1e-6, 1e-5);
+    clgan_buffer_read(dev, &l->sn_u, 0, r * sizeof(float), sn_uv[i][0]);
+    clgan_buffer_read(dev, &l->sn_v, 0, cols * sizeof(float), sn_uv[i][1]);
+    free(got);
+  }
+}
+
 /* L = sum(output * r) */
 static double loss_ref(const clgan_net *net, const double *p, const double *x, const double *r) {
   static double y[BATCH * MAXA];
@@ -171,38 +211,10 @@ static void check_net(clgan_device *dev, const char *text, int c, int h, int w) 
   clgan_buffer_write(dev, &bx, 0, nx * sizeof(float), xf);
   clgan_buffer_write(dev, &bdy, 0, ny * sizeof(float), rf);
 
-  /* The power iteration of each sn layer, against the reference from the same u and v. */
-  sn_params = malloc(net.arena_n * sizeof *sn_params);
-  float *w_sn = malloc(net.arena_n * sizeof *w_sn), sigma[2];
-  for (int i = 0; i < net.count; i++) {
-    const clgan_layer *l = &net.layers[i];
-    if (!l->spec.sn) continue;
-    size_t r = (size_t)l->sn.r, cols = (size_t)l->sn.a * (size_t)l->sn.k;
-    float *t = malloc(r * sizeof *t);
-    for (int k = 0; k < 2; k++) sn_uv[i][k] = malloc((k ? cols : r) * sizeof(float));
-    clgan_buffer_read(dev, &l->sn_u, 0, r * sizeof(float), sn_uv[i][0]);
-    clgan_buffer_read(dev, &l->sn_v, 0, cols * sizeof(float), sn_uv[i][1]);
-    clgan_ref_sn_forward(&l->sn, w_sn, sn_uv[i][0], sn_uv[i][1], t, sigma, pf + l->w_off, 1);
-    free(t);
-  }
+  sn_expect(dev, &net, pf);
   const clgan_buffer *y = NULL, *dx = NULL;
   CHECK(clgan_net_forward(&net, &bx, BATCH, net.run_count, 1, &y) == CLGAN_OK, "forward");
-  for (int i = 0; i < net.count; i++) {
-    const clgan_layer *l = &net.layers[i];
-    if (!l->spec.sn) continue;
-    size_t r = (size_t)l->sn.r, cols = (size_t)l->sn.a * (size_t)l->sn.k;
-    float *got = malloc((r > cols ? r : cols) * sizeof *got);
-    snprintf(what, sizeof what, "%s: layer %d's power iteration: u", text, i);
-    clgan_buffer_read(dev, &l->sn_u, 0, r * sizeof(float), got);
-    CHECK_CLOSE(what, got, sn_uv[i][0], r, 1e-6, 1e-5);
-    snprintf(what, sizeof what, "%s: layer %d's power iteration: v", text, i);
-    clgan_buffer_read(dev, &l->sn_v, 0, cols * sizeof(float), got);
-    CHECK_CLOSE(what, got, sn_uv[i][1], cols, 1e-6, 1e-5);
-    /* The finite differences hold u and v at what the device left. */
-    clgan_buffer_read(dev, &l->sn_u, 0, r * sizeof(float), sn_uv[i][0]);
-    clgan_buffer_read(dev, &l->sn_v, 0, cols * sizeof(float), sn_uv[i][1]);
-    free(got);
-  }
+  sn_check(dev, &net, text);
   float *yf = malloc(ny * sizeof *yf), *want = malloc(ny * sizeof *want);
   double *yd = malloc(ny * sizeof *yd);
   clgan_buffer_read(dev, y, 0, ny * sizeof *yf, yf);
@@ -263,7 +275,6 @@ static void check_net(clgan_device *dev, const char *text, int c, int h, int w) 
       sn_uv[i][k] = NULL;
     }
   free(sn_params);
-  free(w_sn);
 
   clgan_buffer_free(&bx);
   clgan_buffer_free(&bdy);
