@@ -7,7 +7,9 @@
  *     pass; then an eval-mode forward (no iteration, u unchanged);
  *   - three steps of a small GAN with hinge loss whose D has two SN layers and whose G ends in
  *     an SN convT: every D step's losses and mean outputs, the first gradients, the whole state
- *     (weight_orig, bias, weight_u, weight_v) after the first and the last step, Adam's moments.
+ *     (weight_orig, bias, weight_u, weight_v) after the first and the last step, Adam's moments;
+ *   - the same three steps with WGAN-GP, whose penalty's double backward goes through the SN
+ *     layers (the critic's forward on the interpolates runs a third power iteration).
  * Every comparison is normwise: max |got - want| / max |want| over the tensor. Tolerances are
  * about ten times what PoCL measured (README "Spectral normalisation"). */
 #include <math.h>
@@ -173,8 +175,8 @@ static void net_tensors(clgan_device *dev, clgan_net *net, const clgan_buffer *a
 typedef struct {
   clgan_device *dev;
   const clgan_st_file *f;
-  int batch, latent, dim;
-  float loss_d[8], d_real[8], d_fake[8];
+  int batch, latent, dim, gp;
+  float loss_d[8], d_real[8], d_fake[8], penalty[8];
   float *dgrad0, *fake0;
 } feed_ctx;
 
@@ -195,13 +197,18 @@ static clgan_status feed_hook(clgan_trainer *t, int after, void *ctx) {
     snprintf(name, sizeof name, "noise.%ld", n);
     const float *z = tensor(c->f, name, b * (size_t)c->latent);
     if (!x || !z) return CLGAN_INVALID_ARGUMENT;
-    if ((st = clgan_buffer_write(c->dev, &t->real, 0, b * (size_t)c->dim * sizeof *x, x)))
+    snprintf(name, sizeof name, "eps.%ld", n);
+    const float *e = c->gp ? tensor(c->f, name, b) : NULL;
+    if ((c->gp && !e) ||
+        (st = clgan_buffer_write(c->dev, &t->real, 0, b * (size_t)c->dim * sizeof *x, x)) ||
+        (e && (st = clgan_buffer_write(c->dev, &t->gp_eps, 0, b * sizeof *e, e))))
       return st;
     return clgan_buffer_write(c->dev, &t->z, 0, b * (size_t)c->latent * sizeof *z, z);
   }
   float s[STAT_COUNT];
   if ((st = read_stats(t, s))) return st;
-  c->loss_d[n] = (s[STAT_D_LOSS_REAL] + s[STAT_D_LOSS_FAKE]) / (float)b;
+  c->loss_d[n] = (s[STAT_D_LOSS_REAL] + s[STAT_D_LOSS_FAKE] + s[STAT_GP]) / (float)b;
+  c->penalty[n] = s[STAT_GP] / (float)b;
   c->d_real[n] = s[STAT_D_REAL] / (float)b;
   c->d_fake[n] = s[STAT_D_FAKE] / (float)b;
   if (n == 0 &&
@@ -212,7 +219,9 @@ static clgan_status feed_hook(clgan_trainer *t, int after, void *ctx) {
   return CLGAN_OK;
 }
 
-static void gan_case(clgan_device *dev, const clgan_st_file *f) {
+/* run "": hinge; "gp.": WGAN-GP on the same data, init and networks. */
+static void gan_case(clgan_device *dev, const clgan_st_file *f, const char *run) {
+  char k0[64], k1[64];
   clgan_train_cfg cfg;
   clgan_preset("mlp", &cfg);
   const char *gs = clgan_st_meta(f, "generator.spec"), *ds = clgan_st_meta(f, "discriminator.spec");
@@ -223,7 +232,9 @@ static void gan_case(clgan_device *dev, const clgan_st_file *f) {
   cfg.batch = atoi(clgan_st_meta(f, "batch"));
   cfg.latent = atoi(clgan_st_meta(f, "latent"));
   int steps = atoi(clgan_st_meta(f, "steps"));
-  cfg.loss = CLGAN_LOSS_HINGE;
+  int gp = *run != '\0';
+  cfg.loss = gp ? CLGAN_LOSS_WGAN_GP : CLGAN_LOSS_HINGE;
+  cfg.gp_lambda = gp ? (float)atof(clgan_st_meta(f, "gp_lambda")) : 0.0f;
   cfg.d_steps = 1;
   clgan_opt_cfg adam = {.kind = CLGAN_OPT_ADAM, .lr = 1e-3, .beta1 = 0.5, .beta2 = 0.999,
                         .eps = 1e-8};
@@ -232,7 +243,8 @@ static void gan_case(clgan_device *dev, const clgan_st_file *f) {
             strstr(opt, "\"eps\": 1e-08"),
         "the fixture's optimizer is this test's (%s)", opt);
   cfg.opt_g = cfg.opt_d = adam;
-  printf("GAN: G '%s', D '%s', hinge, batch %d, %d steps\n", gs, ds, cfg.batch, steps);
+  printf("GAN: G '%s', D '%s', %s, batch %d, %d steps\n", gs, ds, clgan_loss_name(cfg.loss),
+         cfg.batch, steps);
   int dim = 64;
   clgan_train_data data = {.count = cfg.batch, .rows = 8, .cols = 8};
   clgan_buffer_alloc(dev, &data.images, (size_t)cfg.batch * dim);
@@ -246,6 +258,7 @@ static void gan_case(clgan_device *dev, const clgan_st_file *f) {
   /* Batch 8 is below the device's alignment, where the D step is never fused; at 64 a D
    * without sn would be on any device whose alignment is at most 256 bytes (PoCL's is 256). */
   clgan_trainer *t64 = NULL;
+  cfg.loss = CLGAN_LOSS_HINGE;
   clgan_train_cfg cfg64 = cfg;
   clgan_train_data data64 = data;
   cfg64.batch = data64.count = 64;
@@ -255,9 +268,12 @@ static void gan_case(clgan_device *dev, const clgan_st_file *f) {
         "calls, each with its power iteration (batch 64)");
   clgan_trainer_free(t64);
   clgan_buffer_free(&data64.images);
+  cfg.loss = gp ? CLGAN_LOSS_WGAN_GP : CLGAN_LOSS_HINGE;
+  CHECK(!gp || !t->fused, "a WGAN-GP critic is not fused either");
   net_tensors(dev, &t->g, &t->g.params, f, "init", "generator", 1, 1, 0);
   net_tensors(dev, &t->d, &t->d.params, f, "init", "discriminator", 1, 1, 0);
-  feed_ctx c = {.dev = dev, .f = f, .batch = cfg.batch, .latent = cfg.latent, .dim = dim};
+  feed_ctx c = {.dev = dev, .f = f, .batch = cfg.batch, .latent = cfg.latent, .dim = dim,
+                .gp = gp};
   c.dgrad0 = malloc(t->d.arena_n * sizeof(float));
   c.fake0 = malloc((size_t)cfg.batch * dim * sizeof(float));
   t->external_batches = 1;
@@ -269,28 +285,36 @@ static void gan_case(clgan_device *dev, const clgan_st_file *f) {
     float s[STAT_COUNT];
     CHECK(read_stats(t, s) == CLGAN_OK, "read the metrics");
     loss_g[k] = s[STAT_G_LOSS] / (float)cfg.batch;
-    printf("  step %d: D loss %.7f D(x) %.6f D(G(z)) %.6f G loss %.7f\n", k, c.loss_d[k],
+    printf("  step %d: D loss %.7f D(x) %.6f D(G(z)) %.6f G loss %.7f", k, c.loss_d[k],
            c.d_real[k], c.d_fake[k], loss_g[k]);
+    printf(gp ? " penalty %.7f\n" : "\n", c.penalty[k]);
     if (k > 0) continue;
-    compare("fake0", c.fake0, tensor(f, "fake0", (size_t)cfg.batch * dim),
-            (size_t)cfg.batch * dim, 2e-6);
+    snprintf(k0, sizeof k0, "%sfake0", run);
+    compare(k0, c.fake0, tensor(f, k0, (size_t)cfg.batch * dim), (size_t)cfg.batch * dim, 2e-6);
     clgan_buffer dg = upload(dev, c.dgrad0, t->d.arena_n);
-    net_tensors(dev, &t->d, &dg, f, "grad0", "discriminator", 0, 0, 7e-6);
+    snprintf(k0, sizeof k0, "%sgrad0", run);
+    net_tensors(dev, &t->d, &dg, f, k0, "discriminator", 0, 0, 7e-6);
     clgan_buffer_free(&dg);
-    net_tensors(dev, &t->g, &t->g.grads, f, "grad0", "generator", 0, 0, 7e-6);
-    net_tensors(dev, &t->d, &t->d.params, f, "after0", "discriminator", 0, 1, 2e-6);
-    net_tensors(dev, &t->g, &t->g.params, f, "after0", "generator", 0, 1, 2e-6);
+    net_tensors(dev, &t->g, &t->g.grads, f, k0, "generator", 0, 0, 7e-6);
+    snprintf(k0, sizeof k0, "%safter0", run);
+    net_tensors(dev, &t->d, &t->d.params, f, k0, "discriminator", 0, 1, 2e-6);
+    net_tensors(dev, &t->g, &t->g.params, f, k0, "generator", 0, 1, 2e-6);
   }
-  const char *names[4] = {"loss_d", "d_real", "d_fake", "loss_g"};
-  const float *got[4] = {c.loss_d, c.d_real, c.d_fake, loss_g};
-  for (int i = 0; i < 4; i++) compare(names[i], got[i], tensor(f, names[i], (size_t)steps),
-                               (size_t)steps, 2e-6);
-  net_tensors(dev, &t->d, &t->d.params, f, "final", "discriminator", 0, 1, 2e-6);
-  net_tensors(dev, &t->g, &t->g.params, f, "final", "generator", 0, 1, 2e-6);
-  net_tensors(dev, &t->d, &t->d.state1, f, "final_m", "discriminator", 0, 0, 7e-6);
-  net_tensors(dev, &t->g, &t->g.state1, f, "final_m", "generator", 0, 0, 7e-6);
-  net_tensors(dev, &t->d, &t->d.state2, f, "final_v", "discriminator", 0, 0, 7e-6);
-  net_tensors(dev, &t->g, &t->g.state2, f, "final_v", "generator", 0, 0, 7e-6);
+  const char *names[5] = {"loss_d", "d_real", "d_fake", "loss_g", "gp"};
+  const float *got[5] = {c.loss_d, c.d_real, c.d_fake, loss_g, c.penalty};
+  for (int i = 0; i < (gp ? 5 : 4); i++) {
+    snprintf(k0, sizeof k0, "%s%s", run, names[i]);
+    compare(k0, got[i], tensor(f, k0, (size_t)steps), (size_t)steps, 2e-6);
+  }
+  snprintf(k0, sizeof k0, "%sfinal", run);
+  net_tensors(dev, &t->d, &t->d.params, f, k0, "discriminator", 0, 1, 2e-6);
+  net_tensors(dev, &t->g, &t->g.params, f, k0, "generator", 0, 1, 2e-6);
+  snprintf(k0, sizeof k0, "%sfinal_m", run);
+  snprintf(k1, sizeof k1, "%sfinal_v", run);
+  net_tensors(dev, &t->d, &t->d.state1, f, k0, "discriminator", 0, 0, 7e-6);
+  net_tensors(dev, &t->g, &t->g.state1, f, k0, "generator", 0, 0, 7e-6);
+  net_tensors(dev, &t->d, &t->d.state2, f, k1, "discriminator", 0, 0, 7e-6);
+  net_tensors(dev, &t->g, &t->g.state2, f, k1, "generator", 0, 0, 7e-6);
   free(c.dgrad0);
   free(c.fake0);
   clgan_trainer_free(t);
@@ -307,7 +331,8 @@ int main(void) {
     layer_case(dev, f, "linear", "linear:5:sn", 4, 7, 1, 1);
     layer_case(dev, f, "conv", "conv:4:3:2:1:sn", 2, 3, 6, 5);
     layer_case(dev, f, "convT", "convT:4:4:2:1:sn", 2, 3, 3, 4);
-    gan_case(dev, f);
+    gan_case(dev, f, "");
+    gan_case(dev, f, "gp.");
     printf("largest normwise difference: %.2e\n", worst_seen);
   }
   clgan_st_close(f);
