@@ -117,6 +117,8 @@ done
 
 # ---- Bad input ----------------------------------------------------------------------------------
 expect "bad generator spec" 2 "token 3 'linaer:784'" -- "$clgan" train --generator linear:128,relu,linaer:784 --steps 1 --out "$tmp/x"
+expect "sn on a relu" 2 "token 2 'relu:sn': sn \\(spectral normalisation\\) applies only" -- \
+  "$clgan" train --discriminator linear:128,relu:sn,linear:1 --steps 1 --out "$tmp/x"
 expect "unknown model" 2 "unknown --model 'nope'" -- "$clgan" train --model nope --steps 1
 expect "negative steps" 2 "--steps -5: out of range \\(allowed: >= 0\\)" -- "$clgan" train --steps -5
 # Each bad value is named with its option and the allowed range; NaN is never "off" (issue 9,
@@ -201,6 +203,8 @@ expect "unknown loss" 2 "--loss 'wasserstein'" -- "$clgan" train --loss wasserst
 expect "wgan-gp refuses a critic with batch norm" 2 "layer 2 .*not one" -- \
   "$clgan" train --model dcgan --loss wgan-gp --steps 1 --data "$data" --out "$tmp/x"
 expect "hinge loss trains" 0 "20 steps in" -- "$clgan" train --model mlp --loss hinge --steps 20 --log-every 5 --data "$data" --out "$tmp/hinge"
+expect "wgan-gp on an sn critic trains" 0 "2 steps in" -- "$clgan" train --model mlp --loss wgan-gp \
+  --discriminator linear:64:sn,lrelu:0.2,linear:1:sn --steps 2 --data "$data" --out "$tmp/gpsn"
 expect "wgan-gp on an MLP critic trains" 0 "20 steps in" -- "$clgan" train --model mlp --loss wgan-gp \
   --discriminator linear:256,lrelu:0.2,linear:1 --d-steps 2 --steps 20 --log-every 5 --data "$data" --out "$tmp/gp"
 # What the critic runs show (README "Losses": d_real and d_fake are raw critic outputs). In each

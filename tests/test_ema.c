@@ -227,6 +227,32 @@ done:
   remove(plain);
 }
 
+/* A generator with spectral normalisation: the EMA generator's u and v are G's (copied each
+ * step), so its eval-mode sigma is computed from vectors that track the weights. */
+static void test_sn_vectors(clgan_device *dev, const clgan_train_data *data) {
+  clgan_train_cfg cfg = small_cfg(0.9f);
+  snprintf(cfg.g_spec, sizeof cfg.g_spec, "linear:16:sn,lrelu:0.2,bn,linear:%d:sn,tanh",
+           SIDE * SIDE);
+  clgan_trainer *t = NULL;
+  CHECK(clgan_trainer_create(&t, dev, &cfg, data) == CLGAN_OK, "trainer with sn in G");
+  if (!t) return;
+  for (int s = 0; s < 4; s++) CHECK(clgan_trainer_step(t) == CLGAN_OK, "step");
+  clgan_net *g = clgan_trainer_generator(t), *e = clgan_trainer_sampler(t);
+  for (int i = 0; i < g->count; i++) {
+    if (!g->layers[i].spec.sn) continue;
+    int r = g->layers[i].sn.r, c = g->layers[i].sn.a * g->layers[i].sn.k;
+    float *gu = malloc((size_t)(r + c) * sizeof *gu), *eu = malloc((size_t)(r + c) * sizeof *eu);
+    clgan_buffer_read(dev, &g->layers[i].sn_u, 0, (size_t)r * sizeof *gu, gu);
+    clgan_buffer_read(dev, &g->layers[i].sn_v, 0, (size_t)c * sizeof *gu, gu + r);
+    clgan_buffer_read(dev, &e->layers[i].sn_u, 0, (size_t)r * sizeof *eu, eu);
+    clgan_buffer_read(dev, &e->layers[i].sn_v, 0, (size_t)c * sizeof *eu, eu + r);
+    CHECK(memcmp(gu, eu, (size_t)(r + c) * sizeof *gu) == 0, "layer %d: EMA's u, v are G's", i);
+    free(gu);
+    free(eu);
+  }
+  clgan_trainer_free(t);
+}
+
 static void test_bounds(void) {
   float bad[] = {1.0f, 1.5f, -0.1f, NAN, INFINITY};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -254,6 +280,7 @@ int main(void) {
   CHECK(clgan_buffer_alloc(dev, &data.images, COUNT * SIDE * SIDE) == CLGAN_OK, "upload");
   clgan_buffer_write(dev, &data.images, 0, COUNT * SIDE * SIDE, pixels);
   test_trainer_replica(dev, &data);
+  test_sn_vectors(dev, &data);
   char dir[] = "/tmp/clgan-test-ema-XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "mkdtemp");
   test_resume_and_load(dev, &data, dir);

@@ -67,6 +67,24 @@ int main(void) {
           "'%s' round-trips exactly through '%s' (%s)", exact[i], text, err);
   }
 
+  /* sn round-trips, written after every field of its layer. */
+  const char *sn_specs[][2] = {
+      {"conv:64:4:2:1:sn,lrelu:0.2,flatten,linear:1:sn", "conv:64:4:2:1:sn,lrelu:0.2,flatten,linear:1:sn"},
+      {"Conv:8:4:sn,convT:2:3:2:sn,linear:3", "conv:8:4:1:0:sn,convT:2:3:2:0:sn,linear:3"}};
+  for (size_t i = 0; i < sizeof sn_specs / sizeof sn_specs[0]; i++) {
+    clgan_net_spec a, b;
+    CHECK(clgan_spec_parse(sn_specs[i][0], &a, err, sizeof err) == CLGAN_OK && a.layers[0].sn &&
+              !a.layers[a.count - 1].sn == (i == 1),
+          "%s parses, sn where written (%s)", sn_specs[i][0], err);
+    clgan_spec_format(&a, text, sizeof text);
+    CHECK(!strcmp(text, sn_specs[i][1]) && clgan_spec_parse(text, &b, err, sizeof err) == CLGAN_OK &&
+              !memcmp(a.layers, b.layers, sizeof a.layers[0] * (size_t)a.count),
+          "'%s' round-trips through '%s'", sn_specs[i][0], text);
+  }
+  CHECK(clgan_spec_parse("conv:8:4:2:sn", &s, err, sizeof err) == CLGAN_OK && s.layers[0].sn &&
+            s.layers[0].stride == 2 && s.layers[0].pad == 0,
+        "conv:8:4:2:sn keeps the default padding");
+
   bad("", "empty");
   bad("linear:256,,tanh", "token 2");
   bad("linear:256,tanh,", "token 3");
@@ -89,6 +107,20 @@ int main(void) {
   bad("linear:8,reshape:2x2", "CxHxW");
   bad("linear:8,flatten:3", "takes no value");
   bad("linear:8,identity", "unknown layer");
+  /* sn: only on a layer with a weight, only once, only last. */
+  bad("linear:8,relu:sn", "token 2 'relu:sn': sn (spectral normalisation) applies only to a "
+                          "layer with a weight");
+  bad("linear:8,lrelu:0.2:sn", "token 2 'lrelu:0.2:sn': sn");
+  bad("linear:8,bn:sn", "token 2 'bn:sn': sn");
+  bad("conv:8:3,bn2d:0.9:sn", "token 2 'bn2d:0.9:sn': sn");
+  bad("linear:8,tanh:sn", "token 2 'tanh:sn': sn");
+  bad("linear:8,reshape:2x2x2:sn", "token 2 'reshape:2x2x2:sn': sn");
+  bad("conv:8:3,flatten:sn,linear:1", "token 2 'flatten:sn': sn");
+  bad("linear:8:sn:sn", "exactly one value");
+  bad("linear:sn", "exactly one value");
+  bad("linear:8:SN", "exactly one value");
+  bad("conv:8:4:2:1:1:sn", "2 to 4 values");
+  bad("conv:8:4:sn:2", "stride");
 
   /* The names the tables give are the spellings in checkpoints and CLI options: pinned. */
   static const char *const acts[] = {"identity", "relu", "lrelu", "tanh", "sigmoid"};

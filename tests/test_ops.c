@@ -519,6 +519,104 @@ static const op_kind transpose = {
     .device = transpose_device,
     .reference = transpose_ref};
 
+/* ---- Spectral normalisation (cl/sn.cl) --------------------------------------------------- */
+/* d = {a, r, k}: the weight as (A, R, K), a matrix of R rows and A*K columns. sn_forward: flag
+ * = train (a power iteration first); u and v are in/out. sn_backward: flag = accumulate; its
+ * inputs u, v, w_sn and sigma are made from w by the training-mode reference (fill), and its dw
+ * meets the finite differences of L(w) = sum(g .* w / sigma(w)), sigma(w) = u^T w v with u and v
+ * held constant, as the layer's backward holds them. */
+static clgan_sn_shape sn_shape(const op_case *c) {
+  return (clgan_sn_shape){c->d[0], c->d[1], c->d[2], 1e-12f};
+}
+static const char *train_name(int flag) { return flag ? "train" : "eval"; }
+
+static int sn_fwd_tensors(const op_case *c, op_tensor *t) {
+  size_t r = (size_t)c->d[1], cols = (size_t)c->d[0] * c->d[2], n = r * cols;
+  t[0] = T("w", n, -1, 1);
+  t[1] = OUT("u", r, -1, 1, 1e-6, 1e-5);
+  t[2] = OUT("v", cols, -1, 1, 1e-6, 1e-5);
+  t[3] = OUT("t", r, 0, 0, 5e-6, 1e-5);
+  t[4] = OUT("sigma", 2, 0, 0, 5e-6, 1e-5);
+  t[5] = OUT("w_sn", n, 0, 0, 1e-6, 1e-5);
+  return 6;
+}
+/* u and v unit vectors, as the layer keeps them. */
+static void sn_fwd_fill(const op_case *c, const op_tensor *t, float **h) {
+  (void)c;
+  for (int k = 1; k <= 2; k++) {
+    double s = 0;
+    for (size_t i = 0; i < t[k].n; i++) s += (double)h[k][i] * h[k][i];
+    for (size_t i = 0; i < t[k].n; i++) h[k][i] = (float)(h[k][i] / sqrt(s));
+  }
+}
+static clgan_status sn_fwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_sn_shape sh = sn_shape(c);
+  return clgan_sn_forward(dev, &sh, &b[5], &b[1], &b[2], &b[3], &b[4], &b[0], c->flag);
+}
+static void sn_fwd_ref(const op_case *c, float **h) {
+  clgan_sn_shape sh = sn_shape(c);
+  clgan_ref_sn_forward(&sh, h[5], h[1], h[2], h[3], h[4], h[0], c->flag);
+}
+static const op_kind sn_forward = {
+    .name = "sn_forward",
+    .tensors = sn_fwd_tensors,
+    .fill = sn_fwd_fill,
+    .device = sn_fwd_device,
+    .reference = sn_fwd_ref,
+    .rank = 3,
+    .flag_name = train_name};
+
+static int sn_bwd_tensors(const op_case *c, op_tensor *t) {
+  size_t r = (size_t)c->d[1], cols = (size_t)c->d[0] * c->d[2], n = r * cols;
+  t[0] = OUT("dw", n, -1, 1, 1e-6, 1e-5);
+  t[1] = T("g", n, -1, 1);
+  t[2] = T("w", n, -1, 1);
+  t[3] = T("u", r, -1, 1);
+  t[4] = T("v", cols, -1, 1);
+  t[5] = T("w_sn", n, 0, 0);
+  t[6] = OUT("sigma", 2, 0, 0, 1e-6, 1e-5);
+  t[7] = T("t", r, 0, 0);
+  return 8;
+}
+/* u, v, sigma and w_sn as a training forward leaves them (u and v unit vectors, sigma near the
+ * largest singular value), not random ones whose sigma could cancel to near zero. */
+static void sn_bwd_fill(const op_case *c, const op_tensor *t, float **h) {
+  clgan_sn_shape sh = sn_shape(c);
+  (void)t;
+  clgan_ref_sn_forward(&sh, h[5], h[3], h[4], h[7], h[6], h[2], 1);
+}
+static clgan_status sn_bwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_sn_shape sh = sn_shape(c);
+  return clgan_sn_backward(dev, &sh, &b[0], &b[6], &b[1], &b[5], &b[3], &b[4], c->flag);
+}
+static void sn_bwd_ref(const op_case *c, float **h) {
+  clgan_sn_shape sh = sn_shape(c);
+  clgan_ref_sn_backward(&sh, h[0], h[6], h[1], h[5], h[3], h[4], c->flag);
+}
+static double sn_loss(const op_case *c, float *const *h) {
+  int a = c->d[0], r = c->d[1], k = c->d[2];
+  double sigma = 0, l = 0;
+  for (int ai = 0; ai < a; ai++)
+    for (int ri = 0; ri < r; ri++)
+      for (int ki = 0; ki < k; ki++) {
+        size_t i = ((size_t)ai * r + ri) * k + ki;
+        sigma += (double)h[3][ri] * h[2][i] * h[4][ai * k + ki];
+        l += (double)h[1][i] * h[2][i];
+      }
+  return l / sigma;
+}
+static const op_kind sn_backward = {
+    .name = "sn_backward",
+    .tensors = sn_bwd_tensors,
+    .fill = sn_bwd_fill,
+    .device = sn_bwd_device,
+    .reference = sn_bwd_ref,
+    .loss = sn_loss,
+    .grads = {{2, 0}},
+    .n_grads = 1,
+    .rank = 3,
+    .flag_name = accumulate_name};
+
 /* ---- Critic losses and WGAN-GP (cl/gan_loss.cl) ------------------------------------------ */
 /* critic: d = {n}, p = {sign, target, scale}, flag = clgan_critic_kind. The closed forms, the
  * hinge's kink and the optional outputs stay in test_ops_gan_loss.c. */
@@ -1061,6 +1159,13 @@ static const op_kind augment = {
 #define AUG(n, c, h, w, key, fd_on)                                                        \
   AUG1(n, c, h, w, key, 1, fd_on), AUG1(n, c, h, w, key, 2, fd_on),                        \
       AUG1(n, c, h, w, key, 3, fd_on)
+/* Forward in both modes; backward overwriting (with finite differences when fd_on) and
+ * accumulating. */
+#define SN(a, r, k, fd_on)                                                                 \
+  {.kind = &sn_forward, .d = {a, r, k}, .flag = 1}, {.kind = &sn_forward, .d = {a, r, k}},  \
+      {.kind = &sn_backward, .d = {a, r, k}, .fd = fd_on, .fd_h = 1e-3, .fd_atol = 1e-4,   \
+       .fd_rtol = 1e-3},                                                                   \
+      {.kind = &sn_backward, .d = {a, r, k}, .flag = 1}
 #define REDUCE1(k, n) {.kind = &k, .d = {n}}, {.kind = &k, .d = {n}, .flag = 1}
 #define REDUCE(n)                                                                          \
   REDUCE1(reduce_sum, n), REDUCE1(reduce_sumsq, n), REDUCE1(reduce_count, n),              \
@@ -1088,6 +1193,12 @@ static const op_case cases[] = {
     CONV(conv2d, 2, 1, 28, 28, 32, 4, 4, 2, 1, 1e-4, 0),
     CONV(conv2d, 2, 32, 14, 14, 64, 4, 4, 2, 1, 1e-4, 0),
     CRITIC(1), CRITIC(7), CRITIC(1000), CRITIC(4099),
+    /* Spectral normalisation: a Linear(7, 5), a Conv2d(3, 4, 3x3), a ConvTranspose2d(3, 4, 4x4)
+     * (dim 1: A = c_in), a critic's last Linear(3136, 1), a column and a row, and DCGAN's second
+     * conv. (A 1x1 weight has dw = 0 up to rounding: w / sigma is its sign.) */
+    SN(1, 5, 7, 1), SN(1, 4, 27, 1), SN(3, 4, 16, 1), SN(1, 1, 3136, 0), SN(1, 2, 1, 1),
+    SN(1, 1, 3, 1),
+    SN(1, 64, 512, 0),
     {.kind = &gp_interpolate, .d = {1, 1}}, {.kind = &gp_interpolate, .d = {5, 7}},
     {.kind = &gp_interpolate, .d = {64, 784}},
     GP(5, 7, 10.0f, 1.0f / 5, 1), GP(4, 784, 10.0f, 1.0f / 4, 1), GP(3, 1, 1.0f, 1.0f, 1),

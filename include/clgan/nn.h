@@ -15,8 +15,15 @@
  *   convT:C:K[:S[:P]]   nn.ConvTranspose2d, the same fields
  *   reshape:CxHxW       view the features as C channels of HxW (nn.Unflatten)
  *   flatten             view an image as features (nn.Flatten)
+ * A layer with weights (linear, conv, convT) may end in one more field, `sn`, for spectral
+ * normalisation (torch.nn.utils.spectral_norm: one power iteration per training forward, eps
+ * 1e-12, dim 0, or 1 for convT): linear:1:sn, conv:64:4:2:1:sn, conv:64:4:sn (stride and
+ * padding still default). It is always the last field; on any other layer (relu:sn, bn:sn) the
+ * spec is refused. clgan_spec_format writes it last, after every field written out.
  * Each token is one nn.Sequential module, so tensor names follow PyTorch's state_dict:
- * "<prefix>.<index>.weight". A final sigmoid in a discriminator is folded into the loss, which is
+ * "<prefix>.<index>.weight"; a layer with sn has "weight_orig", "weight_u" and "weight_v" (the
+ * parameter and the two power-iteration vectors, as spectral_norm registers them) instead of
+ * "weight". A final sigmoid in a discriminator is folded into the loss, which is
  * computed from logits. */
 #ifndef CLGAN_NN_H
 #define CLGAN_NN_H
@@ -65,6 +72,7 @@ typedef struct {
   float eps;         /* bn, bn2d */
   int k, stride, pad; /* conv, convT */
   int c, h, w;       /* reshape */
+  int sn;            /* linear, conv, convT: spectral normalisation of the weight */
 } clgan_layer_spec;
 
 #define CLGAN_MAX_LAYERS 64
@@ -120,6 +128,14 @@ typedef struct {
   clgan_buffer y;         /* (batch, out) output */
   clgan_buffer dx;        /* (batch, in) gradient of the layer's input */
   long bn_batches;        /* bn: num_batches_tracked */
+  /* Spectral normalisation (spec.sn; src/nn/spectral.c): w holds PyTorch's weight_orig, the
+   * layer computes with w_sn = w / sigma. */
+  clgan_sn_shape sn;      /* the weight as a matrix (a, r, k): r rows, a*k columns */
+  clgan_buffer sn_u, sn_v; /* (r), (a*k): weight_u, weight_v, kept between steps */
+  clgan_buffer w_sn;      /* (w_n) w / sigma, refreshed by every forward */
+  clgan_buffer sn_g;      /* (w_n) dL/dw_sn of one backward pass */
+  clgan_buffer sn_t;      /* (r) W v */
+  clgan_buffer sn_sigma;  /* (2) sigma, and the backward's <dL/dw_sn, w_sn> */
 } clgan_layer;
 
 typedef struct {
@@ -150,7 +166,9 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
 void clgan_net_free(clgan_net *net); /* accepts a zeroed or freed net */
 
 /* Initialises parameters on the host from Philox (seed, stream) and uploads them; zeroes
- * gradients, optimizer state and BN running statistics (running_var = 1). */
+ * gradients, optimizer state and BN running statistics (running_var = 1). A layer with sn gets
+ * u and v ~ N(0, 1), normalised, as spectral_norm draws them, from Philox steps of their own
+ * (2^32 + 2i and 2^32 + 2i + 1 for layer i), so no other tensor's values change. */
 clgan_status clgan_net_init(clgan_net *net, clgan_init init, unsigned long long seed,
                             unsigned stream);
 
@@ -187,7 +205,7 @@ typedef struct {
 clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg);
 
 /* dst = decay * dst + (1 - decay) * src for every parameter and batch-norm running statistic
- * of two nets built from the same spec (num_batches_tracked copied), in float32 with decay and
+ * of two nets built from the same spec (num_batches_tracked and sn's u and v copied), in float32 with decay and
  * 1 - decay each rounded from the double: the EMA generator's update, and with decay 0 a copy. CLGAN_INVALID_ARGUMENT when the layouts differ. Enqueues
  * only. */
 clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double decay);
@@ -197,7 +215,8 @@ clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double deca
  * input-gradient pass in the layers. gbar (batch, in) is dP/dg for the penalty P on that input
  * gradient g; this adds dP/dW to every weight gradient (biases get none: the penalty does not
  * depend on them). Only linear, conv, relu, lrelu, reshape and flatten layers are allowed
- * (clgan_net_check_double_backward says which layer is not). */
+ * (clgan_net_check_double_backward says which layer is not); linear and conv may have sn, whose
+ * weight gradient gets the backward's correction with the u, v of the forward on x. */
 clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_buffer *x,
                                        const clgan_buffer *seed, const clgan_buffer *gbar);
 /* Index of the first layer the double backward cannot go through, or -1. */

@@ -396,6 +396,37 @@ void clgan_ref_convT2d_forward(const clgan_conv_shape *sh, float *y, const float
 void clgan_ref_convT2d_backward(const clgan_conv_shape *sh, float *dx, float *dw, float *db,
                                 const float *dy, const float *x, const float *w, int accumulate);
 
+/* ---- Spectral normalisation (cl/sn.cl) --------------------------------------------------- */
+
+/* torch.nn.utils.spectral_norm (Miyato et al. 2018) with n_power_iterations = 1. The weight W
+ * is seen as a matrix with PyTorch's `dim` first: rows R, columns A*K, stored as (A, R, K) with
+ * element (r, a*K + k) at (a*R + r)*K + k. dim 0 (Linear (out, in), Conv2d (c_out, c_in, k, k)):
+ * A = 1, R = w.shape[0]; dim 1 (ConvTranspose2d (c_in, c_out, k, k)): A = c_in, R = c_out,
+ * K = k*k. u has R elements, v A*K, t R (scratch), sigma 2 (sigma, then the backward's dot).
+ * Forward, train = 1 (one power iteration, no gradient through it):
+ *   v = normalize(W^T u); t = W v; u = normalize(t); sigma = u . t; w_sn = W / sigma
+ * train = 0 (eval: u and v as stored): t = W v; sigma = u . t; w_sn = W / sigma.
+ * normalize(x) = x / max(||x||, eps) (F.normalize). Backward, with g = dL/dw_sn of one pass and
+ * the u, v, sigma of that pass's forward:
+ *   dw (+)= (g - <g, w_sn>_F u v^T) / sigma   (accumulate = 0 overwrites dw). */
+typedef struct {
+  int a, r, k;
+  float eps; /* PyTorch's 1e-12 */
+} clgan_sn_shape;
+
+clgan_status clgan_sn_forward(clgan_device *dev, const clgan_sn_shape *sh, clgan_buffer *w_sn,
+                              clgan_buffer *u, clgan_buffer *v, clgan_buffer *t,
+                              clgan_buffer *sigma, const clgan_buffer *w, int train);
+clgan_status clgan_sn_backward(clgan_device *dev, const clgan_sn_shape *sh, clgan_buffer *dw,
+                               clgan_buffer *sigma, const clgan_buffer *g,
+                               const clgan_buffer *w_sn, const clgan_buffer *u,
+                               const clgan_buffer *v, int accumulate);
+/* The references, in double inside. */
+void clgan_ref_sn_forward(const clgan_sn_shape *sh, float *w_sn, float *u, float *v, float *t,
+                          float *sigma, const float *w, int train);
+void clgan_ref_sn_backward(const clgan_sn_shape *sh, float *dw, float *sigma, const float *g,
+                           const float *w_sn, const float *u, const float *v, int accumulate);
+
 /* ---- Critic losses and WGAN-GP (cl/gan_loss.cl) ------------------------------------------ */
 
 /* Losses on raw critic outputs d (one value per sample), each giving the per-sample loss term

@@ -2,6 +2,7 @@
  *   generator.<i>.weight / .bias, discriminator.<i>.weight / .bias   PyTorch state_dict names
  *   generator_ema.<i>.weight / .bias / BN statistics                 the EMA generator (ema > 0)
  *   <net>.<i>.running_mean / .running_var / .num_batches_tracked     batch norm
+ *   <net>.<i>.weight_orig / .weight_u / .weight_v    spectral normalisation (no .weight)
  *   optimizer.<net>.<i>.<tensor>.<exp_avg|exp_avg_sq|square_avg|momentum_buffer>
  *   trainer.stats                                                    metrics accumulated so far
  * and in the metadata the specs, every hyper-parameter, the seed, the step, the data position

@@ -44,27 +44,53 @@ void ckpt_net_host_free(ckpt_net_host *h, int count) {
   free(h->state1);
   free(h->state2);
   for (int i = 0; h->running && i < count; i++) free(h->running[i]);
+  for (int i = 0; h->sn && i < count; i++) free(h->sn[i]);
   free(h->running);
   free(h->batches);
+  free(h->sn);
+}
+
+/* Spectral normalisation's vectors: u (r) and v (a*k), one host array per layer. */
+static size_t sn_floats(const clgan_layer *l, size_t *r) {
+  *r = (size_t)l->sn.r;
+  return (size_t)l->sn.r + (size_t)l->sn.a * (size_t)l->sn.k;
+}
+
+static clgan_status alloc_host(const clgan_net *net, ckpt_net_host *h, int zeroed) {
+  size_t bytes = net->arena_n * sizeof(float);
+  memset(h, 0, sizeof *h);
+  h->params = zeroed ? calloc(1, bytes) : malloc(bytes);
+  h->state1 = zeroed ? calloc(1, bytes) : malloc(bytes);
+  h->state2 = zeroed ? calloc(1, bytes) : malloc(bytes);
+  h->running = calloc((size_t)net->count, sizeof *h->running);
+  h->batches = calloc((size_t)net->count, sizeof *h->batches);
+  h->sn = calloc((size_t)net->count, sizeof *h->sn);
+  if (!h->params || !h->state1 || !h->state2 || !h->running || !h->batches || !h->sn)
+    return CLGAN_HOST_OUT_OF_MEMORY;
+  for (int i = 0; i < net->count; i++) {
+    size_t r;
+    if (!net->layers[i].spec.sn) continue;
+    h->sn[i] = malloc(sn_floats(&net->layers[i], &r) * sizeof(float));
+    if (!h->sn[i]) return CLGAN_HOST_OUT_OF_MEMORY;
+  }
+  return CLGAN_OK;
 }
 
 clgan_status ckpt_net_read(clgan_net *net, ckpt_net_host *h) {
   clgan_status st = CLGAN_OK;
   size_t bytes = net->arena_n * sizeof(float);
-  memset(h, 0, sizeof *h);
-  h->params = malloc(bytes);
-  h->state1 = malloc(bytes);
-  h->state2 = malloc(bytes);
-  h->running = calloc((size_t)net->count, sizeof *h->running);
-  h->batches = calloc((size_t)net->count, sizeof *h->batches);
-  if (!h->params || !h->state1 || !h->state2 || !h->running || !h->batches)
-    return CLGAN_HOST_OUT_OF_MEMORY;
+  if ((st = alloc_host(net, h, 0))) return st;
   if ((st = clgan_buffer_read(net->dev, &net->params, 0, bytes, h->params)) ||
       (st = clgan_buffer_read(net->dev, &net->state1, 0, bytes, h->state1)) ||
       (st = clgan_buffer_read(net->dev, &net->state2, 0, bytes, h->state2)))
     return st;
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
+    size_t r, n = l->spec.sn ? sn_floats(l, &r) : 0;
+    if (n && ((st = clgan_buffer_read(net->dev, &l->sn_u, 0, r * sizeof(float), h->sn[i])) ||
+              (st = clgan_buffer_read(net->dev, &l->sn_v, 0, (n - r) * sizeof(float),
+                                      h->sn[i] + r))))
+      return st;
     if (!is_bn(l)) continue;
     size_t cb = (size_t)l->out_c * sizeof(float);
     h->running[i] = malloc(2 * cb);
@@ -104,7 +130,8 @@ clgan_status ckpt_net_add(clgan_st_writer *w, const clgan_net *net, const ckpt_n
       size_t off;
       const int64_t *shape;
       int ndim;
-    } tensors[2] = {{"weight", l->w_off, wshape, wdim}, {"bias", l->b_off, bshape, 1}};
+    } tensors[2] = {{l->spec.sn ? "weight_orig" : "weight", l->w_off, wshape, wdim},
+                    {"bias", l->b_off, bshape, 1}};
     for (int k = 0; k < 2; k++) {
       tensor_name(name, sizeof name, prefix, i, tensors[k].what);
       if ((st = add_f32(w, name, h->params + tensors[k].off, tensors[k].shape, tensors[k].ndim)))
@@ -117,6 +144,14 @@ clgan_status ckpt_net_add(clgan_st_writer *w, const clgan_net *net, const ckpt_n
                           tensors[k].shape, tensors[k].ndim)))
           return st;
       }
+    }
+    if (l->spec.sn) {
+      size_t r, n = sn_floats(l, &r);
+      int64_t ushape[1] = {(int64_t)r}, vshape[1] = {(int64_t)(n - r)};
+      tensor_name(name, sizeof name, prefix, i, "weight_u");
+      if ((st = add_f32(w, name, h->sn[i], ushape, 1))) return st;
+      tensor_name(name, sizeof name, prefix, i, "weight_v");
+      if ((st = add_f32(w, name, h->sn[i] + r, vshape, 1))) return st;
     }
     if (is_bn(l)) {
       int64_t cshape[1] = {l->out_c};
@@ -144,15 +179,7 @@ clgan_status ckpt_net_stage(const clgan_st_file *f, const char *path, const clga
                             ckpt_net_host *h) {
   clgan_status st = CLGAN_OK;
   char name[160], oname[200];
-  size_t bytes = net->arena_n * sizeof(float);
-  memset(h, 0, sizeof *h);
-  h->params = calloc(1, bytes);
-  h->state1 = calloc(1, bytes);
-  h->state2 = calloc(1, bytes);
-  h->running = calloc((size_t)net->count, sizeof *h->running);
-  h->batches = calloc((size_t)net->count, sizeof *h->batches);
-  if (!h->params || !h->state1 || !h->state2 || !h->running || !h->batches)
-    return CLGAN_HOST_OUT_OF_MEMORY;
+  if ((st = alloc_host(net, h, 1))) return st;
   for (int i = 0; i < net->count && st == CLGAN_OK; i++) {
     const clgan_layer *l = &net->layers[i];
     if (!l->w_n) continue;
@@ -164,7 +191,7 @@ clgan_status ckpt_net_stage(const clgan_st_file *f, const char *path, const clga
       size_t off, n;
       const int64_t *shape;
       int ndim;
-    } tensors[2] = {{"weight", l->w_off, l->w_n, wshape, wdim},
+    } tensors[2] = {{l->spec.sn ? "weight_orig" : "weight", l->w_off, l->w_n, wshape, wdim},
                     {"bias", l->b_off, l->b_n, bshape, 1}};
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
       tensor_name(name, sizeof name, prefix, i, tensors[k].what);
@@ -178,6 +205,18 @@ clgan_status ckpt_net_stage(const clgan_st_file *f, const char *path, const clga
         if (os)
           memcpy((s == 1 ? h->state1 : h->state2) + tensors[k].off, os,
                  tensors[k].n * sizeof(float));
+      }
+    }
+    if (l->spec.sn && st == CLGAN_OK) {
+      size_t r, n = sn_floats(l, &r);
+      int64_t ushape[1] = {(int64_t)r}, vshape[1] = {(int64_t)(n - r)};
+      tensor_name(name, sizeof name, prefix, i, "weight_u");
+      const float *u = ckpt_need_tensor(f, name, ushape, 1, &st);
+      tensor_name(name, sizeof name, prefix, i, "weight_v");
+      const float *v = ckpt_need_tensor(f, name, vshape, 1, &st);
+      if (st == CLGAN_OK) {
+        memcpy(h->sn[i], u, r * sizeof(float));
+        memcpy(h->sn[i] + r, v, (n - r) * sizeof(float));
       }
     }
     if (is_bn(l) && st == CLGAN_OK) {
@@ -220,6 +259,11 @@ clgan_status ckpt_net_upload(clgan_net *net, const ckpt_net_host *h) {
     return st;
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
+    size_t r, n = l->spec.sn ? sn_floats(l, &r) : 0;
+    if (n && ((st = clgan_buffer_write(net->dev, &l->sn_u, 0, r * sizeof(float), h->sn[i])) ||
+              (st = clgan_buffer_write(net->dev, &l->sn_v, 0, (n - r) * sizeof(float),
+                                       h->sn[i] + r))))
+      return st;
     if (!is_bn(l)) continue;
     size_t cb = (size_t)l->out_c * sizeof(float);
     if ((st = clgan_buffer_write(net->dev, &l->running_mean, 0, cb, h->running[i])) ||

@@ -19,13 +19,15 @@ typedef struct {
   float *params, *state1, *state2;
   float **running; /* per layer: running_mean then running_var (2 * out floats), or NULL */
   int64_t *batches;
+  float **sn;      /* per layer with sn: weight_u then weight_v (r + a*k floats), or NULL */
 } ckpt_net_host;
 
 void ckpt_net_host_free(ckpt_net_host *h, int count); /* count: the net's layers */
 /* Reads parameters, optimizer state and batch-norm statistics back from the device. */
 clgan_status ckpt_net_read(clgan_net *net, ckpt_net_host *h);
 /* Adds the net's tensors under "<prefix>.<i>.weight" ... ("<i>.weight" with prefix NULL, the
- * names of a bare nn.Sequential), and opt's state under "optimizer.<name>.<state>" (none with
+ * names of a bare nn.Sequential; a layer with sn has weight_orig, weight_u and weight_v, as
+ * spectral_norm names them, and no weight), and opt's state under "optimizer.<name>.<state>" (none with
  * opt NULL). */
 clgan_status ckpt_net_add(clgan_st_writer *w, const clgan_net *net, const ckpt_net_host *h,
                           const char *prefix, const clgan_opt_cfg *opt);

@@ -144,9 +144,10 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     goto fail;
   size_t align = clgan_device_align(dev), fb = sizeof(float);
   t->fused = ((size_t)b * fb) % align == 0 && ((size_t)b * (size_t)t->dim * fb) % align == 0;
+  /* Batch statistics of real and fake together would change the model; so would one power
+   * iteration of spectral normalisation where PyTorch's two forwards run two. */
   for (int i = 0; i < t->d_spec.count; i++)
-    if (clgan_layer_is_bn(t->d_spec.layers[i].kind))
-      t->fused = 0; /* batch statistics of real and fake together would change the model */
+    if (clgan_layer_is_bn(t->d_spec.layers[i].kind) || t->d_spec.layers[i].sn) t->fused = 0;
   if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
       (st = clgan_net_create(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
                              t->fused ? 2 * b : b)))

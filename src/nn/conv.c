@@ -66,31 +66,33 @@ static clgan_status conv_forward(clgan_net *net, clgan_layer *l, const clgan_buf
                                  int batch, int train) {
   (void)train;
   clgan_conv_shape sh = batch_shape(l, batch);
-  return clgan_conv2d_forward(net->dev, &sh, &l->y, x, &l->w, &l->b, &net->col);
+  return clgan_conv2d_forward(net->dev, &sh, &l->y, x, clgan_layer_weight(l), &l->b, &net->col);
 }
 
 static clgan_status convT_forward(clgan_net *net, clgan_layer *l, const clgan_buffer *x,
                                   int batch, int train) {
   (void)train;
   clgan_conv_shape sh = batch_shape(l, batch);
-  return clgan_convT2d_forward(net->dev, &sh, &l->y, x, &l->w, &l->b, &net->col);
+  return clgan_convT2d_forward(net->dev, &sh, &l->y, x, clgan_layer_weight(l), &l->b,
+                               &net->col);
 }
 
 static clgan_status conv_backward(clgan_net *net, clgan_layer *l, const clgan_backward_cfg *cfg,
                                   const clgan_buffer *dy, const clgan_buffer *x, int need_dx) {
   clgan_conv_shape sh = batch_shape(l, cfg->batch);
   return clgan_conv2d_backward(net->dev, &sh, need_dx ? &l->dx : NULL,
-                               cfg->param_grads ? &l->dw : NULL, cfg->param_grads ? &l->db : NULL,
-                               dy, x, &l->w, &net->col, cfg->accumulate);
+                               cfg->param_grads ? clgan_layer_wgrad(l) : NULL,
+                               cfg->param_grads ? &l->db : NULL, dy, x, clgan_layer_weight(l),
+                               &net->col, cfg->accumulate);
 }
 
 static clgan_status convT_backward(clgan_net *net, clgan_layer *l, const clgan_backward_cfg *cfg,
                                    const clgan_buffer *dy, const clgan_buffer *x, int need_dx) {
   clgan_conv_shape sh = batch_shape(l, cfg->batch);
   return clgan_convT2d_backward(net->dev, &sh, need_dx ? &l->dx : NULL,
-                                cfg->param_grads ? &l->dw : NULL,
-                                cfg->param_grads ? &l->db : NULL, dy, x, &l->w, &net->col,
-                                cfg->accumulate);
+                                cfg->param_grads ? clgan_layer_wgrad(l) : NULL,
+                                cfg->param_grads ? &l->db : NULL, dy, x, clgan_layer_weight(l),
+                                &net->col, cfg->accumulate);
 }
 
 /* The input-gradient map is conv2d_backward's dx: its weight gradient with (gy, gin) is dW's
@@ -100,10 +102,10 @@ static clgan_status conv_double_backward(clgan_net *net, clgan_layer *l, int bat
                                          const clgan_buffer *gin, clgan_buffer *gout) {
   (void)x;
   clgan_conv_shape sh = batch_shape(l, batch);
-  clgan_status st = clgan_conv2d_backward(net->dev, &sh, NULL, &l->dw, NULL, gy, gin, &l->w,
-                                          &net->col, 1);
+  clgan_status st = clgan_conv2d_backward(net->dev, &sh, NULL, clgan_layer_wgrad(l), NULL, gy,
+                                          gin, clgan_layer_weight(l), &net->col, 1);
   if (st != CLGAN_OK || !gout) return st;
-  return clgan_conv2d_forward(net->dev, &sh, gout, gin, &l->w, NULL, &net->col);
+  return clgan_conv2d_forward(net->dev, &sh, gout, gin, clgan_layer_weight(l), NULL, &net->col);
 }
 
 const clgan_layer_ops clgan_layer_conv = {

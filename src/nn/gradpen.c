@@ -2,7 +2,9 @@
  * docs/wgan-gp.md: differentiating the critic's input-gradient pass is a forward sweep from the
  * input side, in which each layer's input-gradient map B(gy; W), linear in both arguments,
  * contributes dW += (dB/dW contracted with gbar_in) and passes gbar_out = B*(gbar_in) on. Each
- * kind's record says how (its double_backward: linear.c, conv.c, act.c); views pass gbar on. */
+ * kind's record says how (its double_backward: linear.c, conv.c, act.c); views pass gbar on.
+ * A layer with spectral normalisation runs its kind's double backward with W_sn and corrects
+ * the weight gradient as its backward does (u and v constant, PyTorch's semantics). */
 #include "nn/layers.h"
 
 static int has_double_backward(const clgan_layer *l) {
@@ -46,8 +48,13 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
         break;
       }
     clgan_buffer *gout = i < last ? &net->scratch[ping] : NULL;
-    if ((st = clgan_layer_kind_ops(l->spec.kind)->double_backward(net, l, batch, in, gy, gin,
-                                                                  gout)))
+    /* Spectral normalisation: the kind adds dP/dW_sn to sn_g, which turns into dW_orig's share
+     * as in the backward, with the u, v and sigma of the forward on x (spectral.c). */
+    int sn = l->spec.sn;
+    if ((sn && (st = clgan_sn_begin_grad(net, l, 1))) ||
+        (st = clgan_layer_kind_ops(l->spec.kind)->double_backward(net, l, batch, in, gy, gin,
+                                                                  gout)) ||
+        (sn && (st = clgan_sn_end_grad(net, l, 1))))
       return st;
     in = &l->y;
     gin = &net->scratch[ping];

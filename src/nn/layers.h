@@ -69,6 +69,32 @@ const clgan_layer_ops *clgan_layer_kind_ops(clgan_layer_kind kind);
 CLGAN_LAYER_TABLE(CLGAN_X_DECLARE)
 #undef CLGAN_X_DECLARE
 
+/* The weight a layer computes with: w, or w / sigma with spectral normalisation. */
+static inline const clgan_buffer *clgan_layer_weight(const clgan_layer *l) {
+  return l->spec.sn ? &l->w_sn : &l->w;
+}
+/* Where a kind's backward and double backward put the weight gradient: dw, or with spectral
+ * normalisation the gradient of w / sigma, which spectral.c turns into dw's share. */
+static inline clgan_buffer *clgan_layer_wgrad(clgan_layer *l) {
+  return l->spec.sn ? &l->sn_g : &l->dw;
+}
+
+/* Spectral normalisation around any kind with weights (spectral.c), called by net.c. */
+/* Shape and buffers of l's power iteration (after the kind's shape); 0 with a message when the
+ * kind has no weight. */
+int clgan_sn_shape_of(clgan_layer *l, char *err, size_t err_size);
+clgan_status clgan_sn_alloc(clgan_net *net, clgan_layer *l);
+void clgan_sn_free(clgan_layer *l);
+/* u, v ~ N(0, 1) from Philox, normalised; uploaded. */
+clgan_status clgan_sn_init(clgan_net *net, clgan_layer *l, int index, unsigned long long seed,
+                           unsigned stream);
+/* Before the kind's forward: w_sn from w (a power iteration first when train). */
+clgan_status clgan_sn_forward_layer(clgan_net *net, clgan_layer *l, int train);
+/* Around the kind's backward: sn_g must start from zero when the kind accumulates into it
+ * (clgan_sn_begin_grad), and its share is added to dw after (clgan_sn_end_grad). */
+clgan_status clgan_sn_begin_grad(clgan_net *net, clgan_layer *l, int accumulate);
+clgan_status clgan_sn_end_grad(clgan_net *net, clgan_layer *l, int accumulate);
+
 /* The initialisation shared by linear, conv and convT (PyTorch's, Glorot's or DCGAN's), given
  * the receptive field (k*k for a convolution, 1 for a dense layer): linear.c. */
 void clgan_layer_init_affine(const clgan_layer *l, const clgan_layer_init_cfg *cfg,

@@ -55,7 +55,7 @@ static clgan_status linear_forward(clgan_net *net, clgan_layer *l, const clgan_b
   clgan_gemm_args g = {.m = (size_t)batch, .n = (size_t)l->out, .k = (size_t)l->in,
                        .alpha = 1.0f, .beta = 0.0f, .a = x, .lda = (size_t)l->in, .b = &l->wt,
                        .ldb = (size_t)l->out, .c = &l->y, .ldc = (size_t)l->out};
-  clgan_status st = clgan_transpose(net->dev, &l->wt, &l->w, l->out, l->in);
+  clgan_status st = clgan_transpose(net->dev, &l->wt, clgan_layer_weight(l), l->out, l->in);
   if (st == CLGAN_OK) st = clgan_matmul(net->dev, &g);
   if (st != CLGAN_OK) return st;
   return clgan_bias_forward(net->dev, &l->y, &l->b, batch, l->out);
@@ -69,7 +69,8 @@ static clgan_status linear_backward(clgan_net *net, clgan_layer *l, const clgan_
   if (cfg->param_grads) {
     clgan_gemm_args gw = {.trans_a = 1, .m = (size_t)l->out, .n = (size_t)l->in, .k = batch,
                           .alpha = 1.0f, .beta = cfg->accumulate ? 1.0f : 0.0f, .a = dy,
-                          .lda = (size_t)l->out, .b = x, .ldb = (size_t)l->in, .c = &l->dw,
+                          .lda = (size_t)l->out, .b = x, .ldb = (size_t)l->in,
+                          .c = clgan_layer_wgrad(l),
                           .ldc = (size_t)l->in};
     if ((st = clgan_matmul(net->dev, &gw)) ||
         (st = clgan_bias_backward(net->dev, &l->db, dy, cfg->batch, l->out, cfg->accumulate)))
@@ -77,7 +78,7 @@ static clgan_status linear_backward(clgan_net *net, clgan_layer *l, const clgan_
   }
   if (need_dx) {
     clgan_gemm_args gx = {.m = batch, .n = (size_t)l->in, .k = (size_t)l->out, .alpha = 1.0f,
-                          .beta = 0.0f, .a = dy, .lda = (size_t)l->out, .b = &l->w,
+                          .beta = 0.0f, .a = dy, .lda = (size_t)l->out, .b = clgan_layer_weight(l),
                           .ldb = (size_t)l->in, .c = &l->dx, .ldc = (size_t)l->in};
     st = clgan_matmul(net->dev, &gx);
   }
@@ -92,12 +93,14 @@ static clgan_status linear_double_backward(clgan_net *net, clgan_layer *l, int b
   clgan_status st;
   clgan_gemm_args gw = {.trans_a = 1, .m = (size_t)l->out, .n = (size_t)l->in,
                         .k = (size_t)batch, .alpha = 1.0f, .beta = 1.0f, .a = gy,
-                        .lda = (size_t)l->out, .b = gin, .ldb = (size_t)l->in, .c = &l->dw,
+                        .lda = (size_t)l->out, .b = gin, .ldb = (size_t)l->in,
+                        .c = clgan_layer_wgrad(l),
                         .ldc = (size_t)l->in};
   if ((st = clgan_matmul(net->dev, &gw)) || !gout) return st;
   clgan_gemm_args go = {.trans_b = 1, .m = (size_t)batch, .n = (size_t)l->out,
                         .k = (size_t)l->in, .alpha = 1.0f, .beta = 0.0f, .a = gin,
-                        .lda = (size_t)l->in, .b = &l->w, .ldb = (size_t)l->in, .c = gout,
+                        .lda = (size_t)l->in, .b = clgan_layer_weight(l), .ldb = (size_t)l->in,
+                        .c = gout,
                         .ldc = (size_t)l->out};
   return clgan_matmul(net->dev, &go);
 }

@@ -23,6 +23,7 @@ void clgan_net_free(clgan_net *net) {
                             &l->wt,   &l->running_mean, &l->running_var, &l->mean,
                             &l->invstd, &l->y,        &l->dx};
     for (size_t j = 0; j < sizeof bufs / sizeof bufs[0]; j++) clgan_buffer_free(bufs[j]);
+    clgan_sn_free(l);
   }
   free(net->layers);
   clgan_buffer_free(&net->params);
@@ -63,6 +64,7 @@ static int layer_shape(clgan_layer *l, int c, int h, int w, char *err, size_t si
     return 0;
   }
   if (!ops->shape(l, err, size)) return 0;
+  if (l->spec.sn && !clgan_sn_shape_of(l, err, size)) return 0;
   l->out = l->out_c * l->out_h * l->out_w;
   return 1;
 }
@@ -138,6 +140,7 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
     }
     const clgan_layer_ops *ops = clgan_layer_kind_ops(l->spec.kind);
     if (ops->alloc && (st = ops->alloc(net, l))) goto fail;
+    if (l->spec.sn && (st = clgan_sn_alloc(net, l))) goto fail;
     if (clgan_layer_is_view(l)) continue;
     if ((st = clgan_buffer_alloc(dev, &l->y, (size_t)max_batch * (size_t)l->out * fb)) ||
         (st = clgan_buffer_alloc(dev, &l->dx, (size_t)max_batch * (size_t)l->in * fb)))
@@ -174,6 +177,7 @@ clgan_status clgan_net_init(clgan_net *net, clgan_init init, unsigned long long 
     const clgan_layer_ops *ops = clgan_layer_kind_ops(l->spec.kind);
     l->bn_batches = 0;
     if (ops->reset && (st = ops->reset(net, l))) goto fail;
+    if (l->spec.sn && (st = clgan_sn_init(net, l, i, seed, stream))) goto fail;
   }
   net->opt_t = 0;
 fail:
@@ -190,6 +194,7 @@ clgan_status clgan_net_forward(clgan_net *net, const clgan_buffer *x, int batch,
     clgan_layer *l = &net->layers[i];
     const clgan_layer_ops *ops = clgan_layer_kind_ops(l->spec.kind);
     if (!ops->forward) continue; /* a view: the input buffer is the output */
+    if (l->spec.sn && (st = clgan_sn_forward_layer(net, l, train))) return st;
     st = ops->forward(net, l, in, batch, train);
     if (st != CLGAN_OK) return st;
     in = &l->y;
@@ -217,8 +222,11 @@ clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
     if (clgan_layer_is_view(l)) continue; /* the gradient passes through unchanged */
     const clgan_buffer *in = layer_input(net, i, x);
     int need_dx = layer_input(net, i, NULL) != NULL || cfg->input_grad;
-    st = clgan_layer_kind_ops(l->spec.kind)->backward(net, l, cfg, grad, in, need_dx);
-    if (st != CLGAN_OK) return st;
+    int sn = l->spec.sn && cfg->param_grads;
+    if ((sn && (st = clgan_sn_begin_grad(net, l, cfg->accumulate))) ||
+        (st = clgan_layer_kind_ops(l->spec.kind)->backward(net, l, cfg, grad, in, need_dx)) ||
+        (sn && (st = clgan_sn_end_grad(net, l, cfg->accumulate))))
+      return st;
     grad = &l->dx;
   }
   if (dx) *dx = grad;

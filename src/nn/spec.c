@@ -127,7 +127,9 @@ static const char *parse_layer(clgan_layer_spec *l, char **fields, int nf) {
   }
   if (kind == CLGAN_LAYER_LINEAR) {
     l->kind = CLGAN_LAYER_LINEAR;
-    if (nf != 2) return "linear takes exactly one value, its output size (linear:256)";
+    if (nf != 2)
+      return "linear takes exactly one value, its output size (linear:256), and optionally sn "
+             "(linear:256:sn)";
     if (!parse_int(fields[1], &l->out)) return "the output size must be a positive integer";
     return NULL;
   }
@@ -165,9 +167,9 @@ static const char *parse_layer(clgan_layer_spec *l, char **fields, int nf) {
     l->kind = (clgan_layer_kind)kind;
     return parse_bn(l, fields, nf);
   }
-  return "unknown layer (known: linear:N, relu, lrelu[:SLOPE], tanh, sigmoid, "
-         "bn[:MOMENTUM[:EPS]], bn2d[:MOMENTUM[:EPS]], conv:C:K[:S[:P]], convT:C:K[:S[:P]], "
-         "reshape:CxHxW, flatten)";
+  return "unknown layer (known: linear:N[:sn], relu, lrelu[:SLOPE], tanh, sigmoid, "
+         "bn[:MOMENTUM[:EPS]], bn2d[:MOMENTUM[:EPS]], conv:C:K[:S[:P]][:sn], "
+         "convT:C:K[:S[:P]][:sn], reshape:CxHxW, flatten)";
 }
 
 clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err, size_t err_size) {
@@ -212,7 +214,16 @@ clgan_status clgan_spec_parse(const char *text, clgan_net_spec *spec, char *err,
       fields[nf++] = c + 1;
     }
     for (char *c = fields[0]; *c; c++) *c = (char)tolower((unsigned char)*c);
+    /* A trailing "sn": spectral normalisation of the layer's weight. */
+    int sn = nf > 1 && !strcmp(fields[nf - 1], "sn");
+    nf -= sn;
     const char *problem = parse_layer(&spec->layers[spec->count], fields, nf);
+    clgan_layer_kind kind = spec->layers[spec->count].kind;
+    if (!problem && sn && kind != CLGAN_LAYER_LINEAR && kind != CLGAN_LAYER_CONV &&
+        kind != CLGAN_LAYER_CONVT)
+      problem = "sn (spectral normalisation) applies only to a layer with a weight: linear, "
+                "conv or convT";
+    spec->layers[spec->count].sn = sn;
     if (problem) {
       snprintf(err, err_size, "token %d '%s': %s", index, orig, problem);
       return CLGAN_INVALID_ARGUMENT;
@@ -287,5 +298,7 @@ void clgan_spec_format(const clgan_net_spec *spec, char *out, size_t size) {
     }
     if (n < 0) return;
     used += (size_t)n;
+    if (l->sn && used < size && (n = snprintf(out + used, size - used, ":sn")) > 0)
+      used += (size_t)n;
   }
 }

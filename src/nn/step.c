@@ -21,14 +21,15 @@ clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg) {
 }
 
 /* The EMA generator's update: parameters and batch-norm running statistics averaged the same
- * way (BigGAN-PyTorch's ema class averages the whole state_dict), the batch counter copied.
+ * way (BigGAN-PyTorch's ema class averages the whole state_dict), the batch counter and
+ * spectral normalisation's u and v copied.
  * One launch over the arena, two per batch-norm layer. decay = 0 makes dst a copy of src. */
 clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double decay) {
   clgan_status st;
   if (dst->arena_n != src->arena_n || dst->count != src->count) return CLGAN_INVALID_ARGUMENT;
   for (int i = 0; i < dst->count; i++) {
     const clgan_layer *d = &dst->layers[i], *s = &src->layers[i];
-    if (d->spec.kind != s->spec.kind || d->w_off != s->w_off || d->w_n != s->w_n ||
+    if (d->spec.kind != s->spec.kind || d->spec.sn != s->spec.sn || d->w_off != s->w_off || d->w_n != s->w_n ||
         d->b_off != s->b_off || d->b_n != s->b_n || d->out_c != s->out_c)
       return CLGAN_INVALID_ARGUMENT;
   }
@@ -39,6 +40,12 @@ clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double deca
   for (int i = 0; i < dst->count; i++) {
     clgan_layer *d = &dst->layers[i];
     const clgan_layer *s = &src->layers[i];
+    /* Spectral normalisation's u and v are copied: they track the singular vectors of nearly
+     * the same weights, and the EMA generator, run in eval mode only, never iterates them. */
+    if (d->spec.sn &&
+        ((st = clgan_axpby(dst->dev, &d->sn_u, 1.0f, &s->sn_u, 0.0f, d->sn.r)) ||
+         (st = clgan_axpby(dst->dev, &d->sn_v, 1.0f, &s->sn_v, 0.0f, d->sn.a * d->sn.k))))
+      return st;
     if (!clgan_layer_is_bn(d->spec.kind)) continue;
     if ((st = clgan_axpby(dst->dev, &d->running_mean, take, &s->running_mean, keep, d->out_c)) ||
         (st = clgan_axpby(dst->dev, &d->running_var, take, &s->running_var, keep, d->out_c)))
