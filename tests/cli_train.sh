@@ -237,7 +237,7 @@ check_critic_run hinge hinge "$tmp/hinge"
 check_critic_run wgan-gp wgan-gp "$tmp/gp"
 
 # ---- DiffAugment ----------------------------------------------------------------------------------
-expect "unknown --diffaug" 2 "--diffaug 'bogus': use translation, cutout" -- "$clgan" train --diffaug bogus --steps 1
+expect "unknown --diffaug" 2 "--diffaug 'bogus': use none, translation, cutout or translation,cutout" -- "$clgan" train --diffaug bogus --steps 1
 expect "--diffaug in the wrong order" 2 "--diffaug 'cutout,translation'" -- "$clgan" train --diffaug cutout,translation --steps 1
 expect "--diffaug on a generator of 4-channel images" 2 "generator makes 4x14x14 images" -- "$clgan" train --model mlp \
   --generator linear:784,reshape:4x14x14 --diffaug cutout --steps 1 --data "$data" --out "$tmp/x"

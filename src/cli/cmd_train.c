@@ -91,7 +91,12 @@ static const char *const type_names[] = {CLGAN_DEVICE_TYPE_TABLE(CLI_X_NAME)};
 static int parse_options(train_opts *o, int argc, char **argv) {
   *o = (train_opts){.model = "mlp-bn", .d_steps = 1, .log_every = 50, .eval_count = 10000,
                     .seed = 1, .gp_lambda = 10};
-  char names[5][CLI_NAMES_MAX], help[5][CLI_NAMES_MAX + 160];
+  char names[6][CLI_NAMES_MAX], help[6][CLI_NAMES_MAX + 160];
+  const char *policies[CLGAN_AUG_ALL + 1];
+  for (unsigned p = 0; p <= CLGAN_AUG_ALL; p++) policies[p] = clgan_aug_policy_name(p);
+  snprintf(help[5], sizeof help[5], "DiffAugment of every batch D sees: %s (the default: none); "
+           "helps on small data sets (README: DiffAugment)",
+           cli_names(names[5], sizeof names[5], policies, CLGAN_AUG_ALL + 1));
   snprintf(help[0], sizeof help[0], "preset: %s (the default: %s)",
            cli_names(names[0], sizeof names[0], clgan_preset_names, -1), o->model);
   snprintf(help[1], sizeof help[1], "%s for both networks (preset's: adam; wgan rmsprop)",
@@ -128,7 +133,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"clip-weights", "C", CLI_FLOAT, &o->clip_weights, "clip the critic's parameters to [-C, C] after each update (preset wgan: 0.01, else 0 = off)", &o->given[G_CLIPW]},
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
       {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
-      {"diffaug", "POLICY", CLI_STR, &o->diffaug, "DiffAugment of every batch D sees: translation, cutout, translation,cutout or none (the default); helps on small data sets (README: DiffAugment)", &o->given[G_DIFFAUG]},
+      {"diffaug", "POLICY", CLI_STR, &o->diffaug, help[5], &o->given[G_DIFFAUG]},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
@@ -255,8 +260,11 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
     return CLGAN_EXIT_USAGE;
   }
   if (given[G_DIFFAUG] && !clgan_aug_policy_parse(o->diffaug, &cfg->diffaug)) {
-    fprintf(stderr, "clgan train: error: --diffaug '%s': use translation, cutout, "
-                    "translation,cutout or none\n", o->diffaug);
+    const char *policies[CLGAN_AUG_ALL + 1];
+    char names[CLI_NAMES_MAX];
+    for (unsigned p = 0; p <= CLGAN_AUG_ALL; p++) policies[p] = clgan_aug_policy_name(p);
+    fprintf(stderr, "clgan train: error: --diffaug '%s': use %s\n", o->diffaug,
+            cli_names(names, sizeof names, policies, CLGAN_AUG_ALL + 1));
     return CLGAN_EXIT_USAGE;
   }
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
