@@ -4,7 +4,8 @@
 
 #include "clgan/gan.h"
 
-const char *const clgan_preset_names[] = {"mlp", "mlp-bn", "mlp-tf", "dcgan", "wgan", "wgan-gp", NULL};
+const char *const clgan_preset_names[] = {"mlp",  "mlp-bn",  "mlp-tf",          "dcgan",
+                                          "wgan", "wgan-gp", "dcgan-hinge-ema", NULL};
 
 const char *clgan_preset_summary(const char *name) {
   if (!strcmp(name, "mlp")) return "the PyTorch tutorial MLP GAN (batch 128, 10 epochs)";
@@ -14,6 +15,9 @@ const char *clgan_preset_summary(const char *name) {
   if (!strcmp(name, "dcgan")) return "a DCGAN for 28x28 images (convolutions, batch norm)";
   if (!strcmp(name, "wgan")) return "dcgan's shapes as a WGAN: critic, weight clipping, RMSprop";
   if (!strcmp(name, "wgan-gp")) return "WGAN-GP: gradient penalty, a critic without batch norm";
+  if (!strcmp(name, "dcgan-hinge-ema"))
+    return "dcgan's generator, a wider critic without batch norm, hinge loss, an EMA generator "
+           "(10,000 steps; the best on clgan eval's figures, README)";
   return NULL;
 }
 
@@ -104,6 +108,22 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
                "conv:32:4:2:1,lrelu:0.2,conv:64:4:2:1,lrelu:0.2,flatten,linear:1");
       cfg->opt_g = cfg->opt_d = adam(1e-4, 0.5, 0.9, 1e-8);
     }
+  } else if (!strcmp(name, "dcgan-hinge-ema")) {
+    /* The recipe the search of issue 10 found (README "Better generators"): dcgan's generator;
+     * a critic of twice dcgan's width without batch norm (so its real and fake batches run as
+     * one pass); the hinge loss; Adam(2e-4, beta1 0, beta2 0.9) for both networks, the SNGAN /
+     * BigGAN betas; an EMA generator of decay 0.999; 10,000 steps. */
+    clgan_preset("dcgan", cfg);
+    snprintf(cfg->model, sizeof cfg->model, "%s", name);
+    snprintf(cfg->d_spec, sizeof cfg->d_spec,
+             "conv:64:4:2:1,lrelu:0.2,conv:128:4:2:1,lrelu:0.2,flatten,linear:1");
+    cfg->loss = CLGAN_LOSS_HINGE;
+    cfg->opt_g = cfg->opt_d = adam(2e-4, 0.0, 0.9, 1e-8);
+    cfg->ema = 0.999f;
+    cfg->epochs = 0;
+    cfg->steps = 10000;
+    cfg->sample_every = 500;
+    cfg->checkpoint_every = 1000;
   } else {
     return CLGAN_INVALID_ARGUMENT;
   }
