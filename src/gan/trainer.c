@@ -55,11 +55,21 @@ static clgan_status alloc_labels(clgan_trainer *t) {
   float *cdf = malloc((size_t)k * sizeof *cdf);
   if (!cdf) return CLGAN_HOST_OUT_OF_MEMORY;
   clgan_class_cdf(cdf, NULL, k);
-  if ((st = clgan_buffer_alloc(dev, &t->labels2, 2 * ib)) ||
-      (st = clgan_buffer_zero(dev, &t->labels2)) ||
-      (st = clgan_buffer_view(dev, &t->labels2, 0, ib, &t->labels_real)) ||
-      (st = clgan_buffer_view(dev, &t->labels2, ib, ib, &t->labels_fake)) ||
-      (st = clgan_buffer_alloc(dev, &t->label_u, b * sizeof(float))) ||
+  /* Halves of one buffer where a view may start at B labels (the fused D step needs that, and
+   * has it: its batches' halves are aligned alike), else two buffers. */
+  if (ib % clgan_device_align(dev) == 0) {
+    if ((st = clgan_buffer_alloc(dev, &t->labels2, 2 * ib)) ||
+        (st = clgan_buffer_zero(dev, &t->labels2)) ||
+        (st = clgan_buffer_view(dev, &t->labels2, 0, ib, &t->labels_real)) ||
+        (st = clgan_buffer_view(dev, &t->labels2, ib, ib, &t->labels_fake)))
+      goto done;
+  } else if ((st = clgan_buffer_alloc(dev, &t->labels_real, ib)) ||
+             (st = clgan_buffer_alloc(dev, &t->labels_fake, ib)) ||
+             (st = clgan_buffer_zero(dev, &t->labels_real)) ||
+             (st = clgan_buffer_zero(dev, &t->labels_fake))) {
+    goto done;
+  }
+  if ((st = clgan_buffer_alloc(dev, &t->label_u, b * sizeof(float))) ||
       (st = clgan_buffer_alloc(dev, &t->label_cdf, (size_t)k * sizeof(float))) ||
       (st = clgan_buffer_write(dev, &t->label_cdf, 0, (size_t)k * sizeof(float), cdf)))
     goto done;

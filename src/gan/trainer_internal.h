@@ -87,7 +87,8 @@ struct clgan_trainer {
    * the fake labels come from, and the classes' cumulative weights (uniform). With
    * external_batches the caller writes labels2 too. */
   clgan_cond_cfg g_cond, d_cond;
-  clgan_buffer labels2, labels_real, labels_fake; /* (2B), (B), (B) */
+  clgan_buffer labels2, labels_real, labels_fake; /* (2B) and views of its halves, or (when
+                                                     a half is not aligned) two buffers */
   clgan_buffer label_u, label_cdf;                /* (B), (classes) */
 };
 
