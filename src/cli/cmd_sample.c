@@ -20,6 +20,12 @@ static int ends_with(const char *s, const char *suffix) {
   return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* An IDX file's name: .idx, or MNIST's own spelling (train-labels-idx1-ubyte), maybe .gz. */
+static int idx_name(const char *s) {
+  return ends_with(s, ".idx") || ends_with(s, ".idx.gz") || ends_with(s, "-ubyte") ||
+         ends_with(s, "-ubyte.gz");
+}
+
 static void mean_min(const float *d, int n, double *mean, double *min) {
   *mean = 0.0;
   *min = n ? d[0] : 0.0;
@@ -138,10 +144,10 @@ static int check_options(sample_opts *o) {
     return CLGAN_EXIT_USAGE;
   }
   o->png = ends_with(o->out, ".png");
-  int idx = ends_with(o->out, ".idx") || ends_with(o->out, ".idx.gz");
+  int idx = idx_name(o->out);
   if (!o->png && !idx) {
-    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx or .idx.gz\n",
-            o->out);
+    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx, .idx.gz "
+                    "or MNIST's -ubyte, -ubyte.gz\n", o->out);
     return CLGAN_EXIT_USAGE;
   }
   if (o->raw && !ends_with(o->raw, ".npy")) {
@@ -186,9 +192,9 @@ static int check_options(sample_opts *o) {
     fprintf(stderr, "clgan sample: error: --rows goes with --interpolate\n");
     return CLGAN_EXIT_USAGE;
   }
-  if (o->labels_out && !(ends_with(o->labels_out, ".idx") || ends_with(o->labels_out, ".idx.gz"))) {
-    fprintf(stderr, "clgan sample: error: --labels '%s': the name must end in .idx or .idx.gz\n",
-            o->labels_out);
+  if (o->labels_out && !idx_name(o->labels_out)) {
+    fprintf(stderr, "clgan sample: error: --labels '%s': the name must end in .idx, .idx.gz or "
+                    "MNIST's -ubyte, -ubyte.gz\n", o->labels_out);
     return CLGAN_EXIT_USAGE;
   }
   if (o->labels_out && o->png) {
@@ -414,7 +420,7 @@ int cmd_sample(int argc, char **argv) {
   sample_opts o = {.count = 64, .walk_rows = 8, .seed = 1};
   const cli_opt opts[] = {
       {"checkpoint", "PATH", CLI_STR, &o.ckpt, "checkpoint written by clgan train (required)", NULL},
-      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images) (required)", NULL},
+      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images; also MNIST's names, train-images-idx3-ubyte[.gz]) (required)", NULL},
       {"count", "N", CLI_INT, &o.count, "number of images (ignored with --latent)", &o.count_given},
       {"class", "K", CLI_INT, &o.klass, "conditional checkpoint: every image of class K (default for a PNG: the class grid, a row per class)", &o.class_given},
       {"labels", "FILE.idx.gz", CLI_STR, &o.labels_out, "conditional checkpoint: write the images' classes as an IDX labels file beside an IDX --out (a labelled synthetic data set)", NULL},
