@@ -186,6 +186,32 @@ void clgan_latent_interpolate(float *out, const float *a, const float *b, int di
 void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int n, int dim,
                           int *index, float *dist);
 
+/* Task-based evaluation of a conditional generator g (src/gan/cas.c; README "Conditional
+ * GANs"): count balanced samples (latents clgan_fixed_latent(seed), classes shuffled) as uint8
+ * images; the classifier of cfg->classifier (clgan_classifier_train: the domain classifier's
+ * spec and schedule by default) trained on them alone and tested on test (the Classification
+ * Accuracy Score, Ravuri & Vinyals 2019), on count real training images (a fixed Philox
+ * subset), and on both (augmentation); the judge's (a classifier trained on the real data)
+ * predictions on the samples (conditional accuracy, overall and per class) and the FID of each
+ * class's samples against as many real images of that class on the judge's features (-1 where
+ * a class has fewer than 2). train and test need labels of at most g's classes. */
+typedef struct {
+  int count;
+  uint64_t seed;
+  clgan_classifier_cfg classifier;
+} clgan_cas_cfg;
+
+typedef struct {
+  int count, classes;
+  double cas, real, augmented;  /* test accuracies: trained on synthetic, real, both */
+  double cond_accuracy;
+  double class_accuracy[CLGAN_MAX_CLASSES], class_fid[CLGAN_MAX_CLASSES];
+} clgan_cas_result;
+
+clgan_status clgan_cas(clgan_device *dev, clgan_net *g, int latent, const clgan_dataset *train,
+                       const clgan_dataset *test, clgan_classifier *judge,
+                       const clgan_cas_cfg *cfg, clgan_cas_result *r);
+
 /* Checkpoints (safetensors; see README "Checkpoints"). Save is atomic. Load refuses a file that
  * does not match the trainer's specs or is damaged, and changes nothing then. */
 clgan_status clgan_trainer_save(clgan_trainer *t, const char *path);

@@ -4,7 +4,8 @@
  *               back is the image part of the first layer's (cond_dx);
  *   projection  after the last run layer's forward, logit += <embed[y], h> with h that layer's
  *               input; its backward adds embed[y] dy to the layer's dx and h dy to dembed.
- * The equivalent PyTorch modules are in docs/conditional.md. */
+ * The equivalent PyTorch modules: README "Conditional GANs" (tests/fixtures/make_cond_fixture.py
+ * defines them and checks a strict load). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
