@@ -3,7 +3,8 @@
 # preset (one-hot concatenation) and on dcgan (projection discriminator), resumed exactly;
 # clgan sample's class grid, --class, a labelled synthetic set (--labels, balanced or
 # --class-weights) that clgan reads back as training data; bad input exits 2 with a message:
-# a data set without labels, a class out of range, --class on an unconditional checkpoint.
+# a data set without labels, a class out of range, --class on an unconditional checkpoint;
+# clgan eval --cas (CAS, real, augmented, conditional accuracy, per-class FID) on a slice.
 # With Debian's PyTorch present, the checkpoints load strictly into the PyTorch modules of
 # tests/fixtures/make_cond_fixture.py.
 # usage: cli_cond.sh CLGAN_BINARY TESTS_DIR
@@ -83,6 +84,36 @@ expect "--labels on an unconditional checkpoint" 2 "unconditional generator" -- 
   "$clgan" sample --checkpoint "$tmp/plain/checkpoint.safetensors" --out "$tmp/p.idx" --labels "$tmp/p-l.idx"
 expect "--conditional resuming an unconditional run" 2 "unconditional run" -- \
   "$clgan" train --resume "$tmp/plain/checkpoint.safetensors" --conditional --steps 4 --data "$data"
+
+# ---- clgan eval --cas on a slice (1,000 training and 500 test images), quick classifiers ----
+be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+raw() { if [ -e "$data/$1.gz" ]; then gzip -dc "$data/$1.gz"; else cat "$data/$1"; fi; }
+slice() {
+  mkdir -p "$1"
+  { printf '\x00\x00\x08\x03'; be32 "$3"; be32 28; be32 28; raw "$2-images-idx3-ubyte" | tail -c +17 | head -c $(($3 * 784)); } >"$1/$2-images-idx3-ubyte"
+  { printf '\x00\x00\x08\x01'; be32 "$3"; raw "$2-labels-idx1-ubyte" | tail -c +9 | head -c "$3"; } >"$1/$2-labels-idx1-ubyte"
+}
+small=$tmp/small
+slice "$small" train 1000
+slice "$small" t10k 500
+export XDG_CACHE_HOME=$tmp/cache
+"$clgan" classifier train --data "$small" --out "$tmp/clf.safetensors" --epochs 1 >/dev/null 2>&1
+expect "eval --cas" 0 "CAS \\(trained on the samples only\\) +[0-9.]+ %" -- \
+  "$clgan" eval --cas --checkpoint "$ck" --data "$small" --count 200 --cas-epochs 1 \
+    --classifier "$tmp/clf.safetensors" --json "$tmp/cas.json"
+python3 - "$tmp/cas.json" <<'PY' && ok "CAS JSON: accuracies in [0, 1], 10 classes with FIDs" || fail "CAS JSON"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = all(0 <= r[k] <= 1 for k in ("cas", "real", "augmented", "conditional_accuracy"))
+ok = ok and r["count"] == 200 and len(r["per_class"]) == 10 and all(c["fid"] > 0 for c in r["per_class"])
+sys.exit(0 if ok else 1)
+PY
+expect "eval --cas on an unconditional checkpoint" 2 "unconditional generator" -- \
+  "$clgan" eval --cas --checkpoint "$tmp/plain/checkpoint.safetensors" --data "$small" --count 200
+expect "eval --cas with --samples" 2 "--cas goes with --checkpoint" -- \
+  "$clgan" eval --cas --samples "$tmp/w.idx" --data "$small"
+expect "eval --cas --count over the data" 2 "does not fit" -- \
+  "$clgan" eval --cas --checkpoint "$ck" --data "$small" --count 5000 --classifier "$tmp/clf.safetensors"
 
 dc=$tmp/dcgan
 expect "train dcgan --conditional" 0 "D projection" -- \
