@@ -469,16 +469,18 @@ static void draw_labels(float *h, int n, int classes) {
   }
 }
 
+/* The tensors named "labels" get classes in 0..d[2]-1 (d = {batch, n or features, classes}). */
+static void labels_fill(const op_case *c, const op_tensor *t, float **h) {
+  for (int i = 0; i < MAXT && t[i].name; i++)
+    if (!strcmp(t[i].name, "labels")) draw_labels(h[i], c->d[0], c->d[2]);
+}
+
 /* d = {batch, n, classes}; flag 1: one-hot, 0: zero class columns. Bitwise equal. */
 static int concat_tensors(const op_case *c, op_tensor *t) {
   t[0] = OUT("out", (size_t)c->d[0] * (c->d[1] + c->d[2]), -1, 1, 0, 0);
   t[1] = T("x", (size_t)c->d[0] * c->d[1], -1, 1);
   t[2] = T("labels", (size_t)c->d[0], 0, 0);
   return 3;
-}
-static void concat_fill(const op_case *c, const op_tensor *t, float **h) {
-  (void)t;
-  draw_labels(h[2], c->d[0], c->d[2]);
 }
 static clgan_status concat_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
   return clgan_cond_concat(dev, &b[0], &b[1], c->flag ? &b[2] : NULL, c->d[0], c->d[1], c->d[2]);
@@ -490,7 +492,7 @@ static const char *onehot_name(int flag) { return flag ? "one-hot" : "zeros"; }
 static const op_kind cond_concat = {
     .name = "cond_concat",
     .tensors = concat_tensors,
-    .fill = concat_fill,
+    .fill = labels_fill,
     .device = concat_device,
     .reference = concat_ref,
     .rank = 3,
@@ -503,10 +505,6 @@ static int slice_tensors(const op_case *c, op_tensor *t) {
   t[2] = T("x", (size_t)c->d[0] * c->d[1], -1, 1);  /* for the loss only */
   t[3] = T("labels", (size_t)c->d[0], 0, 0);        /* for the loss only */
   return 4;
-}
-static void slice_fill(const op_case *c, const op_tensor *t, float **h) {
-  (void)t;
-  draw_labels(h[3], c->d[0], c->d[2]);
 }
 static clgan_status slice_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
   return clgan_cond_slice(dev, &b[0], &b[1], c->d[0], c->d[1], c->d[1] + c->d[2]);
@@ -527,7 +525,7 @@ static double slice_loss(const op_case *c, float *const *h) {
 static const op_kind cond_slice = {
     .name = "cond_slice",
     .tensors = slice_tensors,
-    .fill = slice_fill,
+    .fill = labels_fill,
     .device = slice_device,
     .reference = slice_ref,
     .loss = slice_loss,
@@ -550,10 +548,6 @@ static int proj_fwd_tensors(const op_case *c, op_tensor *t) {
   t[3] = T("labels", (size_t)c->d[0], 0, 0);
   return 4;
 }
-static void proj_fwd_fill(const op_case *c, const op_tensor *t, float **h) {
-  (void)t;
-  draw_labels(h[3], c->d[0], c->d[2]);
-}
 static clgan_status proj_fwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
   clgan_proj_shape sh = proj_shape_of(c);
   return clgan_proj_forward(dev, &sh, &b[0], &b[1], &b[2], &b[3]);
@@ -565,7 +559,7 @@ static void proj_fwd_ref(const op_case *c, float **h) {
 static const op_kind proj_forward = {
     .name = "proj_forward",
     .tensors = proj_fwd_tensors,
-    .fill = proj_fwd_fill,
+    .fill = labels_fill,
     .device = proj_fwd_device,
     .reference = proj_fwd_ref,
     .atol = proj_atol,
@@ -582,10 +576,6 @@ static int proj_bwd_tensors(const op_case *c, op_tensor *t) {
   t[4] = T("embed", ne, -1, 1);
   t[5] = T("labels", (size_t)c->d[0], 0, 0);
   return 6;
-}
-static void proj_bwd_fill(const op_case *c, const op_tensor *t, float **h) {
-  (void)t;
-  draw_labels(h[5], c->d[0], c->d[2]);
 }
 static clgan_status proj_bwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
   clgan_proj_shape sh = proj_shape_of(c);
@@ -607,7 +597,7 @@ static double proj_loss(const op_case *c, float *const *h) {
 static const op_kind proj_backward = {
     .name = "proj_backward",
     .tensors = proj_bwd_tensors,
-    .fill = proj_bwd_fill,
+    .fill = labels_fill,
     .device = proj_bwd_device,
     .reference = proj_bwd_ref,
     .atol = proj_atol,
@@ -1477,7 +1467,7 @@ static void describe(char *s, size_t size, const op_case *c) {
 
 static void run_case(clgan_device *dev, const op_case *c) {
   const op_kind *k = c->kind;
-  op_tensor t[MAXT];
+  op_tensor t[MAXT] = {{0}};
   float *h[MAXT], *want[MAXT], *got[MAXT];
   clgan_buffer b[MAXT];
   char name[160], what[256];
