@@ -265,7 +265,9 @@ clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double deca
  * gradient g; this adds dP/dW to every weight gradient (biases get none: the penalty does not
  * depend on them). Only linear, conv, relu, lrelu, reshape and flatten layers are allowed
  * (clgan_net_check_double_backward says which layer is not); linear and conv may have sn, whose
- * weight gradient gets the backward's correction with the u, v of the forward on x. */
+ * weight gradient gets the backward's correction with the u, v of the forward on x. A
+ * conditional net uses the labels of that forward: with concat, gbar is the image part (batch,
+ * in) and the class columns' seed is 0; with projection, the embedding gets its share. */
 clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_buffer *x,
                                        const clgan_buffer *seed, const clgan_buffer *gbar);
 /* Index of the first layer the double backward cannot go through, or -1. */
