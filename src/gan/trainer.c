@@ -190,6 +190,12 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
       (st = parse_spec("discriminator", cfg->d_spec, &t->d_spec)))
     goto fail;
   clgan_conditioning(cfg, &t->d_spec, &t->g_cond, &t->d_cond);
+  if (cfg->classes < 0 || cfg->classes > 256) {
+    clgan_error("classes %d: the trainer takes 0 (unconditional) or a count up to 256 (a run "
+                "resolves CLGAN_CLASSES_FROM_DATA from the labels)", cfg->classes);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
   if (cfg->classes > 0 && !data->labels.mem) {
     clgan_error("conditional training on %d classes needs the data set's labels, and none were "
                 "uploaded", cfg->classes);
