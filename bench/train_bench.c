@@ -20,7 +20,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int sync_every, log_every;
+static int sync_every, log_every, conditional;
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb;
@@ -47,6 +47,7 @@ static int run(const char *model, const char *data_dir, const char *device, int 
   cfg.epochs = 0;
   cfg.steps = (long)warmup + steps + 1;
   cfg.sample_every = cfg.checkpoint_every = 0;
+  if (conditional) cfg.classes = CLGAN_CLASSES_FROM_DATA; /* README "Conditional GANs" */
   clgan_device_cfg dc = {.selector = device, .profile = profile};
   clgan_device_cfg_from_env(&dc);
   if (clgan_device_open(&dev, &dc)) goto done;
@@ -78,9 +79,9 @@ static int run(const char *model, const char *data_dir, const char *device, int 
   double dt = now_s() - t0;
   const clgan_device_info *info = clgan_device_get_info(dev);
   if (!profile) {
-    printf("clgan %s batch=%d steps=%d steps_per_s=%.1f img_per_s=%.0f ms_per_step=%.2f "
+    printf("clgan %s%s batch=%d steps=%d steps_per_s=%.1f img_per_s=%.0f ms_per_step=%.2f "
            "device=\"%s\"\n",
-           model, cfg.batch, steps, steps / dt, steps * (double)cfg.batch * cfg.d_steps / dt,
+           model, conditional ? " conditional" : "", cfg.batch, steps, steps / dt, steps * (double)cfg.batch * cfg.d_steps / dt,
            1e3 * dt / steps, info->name);
   } else {
     clgan_profile_entry *e = NULL;
@@ -113,12 +114,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--no-profile")) profile = 0;
+    else if (!strcmp(argv[i], "--conditional")) conditional = 1;
     else if (!strcmp(argv[i], "--sync-every") && i + 1 < argc) sync_every = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--log-every") && i + 1 < argc) log_every = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: clgan_bench_train [--model mlp|mlp-bn|mlp-tf] [--steps N] "
                       "[--warmup N] [--data DIR] [--device SEL] [--no-profile] [--sync-every N] "
-                      "[--log-every N]\n");
+                      "[--log-every N] [--conditional]\n");
       return 2;
     }
   }

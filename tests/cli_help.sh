@@ -23,7 +23,7 @@ table_names() {
 }
 # The names of clgan_preset_names (src/gan/presets.c), before its NULL.
 preset_names() {
-  grep -m1 'clgan_preset_names\[\] *=' "$root/src/gan/presets.c" | grep -o '"[^"]*"' | tr -d '"'
+  sed -n '/clgan_preset_names\[\] *=/,/NULL/p' "$root/src/gan/presets.c" | grep -o '"[^"]*"' | tr -d '"'
 }
 # join NAME...: "a, b or c", the CLI's way of listing names.
 join() {

@@ -458,6 +458,217 @@ static const op_kind gather_images = {
     .reference = gather_ref,
     .rank = 4};
 
+/* ---- Conditioning (cl/cond.cl) ------------------------------------------------------------ */
+/* Labels live in float slots as int32 bits (cond_fill draws them, in 0..classes-1). */
+
+static int32_t *ints(float *h) { return (int32_t *)(void *)h; }
+static void draw_labels(float *h, int n, int classes) {
+  for (int i = 0; i < n; i++) {
+    ops_rng = ops_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    ints(h)[i] = (int32_t)((ops_rng >> 33) % (unsigned long long)classes);
+  }
+}
+
+/* The tensors named "labels" get classes in 0..d[2]-1 (d = {batch, n or features, classes}). */
+static void labels_fill(const op_case *c, const op_tensor *t, float **h) {
+  for (int i = 0; i < MAXT && t[i].name; i++)
+    if (!strcmp(t[i].name, "labels")) draw_labels(h[i], c->d[0], c->d[2]);
+}
+
+/* d = {batch, n, classes}; flag 1: one-hot, 0: zero class columns. Bitwise equal. */
+static int concat_tensors(const op_case *c, op_tensor *t) {
+  t[0] = OUT("out", (size_t)c->d[0] * (c->d[1] + c->d[2]), -1, 1, 0, 0);
+  t[1] = T("x", (size_t)c->d[0] * c->d[1], -1, 1);
+  t[2] = T("labels", (size_t)c->d[0], 0, 0);
+  return 3;
+}
+static clgan_status concat_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_cond_concat(dev, &b[0], &b[1], c->flag ? &b[2] : NULL, c->d[0], c->d[1], c->d[2]);
+}
+static void concat_ref(const op_case *c, float **h) {
+  clgan_ref_cond_concat(h[0], h[1], c->flag ? ints(h[2]) : NULL, c->d[0], c->d[1], c->d[2]);
+}
+static const char *onehot_name(int flag) { return flag ? "one-hot" : "zeros"; }
+static const op_kind cond_concat = {
+    .name = "cond_concat",
+    .tensors = concat_tensors,
+    .fill = labels_fill,
+    .device = concat_device,
+    .reference = concat_ref,
+    .rank = 3,
+    .flag_name = onehot_name};
+
+/* The concatenation's backward: dx = the image part of dy. d = {batch, n, classes}. */
+static int slice_tensors(const op_case *c, op_tensor *t) {
+  t[0] = OUT("dx", (size_t)c->d[0] * c->d[1], -1, 1, 0, 0);
+  t[1] = T("dy", (size_t)c->d[0] * (c->d[1] + c->d[2]), -1, 1);
+  t[2] = T("x", (size_t)c->d[0] * c->d[1], -1, 1);  /* for the loss only */
+  t[3] = T("labels", (size_t)c->d[0], 0, 0);        /* for the loss only */
+  return 4;
+}
+static clgan_status slice_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_cond_slice(dev, &b[0], &b[1], c->d[0], c->d[1], c->d[1] + c->d[2]);
+}
+static void slice_ref(const op_case *c, float **h) {
+  clgan_ref_cond_slice(h[0], h[1], c->d[0], c->d[1], c->d[1] + c->d[2]);
+}
+/* L = sum(concat(x, one_hot(labels)) .* dy). */
+static double slice_loss(const op_case *c, float *const *h) {
+  size_t n = (size_t)c->d[0] * (c->d[1] + c->d[2]);
+  float *y = malloc(n * sizeof *y);
+  clgan_ref_cond_concat(y, h[2], ints(h[3]), c->d[0], c->d[1], c->d[2]);
+  double l = 0.0;
+  for (size_t i = 0; i < n; i++) l += (double)y[i] * h[1][i];
+  free(y);
+  return l;
+}
+static const op_kind cond_slice = {
+    .name = "cond_slice",
+    .tensors = slice_tensors,
+    .fill = labels_fill,
+    .device = slice_device,
+    .reference = slice_ref,
+    .loss = slice_loss,
+    .grads = {{2, 0}},
+    .n_grads = 1,
+    .rank = 3};
+
+/* The projection discriminator's term. d = {batch, features, classes}. */
+static clgan_proj_shape proj_shape_of(const op_case *c) {
+  return (clgan_proj_shape){.batch = c->d[0], .features = c->d[1], .classes = c->d[2]};
+}
+static double proj_atol(const op_case *c, const op_tensor *t, float *const *h) {
+  (void)t, (void)h;
+  return 2e-7 * c->d[1] + 1e-6; /* a float sum of F products of magnitude <= 1 */
+}
+static int proj_fwd_tensors(const op_case *c, op_tensor *t) {
+  t[0] = OUT("y", (size_t)c->d[0], -1, 1, -1, 1e-5);
+  t[1] = T("h", (size_t)c->d[0] * c->d[1], -1, 1);
+  t[2] = T("embed", (size_t)c->d[2] * c->d[1], -1, 1);
+  t[3] = T("labels", (size_t)c->d[0], 0, 0);
+  return 4;
+}
+static clgan_status proj_fwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_proj_shape sh = proj_shape_of(c);
+  return clgan_proj_forward(dev, &sh, &b[0], &b[1], &b[2], &b[3]);
+}
+static void proj_fwd_ref(const op_case *c, float **h) {
+  clgan_proj_shape sh = proj_shape_of(c);
+  clgan_ref_proj_forward(&sh, h[0], h[1], h[2], ints(h[3]));
+}
+static const op_kind proj_forward = {
+    .name = "proj_forward",
+    .tensors = proj_fwd_tensors,
+    .fill = labels_fill,
+    .device = proj_fwd_device,
+    .reference = proj_fwd_ref,
+    .atol = proj_atol,
+    .rank = 3};
+
+/* flag 0: dh from zero and dembed overwritten, with finite differences of
+ * L = sum_b dy[b] <embed[labels[b]], h[b]> in h and embed; flag 1: both accumulated. */
+static int proj_bwd_tensors(const op_case *c, op_tensor *t) {
+  size_t nh = (size_t)c->d[0] * c->d[1], ne = (size_t)c->d[2] * c->d[1];
+  t[0] = OUT("dh", nh, c->flag ? -1 : 0, c->flag ? 1 : 0, 1e-6, 1e-5);
+  t[1] = OUT("dembed", ne, -1, 1, -1, 1e-5);
+  t[2] = T("dy", (size_t)c->d[0], -1, 1);
+  t[3] = T("h", nh, -1, 1);
+  t[4] = T("embed", ne, -1, 1);
+  t[5] = T("labels", (size_t)c->d[0], 0, 0);
+  return 6;
+}
+static clgan_status proj_bwd_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  clgan_proj_shape sh = proj_shape_of(c);
+  return clgan_proj_backward(dev, &sh, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], c->flag);
+}
+static void proj_bwd_ref(const op_case *c, float **h) {
+  clgan_proj_shape sh = proj_shape_of(c);
+  clgan_ref_proj_backward(&sh, h[0], h[1], h[2], h[3], h[4], ints(h[5]), c->flag);
+}
+static double proj_loss(const op_case *c, float *const *h) {
+  clgan_proj_shape sh = proj_shape_of(c);
+  float *y = calloc((size_t)c->d[0], sizeof *y);
+  clgan_ref_proj_forward(&sh, y, h[3], h[4], ints(h[5]));
+  double l = 0.0;
+  for (int b = 0; b < c->d[0]; b++) l += (double)y[b] * h[2][b];
+  free(y);
+  return l;
+}
+static const op_kind proj_backward = {
+    .name = "proj_backward",
+    .tensors = proj_bwd_tensors,
+    .fill = labels_fill,
+    .device = proj_bwd_device,
+    .reference = proj_bwd_ref,
+    .atol = proj_atol,
+    .loss = proj_loss,
+    .grads = {{3, 0}, {4, 1}},
+    .n_grads = 2,
+    .rank = 3,
+    .flag_name = accumulate_name};
+
+/* d = {nlabels, first, batch}: the batch's labels through a permutation, bitwise. */
+static int glabels_tensors(const op_case *c, op_tensor *t) {
+  t[0] = BYTES("labels", (size_t)c->d[0]);
+  t[1] = T("index", (size_t)c->d[0], 0, 0);
+  t[2] = OUT("out", (size_t)c->d[2], 0, 0, 0, 0);
+  return 3;
+}
+static void glabels_fill(const op_case *c, const op_tensor *t, float **h) {
+  uint8_t *labels = (uint8_t *)h[0];
+  for (size_t i = 0; i < t[0].bytes; i++) {
+    ops_rng = ops_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    labels[i] = (uint8_t)((ops_rng >> 33) % 10);
+  }
+  for (int i = 0; i < c->d[0]; i++) ints(h[1])[i] = c->d[0] - 1 - i;
+}
+static clgan_status glabels_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_gather_labels(dev, &b[2], &b[0], &b[1], c->d[1], c->d[2]);
+}
+static void glabels_ref(const op_case *c, float **h) {
+  clgan_ref_gather_labels(ints(h[2]), (const uint8_t *)h[0], ints(h[1]), c->d[1], c->d[2]);
+}
+static const op_kind gather_labels = {
+    .name = "gather_labels",
+    .tensors = glabels_tensors,
+    .fill = glabels_fill,
+    .device = glabels_device,
+    .reference = glabels_ref,
+    .rank = 3};
+
+/* d = {batch, classes}; flag 1: random class weights (some 0), else uniform. Bitwise. */
+static int lfu_tensors(const op_case *c, op_tensor *t) {
+  t[0] = OUT("out", (size_t)c->d[0], 0, 0, 0, 0);
+  t[1] = T("u", (size_t)c->d[0], 0, 1);
+  t[2] = T("cdf", (size_t)c->d[1], 0, 0);
+  return 3;
+}
+static void lfu_fill(const op_case *c, const op_tensor *t, float **h) {
+  (void)t;
+  double w[64];
+  for (int k = 0; k < c->d[1]; k++) {
+    ops_rng = ops_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    w[k] = c->flag ? (double)((ops_rng >> 33) % 4) : 1.0;
+  }
+  w[0] += 0.5;
+  clgan_class_cdf(h[2], w, c->d[1]);
+}
+static clgan_status lfu_device(clgan_device *dev, const op_case *c, clgan_buffer *b) {
+  return clgan_labels_from_uniform(dev, &b[0], &b[1], &b[2], c->d[0], c->d[1]);
+}
+static void lfu_ref(const op_case *c, float **h) {
+  clgan_ref_labels_from_uniform(ints(h[0]), h[1], h[2], c->d[0], c->d[1]);
+}
+static const char *weights_name(int flag) { return flag ? "weighted" : "uniform"; }
+static const op_kind labels_from_uniform = {
+    .name = "labels_from_uniform",
+    .tensors = lfu_tensors,
+    .fill = lfu_fill,
+    .device = lfu_device,
+    .reference = lfu_ref,
+    .rank = 2,
+    .flag_name = weights_name};
+
 /* ---- Elementwise (cl/elementwise.cl) ------------------------------------------------------ */
 /* d = {n} (axpby, clamp) or {rows, cols} (transpose). */
 
@@ -1208,6 +1419,26 @@ static const op_case cases[] = {
     {.kind = &gather_images, .d = {37, 784, 0, 16}}, {.kind = &gather_images, .d = {37, 784, 5, 7}},
     {.kind = &gather_images, .d = {37, 784, 36, 1}}, {.kind = &gather_images, .d = {11, 5, 3, 8}},
     {.kind = &gather_images, .d = {1, 1, 0, 1}},
+    /* Conditioning: MLP inputs (784 + 10), a latent (100 + 10), odd sizes; the projection on
+     * DCGAN's D features (3136) and small shapes with finite differences. */
+    {.kind = &cond_concat, .d = {5, 7, 3}, .flag = 1}, {.kind = &cond_concat, .d = {5, 7, 3}},
+    {.kind = &cond_concat, .d = {64, 784, 10}, .flag = 1},
+    {.kind = &cond_concat, .d = {3, 100, 10}, .flag = 1},
+    {.kind = &cond_concat, .d = {1, 1, 1}, .flag = 1},
+    {.kind = &cond_slice, .d = {4, 6, 3}, .fd = 1, .fd_h = 1e-2, .fd_atol = 1e-4, .fd_rtol = 1e-3},
+    {.kind = &cond_slice, .d = {64, 784, 10}},
+    {.kind = &proj_forward, .d = {5, 7, 3}}, {.kind = &proj_forward, .d = {64, 3136, 10}},
+    {.kind = &proj_forward, .d = {1, 1, 1}},
+    {.kind = &proj_backward, .d = {5, 7, 3}, .fd = 1, .fd_h = 1e-2, .fd_atol = 1e-4,
+     .fd_rtol = 1e-3},
+    {.kind = &proj_backward, .d = {6, 4, 2}, .fd = 1, .fd_h = 1e-2, .fd_atol = 1e-4,
+     .fd_rtol = 1e-3},
+    {.kind = &proj_backward, .d = {5, 7, 3}, .flag = 1},
+    {.kind = &proj_backward, .d = {64, 3136, 10}, .flag = 1},
+    {.kind = &gather_labels, .d = {37, 0, 16}}, {.kind = &gather_labels, .d = {37, 30, 7}},
+    {.kind = &gather_labels, .d = {1, 0, 1}},
+    {.kind = &labels_from_uniform, .d = {64, 10}}, {.kind = &labels_from_uniform, .d = {1000, 7}, .flag = 1},
+    {.kind = &labels_from_uniform, .d = {5, 1}},
     /* policies 1 translation, 2 cutout, 3 both; odd and even sizes, H != W, 1 to 4 channels */
     AUG(3, 2, 7, 5, 0, 1), AUG(5, 3, 4, 9, 1, 1), AUG(2, 1, 1, 1, 2, 1), AUG(4, 1, 3, 2, 0, 1),
     AUG(64, 1, 28, 28, 1, 0), AUG(7, 4, 13, 16, 2, 0), AUG(1, 3, 32, 31, 0, 0),
@@ -1236,7 +1467,7 @@ static void describe(char *s, size_t size, const op_case *c) {
 
 static void run_case(clgan_device *dev, const op_case *c) {
   const op_kind *k = c->kind;
-  op_tensor t[MAXT];
+  op_tensor t[MAXT] = {{0}};
   float *h[MAXT], *want[MAXT], *got[MAXT];
   clgan_buffer b[MAXT];
   char name[160], what[256];

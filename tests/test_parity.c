@@ -48,6 +48,9 @@ static void hash_init(clgan_device *dev, clgan_net *net, uint32_t *t) {
     for (size_t e = 0; e < l->b_n; e++) host[l->b_off + e] = hash_value(*t, (uint32_t)e, 0.0f);
     ++*t;
   }
+  /* A projection discriminator's class embedding: the tensor after its layers'. */
+  for (size_t e = 0; e < net->e_n; e++) host[net->e_off + e] = hash_value(*t, (uint32_t)e, 0.0f);
+  if (net->e_n) ++*t;
   CHECK(clgan_buffer_write(dev, &net->params, 0, net->arena_n * sizeof *host, host) == CLGAN_OK,
         "upload the hash initialisation");
   free(host);
@@ -182,6 +185,23 @@ static void check_grads(const float *host, const clgan_net *net, const char *pre
       printf("%s\n", noise ? "  (feeds a batch norm)" : "");
     }
   }
+  ref_tensor r;
+  char name[128];
+  snprintf(name, sizeof name, "%s.embed.weight", prefix);
+  if (!net->e_n || !find_ref(f, kind, name, net->e_n, stride, &r)) return;
+  double scale = ref_max(&r), num = 0, dd = 0, rr = 0;
+  for (size_t e = 0; e < r.n; e++) {
+    double d = fabs((double)host[net->e_off + e * r.stride] - r.v[e]);
+    if (!(d <= num)) num = d;
+    dd += d * d;
+    rr += (double)r.v[e] * r.v[e];
+  }
+  double nw = num / (scale + 1e-30), l2 = sqrt(dd) / (sqrt(rr) + 1e-30);
+  printf("  %-8s %-26s normwise %.2e  rel l2 %.2e\n", kind, name, nw, l2);
+  if (tol_nw > 0)
+    CHECK(nw <= tol_nw, "%s %s: normwise difference %.3g > %.3g", kind, name, nw, tol_nw);
+  if (tol_l2 > 0)
+    CHECK(l2 <= tol_l2, "%s %s: relative l2 difference %.3g > %.3g", kind, name, l2, tol_l2);
 }
 
 static void check_counter(const clgan_st_file *f, const char *fname, long got) {
@@ -248,6 +268,21 @@ static void check_state(clgan_device *dev, const clgan_net *net, const char *pre
     snprintf(fname, sizeof fname, "%s.%s", kind, name);
     check_counter(f, fname, l->bn_batches);
   }
+  char ename[128];
+  snprintf(ename, sizeof ename, "%s.embed.weight", prefix);
+  ref_tensor er;
+  if (net->e_n && find_ref(f, kind, ename, net->e_n, stride, &er)) {
+    for (size_t e = 0; e < er.n; e++) {
+      double d = fabs((double)host[net->e_off + e * er.stride] - er.v[e]);
+      if (!(d <= worst)) {
+        worst = d;
+        snprintf(worst_name, sizeof worst_name, "%s", ename);
+      }
+      total++;
+      over5 += !(d <= 1e-5);
+      over4 += !(d <= 1e-4);
+    }
+  }
   double s5 = total ? (double)over5 / (double)total : 0;
   double s4 = total ? (double)over4 / (double)total : 0;
   printf("  %-6s %-13s max abs %.2e (%s); %.4f%% of %zu off by > 1e-5, %.4f%% by > 1e-4",
@@ -275,7 +310,7 @@ static void check_state(clgan_device *dev, const clgan_net *net, const char *pre
 typedef struct {
   clgan_device *dev;
   const clgan_st_file *f;
-  int d_steps, batch, latent, dim, feed_eps;
+  int d_steps, batch, latent, dim, feed_eps, classes;
   float *loss_d, *d_real, *d_fake, *gp;
   float *dgrad0, *fake0;   /* D's gradient arena and G's output after D step 0 */
 } feed_ctx;
@@ -304,6 +339,17 @@ static clgan_status feed_hook(clgan_trainer *t, int after, void *ctx) {
         (st = clgan_buffer_write(c->dev, &t->z, 0, b * (size_t)c->latent * sizeof *z, z)) ||
         (e && (st = clgan_buffer_write(c->dev, &t->gp_eps, 0, b * sizeof *e, e))))
       return st;
+    /* A conditional model's labels, stored as floats holding integers. */
+    for (int which = 0; c->classes && which < 2; which++) {
+      snprintf(name, sizeof name, "labels_%s.%d.%d", which ? "fake" : "real", k, j);
+      const float *lf = tensor(c->f, name, b);
+      int32_t lab[256];
+      if (!lf || b > 256) return CLGAN_INVALID_ARGUMENT;
+      for (size_t i = 0; i < b; i++) lab[i] = (int32_t)lf[i];
+      if ((st = clgan_buffer_write(c->dev, which ? &t->labels_fake : &t->labels_real, 0,
+                                   b * sizeof *lab, lab)))
+        return st;
+    }
     return CLGAN_OK;
   }
   float s[STAT_COUNT];
@@ -336,7 +382,7 @@ static void check_losses(const clgan_st_file *f, const char *name, const float *
 }
 
 static void run_fixture(clgan_device *dev, const char *model, const char *file,
-                        const tolerances *tol) {
+                        const tolerances *tol, int classes) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", CLGAN_TEST_DATA_DIR, file);
   clgan_st_file *f = NULL;
@@ -360,6 +406,7 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file,
   clgan_preset(model, &cfg);
   cfg.batch = batch;
   cfg.d_steps = d_steps;
+  cfg.classes = classes;
   const char *opt = clgan_st_meta(f, "optimizer");
   int adam = cfg.opt_d.kind == CLGAN_OPT_ADAM;
   CHECK(opt && strstr(opt, adam ? "\"adam\"" : "\"rmsprop\""), "optimizer %s", opt);
@@ -377,10 +424,15 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file,
   clgan_train_data data = {.count = batch, .rows = 28, .cols = 28};
   clgan_buffer_alloc(dev, &data.images, (size_t)batch * dim);
   clgan_buffer_zero(dev, &data.images);
+  if (classes) {
+    clgan_buffer_alloc(dev, &data.labels, (size_t)batch);
+    clgan_buffer_zero(dev, &data.labels);
+  }
   clgan_trainer *t = NULL;
   CHECK(clgan_trainer_create(&t, dev, &cfg, &data) == CLGAN_OK, "trainer for %s", model);
   if (!t) {
     clgan_buffer_free(&data.images);
+    clgan_buffer_free(&data.labels);
     clgan_st_close(f);
     return;
   }
@@ -419,7 +471,7 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file,
   hash_init(dev, &t->d, &counter);
 
   feed_ctx c = {.dev = dev, .f = f, .d_steps = d_steps, .batch = batch, .latent = cfg.latent,
-                .dim = dim, .feed_eps = cfg.loss == CLGAN_LOSS_WGAN_GP};
+                .dim = dim, .feed_eps = cfg.loss == CLGAN_LOSS_WGAN_GP, .classes = classes};
   float *rec = calloc((size_t)n_d * 4 + (size_t)steps, sizeof *rec);
   c.loss_d = rec;
   c.d_real = rec + n_d;
@@ -488,16 +540,21 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file,
   free(rec);
   clgan_trainer_free(t);
   clgan_buffer_free(&data.images);
+  clgan_buffer_free(&data.labels);
   clgan_st_close(f);
 }
 
 int main(void) {
   clgan_device *dev = test_open_device();
-  run_fixture(dev, "mlp", "parity_mlp.safetensors", &tol_mlp);
-  run_fixture(dev, "mlp-bn", "parity_mlp_bn.safetensors", &tol_mlp_bn);
-  run_fixture(dev, "dcgan", "parity_dcgan.safetensors", &tol_dcgan);
-  run_fixture(dev, "wgan", "parity_wgan.safetensors", &tol_wgan);
-  run_fixture(dev, "wgan-gp", "parity_wgan_gp.safetensors", &tol_wgan_gp);
+  run_fixture(dev, "mlp", "parity_mlp.safetensors", &tol_mlp, 0);
+  run_fixture(dev, "mlp-bn", "parity_mlp_bn.safetensors", &tol_mlp_bn, 0);
+  run_fixture(dev, "dcgan", "parity_dcgan.safetensors", &tol_dcgan, 0);
+  run_fixture(dev, "wgan", "parity_wgan.safetensors", &tol_wgan, 0);
+  run_fixture(dev, "wgan-gp", "parity_wgan_gp.safetensors", &tol_wgan_gp, 0);
+  /* Conditional (issue 12; tests/fixtures/make_cond_fixture.py): the unconditional models'
+   * tolerances, the steps being theirs with the conditioning added. */
+  run_fixture(dev, "mlp-bn", "parity_cond_mlp_bn.safetensors", &tol_mlp_bn, 10);
+  run_fixture(dev, "dcgan", "parity_cond_dcgan.safetensors", &tol_dcgan, 10);
   clgan_device_close(dev);
   return test_finish();
 }

@@ -40,6 +40,9 @@ const char *clgan_loss_name(clgan_loss_kind k);
 /* 1 and *k set when name is a loss's name, else 0. */
 int clgan_loss_parse(const char *name, clgan_loss_kind *k);
 
+/* clgan_train_cfg.classes for a run: as many classes as the data's labels hold. */
+#define CLGAN_CLASSES_FROM_DATA (-1)
+
 typedef struct {
   char model[32];
   char g_spec[1024], d_spec[1024];
@@ -66,6 +69,12 @@ typedef struct {
    * of a D step, (seed, G steps done, 8) for the fake batch of a G step, whose gradient comes
    * back to G through the transpose. WGAN-GP interpolates between the augmented batches. */
   unsigned diffaug;
+  /* Class-conditional training on this many classes (issue 12, README "Conditional GANs"); 0:
+   * unconditional. G gets the one-hot label concatenated to its latent vector; D gets it
+   * concatenated to its flattened image when its spec has no convolution, else through the
+   * projection (clgan_conditioning). Real labels are gathered with the batch; the fake batch's
+   * labels are uniform, drawn keyed (seed, D steps done, 9). */
+  int classes;
 } clgan_train_cfg;
 
 /* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the
@@ -106,7 +115,13 @@ typedef struct {
 typedef struct {
   int count, rows, cols;   /* the uint8 training set on the device */
   clgan_buffer images;
+  clgan_buffer labels;     /* (count) uint8, needed when cfg.classes > 0 */
 } clgan_train_data;
+
+/* The conditioning of G and D for cfg (kind none for both when cfg->classes is 0): G concat,
+ * D projection when d_spec has a convolution, else concat. */
+void clgan_conditioning(const clgan_train_cfg *cfg, const clgan_net_spec *d_spec,
+                        clgan_cond_cfg *g, clgan_cond_cfg *d);
 
 typedef struct clgan_trainer clgan_trainer;
 
@@ -146,8 +161,18 @@ clgan_net *clgan_trainer_discriminator(clgan_trainer *t);
  * count x (rows*cols) floats in [-1, 1] to out. */
 clgan_status clgan_generate(clgan_net *g, const float *latent, int count, int latent_dim,
                             float *out);
+/* The same for a conditional generator, labels (count, host) the class of each sample; labels
+ * NULL gives sample i class i % classes (balanced). clgan_generate on a conditional generator
+ * is this with NULL. Labels outside 0..classes-1 are CLGAN_INVALID_ARGUMENT. */
+clgan_status clgan_generate_labels(clgan_net *g, const float *latent, const int32_t *labels,
+                                   int count, int latent_dim, float *out);
 /* The fixed latent batch used for sample grids: N(0,1) from (seed, stream 0x5A4D). */
 void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed);
+/* A class grid (issue 12): classes rows of cols samples, sample (k, j) of class k with column
+ * j's latent vector (clgan_fixed_latent's j-th), so style stays down a column and the class
+ * changes. z: classes * cols * latent_dim floats, labels: classes * cols. */
+void clgan_class_grid(float *z, int32_t *labels, int classes, int cols, int latent_dim,
+                      uint64_t seed);
 /* The truncation trick: each component of z (count x dim) with |z_i| > psi drawn again from
  * N(0, 1) until inside [-psi, psi] (BigGAN's resampling, not a scaling toward the mean), keyed
  * by seed. CLGAN_INVALID_ARGUMENT for psi not a finite number > 0. */
@@ -160,6 +185,32 @@ void clgan_latent_interpolate(float *out, const float *a, const float *b, int di
  * distance dist[q]; the lowest index wins a tie. A memorisation check for generated samples. */
 void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int n, int dim,
                           int *index, float *dist);
+
+/* Task-based evaluation of a conditional generator g (src/gan/cas.c; README "Conditional
+ * GANs"): count balanced samples (latents clgan_fixed_latent(seed), classes shuffled) as uint8
+ * images; the classifier of cfg->classifier (clgan_classifier_train: the domain classifier's
+ * spec and schedule by default) trained on them alone and tested on test (the Classification
+ * Accuracy Score, Ravuri & Vinyals 2019), on count real training images (a fixed Philox
+ * subset), and on both (augmentation); the judge's (a classifier trained on the real data)
+ * predictions on the samples (conditional accuracy, overall and per class) and the FID of each
+ * class's samples against as many real images of that class on the judge's features (-1 where
+ * a class has fewer than 2). train and test need labels of at most g's classes. */
+typedef struct {
+  int count;
+  uint64_t seed;
+  clgan_classifier_cfg classifier;
+} clgan_cas_cfg;
+
+typedef struct {
+  int count, classes;
+  double cas, real, augmented;  /* test accuracies: trained on synthetic, real, both */
+  double cond_accuracy;
+  double class_accuracy[CLGAN_MAX_CLASSES], class_fid[CLGAN_MAX_CLASSES];
+} clgan_cas_result;
+
+clgan_status clgan_cas(clgan_device *dev, clgan_net *g, int latent, const clgan_dataset *train,
+                       const clgan_dataset *test, clgan_classifier *judge,
+                       const clgan_cas_cfg *cfg, clgan_cas_result *r);
 
 /* Checkpoints (safetensors; see README "Checkpoints"). Save is atomic. Load refuses a file that
  * does not match the trainer's specs or is damaged, and changes nothing then. */
@@ -194,6 +245,8 @@ typedef struct {
   int keep_best;           /* keep checkpoint-best.safetensors, the checkpoint of the best FID */
   int data_limit;          /* train on the first data_limit images only (0 = all); evaluations
                               still judge against the whole set */
+  /* cfg->classes may be CLGAN_CLASSES_FROM_DATA: conditional on the classes the training
+   * labels hold (max label + 1). A conditional run without a labels file is refused. */
   /* Optional: non-zero (a signal handler sets it) ends the run after the current step, which
    * is checkpointed. */
   const volatile sig_atomic_t *stop;

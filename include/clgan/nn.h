@@ -138,9 +138,49 @@ typedef struct {
   clgan_buffer sn_sigma;  /* (2) sigma, and the backward's <dL/dw_sn, w_sn> */
 } clgan_layer;
 
+/* Class conditioning of a whole network (issue 12; src/nn/cond.c), set when it is built:
+ *   none        an unconditional network
+ *   concat      the one-hot label concatenated to the (flattened) input, Mirza & Osindero 2014:
+ *               the first layer reads torch.cat([x.flatten(1), F.one_hot(y, classes).float()],
+ *               1), so its weight has classes more input columns; no tensor of its own
+ *   projection  the projection discriminator, Miyato & Koyama 2018: the last run layer (one
+ *               output) reads the features h (batch, F), and the logit gains
+ *               (embed(y) * h.flatten(1)).sum(1, keepdim=True); embed is nn.Embedding(classes,
+ *               F), the tensor "<prefix>.embed.weight" beside the layers' own
+ * Labels are int32 on the device, set with clgan_net_set_labels before each forward; the
+ * backward and double backward use those of the forward they follow. */
+#define CLGAN_COND_TABLE(X)                                                                \
+  X(NONE, "none")                                                                          \
+  X(CONCAT, "concat")                                                                      \
+  X(PROJECTION, "projection")
+
+typedef enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_COND_##e,
+  CLGAN_COND_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+} clgan_cond;
+enum { CLGAN_COND_COUNT = 0 CLGAN_COND_TABLE(CLGAN_X_ONE) };
+
+const char *clgan_cond_name(clgan_cond c); /* NULL when unknown */
+int clgan_cond_parse(const char *name, clgan_cond *c);
+
+typedef struct {
+  clgan_cond kind;
+  int classes;            /* >= 1 unless kind is none */
+} clgan_cond_cfg;
+
 typedef struct {
   clgan_device *dev;
   clgan_net_spec spec;
+  /* Conditioning (kind none: all unused). */
+  clgan_cond_cfg cond;
+  const clgan_buffer *labels;   /* (batch) int32 labels of the next forward */
+  clgan_buffer cond_x;          /* concat: (max_batch, in + classes) the first layer's input */
+  clgan_buffer cond_dx;         /* concat: (max_batch, in) the input gradient's image part */
+  clgan_buffer cond_gbar;       /* concat: (max_batch, in + classes) the padded GP seed */
+  int proj_layer;               /* projection: the last run layer, the one h feeds */
+  size_t e_off, e_n;            /* projection: embed's place in the arenas (classes * F) */
+  clgan_buffer embed, dembed;   /* projection: views into params and grads */
   clgan_layer *layers;
   int count;
   int run_count;          /* layers run in training: a final sigmoid is left to the loss */
@@ -163,6 +203,15 @@ typedef struct {
  * Parameters are zero until clgan_net_init. */
 clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net_spec *spec,
                               int in_c, int in_h, int in_w, int max_batch);
+/* The same, conditioned as cond says (NULL: none). concat needs a dense first computing layer
+ * (the input is the flattened image or latent vector, and the classes); projection a last run
+ * layer with one output. Other shapes are CLGAN_INVALID_ARGUMENT, reported. */
+clgan_status clgan_net_create_cond(clgan_net *net, clgan_device *dev, const clgan_net_spec *spec,
+                                   int in_c, int in_h, int in_w, int max_batch,
+                                   const clgan_cond_cfg *cond);
+/* The labels (batch, int32 on the device) the next forward of a conditional net reads; the
+ * net keeps the pointer, so the buffer must outlive the forward, backward and double backward. */
+void clgan_net_set_labels(clgan_net *net, const clgan_buffer *labels);
 void clgan_net_free(clgan_net *net); /* accepts a zeroed or freed net */
 
 /* Initialises parameters on the host from Philox (seed, stream) and uploads them; zeroes
@@ -216,7 +265,9 @@ clgan_status clgan_net_average(clgan_net *dst, const clgan_net *src, double deca
  * gradient g; this adds dP/dW to every weight gradient (biases get none: the penalty does not
  * depend on them). Only linear, conv, relu, lrelu, reshape and flatten layers are allowed
  * (clgan_net_check_double_backward says which layer is not); linear and conv may have sn, whose
- * weight gradient gets the backward's correction with the u, v of the forward on x. */
+ * weight gradient gets the backward's correction with the u, v of the forward on x. A
+ * conditional net uses the labels of that forward: with concat, gbar is the image part (batch,
+ * in) and the class columns' seed is 0; with projection, the embedding gets its share. */
 clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_buffer *x,
                                        const clgan_buffer *seed, const clgan_buffer *gbar);
 /* Index of the first layer the double backward cannot go through, or -1. */

@@ -489,6 +489,63 @@ clgan_status clgan_gp_penalty(clgan_device *dev, const clgan_gp_cfg *cfg, clgan_
 void clgan_ref_gp_penalty(const clgan_gp_cfg *cfg, float *dg, float *loss, float *norm,
                           const float *g, int batch, int dim);
 
+/* ---- Conditioning (cl/cond.cl) ------------------------------------------------------------ */
+
+/* Class-conditional GANs (issue 12). Labels on the device are int32, one per row.
+ * Concatenation (Mirza & Osindero 2014): out (batch, n + classes) = [x | one_hot(labels)], the
+ * input of a conditional MLP's first layer (torch.cat([x, F.one_hot(y, classes).float()], 1));
+ * labels NULL writes zeros in the class columns (the double backward pads its seed so). A label
+ * outside 0..classes-1 makes its row's class columns NaN. */
+clgan_status clgan_cond_concat(clgan_device *dev, clgan_buffer *out, const clgan_buffer *x,
+                               const clgan_buffer *labels, int batch, int n, int classes);
+void clgan_ref_cond_concat(float *out, const float *x, const int32_t *labels, int batch, int n,
+                           int classes);
+/* out (batch, n) = the first n of the stride columns of in: the input gradient of the image
+ * part of a concatenated input. */
+clgan_status clgan_cond_slice(clgan_device *dev, clgan_buffer *out, const clgan_buffer *in,
+                              int batch, int n, int stride);
+void clgan_ref_cond_slice(float *out, const float *in, int batch, int n, int stride);
+
+/* The projection discriminator (Miyato & Koyama 2018): y[b] += <embed[labels[b]], h[b]>, h the
+ * features (batch, features) the last layer reads, embed (classes, features) (nn.Embedding's
+ * weight). Backward: dh[b] += dy[b] embed[labels[b]] (dh NULL: skipped) and dembed[k] (+)= sum
+ * over the rows of class k of dy[b] h[b] (dembed NULL: skipped), each sum serial in row order
+ * (no atomics). The double backward's embedding gradient is this backward with h = dP/d(the
+ * last layer's input gradient) and dy the seed. A bad label makes y, dh NaN. */
+typedef struct {
+  int batch, features, classes;
+} clgan_proj_shape;
+
+clgan_status clgan_proj_forward(clgan_device *dev, const clgan_proj_shape *sh, clgan_buffer *y,
+                                const clgan_buffer *h, const clgan_buffer *embed,
+                                const clgan_buffer *labels);
+clgan_status clgan_proj_backward(clgan_device *dev, const clgan_proj_shape *sh, clgan_buffer *dh,
+                                 clgan_buffer *dembed, const clgan_buffer *dy,
+                                 const clgan_buffer *h, const clgan_buffer *embed,
+                                 const clgan_buffer *labels, int accumulate);
+void clgan_ref_proj_forward(const clgan_proj_shape *sh, float *y, const float *h,
+                            const float *embed, const int32_t *labels);
+void clgan_ref_proj_backward(const clgan_proj_shape *sh, float *dh, float *dembed,
+                             const float *dy, const float *h, const float *embed,
+                             const int32_t *labels, int accumulate);
+
+/* out[b] = labels[index[first + b]] (int32) from the uint8 labels of the whole training set on
+ * the device: the batch's labels, the same permutation as clgan_gather_images. An index
+ * outside the set gives -1 (which the conditioning ops turn into NaN). */
+clgan_status clgan_gather_labels(clgan_device *dev, clgan_buffer *out, const clgan_buffer *labels,
+                                 const clgan_buffer *index, int first, int batch);
+void clgan_ref_gather_labels(int32_t *out, const uint8_t *labels, const int32_t *index,
+                             int first, int batch);
+/* out[b] = the first class k with u[b] < cdf[k] (the last class if none): labels drawn from
+ * uniforms u (batch) in (0, 1), e.g. clgan_rand_uniform's, with the class distribution's
+ * cumulative sums cdf (classes; clgan_class_cdf). */
+clgan_status clgan_labels_from_uniform(clgan_device *dev, clgan_buffer *out, const clgan_buffer *u,
+                                       const clgan_buffer *cdf, int batch, int classes);
+void clgan_ref_labels_from_uniform(int32_t *out, const float *u, const float *cdf, int batch,
+                                   int classes);
+/* cdf[k] = (w_0 + ... + w_k) / sum(w) in float, the last exactly 1; weights NULL: uniform. */
+void clgan_class_cdf(float *cdf, const double *weights, int classes);
+
 /* ---- Kernel preamble ---------------------------------------------------------------------- */
 
 /* The OpenCL C text every ops program is built with (clgan_kernel_get_prefixed), generated

@@ -157,11 +157,110 @@ static clgan_status write_feature_files(const char *dir, const clgan_evaluator *
   return CLGAN_OK;
 }
 
+/* --cas: the task-based figures of a conditional generator (clgan_cas). */
+typedef struct {
+  int on, epochs;
+} cas_opts;
+
+static void print_cas(const char *ckpt, const char *dir, const char *where,
+                      const clgan_classifier *judge, const clgan_cas_result *r, int epochs,
+                      double seconds) {
+  printf("clgan eval --cas: %s, %d classes; %d samples (balanced) and %d real training images "
+         "of %s; classifiers of %d epochs tested on the t10k split\n",
+         ckpt, r->classes, r->count, r->count, dir, epochs);
+  printf("  CAS (trained on the samples only)   %6.2f %%\n", 100 * r->cas);
+  printf("  trained on as many real images      %6.2f %%\n", 100 * r->real);
+  printf("  real + samples (augmentation)       %6.2f %%\n", 100 * r->augmented);
+  printf("  conditional accuracy                %6.2f %%  (the judge, %s, %.2f %% on t10k, "
+         "assigns a sample of class k to k)\n", 100 * r->cond_accuracy, where,
+         100 * clgan_classifier_test_accuracy(judge));
+  printf("  per class: accuracy %%, FID against that class's real images\n");
+  for (int c = 0; c < r->classes; c++)
+    printf("    %3d  %6.2f  %8.3f\n", c, 100 * r->class_accuracy[c], r->class_fid[c]);
+  printf("  time %.1f s\n", seconds);
+}
+
+static clgan_status write_cas_json(const char *path, const char *ckpt, const clgan_cas_result *r) {
+  clgan_atomic_file af;
+  clgan_status st = clgan_atomic_open(&af, path, "w");
+  if (st) return st;
+  FILE *f = af.f;
+  fprintf(f, "{\n  \"checkpoint\": \"");
+  for (const char *p = ckpt; *p; p++) fprintf(f, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+  fprintf(f, "\",\n  \"count\": %d,\n  \"classes\": %d,\n  \"cas\": %.17g,\n  \"real\": %.17g,\n"
+             "  \"augmented\": %.17g,\n  \"conditional_accuracy\": %.17g,\n  \"per_class\": [",
+          r->count, r->classes, r->cas, r->real, r->augmented, r->cond_accuracy);
+  for (int c = 0; c < r->classes; c++)
+    fprintf(f, "%s\n    {\"class\": %d, \"accuracy\": %.17g, \"fid\": %.17g}", c ? "," : "", c,
+            r->class_accuracy[c], r->class_fid[c]);
+  fprintf(f, "\n  ]\n}\n");
+  return clgan_atomic_commit(&af);
+}
+
+static int run_cas(const char *ckpt, const char *data_opt, const char *device,
+                   const char *classifier_path, const char *json, int count, long seed,
+                   const cas_opts *co, int quiet) {
+  const char *dir = clgan_data_dir(data_opt);
+  clgan_status st;
+  clgan_device *dev = NULL;
+  clgan_dataset train = {0}, test = {0};
+  clgan_classifier *judge = NULL;
+  clgan_net g = {0};
+  clgan_train_cfg cfg;
+  int rows = 0, cols = 0;
+  char where[1024];
+  if ((st = clgan_checkpoint_cfg(ckpt, &cfg, &rows, &cols))) goto done;
+  if (cfg.classes == 0) {
+    fprintf(stderr, "clgan eval: error: --cas: %s holds an unconditional generator (trained "
+                    "without --conditional); the Classification Accuracy Score needs one that "
+                    "makes the class asked for\n", ckpt);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if ((st = clgan_dataset_load(dir, "train", &train))) goto done;
+  if (clgan_dataset_load(dir, "t10k", &test) != CLGAN_OK || !train.labels || !test.labels) {
+    fprintf(stderr, "clgan eval: error: --cas needs labelled train and t10k splits in %s\n", dir);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (train.rows != rows || train.cols != cols || train.classes > cfg.classes ||
+      count > train.count || count < 2 * cfg.classes) {
+    fprintf(stderr, "clgan eval: error: --cas: %s (%dx%d images, %d classes, %d training images) "
+                    "does not fit the generator (%dx%d, %d classes) and --count %d (%d to %d)\n",
+            dir, train.rows, train.cols, train.classes, train.count, rows, cols, cfg.classes,
+            count, 2 * cfg.classes, train.count);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if ((st = cli_open_device(device, 0, &dev))) goto done;
+  if ((st = clgan_checkpoint_load_generator(ckpt, dev, &g, &cfg, &rows, &cols, 500,
+                                            CLGAN_GEN_AUTO, NULL)) ||
+      (st = cli_classifier_for_data(dev, classifier_path, dir, &train, quiet, &judge, where,
+                                    sizeof where)))
+    goto done;
+  clgan_cas_cfg cc = {.count = count, .seed = (uint64_t)seed,
+                      .classifier = {.epochs = co->epochs, .seed = 1}};
+  clgan_cas_result r;
+  double t0 = clgan_now_s();
+  if ((st = clgan_cas(dev, &g, cfg.latent, &train, &test, judge, &cc, &r))) goto done;
+  print_cas(ckpt, dir, where, judge, &r, co->epochs ? co->epochs : CLGAN_CLASSIFIER_EPOCHS,
+            clgan_now_s() - t0);
+  if (json) st = write_cas_json(json, ckpt, &r);
+done:
+  clgan_net_free(&g);
+  clgan_classifier_free(judge);
+  clgan_dataset_free(&train);
+  clgan_dataset_free(&test);
+  clgan_device_close(dev);
+  return cli_exit_code(st);
+}
+
 int cmd_eval(int argc, char **argv) {
   const char *ckpt = NULL, *samples = NULL, *data_opt = NULL, *json = NULL, *features = NULL;
   const char *classifier_path = NULL, *device = NULL;
   int count = 10000, count_given = 0, no_floor = 0, quiet = 0;
   draw_opts draw = {.seed = 1};
+  cas_opts cas = {0};
   const cli_opt opts[] = {
       {"checkpoint", "PATH", CLI_STR, &ckpt, "judge the generator of this checkpoint (or --samples)", NULL},
       {"samples", "FILE.idx[.gz]", CLI_STR, &samples, "judge the uint8 images of this IDX file (clgan sample --out x.idx writes one)", NULL},
@@ -173,6 +272,8 @@ int cmd_eval(int argc, char **argv) {
       {"classifier", "PATH", CLI_STR, &classifier_path, "the feature network (default: the one cached for DIR's data, trained first if there is none)", NULL},
       {"json", "FILE", CLI_STR, &json, "also write every figure to FILE as JSON", NULL},
       {"features", "DIR", CLI_STR, &features, "write the feature matrices as float32 .npy files into DIR: real.npy, samples.npy (and test.npy for the floor)", NULL},
+      {"cas", NULL, CLI_FLAG, &cas.on, "with the --checkpoint of a conditional generator: the task-based figures instead: the Classification Accuracy Score (the classifier trained on --count samples, tested on real t10k), beside as many real images and real + samples; the conditional accuracy and per-class FID", NULL},
+      {"cas-epochs", "E", CLI_INT, &cas.epochs, "with --cas: epochs of each classifier trained (default the domain classifier's)", NULL},
       {"no-floor", NULL, CLI_FLAG, &no_floor, "skip the floor (the test split against the reference)", NULL},
       {"quiet", NULL, CLI_FLAG, &quiet, "only the figures", NULL},
       {"device", "SEL", CLI_STR, &device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
@@ -186,6 +287,15 @@ int cmd_eval(int argc, char **argv) {
       opts, (int)(sizeof opts / sizeof opts[0]), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   if ((rc = check_options(ckpt, samples, count))) return rc;
+  if (cas.on || cas.epochs) {
+    if (!cas.on || !ckpt || draw.trunc_given || draw.no_ema || features || cas.epochs < 0 ||
+        cas.epochs > 100) {
+      fprintf(stderr, "clgan eval: error: --cas goes with --checkpoint (not --samples, "
+                      "--truncation, --no-ema or --features), --cas-epochs with --cas (0..100)\n");
+      return CLGAN_EXIT_USAGE;
+    }
+    return run_cas(ckpt, data_opt, device, classifier_path, json, count, draw.seed, &cas, quiet);
+  }
   if (draw.trunc_given && cli_check_truncation("eval", draw.truncation)) return CLGAN_EXIT_USAGE;
   if ((draw.trunc_given || draw.no_ema) && !ckpt) {
     fprintf(stderr, "clgan eval: error: --truncation and --no-ema go with --checkpoint\n");

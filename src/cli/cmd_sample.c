@@ -1,6 +1,11 @@
 /* clgan sample: images from a checkpoint's generator, as a PNG grid or an IDX file, from a seed,
  * from latent vectors in a .npy file, or along great circles between random latent vectors
- * (--interpolate); optionally the raw float outputs as .npy. */
+ * (--interpolate); optionally the raw float outputs as .npy. A conditional generator (issue
+ * 12) makes one class (--class), a class grid (the default PNG: a row per class, the same
+ * latent vector down each column), or a labelled synthetic set (IDX with --labels, classes
+ * balanced or as --class-weights asks). */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +18,12 @@
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* An IDX file's name: .idx, or MNIST's own spelling (train-labels-idx1-ubyte), maybe .gz. */
+static int idx_name(const char *s) {
+  return ends_with(s, ".idx") || ends_with(s, ".idx.gz") || ends_with(s, "-ubyte") ||
+         ends_with(s, "-ubyte.gz");
 }
 
 static void mean_min(const float *d, int n, double *mean, double *min) {
@@ -121,6 +132,9 @@ typedef struct {
   int png;
   int no_ema, trunc_given;
   float truncation;
+  /* Conditional generators. */
+  int klass, class_given, count_given;
+  const char *labels_out, *class_weights;
 } sample_opts;
 
 /* The checks that need no device: 0, or CLGAN_EXIT_USAGE with the message printed. */
@@ -130,10 +144,10 @@ static int check_options(sample_opts *o) {
     return CLGAN_EXIT_USAGE;
   }
   o->png = ends_with(o->out, ".png");
-  int idx = ends_with(o->out, ".idx") || ends_with(o->out, ".idx.gz");
+  int idx = idx_name(o->out);
   if (!o->png && !idx) {
-    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx or .idx.gz\n",
-            o->out);
+    fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx, .idx.gz "
+                    "or MNIST's -ubyte, -ubyte.gz\n", o->out);
     return CLGAN_EXIT_USAGE;
   }
   if (o->raw && !ends_with(o->raw, ".npy")) {
@@ -176,6 +190,24 @@ static int check_options(sample_opts *o) {
   }
   if (o->rows_given && !o->interpolate) {
     fprintf(stderr, "clgan sample: error: --rows goes with --interpolate\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->labels_out && !idx_name(o->labels_out)) {
+    fprintf(stderr, "clgan sample: error: --labels '%s': the name must end in .idx, .idx.gz or "
+                    "MNIST's -ubyte, -ubyte.gz\n", o->labels_out);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->labels_out && o->png) {
+    fprintf(stderr, "clgan sample: error: --labels goes with an IDX --out (a labelled data set), "
+                    "not a PNG grid\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->class_weights && o->class_given) {
+    fprintf(stderr, "clgan sample: error: --class and --class-weights exclude each other\n");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->class_given && o->klass < 0) {
+    fprintf(stderr, "clgan sample: error: --class %d: classes count from 0\n", o->klass);
     return CLGAN_EXIT_USAGE;
   }
   if (o->count < 1 || o->count > 1000000 || o->cols < 0) {
@@ -259,12 +291,140 @@ static clgan_status write_images(const sample_opts *o, const float *images, int 
   return st;
 }
 
+/* The checks of the conditional options against the checkpoint: CLGAN_INVALID_ARGUMENT (exit
+ * 2) with the message printed. */
+static clgan_status check_conditional(const sample_opts *o, const clgan_train_cfg *cfg) {
+  const char *given = o->class_given ? "--class" : o->labels_out ? "--labels"
+                      : o->class_weights ? "--class-weights" : NULL;
+  if (cfg->classes == 0 && given) {
+    fprintf(stderr, "clgan sample: error: %s: %s holds an unconditional generator (trained "
+                    "without --conditional), which has no classes\n", given, o->ckpt);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (o->class_given && o->klass >= cfg->classes) {
+    fprintf(stderr, "clgan sample: error: --class %d: the generator of %s knows classes "
+                    "0..%d\n", o->klass, o->ckpt, cfg->classes - 1);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  return CLGAN_OK;
+}
+
+/* A conditional checkpoint's default picture: the class grid. */
+static int class_grid(const sample_opts *o, const clgan_train_cfg *cfg) {
+  return cfg->classes > 0 && o->png && !o->class_given && !o->count_given && !o->latent_path &&
+         !o->interpolate && !o->class_weights;
+}
+
+static clgan_status make_class_grid(sample_opts *o, const clgan_train_cfg *cfg, float **z,
+                                    int32_t **labels) {
+  if (o->cols == 0) o->cols = 8;
+  if (o->cols > 256) o->cols = 256;
+  o->count = cfg->classes * o->cols;
+  *z = malloc((size_t)o->count * (size_t)cfg->latent * sizeof **z);
+  *labels = malloc((size_t)o->count * sizeof **labels);
+  if (!*z || !*labels) return CLGAN_HOST_OUT_OF_MEMORY;
+  clgan_class_grid(*z, *labels, cfg->classes, o->cols, cfg->latent, (uint64_t)o->seed);
+  if (o->trunc_given) {
+    /* Truncate the first row's vectors, then copy them down the columns again. */
+    clgan_status st = clgan_latent_truncate(*z, o->cols, cfg->latent, (uint64_t)o->seed,
+                                            o->truncation);
+    if (st) return st;
+    for (int k = 1; k < cfg->classes; k++)
+      memcpy(*z + (size_t)k * o->cols * cfg->latent, *z,
+             (size_t)o->cols * cfg->latent * sizeof **z);
+  }
+  return CLGAN_OK;
+}
+
+/* --class-weights: classes numbers >= 0, not all 0. */
+static clgan_status parse_weights(const char *text, int classes, double *w) {
+  const char *p = text;
+  int n = 0;
+  double total = 0.0;
+  while (n < classes) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(p, &end);
+    if (end == p || errno || !isfinite(v) || v < 0) break;
+    w[n++] = v;
+    total += v;
+    p = end;
+    if (*p != ',') break;
+    p++;
+  }
+  if (n != classes || *p || !(total > 0)) {
+    fprintf(stderr, "clgan sample: error: --class-weights '%s': give %d numbers >= 0 (one per "
+                    "class, not all 0), separated by commas\n", text, classes);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  return CLGAN_OK;
+}
+
+/* The samples' classes: --class, else exact shares (largest remainders) of the weights or of
+ * balanced classes, in an order shuffled from the seed. */
+static clgan_status make_labels(const sample_opts *o, int classes, int32_t **labels) {
+  clgan_status st = CLGAN_OK;
+  int n = o->count;
+  double *w = calloc((size_t)classes, sizeof *w);
+  int *quota = calloc((size_t)classes, sizeof *quota);
+  int32_t *order = malloc((size_t)n * sizeof *order);
+  *labels = malloc((size_t)n * sizeof **labels);
+  if (!w || !quota || !order || !*labels) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  if (o->class_given) {
+    for (int i = 0; i < n; i++) (*labels)[i] = o->klass;
+    goto done;
+  }
+  if (o->class_weights) {
+    if ((st = parse_weights(o->class_weights, classes, w))) goto done;
+  } else {
+    for (int k = 0; k < classes; k++) w[k] = 1.0;
+  }
+  double total = 0.0;
+  for (int k = 0; k < classes; k++) total += w[k];
+  int given = 0;
+  for (int k = 0; k < classes; k++) given += quota[k] = (int)floor(n * w[k] / total);
+  while (given < n) { /* the largest remainders, the lowest class first on a tie */
+    int best = -1;
+    double best_r = -1.0;
+    for (int k = 0; k < classes; k++) {
+      double r = n * w[k] / total - quota[k];
+      if (w[k] > 0 && r > best_r) best = k, best_r = r;
+    }
+    quota[best]++;
+    given++;
+  }
+  clgan_philox_shuffle(order, n, (uint64_t)o->seed, 0, 0x4C42);
+  for (int k = 0, i = 0; k < classes; k++)
+    for (int j = 0; j < quota[k]; j++) (*labels)[order[i++]] = k;
+done:
+  free(w);
+  free(quota);
+  free(order);
+  return st;
+}
+
+static clgan_status write_labels(const char *path, const int32_t *labels, int count) {
+  uint8_t *bytes = malloc((size_t)count);
+  if (!bytes) return CLGAN_HOST_OUT_OF_MEMORY;
+  for (int i = 0; i < count; i++) bytes[i] = (uint8_t)labels[i];
+  int dims[1] = {count};
+  clgan_status st = clgan_idx_write(path, bytes, dims, 1);
+  free(bytes);
+  return st;
+}
+
 int cmd_sample(int argc, char **argv) {
   sample_opts o = {.count = 64, .walk_rows = 8, .seed = 1};
   const cli_opt opts[] = {
       {"checkpoint", "PATH", CLI_STR, &o.ckpt, "checkpoint written by clgan train (required)", NULL},
-      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images) (required)", NULL},
-      {"count", "N", CLI_INT, &o.count, "number of images (ignored with --latent)", NULL},
+      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images; also MNIST's names, train-images-idx3-ubyte[.gz]) (required)", NULL},
+      {"count", "N", CLI_INT, &o.count, "number of images (ignored with --latent)", &o.count_given},
+      {"class", "K", CLI_INT, &o.klass, "conditional checkpoint: every image of class K (default for a PNG: the class grid, a row per class)", &o.class_given},
+      {"labels", "FILE.idx.gz", CLI_STR, &o.labels_out, "conditional checkpoint: write the images' classes as an IDX labels file beside an IDX --out (a labelled synthetic data set)", NULL},
+      {"class-weights", "W0,W1,..", CLI_STR, &o.class_weights, "conditional checkpoint: the classes' shares of the images (default balanced); one weight >= 0 per class", NULL},
       {"seed", "S", CLI_LONG, &o.seed, "seed of the latent vectors N(0, 1) (1)", &o.seed_given},
       {"latent", "FILE.npy", CLI_STR, &o.latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
       {"raw", "FILE.npy", CLI_STR, &o.raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
@@ -287,22 +447,30 @@ int cmd_sample(int argc, char **argv) {
   clgan_net g = {0};
   clgan_train_cfg cfg;
   float *z = NULL, *images = NULL;
+  int32_t *labels = NULL;
   int rows = 0, width = 0;
   if ((st = cli_open_device(o.device, 0, &dev))) goto done;
   int is_ema = 0;
   if ((st = clgan_checkpoint_load_generator(o.ckpt, dev, &g, &cfg, &rows, &width, 256,
                                             o.no_ema ? CLGAN_GEN_RAW : CLGAN_GEN_AUTO, &is_ema)))
     goto done;
-  if ((st = make_latents(&o, cfg.latent, &z))) goto done;
+  if ((st = check_conditional(&o, &cfg))) goto done;
+  if (class_grid(&o, &cfg)) {
+    if ((st = make_class_grid(&o, &cfg, &z, &labels))) goto done;
+  } else if ((st = make_latents(&o, cfg.latent, &z)) ||
+             (cfg.classes > 0 && (st = make_labels(&o, cfg.classes, &labels)))) {
+    goto done;
+  }
   int dim = rows * width;
   images = malloc((size_t)o.count * (size_t)dim * sizeof *images);
   if (!images) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto done;
   }
-  if ((st = clgan_generate(&g, z, o.count, cfg.latent, images))) goto done;
+  if ((st = clgan_generate_labels(&g, z, labels, o.count, cfg.latent, images))) goto done;
   if (o.raw && (st = clgan_npy_write_f32(o.raw, images, o.count, dim))) goto done;
   st = write_images(&o, images, rows, width);
+  if (st == CLGAN_OK && o.labels_out) st = write_labels(o.labels_out, labels, o.count);
   if (st == CLGAN_OK)
     printf("clgan sample: %d images (%dx%d) from %s%s -> %s%s%s\n", o.count, rows, width, o.ckpt,
            is_ema ? " (EMA generator)" : "", o.out, o.raw ? ", raw floats -> " : "",
@@ -311,6 +479,7 @@ int cmd_sample(int argc, char **argv) {
     st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width);
 done:
   free(z);
+  free(labels);
   free(images);
   clgan_net_free(&g);
   clgan_device_close(dev);

@@ -71,7 +71,7 @@ typedef struct {
   const char *model, *gspec, *dspec, *data_dir, *out;
   const char *device, *resume, *opt, *opt_g, *opt_d;
   const char *loss, *init, *diffaug;
-  int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit;
+  int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit, conditional;
   long eval_every;
   int eval_count, keep_best;
   const char *classifier;
@@ -134,6 +134,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
       {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
       {"diffaug", "POLICY", CLI_STR, &o->diffaug, help[5], &o->given[G_DIFFAUG]},
+      {"conditional", NULL, CLI_FLAG, &o->conditional, "class-conditional GAN on the training labels (README: Conditional GANs): G gets the one-hot class with z, D the one-hot class with the image (MLP) or a class projection (convolutional D)", NULL},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
       {"clip-grad-norm", "C", CLI_FLOAT, &o->clip, "clip each network's gradient norm to C (0 = off, the default)", &o->given[G_CLIP]},
@@ -192,7 +193,13 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
   }
   int rows = 0, cols = 0;
   clgan_status st = clgan_checkpoint_cfg(o->resume, cfg, &rows, &cols);
-  return st != CLGAN_OK ? cli_exit_code(st) : 0;
+  if (st != CLGAN_OK) return cli_exit_code(st);
+  if (o->conditional && cfg->classes == 0) {
+    fprintf(stderr, "clgan train: error: --conditional: %s is an unconditional run, which "
+                    "stays one when resumed (start a new run instead)\n", o->resume);
+    return CLGAN_EXIT_USAGE;
+  }
+  return 0;
 }
 
 /* The optimizer options of both networks: --optimizer-g/-d and --lr-g/-d override the
@@ -270,6 +277,7 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
   if (given[G_GP]) cfg->gp_lambda = o->gp_lambda;
   if (given[G_EMA]) cfg->ema = o->ema;
+  if (o->conditional) cfg->classes = CLGAN_CLASSES_FROM_DATA;
   int rc = apply_optimizer_options(o, cfg);
   if (rc) return rc;
   char err[256];

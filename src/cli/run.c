@@ -148,6 +148,17 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
            cfg->model, di->name, di->platform_name, rc->data_dir, info.count, info.rows,
            info.cols, cfg->g_spec, cfg->d_spec, cfg->batch, info.total, info.per_epoch,
            ro->resume ? ", resumed" : "", rc->dir);
+  const clgan_train_cfg *tc = clgan_trainer_cfg(clgan_run_trainer(*run));
+  if (!ro->quiet && tc->classes > 0) {
+    clgan_net_spec d_spec;
+    clgan_cond_cfg gc, dc;
+    char err[64];
+    if (clgan_spec_parse(tc->d_spec, &d_spec, err, sizeof err) == CLGAN_OK) {
+      clgan_conditioning(tc, &d_spec, &gc, &dc);
+      printf("  conditional on %d classes: G %s, D %s\n", tc->classes, clgan_cond_name(gc.kind),
+             clgan_cond_name(dc.kind));
+    }
+  }
   if (info.start_step >= info.total) {
     fprintf(stderr, "clgan train: error: the checkpoint is at step %ld, which already reaches "
                     "the run's bound of %ld steps; raise --steps or --epochs to go on\n",

@@ -95,6 +95,9 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = clgan_st_add_meta(w, "init", clgan_init_name(c->init))) ||
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
       (st = clgan_st_add_meta(w, "diffaug", clgan_aug_policy_name(c->diffaug))) ||
+      (st = ckpt_meta_printf(w, "classes", "%d", c->classes)) ||
+      (st = ckpt_meta_printf(w, "conditioning", "generator=%s discriminator=%s",
+                             clgan_cond_name(t->g_cond.kind), clgan_cond_name(t->d_cond.kind))) ||
       (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
       (st = ckpt_meta_printf(w, "gp_lambda", "%.9g", (double)c->gp_lambda)) ||
       (st = ckpt_meta_printf(w, "ema", "%.9g", (double)c->ema)) ||
@@ -233,6 +236,8 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
   c->gp_lambda = meta_float(f, path, "gp_lambda", &st);
   /* Written since the EMA generator (issue 10); a checkpoint from before has none. */
   c->ema = clgan_st_meta(f, "ema") ? meta_float(f, path, "ema", &st) : 0.0f;
+  /* Written since conditional GANs (issue 12); earlier checkpoints are unconditional. */
+  c->classes = clgan_st_meta(f, "classes") ? meta_int(f, path, "classes", &st) : 0;
   if (st != CLGAN_OK) return st;
   char *seed_end = NULL;
   errno = 0;
@@ -324,6 +329,17 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }
+  if (c.classes != t->cfg.classes) {
+    if (c.classes == 0 || t->cfg.classes == 0)
+      clgan_error("%s: the checkpoint is %s and this run is %s", path,
+                  c.classes ? "conditional" : "unconditional",
+                  t->cfg.classes ? "conditional (--conditional)" : "not");
+    else
+      clgan_error("%s: the checkpoint is conditional on %d classes, this data set has %d", path,
+                  c.classes, t->cfg.classes);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
   if (c.diffaug != t->cfg.diffaug) {
     clgan_error("%s: the checkpoint was trained with DiffAugment policy %s, this run has %s",
                 path, clgan_aug_policy_name(c.diffaug), clgan_aug_policy_name(t->cfg.diffaug));
@@ -407,7 +423,16 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
     goto done;
   }
   if (is_ema) *is_ema = ema;
-  if ((st = clgan_net_create(g, dev, &spec, cfg->latent, 1, 1, max_batch))) goto done;
+  clgan_net_spec d_spec;
+  clgan_cond_cfg g_cond, d_cond;
+  if ((st = clgan_spec_parse(cfg->d_spec, &d_spec, err, sizeof err))) {
+    clgan_error("%s: the discriminator spec in the checkpoint is invalid: %s", path, err);
+    st = CLGAN_BAD_FORMAT;
+    goto done;
+  }
+  clgan_conditioning(cfg, &d_spec, &g_cond, &d_cond);
+  if ((st = clgan_net_create_cond(g, dev, &spec, cfg->latent, 1, 1, max_batch, &g_cond)))
+    goto done;
   if ((st = ckpt_net_stage(f, path, g, ema ? "generator_ema" : "generator", NULL, 0, &h)) ||
       (st = ckpt_net_upload(g, &h)))
     goto done;

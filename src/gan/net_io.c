@@ -29,6 +29,11 @@ static void tensor_name(char *name, size_t size, const char *prefix, int layer,
     snprintf(name, size, "%d.%s", layer, what);
 }
 
+/* "<prefix>.embed.weight", or "embed.weight" without a prefix. */
+static void embed_name(char *name, size_t size, const char *prefix) {
+  snprintf(name, size, "%s%sembed.weight", prefix ? prefix : "", prefix ? "." : "");
+}
+
 static const char *state_name(clgan_opt_kind k, int which) {
   if (k == CLGAN_OPT_ADAM) return which == 1 ? "exp_avg" : "exp_avg_sq";
   if (k == CLGAN_OPT_RMSPROP) return which == 1 ? "square_avg" : NULL;
@@ -119,6 +124,19 @@ clgan_status ckpt_net_add(clgan_st_writer *w, const clgan_net *net, const ckpt_n
                           const char *prefix, const clgan_opt_cfg *opt) {
   clgan_status st = CLGAN_OK;
   char name[160], oname[200];
+  if (net->e_n) {
+    /* The projection's class embedding (nn.Embedding(classes, F).weight). */
+    int64_t eshape[2] = {net->cond.classes, (int64_t)(net->e_n / (size_t)net->cond.classes)};
+    embed_name(name, sizeof name, prefix);
+    if ((st = add_f32(w, name, h->params + net->e_off, eshape, 2))) return st;
+    for (int s = 1; s <= 2; s++) {
+      const char *sn = opt ? state_name(opt->kind, s) : NULL;
+      if (!sn) continue;
+      snprintf(oname, sizeof oname, "optimizer.%s.%s", name, sn);
+      if ((st = add_f32(w, oname, (s == 1 ? h->state1 : h->state2) + net->e_off, eshape, 2)))
+        return st;
+    }
+  }
   for (int i = 0; i < net->count; i++) {
     const clgan_layer *l = &net->layers[i];
     if (!l->w_n) continue;
@@ -180,6 +198,19 @@ clgan_status ckpt_net_stage(const clgan_st_file *f, const char *path, const clga
   clgan_status st = CLGAN_OK;
   char name[160], oname[200];
   if ((st = alloc_host(net, h, 1))) return st;
+  if (net->e_n) {
+    int64_t eshape[2] = {net->cond.classes, (int64_t)(net->e_n / (size_t)net->cond.classes)};
+    embed_name(name, sizeof name, prefix);
+    const float *src = ckpt_need_tensor(f, name, eshape, 2, &st);
+    if (src) memcpy(h->params + net->e_off, src, net->e_n * sizeof(float));
+    for (int s = 1; s <= 2 && with_optimizer && st == CLGAN_OK; s++) {
+      const char *sn = state_name(opt->kind, s);
+      if (!sn) continue;
+      snprintf(oname, sizeof oname, "optimizer.%s.%s", name, sn);
+      const float *os = ckpt_need_tensor(f, oname, eshape, 2, &st);
+      if (os) memcpy((s == 1 ? h->state1 : h->state2) + net->e_off, os, net->e_n * sizeof(float));
+    }
+  }
   for (int i = 0; i < net->count && st == CLGAN_OK; i++) {
     const clgan_layer *l = &net->layers[i];
     if (!l->w_n) continue;

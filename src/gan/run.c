@@ -58,6 +58,7 @@ struct clgan_run {
   history hist;      /* step, D loss, G loss for losses.png */
   run_eval eval;
   float *latent, *pixels;   /* the sample grid's fixed latent batch and its images */
+  int32_t *grid_labels;     /* conditional: the class grid's labels (a row per class) */
   int count;                /* images in the grid */
   long per_epoch, total, start_step;
   int started;
@@ -162,8 +163,9 @@ static clgan_status write_samples(clgan_run *run) {
   char path[1200];
   snprintf(path, sizeof path, "%s/samples/step_%06ld.png", run->dir,
            clgan_trainer_step_count(run->t));
-  clgan_status st = clgan_generate(clgan_trainer_sampler(run->t), run->latent, run->count,
-                                   run->cfg.latent, run->pixels);
+  clgan_status st = clgan_generate_labels(clgan_trainer_sampler(run->t), run->latent,
+                                          run->grid_labels, run->count, run->cfg.latent,
+                                          run->pixels);
   if (st != CLGAN_OK) return st;
   return clgan_png_write_grid(path, run->pixels, run->count, 1, run->ds.rows, run->ds.cols,
                               run->cfg.grid, 2);
@@ -276,6 +278,30 @@ static clgan_status copy_text(char *dst, size_t size, const char *src, const cha
   return CLGAN_OK;
 }
 
+/* Conditional training: the labels on the device, and the class count from them. */
+static clgan_status upload_labels(clgan_run *run) {
+  clgan_status st;
+  const clgan_dataset *ds = &run->ds;
+  if (!ds->labels) {
+    clgan_error("conditional training needs the training labels, and %s has no "
+                "train-labels-idx1-ubyte[.gz]", run->data_dir);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (run->cfg.classes == CLGAN_CLASSES_FROM_DATA) run->cfg.classes = ds->classes;
+  if (ds->classes > run->cfg.classes) {
+    clgan_error("the training labels of %s go up to %d, but the model is conditional on %d "
+                "classes", run->data_dir, ds->classes - 1, run->cfg.classes);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (run->cfg.classes < 2) {
+    clgan_error("the training labels of %s hold one class only: nothing to condition on",
+                run->data_dir);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if ((st = clgan_buffer_alloc(run->dev, &run->data.labels, (size_t)ds->count))) return st;
+  return clgan_buffer_write(run->dev, &run->data.labels, 0, (size_t)ds->count, ds->labels);
+}
+
 /* Data, trainer, resume: everything up to the run folder. */
 static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   clgan_status st;
@@ -286,6 +312,7 @@ static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   info->rows = run->data.rows = run->ds.rows;
   info->cols = run->data.cols = run->ds.cols;
   if ((st = clgan_dataset_upload(run->dev, &run->ds, &run->data.images))) return st;
+  if (run->cfg.classes != 0 && (st = upload_labels(run))) return st;
   if ((st = clgan_trainer_create(&run->t, run->dev, &run->cfg, &run->data))) return st;
   if (run->rc.resume && (st = clgan_trainer_load(run->t, run->rc.resume))) return st;
   run->start_step = info->start_step = clgan_trainer_step_count(run->t);
@@ -313,12 +340,20 @@ static clgan_status open_folder(clgan_run *run) {
                            .keep_until = (double)run->start_step};
   if ((st = clgan_csv_open(&run->csv, &csv_cfg))) return st;
   if (run->rc.eval_every > 0 && (st = run_eval_open(run))) return st;
-  run->count = run->cfg.grid * run->cfg.grid;
+  /* A conditional run's grid is the class grid: a row per class, grid columns. */
+  int classes = run->cfg.classes;
+  run->count = run->cfg.grid * (classes > 0 ? classes : run->cfg.grid);
   run->latent = malloc((size_t)run->count * (size_t)run->cfg.latent * sizeof *run->latent);
   run->pixels = malloc((size_t)run->count * (size_t)(run->ds.rows * run->ds.cols) *
                        sizeof *run->pixels);
-  if (!run->latent || !run->pixels) return CLGAN_HOST_OUT_OF_MEMORY;
-  clgan_fixed_latent(run->latent, run->count, run->cfg.latent, run->cfg.seed);
+  if (classes > 0) run->grid_labels = malloc((size_t)run->count * sizeof *run->grid_labels);
+  if (!run->latent || !run->pixels || (classes > 0 && !run->grid_labels))
+    return CLGAN_HOST_OUT_OF_MEMORY;
+  if (classes > 0)
+    clgan_class_grid(run->latent, run->grid_labels, classes, run->cfg.grid, run->cfg.latent,
+                     run->cfg.seed);
+  else
+    clgan_fixed_latent(run->latent, run->count, run->cfg.latent, run->cfg.seed);
   return CLGAN_OK;
 }
 
@@ -473,6 +508,8 @@ void clgan_run_close(clgan_run *run) {
   free(run->pixels);
   clgan_trainer_free(run->t);
   clgan_buffer_free(&run->data.images);
+  clgan_buffer_free(&run->data.labels);
+  free(run->grid_labels);
   clgan_dataset_free(&run->ds);
   free(run);
 }

@@ -91,6 +91,7 @@ clgan_status clgan_train_cfg_check(const clgan_train_cfg *c, clgan_cfg_fault *f)
       fault_double(f, "clip_weights", NULL, c->clip_weights, c->clip_weights >= 0, nonneg) ||
       fault_double(f, "gp_lambda", NULL, c->gp_lambda, c->gp_lambda >= 0, nonneg) ||
       fault_double(f, "ema", NULL, c->ema, c->ema >= 0 && c->ema < 1, "[0, 1), 0 = off") ||
+      fault_long(f, "classes", c->classes, -1, 256, "0..256 (0 = unconditional)") ||
       fault_long(f, "diffaug", (long)c->diffaug, 0, CLGAN_AUG_ALL,
                  "none, translation, cutout or translation,cutout") ||
       opt_fault(f, &c->opt_g, "generator") || opt_fault(f, &c->opt_d, "discriminator"))

@@ -19,7 +19,8 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_inflight_free(&t->in_flight);
   /* Views before what they view. */
   clgan_buffer *views[] = {&t->logits_real, &t->logits_fake, &t->x2_fake, &t->dl_fake,
-                           &t->lt_fake,     &t->pr_fake,     &t->real_aug, &t->fake_aug};
+                           &t->lt_fake,     &t->pr_fake,     &t->real_aug, &t->fake_aug,
+                           &t->labels_real, &t->labels_fake};
   for (size_t i = 0; i < sizeof views / sizeof views[0]; i++) clgan_buffer_free(views[i]);
   clgan_net_free(&t->g);
   clgan_net_free(&t->g_ema);
@@ -27,10 +28,56 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
                           &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2,
-                          &t->dfake};
+                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
   free(t);
+}
+
+void clgan_conditioning(const clgan_train_cfg *cfg, const clgan_net_spec *d_spec,
+                        clgan_cond_cfg *g, clgan_cond_cfg *d) {
+  *g = *d = (clgan_cond_cfg){.kind = CLGAN_COND_NONE};
+  if (cfg->classes <= 0) return;
+  int conv = 0;
+  for (int i = 0; i < d_spec->count; i++)
+    conv |= d_spec->layers[i].kind == CLGAN_LAYER_CONV || d_spec->layers[i].kind == CLGAN_LAYER_CONVT;
+  *g = (clgan_cond_cfg){.kind = CLGAN_COND_CONCAT, .classes = cfg->classes};
+  *d = (clgan_cond_cfg){.kind = conv ? CLGAN_COND_PROJECTION : CLGAN_COND_CONCAT,
+                        .classes = cfg->classes};
+}
+
+/* Conditional training's label buffers; the uniform class distribution of the fake labels. */
+static clgan_status alloc_labels(clgan_trainer *t) {
+  clgan_status st;
+  clgan_device *dev = t->dev;
+  size_t b = (size_t)t->cfg.batch, ib = b * sizeof(int32_t);
+  int k = t->cfg.classes;
+  float *cdf = malloc((size_t)k * sizeof *cdf);
+  if (!cdf) return CLGAN_HOST_OUT_OF_MEMORY;
+  clgan_class_cdf(cdf, NULL, k);
+  /* Halves of one buffer where a view may start at B labels (the fused D step needs that, and
+   * has it: its batches' halves are aligned alike), else two buffers. */
+  if (ib % clgan_device_align(dev) == 0) {
+    if ((st = clgan_buffer_alloc(dev, &t->labels2, 2 * ib)) ||
+        (st = clgan_buffer_zero(dev, &t->labels2)) ||
+        (st = clgan_buffer_view(dev, &t->labels2, 0, ib, &t->labels_real)) ||
+        (st = clgan_buffer_view(dev, &t->labels2, ib, ib, &t->labels_fake)))
+      goto done;
+  } else if ((st = clgan_buffer_alloc(dev, &t->labels_real, ib)) ||
+             (st = clgan_buffer_alloc(dev, &t->labels_fake, ib)) ||
+             (st = clgan_buffer_zero(dev, &t->labels_real)) ||
+             (st = clgan_buffer_zero(dev, &t->labels_fake))) {
+    goto done;
+  }
+  if ((st = clgan_buffer_alloc(dev, &t->label_u, b * sizeof(float))) ||
+      (st = clgan_buffer_alloc(dev, &t->label_cdf, (size_t)k * sizeof(float))) ||
+      (st = clgan_buffer_write(dev, &t->label_cdf, 0, (size_t)k * sizeof(float), cdf)))
+    goto done;
+  clgan_net_set_labels(&t->g, &t->labels_fake);
+  if (t->cfg.ema > 0.0f) clgan_net_set_labels(&t->g_ema, &t->labels_fake);
+done:
+  free(cdf);
+  return st;
 }
 
 static clgan_status parse_spec(const char *what, const char *text, clgan_net_spec *spec) {
@@ -142,15 +189,28 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if ((st = parse_spec("generator", cfg->g_spec, &t->g_spec)) ||
       (st = parse_spec("discriminator", cfg->d_spec, &t->d_spec)))
     goto fail;
+  clgan_conditioning(cfg, &t->d_spec, &t->g_cond, &t->d_cond);
+  if (cfg->classes < 0 || cfg->classes > 256) {
+    clgan_error("classes %d: the trainer takes 0 (unconditional) or a count up to 256 (a run "
+                "resolves CLGAN_CLASSES_FROM_DATA from the labels)", cfg->classes);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
+  if (cfg->classes > 0 && !data->labels.mem) {
+    clgan_error("conditional training on %d classes needs the data set's labels, and none were "
+                "uploaded", cfg->classes);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
   size_t align = clgan_device_align(dev), fb = sizeof(float);
   t->fused = ((size_t)b * fb) % align == 0 && ((size_t)b * (size_t)t->dim * fb) % align == 0;
   /* Batch statistics of real and fake together would change the model; so would one power
    * iteration of spectral normalisation where PyTorch's two forwards run two. */
   for (int i = 0; i < t->d_spec.count; i++)
     if (clgan_layer_is_bn(t->d_spec.layers[i].kind) || t->d_spec.layers[i].sn) t->fused = 0;
-  if ((st = clgan_net_create(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
-      (st = clgan_net_create(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
-                             t->fused ? 2 * b : b)))
+  if ((st = clgan_net_create_cond(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b, &t->g_cond)) ||
+      (st = clgan_net_create_cond(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
+                                  t->fused ? 2 * b : b, &t->d_cond)))
     goto fail;
   if (t->g.out != t->dim) {
     clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
@@ -186,11 +246,12 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     goto fail;
   /* The EMA generator starts as a copy of G. */
   if (cfg->ema > 0.0f &&
-      ((st = clgan_net_create(&t->g_ema, dev, &t->g_spec, cfg->latent, 1, 1, b)) ||
+      ((st = clgan_net_create_cond(&t->g_ema, dev, &t->g_spec, cfg->latent, 1, 1, b,
+                                   &t->g_cond)) ||
        (st = clgan_net_average(&t->g_ema, &t->g, 0.0f))))
     goto fail;
   if ((st = t->fused ? alloc_fused(t) : alloc_separate(t)) ||
-      (cfg->diffaug && (st = alloc_aug(t))))
+      (cfg->diffaug && (st = alloc_aug(t))) || (cfg->classes > 0 && (st = alloc_labels(t))))
     goto fail;
   if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
       (st = clgan_buffer_alloc(dev, &t->z, (size_t)b * (size_t)cfg->latent * fb)) ||
@@ -299,8 +360,11 @@ static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *real,
   if ((!t->external_batches &&
        (st = clgan_rand_uniform(t->dev, &t->gp_eps, b, 0.0f, 1.0f, t->cfg.seed,
                                 (uint64_t)t->d_batches, STREAM_GP))) ||
-      (st = clgan_gp_interpolate(t->dev, &t->x_hat, real, fake, &t->gp_eps, b, t->dim)) ||
-      (st = clgan_net_forward(&t->d, &t->x_hat, b, t->d.run_count, 1, &out)) ||
+      (st = clgan_gp_interpolate(t->dev, &t->x_hat, real, fake, &t->gp_eps, b, t->dim)))
+    return st;
+  /* The interpolates carry the real batch's labels (a conditional critic). */
+  clgan_net_set_labels(&t->d, &t->labels_real);
+  if ((st = clgan_net_forward(&t->d, &t->x_hat, b, t->d.run_count, 1, &out)) ||
       (st = clgan_net_backward(&t->d, &through, &t->x_hat, &t->ones, &g)))
     return st;
   /* dg overwrites g in place: the double backward reads the layers' other gradients only. */
@@ -346,6 +410,15 @@ static clgan_status d_step(clgan_trainer *t) {
        (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
                                (uint64_t)t->d_batches, STREAM_NOISE))))
     return st;
+  /* Conditional: the real labels by the same permutation, the fake ones drawn. */
+  if (t->cfg.classes > 0 && !t->external_batches &&
+      ((st = clgan_gather_labels(t->dev, &t->labels_real, &t->data.labels, &t->perm,
+                                 (int)t->pos, b)) ||
+       (st = clgan_rand_uniform(t->dev, &t->label_u, b, 0.0f, 1.0f, t->cfg.seed,
+                                (uint64_t)t->d_batches, STREAM_LABELS)) ||
+       (st = clgan_labels_from_uniform(t->dev, &t->labels_fake, &t->label_u, &t->label_cdf, b,
+                                       t->cfg.classes))))
+    return st;
   if ((st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))) return st;
   /* What D sees: the batches themselves, or with DiffAugment their augmentations. */
   const clgan_buffer *real_in = &t->real, *fake_in = fake;
@@ -357,6 +430,7 @@ static clgan_status d_step(clgan_trainer *t) {
   if (t->fused) {
     /* Real rows then fake rows through D at once; the losses see the two halves. */
     back.batch = 2 * b;
+    clgan_net_set_labels(&t->d, &t->labels2);
     if ((!t->cfg.diffaug &&
          (st = clgan_buffer_copy(t->dev, &t->x2_fake, 0, fake, 0, t->x2_fake.bytes))) ||
         (st = clgan_net_forward(&t->d, &t->x2, 2 * b, dl, 1, &logits)) ||
@@ -367,11 +441,13 @@ static clgan_status d_step(clgan_trainer *t) {
       return st;
   } else {
     /* D on the real batch, then on the fake one, gradients summed. */
+    clgan_net_set_labels(&t->d, &t->labels_real);
     if ((st = clgan_net_forward(&t->d, real_in, b, dl, 1, &logits)) ||
         (st = loss_and_stats(t, logits, ON_REAL)) ||
         (st = clgan_net_backward(&t->d, &back, real_in, &t->dlogits, NULL)))
       return st;
     back.accumulate = 1;
+    clgan_net_set_labels(&t->d, &t->labels_fake);
     if ((st = clgan_net_forward(&t->d, fake_in, b, dl, 1, &logits)) ||
         (st = loss_and_stats(t, logits, ON_FAKE)) ||
         (st = clgan_net_backward(&t->d, &back, fake_in, &t->dlogits, NULL)))
@@ -404,6 +480,7 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
     if ((st = clgan_augment_forward(t->dev, &aug, &t->fake_aug, fake))) return st;
     fake = &t->fake_aug;
   }
+  clgan_net_set_labels(&t->d, &t->labels_fake);
   if ((st = clgan_net_forward(&t->d, fake, b, t->d.run_count, 1, &logits)) ||
       (st = loss_and_stats(t, logits, FOR_G)) ||
       (st = clgan_net_backward(&t->d, &through_d, fake, &t->dlogits, &dfake)))
@@ -470,23 +547,66 @@ void clgan_fixed_latent(float *z, int count, int latent_dim, uint64_t seed) {
   clgan_ref_rand_normal(z, count * latent_dim, 0.0f, 1.0f, seed, 0, STREAM_FIXED_LATENT);
 }
 
+void clgan_class_grid(float *z, int32_t *labels, int classes, int cols, int latent_dim,
+                      uint64_t seed) {
+  size_t n = (size_t)latent_dim;
+  clgan_fixed_latent(z, cols, latent_dim, seed);
+  for (int k = classes - 1; k >= 0; k--)
+    for (int j = cols - 1; j >= 0; j--) {
+      /* Row 0 is the fixed batch itself; later rows copy it (back to front, in place). */
+      if (k) memcpy(z + ((size_t)k * cols + j) * n, z + (size_t)j * n, n * sizeof *z);
+      labels[(size_t)k * cols + j] = k;
+    }
+}
+
 clgan_status clgan_generate(clgan_net *g, const float *latent, int count, int latent_dim,
                             float *out) {
+  return clgan_generate_labels(g, latent, NULL, count, latent_dim, out);
+}
+
+clgan_status clgan_generate_labels(clgan_net *g, const float *latent, const int32_t *labels,
+                                   int count, int latent_dim, float *out) {
   clgan_status st = CLGAN_OK;
-  clgan_buffer z = {0};
-  int chunk = g->max_batch;
+  clgan_buffer z = {0}, lab = {0};
+  int chunk = g->max_batch, classes = g->cond.kind != CLGAN_COND_NONE ? g->cond.classes : 0;
   size_t fb = sizeof(float);
+  int32_t *host = NULL;
+  const clgan_buffer *saved = g->labels;
+  for (int i = 0; labels && classes && i < count; i++)
+    if (labels[i] < 0 || labels[i] >= classes) {
+      clgan_error("sample %d asks for class %d; the generator knows classes 0..%d", i,
+                  (int)labels[i], classes - 1);
+      return CLGAN_INVALID_ARGUMENT;
+    }
   if ((st = clgan_buffer_alloc(g->dev, &z, (size_t)chunk * (size_t)latent_dim * fb))) return st;
+  if (classes) {
+    host = malloc((size_t)chunk * sizeof *host);
+    if (!host) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto done;
+    }
+    if ((st = clgan_buffer_alloc(g->dev, &lab, (size_t)chunk * sizeof(int32_t)))) goto done;
+    clgan_net_set_labels(g, &lab);
+  }
   for (int first = 0; first < count; first += chunk) {
     int n = count - first < chunk ? count - first : chunk;
     const clgan_buffer *y = NULL;
-    if ((st = clgan_buffer_write(g->dev, &z, 0, (size_t)n * (size_t)latent_dim * fb,
+    for (int i = 0; classes && i < n; i++)
+      host[i] = labels ? labels[first + i] : (first + i) % classes;
+    if ((classes &&
+         (st = clgan_buffer_write(g->dev, &lab, 0, (size_t)n * sizeof(int32_t), host))) ||
+        (st = clgan_buffer_write(g->dev, &z, 0, (size_t)n * (size_t)latent_dim * fb,
                                  latent + (size_t)first * (size_t)latent_dim)) ||
         (st = clgan_net_forward(g, &z, n, g->count, 0, &y)) ||
         (st = clgan_buffer_read(g->dev, y, 0, (size_t)n * (size_t)g->out * fb,
                                 out + (size_t)first * (size_t)g->out)))
       break;
   }
+done:
+  /* The read above waited for the forward: the buffer can go, and the net gets its own back. */
+  clgan_net_set_labels(g, saved);
+  clgan_buffer_free(&lab);
   clgan_buffer_free(&z);
+  free(host);
   return st;
 }

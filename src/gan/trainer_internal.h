@@ -26,6 +26,7 @@ enum {
   STREAM_AUG_REAL = 6,  /* DiffAugment: D step's real batch, keyed by d_batches */
   STREAM_AUG_FAKE = 7,  /* D step's fake batch, keyed by d_batches */
   STREAM_AUG_G = 8,     /* G step's fake batch, keyed by step */
+  STREAM_LABELS = 9,    /* conditional: the fake batch's labels, keyed by d_batches */
   STREAM_FIXED_LATENT = 0x5A4D
 };
 
@@ -80,6 +81,15 @@ struct clgan_trainer {
    * halves when fused, where real is then a buffer of its own), and the gradient of G's
    * output brought back through the augmentation's transpose. */
   clgan_buffer real_aug, fake_aug, dfake;
+
+  /* Conditional training (cfg.classes > 0): the real batch's labels and the fake batch's, one
+   * (2B) int32 buffer whose halves are views (D's fused batch reads the whole), the uniforms
+   * the fake labels come from, and the classes' cumulative weights (uniform). With
+   * external_batches the caller writes labels2 too. */
+  clgan_cond_cfg g_cond, d_cond;
+  clgan_buffer labels2, labels_real, labels_fake; /* (2B) and views of its halves, or (when
+                                                     a half is not aligned) two buffers */
+  clgan_buffer label_u, label_cdf;                /* (B), (classes) */
 };
 
 /* Builds the permutation of epoch `epoch` on the host and uploads it. */

@@ -34,6 +34,7 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
   }
   int last = net->run_count - 1;
   while (last > 0 && clgan_layer_is_view(&net->layers[last])) last--;
+  if ((st = nn_cond_double_backward_input(net, batch, &x, &gbar))) return st;
   const clgan_buffer *in = x;       /* the layer's forward input h */
   const clgan_buffer *gin = gbar;   /* dP/d(the layer's input gradient) */
   int ping = 0;
@@ -54,7 +55,8 @@ clgan_status clgan_net_double_backward(clgan_net *net, int batch, const clgan_bu
     if ((sn && (st = clgan_sn_begin_grad(net, l, 1))) ||
         (st = clgan_layer_kind_ops(l->spec.kind)->double_backward(net, l, batch, in, gy, gin,
                                                                   gout)) ||
-        (sn && (st = clgan_sn_end_grad(net, l, 1))))
+        (sn && (st = clgan_sn_end_grad(net, l, 1))) ||
+        (st = nn_cond_double_backward_layer(net, i, batch, seed, gin)))
       return st;
     in = &l->y;
     gin = &net->scratch[ping];

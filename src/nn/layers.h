@@ -100,4 +100,33 @@ clgan_status clgan_sn_end_grad(clgan_net *net, clgan_layer *l, int accumulate);
 void clgan_layer_init_affine(const clgan_layer *l, const clgan_layer_init_cfg *cfg,
                              double field, float *w, float *b);
 
+/* Conditioning around the layers (cond.c; clgan_cond in include/clgan/nn.h), called by net.c
+ * and gradpen.c; each does nothing for an unconditional net. */
+/* The first layer's input shape: concat flattens it and adds the classes. */
+void nn_cond_input_shape(const clgan_net *net, int *c, int *h, int *w);
+/* After the layers are shaped: whether the spec can carry the conditioning (0 with a message),
+ * and projection's proj_layer and e_n. */
+int nn_cond_check(clgan_net *net, char *err, size_t size);
+clgan_status nn_cond_alloc(clgan_net *net); /* after the arenas */
+void nn_cond_free(clgan_net *net);
+/* Host initial values of the embedding into the arena copy host. */
+void nn_cond_init(const clgan_net *net, clgan_init init, unsigned long long seed,
+                  unsigned stream, float *host);
+/* Forward: the input the layers read (concat: cond_x, built here), and after layer i the
+ * projection term when i is proj_layer (in: the layer's input). */
+clgan_status nn_cond_forward_input(clgan_net *net, const clgan_buffer **x, int batch);
+clgan_status nn_cond_forward_layer(clgan_net *net, int i, const clgan_buffer *in, int batch);
+/* Backward: the input the first layer read; after layer i's backward, the projection's share;
+ * at the end, the input gradient handed back (concat: its image part). */
+const clgan_buffer *nn_cond_backward_input(const clgan_net *net, const clgan_buffer *x);
+clgan_status nn_cond_backward_layer(clgan_net *net, int i, const clgan_backward_cfg *cfg,
+                                    const clgan_buffer *dy, const clgan_buffer *in, int need_dx);
+clgan_status nn_cond_backward_output(clgan_net *net, int batch, const clgan_buffer **grad);
+/* Double backward: the input and the seed padded to the concatenated width; the embedding's
+ * share at the projection layer. */
+clgan_status nn_cond_double_backward_input(clgan_net *net, int batch, const clgan_buffer **x,
+                                           const clgan_buffer **gbar);
+clgan_status nn_cond_double_backward_layer(clgan_net *net, int i, int batch,
+                                           const clgan_buffer *seed, const clgan_buffer *gin);
+
 #endif

@@ -26,6 +26,7 @@ void clgan_net_free(clgan_net *net) {
     clgan_sn_free(l);
   }
   free(net->layers);
+  nn_cond_free(net);
   clgan_buffer_free(&net->params);
   clgan_buffer_free(&net->grads);
   clgan_buffer_free(&net->state1);
@@ -75,10 +76,17 @@ int clgan_layer_is_view(const clgan_layer *l) {
 
 clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net_spec *spec,
                               int in_c, int in_h, int in_w, int max_batch) {
+  return clgan_net_create_cond(net, dev, spec, in_c, in_h, in_w, max_batch, NULL);
+}
+
+clgan_status clgan_net_create_cond(clgan_net *net, clgan_device *dev, const clgan_net_spec *spec,
+                                   int in_c, int in_h, int in_w, int max_batch,
+                                   const clgan_cond_cfg *cond) {
   clgan_status st = CLGAN_OK;
   memset(net, 0, sizeof *net);
   net->dev = dev;
   net->spec = *spec;
+  if (cond) net->cond = *cond;
   net->in = in_c * in_h * in_w;
   net->max_batch = max_batch;
   net->layers = calloc((size_t)spec->count, sizeof *net->layers);
@@ -91,6 +99,7 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
   size_t align = clgan_device_align(dev) / sizeof(float);
   size_t off = 0, workspace = 0;
   int c = in_c, h = in_h, w = in_w;
+  nn_cond_input_shape(net, &c, &h, &w);
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
     char err[200];
@@ -118,6 +127,20 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
     w = l->out_w;
   }
   net->out = c * h * w;
+  {
+    char err[240];
+    if (!nn_cond_check(net, err, sizeof err)) {
+      clgan_error("conditioning (%s, %d classes): %s", clgan_cond_name(net->cond.kind),
+                  net->cond.classes, err);
+      st = CLGAN_INVALID_ARGUMENT;
+      goto fail;
+    }
+  }
+  /* The embedding after every layer's tensors: an unconditional net's layout is unchanged. */
+  if (net->e_n) {
+    net->e_off = off;
+    off = round_up(off + net->e_n, align);
+  }
   net->arena_n = off ? off : align;
 
   size_t bytes = net->arena_n * sizeof(float);
@@ -128,6 +151,7 @@ clgan_status clgan_net_create(clgan_net *net, clgan_device *dev, const clgan_net
       (st = clgan_buffer_alloc(dev, &net->sumsq, sizeof(float))) ||
       (workspace && (st = clgan_buffer_alloc(dev, &net->col, workspace * sizeof(float)))))
     goto fail;
+  if ((st = nn_cond_alloc(net))) goto fail;
   for (int i = 0; i < net->count; i++) {
     clgan_layer *l = &net->layers[i];
     size_t fb = sizeof(float);
@@ -167,6 +191,7 @@ clgan_status clgan_net_init(clgan_net *net, clgan_init init, unsigned long long 
                                  .stream = stream};
     if (ops->init) ops->init(l, &icfg, host + l->w_off, host + l->b_off);
   }
+  nn_cond_init(net, init, seed, stream, host);
   if ((st = clgan_buffer_write(net->dev, &net->params, 0, net->arena_n * sizeof(float), host)) ||
       (st = clgan_buffer_zero(net->dev, &net->grads)) ||
       (st = clgan_buffer_zero(net->dev, &net->state1)) ||
@@ -190,13 +215,15 @@ clgan_status clgan_net_forward(clgan_net *net, const clgan_buffer *x, int batch,
   clgan_status st = CLGAN_OK;
   if (batch > net->max_batch || layers > net->count) return CLGAN_INVALID_ARGUMENT;
   const clgan_buffer *in = x;
+  if ((st = nn_cond_forward_input(net, &in, batch))) return st;
   for (int i = 0; i < layers; i++) {
     clgan_layer *l = &net->layers[i];
     const clgan_layer_ops *ops = clgan_layer_kind_ops(l->spec.kind);
     if (!ops->forward) continue; /* a view: the input buffer is the output */
     if (l->spec.sn && (st = clgan_sn_forward_layer(net, l, train))) return st;
-    st = ops->forward(net, l, in, batch, train);
-    if (st != CLGAN_OK) return st;
+    if ((st = ops->forward(net, l, in, batch, train)) ||
+        (st = nn_cond_forward_layer(net, i, in, batch)))
+      return st;
     in = &l->y;
   }
   net->output = in;
@@ -217,6 +244,7 @@ clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
                                 const clgan_buffer **dx) {
   clgan_status st = CLGAN_OK;
   const clgan_buffer *grad = dy;
+  x = nn_cond_backward_input(net, x);
   for (int i = cfg->layers - 1; i >= 0; i--) {
     clgan_layer *l = &net->layers[i];
     if (clgan_layer_is_view(l)) continue; /* the gradient passes through unchanged */
@@ -225,10 +253,12 @@ clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
     int sn = l->spec.sn && cfg->param_grads;
     if ((sn && (st = clgan_sn_begin_grad(net, l, cfg->accumulate))) ||
         (st = clgan_layer_kind_ops(l->spec.kind)->backward(net, l, cfg, grad, in, need_dx)) ||
-        (sn && (st = clgan_sn_end_grad(net, l, cfg->accumulate))))
+        (sn && (st = clgan_sn_end_grad(net, l, cfg->accumulate))) ||
+        (st = nn_cond_backward_layer(net, i, cfg, grad, in, need_dx)))
       return st;
     grad = &l->dx;
   }
+  if (dx && cfg->input_grad && (st = nn_cond_backward_output(net, cfg->batch, &grad))) return st;
   if (dx) *dx = grad;
   return CLGAN_OK;
 }
