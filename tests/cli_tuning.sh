@@ -3,8 +3,8 @@
 # banner name the source (built-in for a tuning class, cached in a file, none, off); a PoCL CPU
 # with none gets the one-line advice to run `clgan tune`, and CLGAN_NO_TUNING=1 silences it;
 # `clgan tune --if-untuned` searches nothing where there is tuning or where tuning is off.
-# $CLGAN_TUNING_CLASS stands in for a CPU that clgan ships nothing for. No search runs here and
-# nothing is timed (test_tuning runs a short search through the library).
+# $CLGAN_TUNING_CLASS stands in for a CPU that clgan ships nothing for. One search of one
+# candidate runs; nothing is timed.
 # usage: cli_tuning.sh CLGAN_BINARY TESTS_DIR
 set -u
 clgan=$1
@@ -54,6 +54,22 @@ expect "tune --if-untuned with a cached set" 0 "cached in $tmp/cached.txt; no se
 expect "tune --if-untuned with tuning off" 0 "no search \(CLGAN_NO_TUNING is set\)" -- \
   env CLGAN_NO_TUNING=1 CLGAN_TUNING_CLASS=pocl:no-such-cpu "$clgan" tune --if-untuned --out "$tmp/t.txt"
 [ ! -e "$tmp/t.txt" ] && ok "--if-untuned with nothing to do stores nothing" || fail "--if-untuned wrote $tmp/t.txt"
+# Where it has something to do it searches (one candidate here) and stores: what the quick start
+# runs on a fresh machine. (Its first version listed the devices before forking the search, and
+# the search hung in PoCL, whose threads do not survive a fork.)
+if [ "$pocl_cpu" = 1 ]; then
+  out=$(CLGAN_TUNING_CLASS=none timeout 600 "$clgan" tune --if-untuned --quiet --max-candidates 1 \
+    --budget 60 --reps 1 --model mlp --out "$tmp/t.txt" 2>&1)
+  rc=$?
+  if [ "$rc" = 0 ] && grep -q "has no GEMM tuning.*tuning it once" <<<"$out" &&
+    grep -q "stored in $tmp/t.txt" <<<"$out"; then
+    ok "tune --if-untuned with none searches and stores"
+  else
+    fail "tune --if-untuned with none: exit $rc"; echo "$out" | tail -8 | sed 's/^/    /'
+  fi
+  expect "and then there is nothing to do" 0 "cached in $tmp/t.txt; no search" -- \
+    env CLGAN_TUNING_CLASS=none "$clgan" tune --if-untuned --out "$tmp/t.txt"
+fi
 
 # ---- The training banner and the advice -------------------------------------------------------
 require_data "$data"

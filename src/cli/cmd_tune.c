@@ -33,6 +33,7 @@ typedef struct {
   clgan_train_cfg cfg; /* the preset named by model */
   double budget;
   int quiet, reps, max_candidates;
+  int if_untuned; /* the first child decides whether to search at all */
   unsigned long long seed;
   clgan_tuning skip[MAX_RESTARTS];
   int nskip;
@@ -105,8 +106,11 @@ static void print_summary(const clgan_tune_result *res) {
   }
 }
 
+static int wants_search(const char *sel, const char *path, double budget);
+
 /* The child: open the device untuned, search, store. Returns the exit code. */
 static int child_main(tune_run *run) {
+  if (run->if_untuned && !wants_search(run->sel, run->path, run->budget)) return 0;
   /* Untuned: "before" is CLBlast's default, and no stored set can break the search's program. */
   clgan_device_cfg dcfg = {.selector = run->sel, .no_tuning = 1};
   clgan_device_cfg_from_env(&dcfg);
@@ -151,7 +155,9 @@ static int child_main(tune_run *run) {
 }
 
 /* --if-untuned: 1 to search, 0 (said why) when the selected device needs none. A device that
- * cannot be listed or selected goes to the search, whose device open reports why. */
+ * cannot be listed or selected goes to the search, whose device open reports why. Run in the
+ * child: listing devices loads the driver, and PoCL's threads do not survive a fork (a child
+ * forked after it hung in the device open). */
 static int wants_search(const char *sel, const char *path, double budget) {
   clgan_device_cfg cfg = {.selector = sel, .tuning_file = path};
   clgan_device_cfg_from_env(&cfg);
@@ -236,7 +242,7 @@ int cmd_tune(int argc, char **argv) {
     clgan_tuning_default_path(path, sizeof path);
 
   run.path = path;
-  if (if_untuned && !wants_search(sel, path, budget)) return 0;
+  run.if_untuned = if_untuned;
   double start = now_s();
   for (int attempt = 0;; attempt++) {
     int fds[2];
@@ -290,6 +296,7 @@ int cmd_tune(int argc, char **argv) {
       return CLGAN_EXIT_FAILURE;
     }
     run.skip[run.nskip++] = last_try;
+    run.if_untuned = 0; /* the search started: the decision stands */
     fprintf(stderr, "clgan tune: warning: the driver died (signal %d) running this %s set; it is "
                     "excluded and the search resumes:\n  ",
             sig, last_try.kernel);
