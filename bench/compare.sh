@@ -111,8 +111,9 @@ for model in "${models[@]}"; do
     -v p="$peer_device" -v t="$best_t" -v all="${thread_counts[*]}" 'BEGIN {
       printf "ratio %s: clgan / PyTorch (%s) img/s = %.2f\n", m,
         p == "cpu" ? "the faster of " all " threads: " t ", OpenBLAS" : p, a / b }'
-  awk -v w="$(field gemm_gflop_per_step "$ours")" -v a="$(field steps_per_s "$ours")" \
-    -v b="$(field steps_per_s "$best")" -v peak="$peak" -v m="$model" 'BEGIN {
+  # (steps/s from ms_per_step: steps_per_s has one decimal, coarse for dcgan's ~4 steps/s)
+  awk -v w="$(field gemm_gflop_per_step "$ours")" -v a="$(awk -v x="$(field ms_per_step "$ours")" 'BEGIN { print 1000 / x }')" \
+    -v b="$(awk -v x="$(field ms_per_step "$best")" 'BEGIN { print 1000 / x }')" -v peak="$peak" -v m="$model" 'BEGIN {
       printf "gemm %s: %.4f GFLOP a step; clgan %.1f GFLOP/s (%.0f%% of the peak), PyTorch %.1f " \
         "GFLOP/s (%.0f%%); machine GEMM peak %.1f GFLOP/s\n\n", m, w, w * a, 100 * w * a / peak,
         w * b, 100 * w * b / peak, peak }'
