@@ -7,6 +7,9 @@
  *
  * usage: clgan_bench_gemm [--device SEL] [--untuned-only | --tuned-only] [--seconds S]
  *        clgan_bench_gemm --startup [--device SEL]     (cold/warm start: time to first result)
+ *        clgan_bench_gemm --peak [--device SEL] [--seconds S]
+ *            (the device's GEMM peak as clgan runs it: tuning as clgan_device_open applies it,
+ *            large products; one line, `peak gemm_gflops=X shape=MxNxK`, for bench/compare.sh)
  *
  * Untuned runs first: CLBlast keeps overridden parameters for the rest of the process. */
 #include <math.h>
@@ -119,6 +122,45 @@ static int run_shape(clgan_device *dev, bench_shape *b, int which, double second
   return 1;
 }
 
+/* --peak: the best GFLOPS of a few large products with the tuning clgan_device_open applies:
+ * the squares where CLBlast's tiles fill the device, and dcgan's largest GEMM, G's first
+ * transposed convolution (2048 x 3136 x 256, src/ops/conv.c). */
+static int peak(const char *sel, double seconds) {
+  clgan_device_cfg cfg = {.selector = sel};
+  clgan_device_cfg_from_env(&cfg);
+  clgan_device *dev = NULL;
+  if (clgan_device_open(&dev, &cfg) != CLGAN_OK) return 1;
+  static const clgan_tune_shape shapes[] = {{512, 512, 512, 0, 0, 1},
+                                            {1024, 1024, 1024, 0, 0, 1},
+                                            {2048, 3136, 256, 0, 0, 1}};
+  double best = 0;
+  const clgan_tune_shape *at = &shapes[0];
+  unsigned long long rng = 7;
+  int ok = 1;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && ok; i++) {
+    bench_shape b;
+    memset(&b, 0, sizeof b);
+    b.s = shapes[i];
+    ok = setup(dev, &b, &rng) && run_shape(dev, &b, 1, seconds);
+    if (ok && b.gflops[1] > best) {
+      best = b.gflops[1];
+      at = &shapes[i];
+    }
+    release(&b);
+  }
+  clgan_tuning_status ts;
+  char tuning[1400];
+  clgan_device_tuning_status(dev, &ts);
+  clgan_tuning_describe(&ts, tuning, sizeof tuning);
+  if (ok)
+    printf("peak gemm_gflops=%.1f shape=%zux%zux%zu tuning=\"%s\" device=\"%s\"\n", best, at->m,
+           at->n, at->k, tuning, clgan_device_get_info(dev)->name);
+  else
+    fprintf(stderr, "bench: a GEMM failed or gave a wrong result\n");
+  clgan_device_close(dev);
+  return ok ? 0 : 1;
+}
+
 /* The tuning clgan_device_open applies: the shipped table, then the user's cache. */
 static int apply_tuning(clgan_device *dev) {
   clgan_tuning entries[16];
@@ -204,13 +246,15 @@ static int startup(const char *sel) {
 
 int main(int argc, char **argv) {
   const char *sel = NULL;
-  int untuned = 1, tuned = 1, startup_only = 0;
+  int untuned = 1, tuned = 1, startup_only = 0, peak_only = 0;
   double seconds = 1.0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--device") && i + 1 < argc)
       sel = argv[++i];
     else if (!strcmp(argv[i], "--startup"))
       startup_only = 1;
+    else if (!strcmp(argv[i], "--peak"))
+      peak_only = 1;
     else if (!strcmp(argv[i], "--untuned-only"))
       tuned = 0;
     else if (!strcmp(argv[i], "--tuned-only"))
@@ -219,12 +263,13 @@ int main(int argc, char **argv) {
       seconds = atof(argv[++i]);
     else {
       fprintf(stderr, "usage: %s [--device SEL] [--untuned-only | --tuned-only] [--seconds S] "
-                      "[--startup]\n", argv[0]);
+                      "[--startup | --peak]\n", argv[0]);
       return 2;
     }
   }
   if (!(seconds > 0)) seconds = 1.0;
   if (startup_only) return startup(sel);
+  if (peak_only) return peak(sel, seconds);
 
   double t0 = now_s();
   clgan_device_cfg cfg = {.selector = sel, .no_tuning = 1};

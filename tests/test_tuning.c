@@ -1,7 +1,9 @@
 /* The CLBlast tuning cache and search: store/load round trip, other devices' lines kept,
  * corrupt caches (garbage, truncated lines, bad numbers, a huge line, binary bytes) skipped with
  * a warning and never a crash, a device opened on a corrupt cache still computing correct GEMMs,
- * and a short `clgan_tune` (one candidate) that stores an entry and leaves GEMM correct. */
+ * the tuning class the shipped sets are keyed by (PoCL device names of several versions and
+ * CPUs, GPUs), which source wins (cache > built-in > none, and off), what an open reports, and a
+ * short `clgan_tune` (one candidate) that stores an entry and leaves GEMM correct. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +408,234 @@ static void test_device_with_bad_sets(void) {
   unsetenv("CLGAN_TUNING_FILE");
 }
 
+/* ---- Issue 11: the tuning class, and which source wins ---- */
+
+static clgan_device_info fake_info(clgan_device_type type, const char *platform, const char *vendor,
+                                   const char *name, const char *version, const char *arch) {
+  clgan_device_info info;
+  memset(&info, 0, sizeof info);
+  info.type = type;
+  snprintf(info.platform_name, sizeof info.platform_name, "%s", platform);
+  snprintf(info.vendor, sizeof info.vendor, "%s", vendor);
+  snprintf(info.name, sizeof info.name, "%s", name);
+  snprintf(info.version, sizeof info.version, "%s", version);
+  snprintf(info.driver, sizeof info.driver, "3.1+debian");
+  snprintf(info.arch, sizeof info.arch, "%s", arch);
+  info.max_work_group = 4096;
+  info.local_mem = 1 << 20;
+  return info;
+}
+
+#define POCL "Portable Computing Language"
+
+static void test_tuning_class(void) {
+  static const struct {
+    clgan_device_type type;
+    const char *platform, *vendor, *name, *version, *arch, *want;
+  } cases[] = {
+      /* PoCL 3.x, this machine and the issue's Intel Xeon: the same class. */
+      {CLGAN_DEVICE_CPU, POCL, "AuthenticAMD", "pthread-skylake-avx512-AMD EPYC",
+       "OpenCL 3.0 PoCL HSTR: pthread-x86_64-pc-linux-gnu-skylake-avx512", "",
+       "pocl:skylake-avx512"},
+      {CLGAN_DEVICE_CPU, POCL, "GenuineIntel", "pthread-skylake-avx512-Intel(R) Xeon(R) Processor",
+       "", "", "pocl:skylake-avx512"},
+      {CLGAN_DEVICE_CPU, POCL, "AuthenticAMD", "pthread-znver2-AMD EPYC 7R32", "", "",
+       "pocl:znver2"},
+      /* PoCL 4 and later call the driver "cpu"; its variants. */
+      {CLGAN_DEVICE_CPU, POCL, "GenuineIntel",
+       "cpu-haswell-Intel(R) Core(TM) i7-4790 CPU @ 3.60GHz", "", "", "pocl:haswell"},
+      {CLGAN_DEVICE_CPU, POCL, "AuthenticAMD", "cpu-x86-64-v3-AMD Ryzen 7 5800X 8-Core Processor",
+       "", "", "pocl:x86-64-v3"},
+      {CLGAN_DEVICE_CPU, POCL, "GenuineIntel",
+       "basic-icelake-server-Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz", "", "",
+       "pocl:icelake-server"},
+      {CLGAN_DEVICE_CPU, POCL, "AuthenticAMD", "cpu-minimal-znver3-AMD EPYC 7763 64-Core Processor",
+       "", "", "pocl:znver3"},
+      {CLGAN_DEVICE_CPU, POCL, "ARM", "pthread-cortex-a72-ARM Cortex-A72", "", "",
+       "pocl:cortex-a72"},
+      {CLGAN_DEVICE_CPU, POCL, "Apple", "cpu-apple-m1-Apple M1", "", "", "pocl:apple-m1"},
+      /* PoCL before 1.8 wrote no target into the name: its binary string has it. */
+      {CLGAN_DEVICE_CPU, POCL, "GenuineIntel", "pthread-Intel(R) Core(TM) i7-4790 CPU @ 3.60GHz",
+       "OpenCL 1.2 pocl HSTR: pthread-x86_64-pc-linux-gnu-haswell", "", "pocl:haswell"},
+      {CLGAN_DEVICE_CPU, POCL, "GenuineIntel", "pthread-Intel(R) Xeon(R)", "OpenCL 1.2 pocl", "",
+       "pocl:unknown"},
+      /* GPUs: vendor and architecture, else vendor and name. */
+      {CLGAN_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA Corporation", "NVIDIA H100 80GB HBM3",
+       "OpenCL 3.0 CUDA", "sm_90", "nvidia:sm_90"},
+      {CLGAN_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA Corporation", "NVIDIA GeForce RTX 3090",
+       "OpenCL 3.0 CUDA", "", "nvidia:nvidia-geforce-rtx-3090"},
+      {CLGAN_DEVICE_GPU, "AMD Accelerated Parallel Processing", "Advanced Micro Devices, Inc.",
+       "gfx90a:sramecc+:xnack-", "OpenCL 2.0", "gfxip-9.0", "amd:gfx90a"},
+      {CLGAN_DEVICE_GPU, "AMD Accelerated Parallel Processing", "Advanced Micro Devices, Inc.",
+       "Ellesmere", "OpenCL 2.0", "gfxip-8.0", "amd:gfxip-8.0"},
+      {CLGAN_DEVICE_GPU, "Intel(R) OpenCL Graphics", "Intel(R) Corporation",
+       "Intel(R) Arc(TM) A770 Graphics", "OpenCL 3.0 NEO", "ip-12.55.8", "intel:ip-12.55.8"},
+      /* PoCL's GPU drivers are GPUs: classed by vendor, not by a CPU target. */
+      {CLGAN_DEVICE_GPU, POCL, "NVIDIA Corporation", "NVIDIA H100 80GB HBM3", "", "sm_90",
+       "nvidia:sm_90"},
+      {CLGAN_DEVICE_ACCELERATOR, "Mystery", "Mystery Labs", "MX-1 (TM) Accelerator", "", "",
+       "mystery:mx-1-accelerator"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    clgan_device_info info = fake_info(cases[i].type, cases[i].platform, cases[i].vendor,
+                                       cases[i].name, cases[i].version, cases[i].arch);
+    char cls[128];
+    clgan_tuning_class(&info, cls, sizeof cls);
+    CHECK(!strcmp(cls, cases[i].want), "class of '%s': want %s, got %s", cases[i].name,
+          cases[i].want, cls);
+  }
+  clgan_tuning e[8];
+  CHECK(clgan_tuning_builtin_for("pocl:skylake-avx512", e, 8) == 3, "shipped sets for "
+        "pocl:skylake-avx512");
+  CHECK(clgan_tuning_builtin_for("pocl:haswell", e, 8) == 0, "none shipped for pocl:haswell");
+  CHECK(clgan_tuning_builtin_for("pocl:", e, 8) == 3, "the pocl family has the shipped sets");
+  CHECK(clgan_tuning_builtin_for("pocl", e, 8) == 0, "a family needs its ':'");
+}
+
+/* Writes the cache lines for key: the shipped sets (valid) or one set of them broken. */
+static void write_cache(const char *path, const char *key, int broken) {
+  char text[4096];
+  size_t used = 0;
+  clgan_tuning all[8];
+  int n = clgan_tuning_builtin_all(all, 8);
+  for (int i = 0; i < n; i++) {
+    used += (size_t)snprintf(text + used, sizeof text - used, "%s\t%s\t1.0\t", key, all[i].kernel);
+    for (int j = 0; j < all[i].count; j++)
+      used += (size_t)snprintf(text + used, sizeof text - used, "%s%s=%zu", j ? "," : "",
+                               all[i].names[j], broken && j == 1 ? (size_t)0 : all[i].values[j]);
+    used += (size_t)snprintf(text + used, sizeof text - used, "\n");
+    if (broken) break; /* XgemmDirect with MDIMCD=0 alone */
+  }
+  write_bytes(path, text, used);
+}
+
+static void check_source(const clgan_device_info *info, const clgan_device_cfg *cfg,
+                         clgan_tuning_source want, int want_wanted, const char *says,
+                         const char *what) {
+  clgan_tuning_status ts;
+  char text[1400];
+  clgan_tuning_lookup(info, cfg, &ts);
+  clgan_tuning_describe(&ts, text, sizeof text);
+  CHECK(ts.source == want, "%s: source %s, want %s (%s)", what, clgan_tuning_source_name(ts.source),
+        clgan_tuning_source_name(want), text);
+  CHECK(clgan_tuning_wanted(&ts) == want_wanted, "%s: tuning wanted %d, want %d", what,
+        clgan_tuning_wanted(&ts), want_wanted);
+  CHECK(strstr(text, says) != NULL, "%s: '%s' does not say '%s'", what, text, says);
+}
+
+static void test_which_source_wins(void) {
+  char path[512], other[512], key[1024];
+  path_in_dir(path, sizeof path, "wins.txt");
+  path_in_dir(other, sizeof other, "no-such-cache.txt");
+  clgan_device_info epyc = fake_info(CLGAN_DEVICE_CPU, POCL, "AuthenticAMD",
+                                     "pthread-skylake-avx512-AMD EPYC", "", "");
+  clgan_device_info xeon = fake_info(CLGAN_DEVICE_CPU, POCL, "GenuineIntel",
+                                     "pthread-skylake-avx512-Intel(R) Xeon(R) Processor", "", "");
+  clgan_device_info haswell = fake_info(CLGAN_DEVICE_CPU, POCL, "GenuineIntel",
+                                        "cpu-haswell-Intel(R) Core(TM) i7-4790 CPU", "", "");
+  clgan_device_info h100 = fake_info(CLGAN_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA Corporation",
+                                     "NVIDIA H100 80GB HBM3", "", "sm_90");
+  clgan_device_cfg none = {.tuning_file = other}, cached = {.tuning_file = path};
+
+  /* No cache: the class decides, whoever made the CPU. */
+  check_source(&epyc, &none, CLGAN_TUNING_BUILTIN, 0, "built-in for pocl:skylake-avx512", "EPYC");
+  check_source(&xeon, &none, CLGAN_TUNING_BUILTIN, 0, "built-in for pocl:skylake-avx512", "Xeon");
+  check_source(&haswell, &none, CLGAN_TUNING_NONE, 1, "none for pocl:haswell", "haswell");
+  check_source(&h100, &none, CLGAN_TUNING_NONE, 0, "CLBlast's defaults", "H100: its defaults");
+  setenv("CLGAN_TUNING_FILE", other, 1); /* a NULL cfg: the default cache */
+  check_source(&epyc, NULL, CLGAN_TUNING_BUILTIN, 0, "built-in", "a NULL cfg");
+  unsetenv("CLGAN_TUNING_FILE");
+
+  /* The cache's sets for the exact device win over the built-in ones, and stand for none. */
+  clgan_tuning_device_key(&epyc, key, sizeof key);
+  write_cache(path, key, 0);
+  check_source(&epyc, &cached, CLGAN_TUNING_CACHED, 0, path, "EPYC, cached");
+  check_source(&xeon, &cached, CLGAN_TUNING_BUILTIN, 0, "built-in", "Xeon, another's cache");
+  clgan_tuning_device_key(&haswell, key, sizeof key);
+  write_cache(path, key, 0);
+  check_source(&haswell, &cached, CLGAN_TUNING_CACHED, 0, path, "haswell, cached");
+  /* A cached set that cannot be right counts for nothing. */
+  write_cache(path, key, 1);
+  warnings = 0;
+  check_source(&haswell, &cached, CLGAN_TUNING_NONE, 1, "none", "haswell, a broken set cached");
+  clgan_tuning_device_key(&epyc, key, sizeof key);
+  write_cache(path, key, 1);
+  check_source(&epyc, &cached, CLGAN_TUNING_BUILTIN, 0, "built-in", "EPYC, a broken set cached");
+
+  /* A cache file of the format before issue 11, keyed "name | driver | platform", still reads. */
+  const char old[] = "pthread-skylake-avx512-AMD EPYC | 3.1+debian | Portable Computing Language"
+                     "\tGemmRoutine\t37.2\tXGEMM_MIN_INDIRECT_SIZE=1\n";
+  write_bytes(path, old, sizeof old - 1);
+  check_source(&epyc, &cached, CLGAN_TUNING_CACHED, 0, path, "EPYC, an older cache file");
+
+  /* A class borrowed ($CLGAN_TUNING_CLASS), or none; and tuning off. */
+  clgan_device_cfg borrow = {.tuning_file = other, .tuning_class = "pocl:skylake-avx512"};
+  check_source(&haswell, &borrow, CLGAN_TUNING_BUILTIN, 0, "built-in for pocl:skylake-avx512",
+               "haswell borrowing skylake-avx512");
+  clgan_device_cfg nothing = {.tuning_file = other, .tuning_class = "none"};
+  check_source(&epyc, &nothing, CLGAN_TUNING_NONE, 1, "none for none", "EPYC with class none");
+  clgan_device_cfg off = {.tuning_file = path, .no_tuning = 1};
+  check_source(&epyc, &off, CLGAN_TUNING_OFF, 0, "off", "EPYC, tuning off");
+  check_source(&haswell, &off, CLGAN_TUNING_OFF, 0, "off", "haswell, tuning off: no advice");
+  CHECK(warnings == 0, "looking up gives no warnings (%d): %s", warnings, last_warning);
+}
+
+/* What an open reports: the same as the lookup for the device, and the cache's sets once they
+ * pass the check on the device. */
+static void test_open_reports_source(void) {
+  char path[512], key[1024], cls[128];
+  path_in_dir(path, sizeof path, "open-source.txt");
+  unlink(path);
+  setenv("CLGAN_TUNING_FILE", path, 1);
+  clgan_device *dev = test_open_device();
+  clgan_tuning_status ts, want;
+  clgan_device_tuning_status(dev, &ts);
+  clgan_tuning_lookup(clgan_device_get_info(dev), NULL, &want);
+  clgan_tuning_class(clgan_device_get_info(dev), cls, sizeof cls);
+  clgan_tuning shipped[8];
+  int own = clgan_tuning_builtin_for(cls, shipped, 8) > 0;
+  CHECK(ts.source == (own ? CLGAN_TUNING_BUILTIN : CLGAN_TUNING_NONE) && ts.source == want.source,
+        "open with no cache: %s, the lookup %s", clgan_tuning_source_name(ts.source),
+        clgan_tuning_source_name(want.source));
+  CHECK(!strcmp(ts.cls, cls) && !strcmp(ts.path, path), "open reports class %s and file %s",
+        ts.cls, ts.path);
+  clgan_device_tuning_key(dev, key, sizeof key);
+  clgan_device_close(dev);
+
+  setenv("CLGAN_TUNING_CLASS", "pocl:skylake-avx512", 1);
+  dev = test_open_device();
+  clgan_device_tuning_status(dev, &ts);
+  CHECK(ts.source == CLGAN_TUNING_BUILTIN && !strcmp(ts.cls, "pocl:skylake-avx512"),
+        "$CLGAN_TUNING_CLASS borrows a class's sets: %s for %s",
+        clgan_tuning_source_name(ts.source), ts.cls);
+  check_training_gemms(dev, "a borrowed class");
+  clgan_device_close(dev);
+
+  write_cache(path, key, 0);
+  dev = test_open_device();
+  clgan_device_tuning_status(dev, &ts);
+  CHECK(ts.source == CLGAN_TUNING_CACHED, "the cache wins over the built-in sets: %s",
+        clgan_tuning_source_name(ts.source));
+  clgan_device_close(dev);
+
+  setenv("CLGAN_TUNING_CLASS", "none", 1);
+  write_cache(path, key, 1);
+  warnings = 0;
+  dev = test_open_device();
+  clgan_device_tuning_status(dev, &ts);
+  CHECK(ts.source == CLGAN_TUNING_NONE && warnings == 1,
+        "a broken cached set and no class: none (%s), one warning (%d)",
+        clgan_tuning_source_name(ts.source), warnings);
+  clgan_device_close(dev);
+  unsetenv("CLGAN_TUNING_CLASS");
+
+  dev = test_open_device_cfg((clgan_device_cfg){.no_tuning = 1});
+  clgan_device_tuning_status(dev, &ts);
+  CHECK(ts.source == CLGAN_TUNING_OFF, "no_tuning: %s", clgan_tuning_source_name(ts.source));
+  clgan_device_close(dev);
+  unsetenv("CLGAN_TUNING_FILE");
+}
+
 static int progress_lines;
 static void count_progress(const char *line, void *user) {
   (void)user;
@@ -473,6 +703,9 @@ int main(void) {
   test_cache_file_kinds();
   test_device_with_corrupt_cache();
   test_device_with_bad_sets();
+  test_tuning_class();
+  test_which_source_wins();
+  test_open_reports_source();
   test_tune_smoke();
   clgan_set_log(NULL, NULL);
   char cmd[600];

@@ -47,6 +47,9 @@ typedef struct {
   unsigned long long local_mem;   /* bytes */
   size_t max_work_group;
   int fp64, fp16;
+  /* The architecture where the driver answers a vendor query: NVIDIA's compute capability
+   * ("sm_90"), AMD's graphics IP ("gfxip-10.3"), Intel's IP version ("ip-12.55.8"); else "". */
+  char arch[64];
 } clgan_device_info;
 
 /* "gpu" for CLGAN_DEVICE_GPU; "other" for a value outside the table. */
@@ -88,11 +91,16 @@ typedef struct {
   int profile;            /* record a profiling event per launch (clgan_profile_collect) */
   int no_tuning;          /* do not apply stored CLBlast tuning parameters */
   int splitk;             /* split small-C, long-k GEMMs along k (clgan_gemm); 0 = off */
+  /* The tuning class whose built-in sets apply (clgan_tuning_class), in place of the device's
+   * own: to borrow a kin's sets, or "none" for none. NULL = the device's own. */
+  const char *tuning_class;
+  const char *tuning_file; /* the tuning cache; NULL = clgan_tuning_default_path */
 } clgan_device_cfg;
 
-/* Fills selector from $CLGAN_DEVICE and kernel_dir from $CLGAN_KERNEL_DIR where they are unset,
- * sets no_tuning when $CLGAN_NO_TUNING is set and not "0", and splitk when $CLGAN_SPLITK is: the
- * one place the library reads the environment. */
+/* Fills selector from $CLGAN_DEVICE, kernel_dir from $CLGAN_KERNEL_DIR and tuning_class from
+ * $CLGAN_TUNING_CLASS where they are unset, sets no_tuning when $CLGAN_NO_TUNING is set and not
+ * "0", and splitk when $CLGAN_SPLITK is: the one place the library reads the environment (with
+ * clgan_tuning_default_path's $CLGAN_TUNING_FILE). */
 void clgan_device_cfg_from_env(clgan_device_cfg *cfg);
 
 /* Opens the selected device: context, in-order queue, CLBlast tuning applied.
@@ -258,8 +266,16 @@ typedef struct {
   double gflops; /* what the tuner measured, for the record; 0 if unknown */
 } clgan_tuning;
 
-/* The key tuning is stored under: device name, driver version and platform name. */
+/* Two keys find a device's tuning. The cache (clgan tune's results) is keyed by the exact
+ * device: name, driver version and platform name. The sets shipped with clgan are keyed by what
+ * decides a GEMM kernel's speed, the device's tuning class: for a CPU through PoCL the LLVM
+ * target PoCL compiles for, from its device name ("pthread-skylake-avx512-AMD EPYC" is
+ * "pocl:skylake-avx512", whoever made the CPU); for a GPU its vendor and architecture
+ * ("nvidia:sm_90", "amd:gfx90a", "intel:ip-12.55.8"), else its vendor and name. A cache entry
+ * for the device wins over the shipped sets of its class. */
 void clgan_device_tuning_key(const clgan_device *dev, char *key, size_t size);
+void clgan_tuning_device_key(const clgan_device_info *info, char *key, size_t size);
+void clgan_tuning_class(const clgan_device_info *info, char *cls, size_t size);
 /* $CLGAN_TUNING_FILE, else $XDG_CACHE_HOME/clgan/tuning.txt, else ~/.cache/clgan/tuning.txt. */
 void clgan_tuning_default_path(char *path, size_t size);
 
@@ -270,8 +286,11 @@ clgan_status clgan_tuning_load(const char *path, const char *key, clgan_tuning *
 /* Replaces the entries for key (keeping other devices' lines), atomically. */
 clgan_status clgan_tuning_store(const char *path, const char *key, const clgan_tuning *entries,
                                 int count);
-/* The table shipped with clgan for devices it has been tuned on; zero entries if none. */
+/* The sets shipped with clgan for dev's tuning class (or its cfg.tuning_class); zero if none. */
 int clgan_tuning_builtin(const clgan_device *dev, clgan_tuning *entries, int max);
+/* The sets shipped for a tuning class; a class ending in ':' ("pocl:") names a family and gets
+ * the sets of every class in it. */
+int clgan_tuning_builtin_for(const char *cls, clgan_tuning *entries, int max);
 /* 1 if e is a set CLBlast can use on a device with info's limits: every parameter of its kernel
  * (Xgemm, XgemmDirect, GemmRoutine) once, and the constraints of CLBlast's tuners (sizes > 0,
  * vector widths 1-16 in powers of 2, the multiples between MWG, NWG, KWG, MDIMC, NDIMC, MDIMA,
@@ -282,14 +301,56 @@ int clgan_tuning_valid(const clgan_device_info *info, const clgan_tuning *e, cha
 /* Hands the valid sets to CLBlastOverrideParameters for this device; an invalid one is skipped
  * with a warning (CLGAN_INVALID_ARGUMENT returned, the others still applied). */
 clgan_status clgan_tuning_apply(clgan_device *dev, const clgan_tuning *entries, int count);
-/* What clgan_device_open does: the shipped table, then the cache file's sets for this device
- * (clgan_tuning_default_path). Cached sets are validated, and checked on the device the first
+/* What clgan_device_open does: the shipped sets of the device's tuning class, then the cache
+ * file's sets for this exact device (cfg.tuning_file, else clgan_tuning_default_path), and
+ * records which applied (clgan_device_tuning_status). Cached sets are validated, and checked on the device the first
  * time a process applies them (GEMMs against clgan_gemm_reference within
  * clgan_gemm_tolerance); a set that fails is dropped with one warning naming the file and the
  * device key. Returns an error only when GEMMs fail without the cached sets too. */
 clgan_status clgan_tuning_apply_stored(clgan_device *dev);
 /* Every set in the table shipped with clgan, whatever the device (for its tests). */
 int clgan_tuning_builtin_all(clgan_tuning *entries, int max);
+
+/* Where a device's CLBlast parameters come from: X(ENUM, "name"). */
+#define CLGAN_TUNING_SOURCE_TABLE(X)                                                        \
+  X(NONE, "none")         /* nothing for this device: CLBlast's defaults */                 \
+  X(BUILTIN, "built-in")  /* the sets clgan ships for its tuning class */                   \
+  X(CACHED, "cached")     /* the cache file's sets for this exact device (clgan tune) */    \
+  X(SAFE, "safe")         /* the cache's sets failed their check and clgan ships none:      \
+                             small sets every device runs */                                \
+  X(OFF, "off")           /* cfg.no_tuning ($CLGAN_NO_TUNING): CLBlast's defaults */
+
+typedef enum {
+#define CLGAN_X_ENUM(e, name) CLGAN_TUNING_##e,
+  CLGAN_TUNING_SOURCE_TABLE(CLGAN_X_ENUM)
+#undef CLGAN_X_ENUM
+} clgan_tuning_source;
+
+const char *clgan_tuning_source_name(clgan_tuning_source s);
+
+typedef struct {
+  clgan_tuning_source source;
+  char cls[128];     /* the class whose shipped sets were looked for (cfg.tuning_class or own) */
+  int builtin;       /* clgan ships sets for cls */
+  char path[1024];   /* the cache file looked in */
+  /* CLBlast's defaults are known to be slow on this kind of device (a CPU through PoCL: its
+   * database has nothing for PoCL, and training ran 2.8x slower untuned, issue 11). */
+  int slow_defaults;
+} clgan_tuning_status;
+
+/* What clgan_device_open applied to dev. */
+void clgan_device_tuning_status(const clgan_device *dev, clgan_tuning_status *status);
+/* What clgan_device_open would apply to the device info describes, under cfg (may be NULL),
+ * without opening it: for listings and `clgan tune --if-untuned`. Cached sets count when they
+ * pass clgan_tuning_valid; the check on the device happens only at open. */
+void clgan_tuning_lookup(const clgan_device_info *info, const clgan_device_cfg *cfg,
+                         clgan_tuning_status *status);
+/* 1 when a device so described has no tuning and CLBlast's defaults are known slow on it:
+ * the case for tuning it once (`clgan tune`). */
+int clgan_tuning_wanted(const clgan_tuning_status *status);
+/* One phrase for a listing or a banner: "built-in for pocl:skylake-avx512", "cached in FILE",
+ * "none: CLBlast's defaults", "off ($CLGAN_NO_TUNING): CLBlast's defaults", ... */
+void clgan_tuning_describe(const clgan_tuning_status *status, char *out, size_t size);
 
 /* ---- GEMM shapes, and what the tuning search (src/tune/, clgan/tune.h) needs ------------- */
 

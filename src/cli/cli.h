@@ -58,4 +58,8 @@ const char *cli_names(char *out, size_t size, const char *const *names, int coun
 /* Opens the device named by sel (NULL: $CLGAN_DEVICE, else the default). */
 clgan_status cli_open_device(const char *sel, int profile, clgan_device **dev);
 
+/* Where a device has no GEMM tuning and CLBlast's defaults are known slow on it
+ * (clgan_tuning_wanted), one line on stderr: what that costs and how to tune. Else nothing. */
+void cli_tuning_note(const char *command, const clgan_tuning_status *ts);
+
 #endif

@@ -1,4 +1,5 @@
-/* clgan devices: every platform and device, with the index --device takes. */
+/* clgan devices: every platform and device, with the index --device takes and the GEMM tuning a
+ * run on it would use (built-in for its tuning class, cached for the device, or none). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +36,8 @@ int cmd_devices(int argc, char **argv) {
     return CLGAN_EXIT_USAGE;
   }
   int pick = clgan_selector_match(&s, list, n);
+  clgan_device_cfg dcfg = {.selector = sel};
+  clgan_device_cfg_from_env(&dcfg); /* $CLGAN_NO_TUNING, $CLGAN_TUNING_CLASS */
   int last_platform = -1;
   for (int i = 0; i < n; i++) {
     const clgan_device_info *d = &list[i];
@@ -51,6 +54,12 @@ int cmd_devices(int argc, char **argv) {
            d->compute_units, (double)d->global_mem / (1u << 30), (double)d->max_alloc / (1u << 30),
            d->local_mem / 1024, d->max_work_group, d->fp64 ? "yes" : "no",
            d->fp16 ? "yes" : "no");
+    clgan_tuning_status ts;
+    char tuning[1400];
+    clgan_tuning_lookup(d, &dcfg, &ts);
+    clgan_tuning_describe(&ts, tuning, sizeof tuning);
+    printf("        GEMM tuning: %s%s\n", tuning,
+           clgan_tuning_wanted(&ts) ? " (slow on a CPU: run `clgan tune` once)" : "");
   }
   if (pick >= 0)
     printf("\n* = selected by %s%s%s\n", sel && *sel ? "'" : "the default",

@@ -7,7 +7,11 @@
  * (seen with PoCL: a segfault in Xgemm). So the search runs in a child process that journals
  * each candidate to this one through a pipe before it runs; when the child dies, the last
  * candidate is excluded and a new child resumes with the bests so far as its first seeds (PoCL's
- * own cache makes revisiting them cheap). This process never touches OpenCL itself. */
+ * own cache makes revisiting them cheap). This process never touches OpenCL itself.
+ *
+ * --if-untuned searches only where a device has no tuning at all, neither cached nor built-in,
+ * and CLBlast's defaults are known slow on it (clgan_tuning_wanted): the README's first command
+ * (scripts/quickstart.sh) runs it before training, so a fresh machine trains tuned (issue 11). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +33,7 @@ typedef struct {
   clgan_train_cfg cfg; /* the preset named by model */
   double budget;
   int quiet, reps, max_candidates;
+  int if_untuned; /* the first child decides whether to search at all */
   unsigned long long seed;
   clgan_tuning skip[MAX_RESTARTS];
   int nskip;
@@ -101,8 +106,11 @@ static void print_summary(const clgan_tune_result *res) {
   }
 }
 
+static int wants_search(const char *sel, const char *path, double budget);
+
 /* The child: open the device untuned, search, store. Returns the exit code. */
 static int child_main(tune_run *run) {
+  if (run->if_untuned && !wants_search(run->sel, run->path, run->budget)) return 0;
   /* Untuned: "before" is CLBlast's default, and no stored set can break the search's program. */
   clgan_device_cfg dcfg = {.selector = run->sel, .no_tuning = 1};
   clgan_device_cfg_from_env(&dcfg);
@@ -146,6 +154,40 @@ static int child_main(tune_run *run) {
   return cli_exit_code(st);
 }
 
+/* --if-untuned: 1 to search, 0 (said why) when the selected device needs none. A device that
+ * cannot be listed or selected goes to the search, whose device open reports why. Run in the
+ * child: listing devices loads the driver, and PoCL's threads do not survive a fork (a child
+ * forked after it hung in the device open). */
+static int wants_search(const char *sel, const char *path, double budget) {
+  clgan_device_cfg cfg = {.selector = sel, .tuning_file = path};
+  clgan_device_cfg_from_env(&cfg);
+  clgan_device_info *list = NULL;
+  int n = 0, pick = -1;
+  clgan_selector s;
+  if (clgan_devices_list(&list, &n) == CLGAN_OK && clgan_selector_parse(cfg.selector, &s) == CLGAN_OK)
+    pick = clgan_selector_match(&s, list, n);
+  if (pick < 0) {
+    free(list);
+    return 1;
+  }
+  clgan_tuning_status ts;
+  char what[1400];
+  clgan_tuning_lookup(&list[pick], &cfg, &ts);
+  clgan_tuning_describe(&ts, what, sizeof what);
+  int want = clgan_tuning_wanted(&ts);
+  if (want)
+    printf("clgan tune: %s has no GEMM tuning (%s), slow on a CPU: tuning it once, %.0f s\n",
+           list[pick].name, what, budget);
+  else
+    printf("clgan tune: %s: GEMM tuning %s; no search (%s)\n", list[pick].name, what,
+           ts.source == CLGAN_TUNING_OFF    ? "CLGAN_NO_TUNING is set"
+           : ts.source == CLGAN_TUNING_NONE ? "CLBlast's own defaults serve this kind of device"
+                                            : "without --if-untuned clgan tune searches anyway");
+  fflush(stdout);
+  free(list);
+  return want;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -155,7 +197,7 @@ static double now_s(void) {
 int cmd_tune(int argc, char **argv) {
   const char *sel = NULL, *out = NULL, *model = "mlp-bn";
   float budget = 120.0f;
-  int quiet = 0, reps = 3, max_candidates = 0;
+  int quiet = 0, reps = 3, max_candidates = 0, if_untuned = 0;
   long seed = 1;
   char presets[CLI_NAMES_MAX], model_help[CLI_NAMES_MAX + 128];
   cli_names(presets, sizeof presets, clgan_preset_names, -1);
@@ -172,6 +214,9 @@ int cmd_tune(int argc, char **argv) {
       {"seed", "N", CLI_LONG, &seed, "seed for the random candidates", NULL},
       {"model", "NAME", CLI_STR, &model, model_help, NULL},
       {"quiet", NULL, CLI_FLAG, &quiet, "print only the summary", NULL},
+      {"if-untuned", NULL, CLI_FLAG, &if_untuned, "search only if the device has no tuning, "
+       "cached or built-in, and CLBlast's defaults are slow on it (a CPU through PoCL); "
+       "CLGAN_NO_TUNING=1 skips it", NULL},
   };
   int rc = cli_parse("tune",
                      "Searches CLBlast's XgemmDirect and Xgemm parameters and the direct/indirect "
@@ -197,6 +242,7 @@ int cmd_tune(int argc, char **argv) {
     clgan_tuning_default_path(path, sizeof path);
 
   run.path = path;
+  run.if_untuned = if_untuned;
   double start = now_s();
   for (int attempt = 0;; attempt++) {
     int fds[2];
@@ -250,6 +296,7 @@ int cmd_tune(int argc, char **argv) {
       return CLGAN_EXIT_FAILURE;
     }
     run.skip[run.nskip++] = last_try;
+    run.if_untuned = 0; /* the search started: the decision stands */
     fprintf(stderr, "clgan tune: warning: the driver died (signal %d) running this %s set; it is "
                     "excluded and the search resumes:\n  ",
             sig, last_try.kernel);

@@ -28,7 +28,8 @@ static void usage(FILE *out) {
           "  CLGAN_DEVICE       default device selector (index, P:D, cpu|gpu|accelerator, or name)\n"
           "  CLGAN_KERNEL_DIR   load OpenCL kernels from this folder instead of the built-in copies\n"
           "  CLGAN_TUNING_FILE  CLBlast tuning cache (default ~/.cache/clgan/tuning.txt)\n"
-          "  CLGAN_NO_TUNING    set to 1 to run with CLBlast's defaults (no shipped or tuned sets)\n");
+          "  CLGAN_NO_TUNING    set to 1 to run with CLBlast's defaults (no shipped or tuned sets)\n"
+          "  CLGAN_TUNING_CLASS take this tuning class's shipped GEMM sets (pocl:skylake-avx512; none)\n");
 }
 
 int main(int argc, char **argv) {

@@ -142,22 +142,29 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
             info.count);
   if (st) return st;
   const clgan_device_info *di = clgan_device_get_info(dev);
-  if (!ro->quiet)
-    printf("clgan train: %s on %s [%s]\n  data %s: %d images %dx%d\n  G %s\n  D %s\n"
-           "  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
-           cfg->model, di->name, di->platform_name, rc->data_dir, info.count, info.rows,
+  clgan_tuning_status ts;
+  char tuning[1400];
+  clgan_device_tuning_status(dev, &ts);
+  clgan_tuning_describe(&ts, tuning, sizeof tuning);
+  if (!ro->quiet) {
+    printf("clgan train: %s on %s [%s]\n  GEMM tuning %s\n  data %s: %d images %dx%d\n"
+           "  G %s\n  D %s\n  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
+           cfg->model, di->name, di->platform_name, tuning, rc->data_dir, info.count, info.rows,
            info.cols, cfg->g_spec, cfg->d_spec, cfg->batch, info.total, info.per_epoch,
            ro->resume ? ", resumed" : "", rc->dir);
-  const clgan_train_cfg *tc = clgan_trainer_cfg(clgan_run_trainer(*run));
-  if (!ro->quiet && tc->classes > 0) {
-    clgan_net_spec d_spec;
-    clgan_cond_cfg gc, dc;
-    char err[64];
-    if (clgan_spec_parse(tc->d_spec, &d_spec, err, sizeof err) == CLGAN_OK) {
-      clgan_conditioning(tc, &d_spec, &gc, &dc);
-      printf("  conditional on %d classes: G %s, D %s\n", tc->classes, clgan_cond_name(gc.kind),
-             clgan_cond_name(dc.kind));
+    const clgan_train_cfg *tc = clgan_trainer_cfg(clgan_run_trainer(*run));
+    if (tc->classes > 0) {
+      clgan_net_spec d_spec;
+      clgan_cond_cfg gc, dc;
+      char err[64];
+      if (clgan_spec_parse(tc->d_spec, &d_spec, err, sizeof err) == CLGAN_OK) {
+        clgan_conditioning(tc, &d_spec, &gc, &dc);
+        printf("  conditional on %d classes: G %s, D %s\n", tc->classes,
+               clgan_cond_name(gc.kind), clgan_cond_name(dc.kind));
+      }
     }
+    fflush(stdout);
+    cli_tuning_note("train", &ts);
   }
   if (info.start_step >= info.total) {
     fprintf(stderr, "clgan train: error: the checkpoint is at step %ld, which already reaches "

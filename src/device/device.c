@@ -29,6 +29,33 @@ static void platform_string(cl_platform_id p, cl_platform_info what, char *out, 
   out[size - 1] = '\0';
 }
 
+/* Vendor queries for the architecture (CL/cl_ext.h has them; the values are fixed by the
+ * extensions, so clgan needs no newer header than OpenCL 1.2's). */
+#define NV_COMPUTE_CAPABILITY_MAJOR 0x4000 /* cl_nv_device_attribute_query */
+#define NV_COMPUTE_CAPABILITY_MINOR 0x4001
+#define AMD_GFXIP_MAJOR 0x404A             /* cl_amd_device_attribute_query */
+#define AMD_GFXIP_MINOR 0x404B
+#define INTEL_IP_VERSION 0x4250            /* cl_intel_device_attribute_query */
+
+/* clgan_device_info.arch, for the tuning class (tuning_builtin.c). Silent where a driver that
+ * lists the extension still does not answer: the class falls back to the name. */
+static void fill_arch(cl_device_id d, const char *ext, char *arch, size_t size) {
+  cl_uint major = 0, minor = 0, ip = 0;
+  arch[0] = '\0';
+  if (strstr(ext, "cl_nv_device_attribute_query") &&
+      clGetDeviceInfo(d, NV_COMPUTE_CAPABILITY_MAJOR, sizeof major, &major, NULL) == CL_SUCCESS &&
+      clGetDeviceInfo(d, NV_COMPUTE_CAPABILITY_MINOR, sizeof minor, &minor, NULL) == CL_SUCCESS)
+    snprintf(arch, size, "sm_%u%u", major, minor);
+  else if (strstr(ext, "cl_amd_device_attribute_query") &&
+           clGetDeviceInfo(d, AMD_GFXIP_MAJOR, sizeof major, &major, NULL) == CL_SUCCESS &&
+           clGetDeviceInfo(d, AMD_GFXIP_MINOR, sizeof minor, &minor, NULL) == CL_SUCCESS)
+    snprintf(arch, size, "gfxip-%u.%u", major, minor);
+  else if (strstr(ext, "cl_intel_device_attribute_query") &&
+           clGetDeviceInfo(d, INTEL_IP_VERSION, sizeof ip, &ip, NULL) == CL_SUCCESS)
+    /* A cl_version: 10 bits major, 10 minor, 12 patch. */
+    snprintf(arch, size, "ip-%u.%u.%u", ip >> 22, (ip >> 12) & 0x3FF, ip & 0xFFF);
+}
+
 static void fill_info(cl_platform_id p, cl_device_id d, clgan_device_info *info) {
   char ext[8192];
   cl_device_type type = 0;
@@ -65,6 +92,7 @@ static void fill_info(cl_platform_id p, cl_device_id d, clgan_device_info *info)
   info->max_work_group = wg;
   info->fp64 = fp64 != 0 || strstr(ext, "cl_khr_fp64") != NULL;
   info->fp16 = strstr(ext, "cl_khr_fp16") != NULL;
+  if (info->type != CLGAN_DEVICE_CPU) fill_arch(d, ext, info->arch, sizeof info->arch);
 }
 
 /* Walks every device of every platform in a fixed order; calls fn for each. */
@@ -171,6 +199,10 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
     const char *dir = getenv("CLGAN_KERNEL_DIR");
     if (dir && *dir) cfg->kernel_dir = dir;
   }
+  if (!cfg->tuning_class) {
+    const char *cls = getenv("CLGAN_TUNING_CLASS");
+    if (cls && *cls) cfg->tuning_class = cls;
+  }
   const char *no_tuning = getenv("CLGAN_NO_TUNING");
   if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
   const char *splitk = getenv("CLGAN_SPLITK");
@@ -258,6 +290,7 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
                                     cfg.profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
   CL_TRY(err);
 
+  clgan_tuning_status_init(&dev->info, &cfg, &dev->tuning);
   if (!cfg.no_tuning) {
     st = clgan_tuning_apply_stored(dev);
     if (st != CLGAN_OK) goto fail;

@@ -44,6 +44,7 @@ struct clgan_device {
   size_t gemm_temp_bytes;
   clgan_buffer splitk_ws; /* split-k's partial products, kept across calls (gemm.c) */
   int splitk;
+  clgan_tuning_status tuning; /* the class and cache file looked in, and what was applied */
 
   clgan_profile_record *records;
   /* clgan_gemm_record: where the shapes go, or NULL */
@@ -51,6 +52,11 @@ struct clgan_device {
   int gemm_log_max, *gemm_log_count, *gemm_log_dropped;
   int nrecords, cap_records;
 };
+
+/* The tuning class, built-in flag, cache path and slow_defaults of clgan_tuning_lookup, with
+ * source NONE (or OFF under cfg->no_tuning): the cache is not read. */
+void clgan_tuning_status_init(const clgan_device_info *info, const clgan_device_cfg *cfg,
+                              clgan_tuning_status *status);
 
 const char *clgan_cl_error_name(cl_int err);
 clgan_status clgan_status_from_cl(cl_int err);

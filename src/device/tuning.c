@@ -27,10 +27,14 @@
 #include "device/internal.h"
 #include "util/fsutil.h"
 
-void clgan_device_tuning_key(const clgan_device *dev, char *key, size_t size) {
-  snprintf(key, size, "%s | %s | %s", dev->info.name, dev->info.driver, dev->info.platform_name);
+void clgan_tuning_device_key(const clgan_device_info *info, char *key, size_t size) {
+  snprintf(key, size, "%s | %s | %s", info->name, info->driver, info->platform_name);
   for (char *p = key; *p; p++)
     if (*p == '\t' || *p == '\n' || *p == '\r') *p = ' ';
+}
+
+void clgan_device_tuning_key(const clgan_device *dev, char *key, size_t size) {
+  clgan_tuning_device_key(&dev->info, key, size);
 }
 
 void clgan_tuning_default_path(char *path, size_t size) {
@@ -185,6 +189,80 @@ clgan_status clgan_tuning_store(const char *path, const char *key, const clgan_t
     fprintf(af.f, "\n");
   }
   return clgan_atomic_commit(&af);
+}
+
+/* ---- Where a device's tuning comes from ---------------------------------------------------- */
+
+static const char *const source_names[] = {
+#define CLGAN_X_NAME(e, name) name,
+    CLGAN_TUNING_SOURCE_TABLE(CLGAN_X_NAME)
+#undef CLGAN_X_NAME
+};
+
+const char *clgan_tuning_source_name(clgan_tuning_source s) {
+  return (unsigned)s < sizeof source_names / sizeof source_names[0] ? source_names[s] : "?";
+}
+
+void clgan_tuning_status_init(const clgan_device_info *info, const clgan_device_cfg *cfg,
+                              clgan_tuning_status *status) {
+  memset(status, 0, sizeof *status);
+  status->source = cfg && cfg->no_tuning ? CLGAN_TUNING_OFF : CLGAN_TUNING_NONE;
+  if (cfg && cfg->tuning_class)
+    snprintf(status->cls, sizeof status->cls, "%s", cfg->tuning_class);
+  else
+    clgan_tuning_class(info, status->cls, sizeof status->cls);
+  clgan_tuning builtin[8];
+  status->builtin = clgan_tuning_builtin_for(status->cls, builtin, 8) > 0;
+  if (cfg && cfg->tuning_file)
+    snprintf(status->path, sizeof status->path, "%s", cfg->tuning_file);
+  else
+    clgan_tuning_default_path(status->path, sizeof status->path);
+  /* CLBlast's database has no PoCL device, and its defaults for a CPU ran training's GEMMs
+   * 5.6x and mlp-bn 2.8x slower than tuned sets (bench/RESULTS.md, issue 11). */
+  status->slow_defaults = info->type == CLGAN_DEVICE_CPU &&
+                          strstr(info->platform_name, "Portable Computing Language") != NULL;
+}
+
+void clgan_tuning_lookup(const clgan_device_info *info, const clgan_device_cfg *cfg,
+                         clgan_tuning_status *status) {
+  clgan_tuning_status_init(info, cfg, status);
+  if (status->source == CLGAN_TUNING_OFF) return;
+  if (status->builtin) status->source = CLGAN_TUNING_BUILTIN;
+  clgan_tuning cached[8];
+  char key[1024];
+  int nc = 0;
+  clgan_tuning_device_key(info, key, sizeof key);
+  if (clgan_tuning_load(status->path, key, cached, 8, &nc) != CLGAN_OK) return;
+  for (int i = 0; i < nc; i++)
+    if (clgan_tuning_valid(info, &cached[i], NULL, 0)) status->source = CLGAN_TUNING_CACHED;
+}
+
+int clgan_tuning_wanted(const clgan_tuning_status *status) {
+  return status->source == CLGAN_TUNING_NONE && status->slow_defaults;
+}
+
+void clgan_tuning_describe(const clgan_tuning_status *status, char *out, size_t size) {
+  switch (status->source) {
+  case CLGAN_TUNING_BUILTIN:
+    snprintf(out, size, "built-in for %s", status->cls);
+    break;
+  case CLGAN_TUNING_CACHED:
+    snprintf(out, size, "cached in %s", status->path);
+    break;
+  case CLGAN_TUNING_SAFE:
+    snprintf(out, size, "safe sets: the ones cached in %s failed their check", status->path);
+    break;
+  case CLGAN_TUNING_OFF:
+    snprintf(out, size, "off ($CLGAN_NO_TUNING): CLBlast's defaults");
+    break;
+  default:
+    snprintf(out, size, "none for %s: CLBlast's defaults", status->cls);
+    break;
+  }
+}
+
+void clgan_device_tuning_status(const clgan_device *dev, clgan_tuning_status *status) {
+  *status = dev->tuning;
 }
 
 /* ---- Validation against CLBlast's constraints ---------------------------------------------- */
@@ -491,17 +569,20 @@ static size_t crossover_of(const clgan_tuning *e) {
 
 clgan_status clgan_tuning_apply_stored(clgan_device *dev) {
   clgan_tuning builtin[8], cached[8], valid[8];
-  char why[512], path[1024], key[1024];
+  char why[512], key[1024];
+  const char *path = dev->tuning.path;
   int nb = clgan_tuning_builtin(dev, builtin, 8), nc = 0, nv = 0;
+  dev->tuning.source = CLGAN_TUNING_NONE;
   for (int i = 0; i < nb; i++) {
     clgan_status s = CLGAN_OK;
     if (!clgan_tuning_valid(&dev->info, &builtin[i], why, sizeof why) ||
         (s = override(dev, &builtin[i])) != CLGAN_OK)
-      clgan_warn("clgan's own %s tuning for this device was refused (%s)", builtin[i].kernel,
-                 s != CLGAN_OK ? clgan_status_name(s) : why);
+      clgan_warn("clgan's own %s tuning for %s was refused (%s)", builtin[i].kernel,
+                 dev->tuning.cls, s != CLGAN_OK ? clgan_status_name(s) : why);
+    else
+      dev->tuning.source = CLGAN_TUNING_BUILTIN;
   }
 
-  clgan_tuning_default_path(path, sizeof path);
   clgan_device_tuning_key(dev, key, sizeof key);
   clgan_status st = clgan_tuning_load(path, key, cached, 8, &nc);
   if (st != CLGAN_OK) return st;
@@ -523,6 +604,7 @@ clgan_status clgan_tuning_apply_stored(clgan_device *dev) {
   if (known == 0) {
     clgan_warn("tuning cache %s: the sets for '%s' failed the GEMM check earlier in this run: "
                "not applied", path, key);
+    if (dev->tuning.source == CLGAN_TUNING_NONE) dev->tuning.source = CLGAN_TUNING_SAFE;
     return CLGAN_OK;
   }
 
@@ -542,8 +624,13 @@ clgan_status clgan_tuning_apply_stored(clgan_device *dev) {
     checked[nchecked].hash = h;
     checked[nchecked++].ok = failed == NULL;
   }
-  if (!failed) return CLGAN_OK;
+  if (!failed) {
+    dev->tuning.source = CLGAN_TUNING_CACHED;
+    return CLGAN_OK;
+  }
 
+  /* Back to the shipped sets where there are some, else the safe ones. */
+  if (dev->tuning.source == CLGAN_TUNING_NONE) dev->tuning.source = CLGAN_TUNING_SAFE;
   clgan_warn("tuning cache %s: the sets for '%s' were dropped: %s; using clgan's own sets or "
              "safe ones instead (rerun `clgan tune` to replace them)",
              path, key, failed);

@@ -219,6 +219,8 @@ static int remember(kind_state *ks, const cand *c) {
 
 /* Seeds from a stored entry (the builtin table): every parameter must be named. */
 static void add_seed(kind_state *ks, const size_t *values) {
+  for (int i = 0; i < ks->nseeds; i++)
+    if (!memcmp(ks->seeds[i].v, values, (size_t)ks->nparams * sizeof(size_t))) return;
   if (ks->nseeds < (int)(sizeof ks->seeds / sizeof ks->seeds[0])) {
     memset(&ks->seeds[ks->nseeds], 0, sizeof(cand));
     memcpy(ks->seeds[ks->nseeds++].v, values, (size_t)ks->nparams * sizeof(size_t));
@@ -567,12 +569,19 @@ static clgan_status tuner_prepare(tuner *t) {
   return CLGAN_OK;
 }
 
-/* Both kinds' starting points: the caller's seeds, the shipped table's sets and the built-in
- * seeds, in that order; the caller's skip list marked tried, so never proposed. */
+/* Both kinds' starting points: the caller's seeds, the shipped sets for the device's tuning
+ * class, those for the other classes of its family (a CPU that PoCL compiles for haswell starts
+ * from the skylake-avx512 sets: issue 11) and the built-in seeds, in that order; the caller's
+ * skip list marked tried, so never proposed. */
 static clgan_status seed_kinds(tuner *t) {
   kind_state *ks = t->ks;
-  clgan_tuning builtin[8];
-  int nb = clgan_tuning_builtin(t->dev, builtin, 8);
+  clgan_tuning builtin[16];
+  clgan_tuning_status ts;
+  clgan_device_tuning_status(t->dev, &ts);
+  char family[sizeof ts.cls];
+  snprintf(family, sizeof family, "%.*s:", (int)strcspn(ts.cls, ":"), ts.cls);
+  int nb = clgan_tuning_builtin_for(ts.cls, builtin, 8);
+  nb += clgan_tuning_builtin_for(family, builtin + nb, 16 - nb);
   ks[K_DIRECT] = (kind_state){.kernel = "XgemmDirect", .names = direct_names, .nparams = ND};
   ks[K_XGEMM] = (kind_state){.kernel = "Xgemm", .names = xgemm_names, .nparams = NX};
   for (int k = 0; k < NKINDS; k++) {
