@@ -33,6 +33,12 @@ expect "train without --ema" 0 "5 steps in" -- "$clgan" train --model mlp --step
 "$clgan" sample --checkpoint "$tmp/plain/checkpoint.safetensors" --count 4 --out "$tmp/p.png" >"$tmp/p.txt" 2>&1
 grep -q "EMA" "$tmp/p.txt" && fail "a checkpoint without EMA samples as EMA" || ok "no EMA, no EMA generator"
 
+# The preset that ships the recipe: hinge, EMA, a critic without batch norm.
+expect "dcgan-hinge-ema trains" 0 "3 steps in" -- \
+  "$clgan" train --model dcgan-hinge-ema --steps 3 --data "$data" --out "$tmp/preset" --sample-every 0 --log-every 1
+head -c 20000 "$tmp/preset/checkpoint.safetensors" | grep -aq '"loss":"hinge"' && ok "the preset's loss is hinge" || fail "the preset's loss"
+head -c 20000 "$tmp/preset/checkpoint.safetensors" | grep -aq '"generator_ema.0.weight"' && ok "the preset keeps an EMA generator" || fail "the preset has no EMA generator"
+
 # ---- Bad input ---------------------------------------------------------------------------------
 expect "--ema 1.5" 2 "--ema 1.5: out of range \\(allowed: \\[0, 1\\)" -- "$clgan" train --ema 1.5 --steps 1
 expect "--ema 1" 2 "--ema 1: out of range" -- "$clgan" train --ema 1 --steps 1

@@ -111,14 +111,15 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
   } else if (!strcmp(name, "dcgan-hinge-ema")) {
     /* The recipe the search of issue 10 found (README "Better generators"): dcgan's generator;
      * a critic of twice dcgan's width without batch norm (so its real and fake batches run as
-     * one pass); the hinge loss; Adam(2e-4, beta1 0, beta2 0.9) for both networks, the SNGAN /
-     * BigGAN betas; an EMA generator of decay 0.999; 10,000 steps. */
+     * one pass); the hinge loss; TTUR (Heusel et al. 2017): Adam 1e-4 for G, 4e-4 for D, with
+     * SAGAN's betas (0, 0.9); an EMA generator of decay 0.999; 10,000 steps. */
     clgan_preset("dcgan", cfg);
     snprintf(cfg->model, sizeof cfg->model, "%s", name);
     snprintf(cfg->d_spec, sizeof cfg->d_spec,
              "conv:64:4:2:1,lrelu:0.2,conv:128:4:2:1,lrelu:0.2,flatten,linear:1");
     cfg->loss = CLGAN_LOSS_HINGE;
-    cfg->opt_g = cfg->opt_d = adam(2e-4, 0.0, 0.9, 1e-8);
+    cfg->opt_g = adam(1e-4, 0.0, 0.9, 1e-8);
+    cfg->opt_d = adam(4e-4, 0.0, 0.9, 1e-8);
     cfg->ema = 0.999f;
     cfg->epochs = 0;
     cfg->steps = 10000;
