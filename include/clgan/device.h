@@ -52,6 +52,17 @@ typedef struct {
   char arch[64];
 } clgan_device_info;
 
+/* What the device layer was built against, for `clgan --version` and bug reports: the OpenCL
+ * version it targets (CL_TARGET_OPENCL_VERSION: 120 is OpenCL 1.2), the newest OpenCL version
+ * the installed headers define ("3.0"), and CLBlast's version from clblast_c.h ("1.5.3").
+ * The strings are static. */
+typedef struct {
+  int cl_target;          /* e.g. 120 */
+  const char *cl_headers; /* e.g. "3.0" */
+  const char *clblast;    /* e.g. "1.5.3" */
+} clgan_build_info;
+void clgan_build_info_get(clgan_build_info *info);
+
 /* "gpu" for CLGAN_DEVICE_GPU; "other" for a value outside the table. */
 const char *clgan_device_type_name(clgan_device_type t);
 

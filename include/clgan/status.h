@@ -29,6 +29,10 @@ typedef enum {
   CLGAN_STATUS_COUNT
 } clgan_status;
 
+/* The library's version, "MAJOR.MINOR.PATCH" (semantic versioning, CHANGELOG.md): a static
+ * string. The major version is the shared library's SONAME (libclgan.so.MAJOR). */
+const char *clgan_version(void);
+
 /* "CLGAN_NO_DEVICE" and "no OpenCL device matches the selector"; never NULL. */
 const char *clgan_status_name(clgan_status s);
 const char *clgan_status_message(clgan_status s);
