@@ -243,6 +243,8 @@ typedef struct {
   long eval_every;         /* steps between evaluations, and one at the end; 0 = none */
   int eval_count;          /* samples per evaluation, and real images in its reference */
   int keep_best;           /* keep checkpoint-best.safetensors, the checkpoint of the best FID */
+  int grid_scale;          /* sample grids: each pixel an N x N block (1..64); 0 = the smallest
+                              N that makes a grid CLGAN_GRID_MIN_WIDTH pixels wide */
   int data_limit;          /* train on the first data_limit images only (0 = all); evaluations
                               still judge against the whole set */
   /* cfg->classes may be CLGAN_CLASSES_FROM_DATA: conditional on the classes the training
