@@ -17,7 +17,7 @@ page=$build/clgan.1
 
 # ---- The man page -------------------------------------------------------------------------------
 [ -s "$page" ] && ok "clgan.1 was generated" || { fail "no $page"; finish; }
-groff -man -Tascii -ww -Wbreak "$page" 2>"$tmp/warnings" | col -b >"$tmp/man.txt"
+groff -man -Tascii -P-cbou -ww -Wbreak "$page" 2>"$tmp/warnings" >"$tmp/man.txt"
 [ -s "$tmp/man.txt" ] && ok "groff renders clgan.1" || fail "groff rendered nothing"
 [ ! -s "$tmp/warnings" ] && ok "no groff warnings (but for unbreakable network specs)" || { fail "groff warnings:"; head -5 "$tmp/warnings"; }
 out=$(MANWIDTH=100 man -l "$page" 2>&1 </dev/null) && grep -q "clgan $version" <<<"$out" &&
