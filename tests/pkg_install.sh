@@ -40,6 +40,26 @@ done
 grep -lE '#include *[<"](CL/|clblast|src/|device/|gan/|nn/|ops/|util/|io/|data/)' "$prefix"/include/clgan/*.h >"$tmp/leaks" &&
   fail "installed headers include OpenCL or internal headers: $(cat "$tmp/leaks")" || ok "no OpenCL or internal header in the public ones"
 
+# Every function an installed header declares has a comment: on its lines, or above it in its
+# block (lines up to a blank one), as a group of declarations shares one.
+undocumented=$(for h in "$prefix"/include/clgan/*.h; do awk -v file="$(basename "$h")" '
+  { line[++n] = $0 }
+  depth == 0 && /^[A-Za-z_][A-Za-z0-9_ *]*[ *]clgan_[A-Za-z0-9_]+ *\(/ && !/^typedef/ { start[n] = 1 }
+  { depth += gsub(/[{]/, "&") - gsub(/[}]/, "&") }
+  END {
+    for (i = 1; i <= n; i++) {
+      if (!start[i]) continue
+      doc = 0
+      for (j = i; j <= n; j++) { if (index(line[j], "/*")) doc = 1; if (index(line[j], ";")) break }
+      for (k = i - 1; k >= 1 && !doc && line[k] !~ /^[ \t]*$/; k--)
+        if (line[k] ~ /^[ \t]*(\/\*|\*)/ || line[k] ~ /\*\/[ \t]*$/) doc = 1
+      if (!doc) { name = line[i]; sub(/ *\(.*/, "", name); sub(/.*[ *]/, "", name); print file ":" i ": " name }
+    }
+  }' "$h"; done)
+count=$(cat "$prefix"/include/clgan/*.h | grep -cE '^[A-Za-z_][A-Za-z0-9_ *]*[ *]clgan_[A-Za-z0-9_]+ *\(')
+[ -z "$undocumented" ] && [ "$count" -gt 200 ] && ok "all $count functions of the public headers are documented" ||
+  { fail "functions without a comment in the public headers ($count declared):"; echo "$undocumented" | head -20 | sed 's/^/    /'; }
+
 require_device "$prefix/bin/clgan"
 data=$(data_dir) || exit 1
 require_data "$data"

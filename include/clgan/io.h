@@ -113,6 +113,8 @@ typedef struct {
 } clgan_st_tensor;
 
 typedef struct clgan_st_file clgan_st_file;
+/* Loads and validates path (CLGAN_IO_ERROR, CLGAN_BAD_FORMAT); the tensors it returns belong
+ * to *file and live until clgan_st_close. */
 clgan_status clgan_st_open(const char *path, clgan_st_file **file);
 void clgan_st_close(clgan_st_file *file); /* accepts NULL */
 int clgan_st_count(const clgan_st_file *file);
@@ -147,6 +149,7 @@ typedef struct {
 } clgan_csv_cfg;
 
 typedef struct clgan_csv clgan_csv;
+/* Opens (creates, or appends to) the CSV cfg names; rows are flushed as written. */
 clgan_status clgan_csv_open(clgan_csv **csv, const clgan_csv_cfg *cfg);
 /* n must equal the number of columns. */
 clgan_status clgan_csv_row(clgan_csv *csv, const double *values, int n);
