@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The .deb (issue 15): `cpack -G DEB` builds it into the build tree; its Depends name the OpenCL
 # ICD loader, CLBlast, libpng, zlib and LAPACKE (dpkg-shlibdeps reads them off the binaries);
-# unpacked with dpkg-deb -x, its clgan runs --version and `devices` and finds the OpenCL device.
+# apt would install it here (simulated); unpacked with dpkg-deb -x, its clgan runs --version and
+# `devices` and finds the PoCL device.
 # usage: pkg_deb.sh BUILD_DIR SOURCE_DIR VERSION
 set -u
 build=$1
@@ -27,6 +28,12 @@ for pkg in 'ocl-icd-libopencl1|libopencl1' libclblast1 'libpng16-16' zlib1g libl
   grep -qE "(^|[ ,|])($pkg)( |,|$)" <<<"$depends" && ok "Depends names $pkg" || fail "Depends lacks $pkg"
 done
 
+# apt resolves its Depends on this machine (a simulation: nothing is installed).
+if command -v apt-get >/dev/null; then
+  out=$(apt-get install -s "$deb" 2>&1)
+  grep -q "^Inst clgan ($version" <<<"$out" && ok "apt-get install -s: installable here" ||
+    { fail "apt-get install -s: not installable"; echo "$out" | tail -5 | sed 's/^/    /'; }
+fi
 dpkg-deb -x "$deb" "$tmp/root" && ok "dpkg-deb -x" || fail "dpkg-deb -x"
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/clgan "./usr/lib/.*libclgan\.so\.$version" "./usr/lib/.*libclgan\.a" \
