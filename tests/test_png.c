@@ -1,6 +1,7 @@
 /* PNG grids: a grid written and read back through libpng has the documented size, every tile
  * where it belongs, gray padding, and values mapped -1 -> 0, 1 -> 255 (clamped, NaN black).
- * Also RGB grids, automatic column counts, and refusals of bad arguments and bad files.
+ * Also RGB grids, grids scaled up (nearest neighbour, against a C reference) with borders,
+ * automatic column counts, and refusals of bad arguments and bad files.
  * Needs no OpenCL device. */
 #include <math.h>
 #include <stdint.h>
@@ -114,6 +115,97 @@ static void test_rgb_grid(const char *dir) {
   free(pix);
 }
 
+/* The reference of a scaled grid: pixel (gx, gy) of a grid of ncols columns, tiles of
+ * (h * scale) x (w * scale) pixels, pad pixels of border; -1 for the gray border. */
+static int scaled_ref(int gx, int gy, int n, int h, int w, int ncols, int pad, int scale,
+                      int *tile, int *y, int *x) {
+  int tw = w * scale, th = h * scale;
+  if (gx < pad || gy < pad) return -1;
+  int cx = (gx - pad) / (tw + pad), cy = (gy - pad) / (th + pad);
+  int px = (gx - pad) % (tw + pad), py = (gy - pad) % (th + pad);
+  if (px >= tw || py >= th || cx >= ncols || cy * ncols + cx >= n) return -1;
+  *tile = cy * ncols + cx;
+  *y = py / scale;
+  *x = px / scale;
+  return 0;
+}
+
+static void test_scaled_grid(const char *dir) {
+  enum { N = 5, H = 3, W = 4, COLS = 3, PAD = 1, SCALE = 3 };
+  float img[N * H * W];
+  for (int i = 0; i < N; i++)
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++)
+        img[(i * H + y) * W + x] = 2.0f * (float)pattern(i, 0, y, x) / 255.0f - 1.0f;
+  char path[700];
+  snprintf(path, sizeof path, "%s/scaled.png", dir);
+  CHECK(clgan_png_write_grid_scaled(path, img, N, 1, H, W, COLS, PAD, SCALE) == CLGAN_OK,
+        "write a grid at scale 3");
+  uint8_t *pix = NULL;
+  int gw = 0, gh = 0;
+  CHECK(clgan_png_read_gray(path, &pix, &gw, &gh) == CLGAN_OK, "read the scaled grid");
+  int want_w = COLS * (W * SCALE + PAD) + PAD, want_h = 2 * (H * SCALE + PAD) + PAD;
+  CHECK(gw == want_w && gh == want_h, "scaled grid is %d x %d, want %d x %d", gw, gh, want_w,
+        want_h);
+  int bad = 0, border = 0;
+  for (int gy = 0; pix && gw == want_w && gh == want_h && gy < gh; gy++)
+    for (int gx = 0; gx < gw; gx++) {
+      int i, y, x, v = pix[gy * gw + gx];
+      if (scaled_ref(gx, gy, N, H, W, COLS, PAD, SCALE, &i, &y, &x) < 0) {
+        border++;
+        bad += v != 128;
+      } else {
+        bad += v != pattern(i, 0, y, x);
+      }
+    }
+  CHECK(bad == 0, "%d pixels of the scaled grid differ from the nearest-neighbour reference", bad);
+  /* The border: 1-pixel lines between and around 3 x 2 cells, and the empty sixth cell. */
+  int lines = want_w * want_h - COLS * 2 * (W * SCALE) * (H * SCALE);
+  CHECK(border == lines + (W * SCALE) * (H * SCALE), "%d border pixels, want %d", border,
+        lines + (W * SCALE) * (H * SCALE));
+  free(pix);
+
+  /* RGB at scale 2: every channel of the block is its source pixel's. */
+  enum { C = 3 };
+  float rgb[2 * C * H * W];
+  for (int i = 0; i < 2; i++)
+    for (int c = 0; c < C; c++)
+      for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+          rgb[((i * C + c) * H + y) * W + x] = 2.0f * (float)pattern(i, c, y, x) / 255.0f - 1.0f;
+  CHECK(clgan_png_write_grid_scaled(path, rgb, 2, C, H, W, 2, 2, 2) == CLGAN_OK, "RGB scale 2");
+  CHECK(clgan_png_read(path, 3, &pix, &gw, &gh) == CLGAN_OK, "read the RGB grid");
+  bad = 0;
+  for (int gy = 0; pix && gw == 2 * (2 * W + 2) + 2 && gy < gh; gy++)
+    for (int gx = 0; gx < gw; gx++) {
+      int i, y, x;
+      for (int c = 0; c < C; c++) {
+        int v = pix[(gy * gw + gx) * C + c];
+        if (scaled_ref(gx, gy, 2, H, W, 2, 2, 2, &i, &y, &x) < 0) bad += v != 128;
+        else bad += v != pattern(i, c, y, x);
+      }
+    }
+  CHECK(pix && gw == 2 * (2 * W + 2) + 2 && gh == 2 * H + 4 && bad == 0,
+        "RGB scaled grid %d x %d, %d samples off", gw, gh, bad);
+  free(pix);
+
+  /* The automatic scale: the smallest that makes the grid >= 256 pixels wide. */
+  CHECK(clgan_grid_auto_scale(16, 28, 4, 2) == 3, "4x4 of 28x28: scale 3 (346 pixels), got %d",
+        clgan_grid_auto_scale(16, 28, 4, 2));
+  CHECK(clgan_grid_auto_scale(64, 28, 8, 2) == 2, "8x8 of 28x28: scale 2, got %d",
+        clgan_grid_auto_scale(64, 28, 8, 2));
+  CHECK(clgan_grid_auto_scale(100, 28, 0, 2) == 1, "10x10 of 28x28: scale 1 (302 pixels)");
+  CHECK(clgan_grid_auto_scale(1, 1, 0, 0) == 256, "one 1-pixel image: scale 256");
+  io_log_start();
+  CHECK(clgan_png_write_grid_scaled(path, img, N, 1, H, W, COLS, PAD, 0) ==
+            CLGAN_INVALID_ARGUMENT, "scale 0 refused");
+  CHECK(clgan_png_write_grid_scaled(path, img, N, 1, H, W, COLS, PAD, -2) ==
+            CLGAN_INVALID_ARGUMENT, "scale -2 refused");
+  CHECK(clgan_png_write_grid_scaled(path, img, N, 1, H, W, COLS, PAD, 20000) ==
+            CLGAN_INVALID_ARGUMENT, "a grid over 32768 pixels a side refused");
+  io_log_stop();
+}
+
 static void test_refusals(const char *dir) {
   float one[4] = {0};
   char path[700], bad[700];
@@ -169,6 +261,7 @@ int main(void) {
   snprintf(keep, sizeof keep, "%s", dir);
   test_gray_grid(keep);
   test_rgb_grid(keep);
+  test_scaled_grid(keep);
   test_refusals(keep);
   io_rm_tree(keep);
   return test_finish();

@@ -52,6 +52,17 @@ typedef struct {
   char arch[64];
 } clgan_device_info;
 
+/* What the device layer was built against, for `clgan --version` and bug reports: the OpenCL
+ * version it targets (CL_TARGET_OPENCL_VERSION: 120 is OpenCL 1.2), the newest OpenCL version
+ * the installed headers define ("3.0"), and CLBlast's version from clblast_c.h ("1.5.3").
+ * The strings are static. */
+typedef struct {
+  int cl_target;          /* e.g. 120 */
+  const char *cl_headers; /* e.g. "3.0" */
+  const char *clblast;    /* e.g. "1.5.3" */
+} clgan_build_info;
+void clgan_build_info_get(clgan_build_info *info);
+
 /* "gpu" for CLGAN_DEVICE_GPU; "other" for a value outside the table. */
 const char *clgan_device_type_name(clgan_device_type t);
 
@@ -77,6 +88,8 @@ typedef struct {
   char text[128];
 } clgan_selector;
 
+/* Parses a --device selector (an index "1", a pair "0:1", a type word, or part of a name;
+ * NULL or "" is the default). CLGAN_INVALID_ARGUMENT for a malformed one. */
 clgan_status clgan_selector_parse(const char *text, clgan_selector *sel);
 /* Index into list of the first device the selector matches, or -1. */
 int clgan_selector_match(const clgan_selector *sel, const clgan_device_info *list, int count);
@@ -129,12 +142,15 @@ typedef struct {
   size_t bytes;
 } clgan_buffer;
 
+/* A device buffer of bytes bytes (contents undefined), freed by clgan_buffer_free.
+ * CLGAN_DEVICE_OUT_OF_MEMORY when the device cannot hold it. */
 clgan_status clgan_buffer_alloc(clgan_device *dev, clgan_buffer *buf, size_t bytes);
 /* A view of [offset, offset + bytes) of parent that kernels see as a buffer of its own.
  * offset must be a multiple of clgan_device_align(dev). Free it before its parent. */
 clgan_status clgan_buffer_view(clgan_device *dev, const clgan_buffer *parent, size_t offset,
                                size_t bytes, clgan_buffer *view);
 void clgan_buffer_free(clgan_buffer *buf); /* accepts a zeroed or freed buffer */
+/* The byte alignment that clgan_buffer_view offsets must have on dev. */
 size_t clgan_device_align(const clgan_device *dev);
 /* Blocking transfers. */
 clgan_status clgan_buffer_write(clgan_device *dev, clgan_buffer *buf, size_t offset, size_t bytes,
@@ -238,6 +254,8 @@ typedef struct {
   size_t c_off, ldc;
 } clgan_gemm_args;
 
+/* C = alpha op(A) op(B) + beta C through CLBlast, as g describes it; enqueues only.
+ * CLGAN_INVALID_ARGUMENT for sizes that do not fit the buffers, CLGAN_CLBLAST_ERROR. */
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g);
 
 /* The plain C reference for clgan_gemm on host arrays (double accumulation), with the same
@@ -326,6 +344,7 @@ typedef enum {
 #undef CLGAN_X_ENUM
 } clgan_tuning_source;
 
+/* The table's name of s; never NULL. */
 const char *clgan_tuning_source_name(clgan_tuning_source s);
 
 typedef struct {

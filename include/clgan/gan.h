@@ -143,6 +143,7 @@ clgan_status clgan_trainer_step(clgan_trainer *t);
 /* Reads and resets the metrics accumulated on the device (one small blocking read). */
 clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m);
 
+/* The trainer's state: G steps done, and what it was built with (owned by the trainer). */
 long clgan_trainer_step_count(const clgan_trainer *t);
 int clgan_trainer_epoch(const clgan_trainer *t);   /* 0-based epoch of the next batch */
 long clgan_trainer_steps_per_epoch(const clgan_trainer *t);
@@ -208,6 +209,7 @@ typedef struct {
   double class_accuracy[CLGAN_MAX_CLASSES], class_fid[CLGAN_MAX_CLASSES];
 } clgan_cas_result;
 
+/* Fills *r; the caller keeps dev, g, the data sets and judge. Blocks until done. */
 clgan_status clgan_cas(clgan_device *dev, clgan_net *g, int latent, const clgan_dataset *train,
                        const clgan_dataset *test, clgan_classifier *judge,
                        const clgan_cas_cfg *cfg, clgan_cas_result *r);
@@ -243,6 +245,8 @@ typedef struct {
   long eval_every;         /* steps between evaluations, and one at the end; 0 = none */
   int eval_count;          /* samples per evaluation, and real images in its reference */
   int keep_best;           /* keep checkpoint-best.safetensors, the checkpoint of the best FID */
+  int grid_scale;          /* sample grids: each pixel an N x N block (1..64); 0 = the smallest
+                              N that makes a grid CLGAN_GRID_MIN_WIDTH pixels wide */
   int data_limit;          /* train on the first data_limit images only (0 = all); evaluations
                               still judge against the whole set */
   /* cfg->classes may be CLGAN_CLASSES_FROM_DATA: conditional on the classes the training

@@ -21,6 +21,20 @@
  * -1 maps to 0, 1 to 255 (round to nearest). */
 clgan_status clgan_png_write_grid(const char *path, const float *images, int count, int channels,
                                   int height, int width, int ncols, int pad);
+/* The same grid with every image pixel drawn as a scale x scale block (nearest neighbour;
+ * scale >= 1, CLGAN_INVALID_ARGUMENT otherwise) and pad pixels of gray border between and
+ * around the tiles (the border is not scaled). clgan_png_write_grid is scale 1. Returns
+ * CLGAN_INVALID_ARGUMENT for bad sizes or a grid over 32768 pixels a side (nothing written),
+ * CLGAN_HOST_OUT_OF_MEMORY, or a write failure (CLGAN_WRITE_FAILED). */
+clgan_status clgan_png_write_grid_scaled(const char *path, const float *images, int count,
+                                         int channels, int height, int width, int ncols, int pad,
+                                         int scale);
+/* A grid is meant to be seen: the smallest scale >= 1 at which the grid of count images width
+ * pixels wide (ncols and pad as clgan_png_write_grid takes them) is at least
+ * CLGAN_GRID_MIN_WIDTH pixels wide. A 4x4 grid of 28x28 images with pad 2 gets 3 (346 pixels),
+ * an 8x8 grid 2 (466 pixels). */
+#define CLGAN_GRID_MIN_WIDTH 256
+int clgan_grid_auto_scale(int count, int width, int ncols, int pad);
 /* 8-bit RGB (3 bytes a pixel, rows top to bottom) or gray. */
 clgan_status clgan_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height);
 clgan_status clgan_png_write_gray(const char *path, const uint8_t *gray, int width, int height);
@@ -99,6 +113,8 @@ typedef struct {
 } clgan_st_tensor;
 
 typedef struct clgan_st_file clgan_st_file;
+/* Loads and validates path (CLGAN_IO_ERROR, CLGAN_BAD_FORMAT); the tensors it returns belong
+ * to *file and live until clgan_st_close. */
 clgan_status clgan_st_open(const char *path, clgan_st_file **file);
 void clgan_st_close(clgan_st_file *file); /* accepts NULL */
 int clgan_st_count(const clgan_st_file *file);
@@ -133,6 +149,7 @@ typedef struct {
 } clgan_csv_cfg;
 
 typedef struct clgan_csv clgan_csv;
+/* Opens (creates, or appends to) the CSV cfg names; rows are flushed as written. */
 clgan_status clgan_csv_open(clgan_csv **csv, const clgan_csv_cfg *cfg);
 /* n must equal the number of columns. */
 clgan_status clgan_csv_row(clgan_csv *csv, const double *values, int n);

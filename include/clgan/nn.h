@@ -236,6 +236,8 @@ typedef struct {
   int param_grads, accumulate, input_grad;
 } clgan_backward_cfg;
 
+/* Enqueues only. cfg's layers and batch must be the last forward's (not checked); device
+ * failures as they come. */
 clgan_status clgan_net_backward(clgan_net *net, const clgan_backward_cfg *cfg,
                                 const clgan_buffer *x, const clgan_buffer *dy,
                                 const clgan_buffer **dx);
@@ -251,6 +253,8 @@ typedef struct {
   float clip_weights;     /* 0 = off */
 } clgan_step_cfg;
 
+/* Enqueues only. CLGAN_INVALID_ARGUMENT for an unknown optimizer; device failures as they
+ * come. */
 clgan_status clgan_net_step(clgan_net *net, const clgan_step_cfg *cfg);
 
 /* dst = decay * dst + (1 - decay) * src for every parameter and batch-norm running statistic

@@ -87,6 +87,8 @@ typedef struct {
   float eps, momentum;
 } clgan_bn_shape;
 
+/* Training mode: batch statistics into mean and invstd (saved for the backward), running
+ * statistics updated; eval mode reads the running ones. Enqueue only. */
 clgan_status clgan_bn_forward_train(clgan_device *dev, const clgan_bn_shape *sh, clgan_buffer *y,
                                     clgan_buffer *mean, clgan_buffer *invstd,
                                     clgan_buffer *running_mean, clgan_buffer *running_var,
@@ -126,6 +128,8 @@ typedef struct {
   float target, scale, sign;
 } clgan_bce_cfg;
 
+/* The op above on the device (enqueues only), and its plain C reference on host arrays.
+ * CLGAN_INVALID_ARGUMENT for sizes that do not fit; device failures as they come. */
 clgan_status clgan_bce_logits(clgan_device *dev, const clgan_bce_cfg *cfg, clgan_buffer *dz,
                               clgan_buffer *loss, clgan_buffer *prob, const clgan_buffer *z,
                               int n);
@@ -147,6 +151,7 @@ typedef struct {
   float scale;
 } clgan_xent_cfg;
 
+/* The op above; enqueues only. */
 clgan_status clgan_softmax_xent(clgan_device *dev, const clgan_xent_cfg *cfg, clgan_buffer *dz,
                                 clgan_buffer *loss, clgan_buffer *correct,
                                 const clgan_buffer *z, const clgan_buffer *labels, int label_off,
@@ -285,6 +290,7 @@ void clgan_ref_augment_backward(const clgan_aug_cfg *cfg, float *dx, const float
 
 /* ---- Elementwise utilities (cl/elementwise.cl) ------------------------------------------- */
 
+/* x[0..n) = value. */
 clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value);
 /* y = a * x + b * y; b = 0 does not read y (as BLAS), so NaN in y cannot leak through. */
 clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clgan_buffer *x,
@@ -367,12 +373,15 @@ typedef struct {
   int n, c_in, h_in, w_in, c_out, kh, kw, stride, pad;
 } clgan_conv_shape;
 
+/* The output height and width of the shape's convolution (or transposed convolution). */
 void clgan_conv2d_out_hw(const clgan_conv_shape *sh, int *h_out, int *w_out);
 void clgan_convT2d_out_hw(const clgan_conv_shape *sh, int *h_out, int *w_out);
 /* Workspace sizes in floats (the batched im2col matrix and one permuted activation). */
 size_t clgan_conv2d_workspace(const clgan_conv_shape *sh);
 size_t clgan_convT2d_workspace(const clgan_conv_shape *sh);
 
+/* The ops above on the device (im2col / col2im and CLBlast GEMMs; enqueue only), then their
+ * plain C references on host arrays. CLGAN_INVALID_ARGUMENT for a shape that does not fit. */
 clgan_status clgan_conv2d_forward(clgan_device *dev, const clgan_conv_shape *sh, clgan_buffer *y,
                                   const clgan_buffer *x, const clgan_buffer *w,
                                   const clgan_buffer *b, clgan_buffer *col);
@@ -414,6 +423,7 @@ typedef struct {
   float eps; /* PyTorch's 1e-12 */
 } clgan_sn_shape;
 
+/* The forward and backward above; enqueue only. */
 clgan_status clgan_sn_forward(clgan_device *dev, const clgan_sn_shape *sh, clgan_buffer *w_sn,
                               clgan_buffer *u, clgan_buffer *v, clgan_buffer *t,
                               clgan_buffer *sigma, const clgan_buffer *w, int train);
@@ -456,6 +466,8 @@ typedef struct {
   float sign, target, scale;
 } clgan_critic_loss_cfg;
 
+/* The op above on the device (enqueues only), and its plain C reference on host arrays.
+ * CLGAN_INVALID_ARGUMENT for sizes that do not fit; device failures as they come. */
 clgan_status clgan_critic_loss(clgan_device *dev, const clgan_critic_loss_cfg *cfg,
                                clgan_buffer *dd, clgan_buffer *loss, const clgan_buffer *d,
                                int n);
@@ -483,6 +495,8 @@ typedef struct {
   float lambda, scale;
 } clgan_gp_cfg;
 
+/* The op above on the device (enqueues only), and its plain C reference on host arrays.
+ * CLGAN_INVALID_ARGUMENT for sizes that do not fit; device failures as they come. */
 clgan_status clgan_gp_penalty(clgan_device *dev, const clgan_gp_cfg *cfg, clgan_buffer *dg,
                               clgan_buffer *loss, clgan_buffer *norm, const clgan_buffer *g,
                               int batch, int dim);
@@ -516,6 +530,7 @@ typedef struct {
   int batch, features, classes;
 } clgan_proj_shape;
 
+/* The forward and backward above (enqueue only), then their plain C references. */
 clgan_status clgan_proj_forward(clgan_device *dev, const clgan_proj_shape *sh, clgan_buffer *y,
                                 const clgan_buffer *h, const clgan_buffer *embed,
                                 const clgan_buffer *labels);

@@ -1,6 +1,26 @@
 /* clgan status codes: one X-macro table gives the enum, the names and the messages.
  * Library functions return a clgan_status; only main() and tests exit. OpenCL and CLBlast
  * codes are mapped into this table by src/device/ (clgan_status_from_cl, ..._from_clblast). */
+/*
+ * Conventions of the whole public API (the headers in include/clgan/), so that each
+ * declaration need not repeat them:
+ * - A function that returns clgan_status returns CLGAN_OK, or the first failure it met, which
+ *   it has reported once through clgan_log (with the call, the file or the value at fault).
+ *   Bad sizes, NULL where a pointer is required and out-of-range values are
+ *   CLGAN_INVALID_ARGUMENT; malloc failures CLGAN_HOST_OUT_OF_MEMORY; OpenCL and CLBlast
+ *   failures come mapped into this table (CLGAN_OPENCL_ERROR, CLGAN_DEVICE_OUT_OF_MEMORY,
+ *   CLGAN_BUILD_FAILED, CLGAN_CLBLAST_ERROR, ...). Readers add CLGAN_IO_ERROR (a missing or
+ *   unreadable file) and CLGAN_BAD_FORMAT (content); writers CLGAN_WRITE_FAILED.
+ * - Ownership: the caller owns every struct it passes in and every pointer it passes. What a
+ *   function allocates for the caller is said where it is declared: `*x is malloc'd` (free()
+ *   it), or an opaque handle with its own _free / _close, which accepts NULL. Pointers a
+ *   handle returns (a net's output buffer, a checkpoint's tensor) stay owned by the handle
+ *   and live until it is freed.
+ * - Device work (ops, nets, the trainer) is enqueued on the device's in-order queue and does
+ *   not block unless the declaration says so (reads to the host do); the host arrays of the
+ *   plain C references (clgan_ref_*) are the caller's.
+ * - Nothing is thread-safe across one device or one handle; different devices are independent.
+ */
 #ifndef CLGAN_STATUS_H
 #define CLGAN_STATUS_H
 
@@ -28,6 +48,10 @@ typedef enum {
 #undef CLGAN_X_ENUM
   CLGAN_STATUS_COUNT
 } clgan_status;
+
+/* The library's version, "MAJOR.MINOR.PATCH" (semantic versioning, CHANGELOG.md): a static
+ * string. The major version is the shared library's SONAME (libclgan.so.MAJOR). */
+const char *clgan_version(void);
 
 /* "CLGAN_NO_DEVICE" and "no OpenCL device matches the selector"; never NULL. */
 const char *clgan_status_name(clgan_status s);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clgan/io.h"
+
 const char *clgan_cli_version(void) { return CLGAN_CLI_VERSION; }
 
 const char *cli_names(char *out, size_t size, const char *const *names, int count) {
@@ -187,5 +189,13 @@ int cli_check_truncation(const char *command, float psi) {
   if (psi > 0.0f && isfinite(psi)) return 0;
   fprintf(stderr, "clgan %s: error: --truncation %g: must be a finite number > 0 (components "
                   "with |z| > PSI are redrawn; 1 keeps 68 %% of N(0, 1))\n", command, (double)psi);
+  return CLGAN_EXIT_USAGE;
+}
+
+int cli_check_scale(const char *command, int scale) {
+  if (scale >= 1 && scale <= CLI_SCALE_MAX) return 0;
+  fprintf(stderr, "clgan %s: error: --scale %d: must be an integer in 1..%d (each image pixel "
+                  "becomes an N x N block; leave it out for a grid at least %d pixels wide)\n",
+          command, scale, CLI_SCALE_MAX, CLGAN_GRID_MIN_WIDTH);
   return CLGAN_EXIT_USAGE;
 }

@@ -45,6 +45,13 @@ int cli_exit_code(clgan_status st);
 /* --truncation PSI of clgan sample and eval: 0 when PSI is a finite number > 0, else
  * CLGAN_EXIT_USAGE with the message printed. */
 int cli_check_truncation(const char *command, float psi);
+/* --scale N of the PNG grids (clgan sample, clgan train): 0 when N is in 1..CLI_SCALE_MAX, else
+ * CLGAN_EXIT_USAGE with the message printed. Not given, a grid takes clgan_grid_auto_scale. */
+enum { CLI_SCALE_MAX = 64 };
+#define CLI_SCALE_HELP                                                                        \
+  "PNG grids: draw each image pixel as an N x N block (nearest neighbour; 1..64; default: "   \
+  "the smallest N that makes the grid at least 256 pixels wide), tiles 2 pixels apart"
+int cli_check_scale(const char *command, int scale);
 /* The names of an enum, for help texts and error messages, from the enum's X-macro table so
  * that a new row appears in both without editing them:
  *   static const char *const losses[] = {CLGAN_LOSS_TABLE(CLI_X_NAME)};

@@ -5,6 +5,18 @@
 
 #include "cli/cli.h"
 
+/* Quiet: a completion must not print errors into the user's command line. Frees list. */
+static int list_selectors(clgan_device_info *list, int n) {
+  unsigned types = 0;
+  for (int i = 0; i < n; i++) printf("%d\n", list[i].index);
+  for (int i = 0; i < n; i++) printf("%d:%d\n", list[i].platform, list[i].device);
+  for (int i = 0; i < n; i++) types |= (unsigned)list[i].type;
+  for (int b = 0; b < CLGAN_DEVICE_TYPE_COUNT; b++)
+    if (types & (1u << b)) printf("%s\n", clgan_device_type_name((clgan_device_type)(1 << b)));
+  free(list);
+  return 0;
+}
+
 int cmd_devices(int argc, char **argv) {
   const char *sel = NULL;
   static const char *const types[] = {CLGAN_DEVICE_TYPE_TABLE(CLI_X_NAME)};
@@ -13,14 +25,18 @@ int cmd_devices(int argc, char **argv) {
            "that --device takes:\na flat index (0), P:D (0:1), a type (%s) or part of a name "
            "(pocl, nvidia).\nThe default device is the first GPU, else the first device.",
            cli_names(names, sizeof names, types, CLI_COUNT(types)));
+  int selectors = 0;
   const cli_opt opts[] = {
       {"device", "SEL", CLI_STR, &sel, "mark the device this selector picks (also $CLGAN_DEVICE)", NULL},
+      {"list-selectors", NULL, CLI_FLAG, &selectors, "print the selectors that pick a device here, "
+       "one a line (flat indices, P:D pairs, types), and nothing else (for shell completion)", NULL},
   };
-  int rc = cli_parse("devices", synopsis, opts, 1, argc, argv);
+  int rc = cli_parse("devices", synopsis, opts, CLI_COUNT(opts), argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   clgan_device_info *list = NULL;
   int n = 0;
   clgan_status st = clgan_devices_list(&list, &n);
+  if (selectors) return list_selectors(list, st == CLGAN_OK ? n : 0);
   if (st == CLGAN_NO_PLATFORM || (st == CLGAN_OK && n == 0)) {
     fprintf(stderr, "clgan: error: no OpenCL platform or device found. Install a driver (for the "
                     "CPU: apt-get install pocl-opencl-icd) and check /etc/OpenCL/vendors.\n");

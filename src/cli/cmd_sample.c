@@ -39,7 +39,7 @@ static void mean_min(const float *d, int n, double *mean, double *min) {
  * as many test images (the t10k split, which the folder must hold): samples much closer to the
  * training set than unseen real images are would be copies. */
 static clgan_status nearest_check(const char *png, const char *dir, const float *images,
-                                  int count, int rows, int width) {
+                                  int count, int rows, int width, int scale) {
   if (count > 256) {
     fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
             count);
@@ -88,7 +88,9 @@ static clgan_status nearest_check(const char *png, const char *dir, const float 
   }
   int per_row = 8;
   while (per_row > 1 && per_row * per_row > count) per_row /= 2;
-  if ((st = clgan_png_write_grid(png, pairs, 2 * count, 1, rows, width, 2 * per_row, 2)))
+  if (!scale) scale = clgan_grid_auto_scale(2 * count, width, 2 * per_row, 2);
+  if ((st = clgan_png_write_grid_scaled(png, pairs, 2 * count, 1, rows, width, 2 * per_row, 2,
+                                        scale)))
     goto done;
   double mean, min;
   mean_min(dist, count, &mean, &min);
@@ -135,6 +137,7 @@ typedef struct {
   /* Conditional generators. */
   int klass, class_given, count_given;
   const char *labels_out, *class_weights;
+  int scale, scale_given; /* grids' pixel scale; 0: clgan_grid_auto_scale */
 } sample_opts;
 
 /* The checks that need no device: 0, or CLGAN_EXIT_USAGE with the message printed. */
@@ -155,6 +158,7 @@ static int check_options(sample_opts *o) {
     return CLGAN_EXIT_USAGE;
   }
   if (o->trunc_given && cli_check_truncation("sample", o->truncation)) return CLGAN_EXIT_USAGE;
+  if (o->scale_given && cli_check_scale("sample", o->scale)) return CLGAN_EXIT_USAGE;
   if (o->trunc_given && o->latent_path) {
     fprintf(stderr, "clgan sample: error: --truncation applies to drawn latent vectors, not to "
                     "--latent's\n");
@@ -278,7 +282,8 @@ static clgan_status write_images(const sample_opts *o, const float *images, int 
     int c = o->cols;
     if (c == 0)
       while (c * c < count) c++;
-    return clgan_png_write_grid(o->out, images, count, 1, rows, width, c, 2);
+    int scale = o->scale ? o->scale : clgan_grid_auto_scale(count, width, c, 2);
+    return clgan_png_write_grid_scaled(o->out, images, count, 1, rows, width, c, 2, scale);
   }
   uint8_t *bytes = malloc(n);
   if (!bytes) return CLGAN_HOST_OUT_OF_MEMORY;
@@ -429,6 +434,7 @@ int cmd_sample(int argc, char **argv) {
       {"latent", "FILE.npy", CLI_STR, &o.latent_path, "take the latent vectors from a float32 (N, latent) .npy file", NULL},
       {"raw", "FILE.npy", CLI_STR, &o.raw, "also write the generator's float outputs (N, pixels) to .npy", NULL},
       {"cols", "N", CLI_INT, &o.cols, "grid columns (default: square grid)", NULL},
+      {"scale", "N", CLI_INT, &o.scale, CLI_SCALE_HELP, &o.scale_given},
       {"interpolate", "K", CLI_INT, &o.interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
       {"rows", "R", CLI_INT, &o.walk_rows, "with --interpolate: the number of walks (1..256; 8)", &o.rows_given},
       {"nearest", "FILE.png", CLI_STR, &o.nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
@@ -476,7 +482,7 @@ int cmd_sample(int argc, char **argv) {
            is_ema ? " (EMA generator)" : "", o.out, o.raw ? ", raw floats -> " : "",
            o.raw ? o.raw : "");
   if (st == CLGAN_OK && o.nearest)
-    st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width);
+    st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width, o.scale);
 done:
   free(z);
   free(labels);

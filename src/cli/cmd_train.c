@@ -74,6 +74,7 @@ typedef struct {
   int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit, conditional;
   long eval_every;
   int eval_count, keep_best;
+  int scale, scale_given;
   const char *classifier;
   long steps, sample_every, checkpoint_every, seed;
   double lr, lr_g, lr_d, beta1, beta2, momentum;
@@ -150,6 +151,7 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"eval-count", "N", CLI_INT, &o->eval_count, "with --eval-every: samples per evaluation, and real images in its reference", NULL},
       {"keep-best", NULL, CLI_FLAG, &o->keep_best, "with --eval-every: keep checkpoint-best.safetensors, the checkpoint of the lowest FID", NULL},
       {"classifier", "PATH", CLI_STR, &o->classifier, "with --eval-every: the feature network (default: the one cached for the data, trained first if there is none)", NULL},
+      {"scale", "N", CLI_INT, &o->scale, CLI_SCALE_HELP, &o->scale_given},
       {"profile", NULL, CLI_FLAG, &o->profile, "print where device time goes, per kernel, at the end", NULL},
       {"quiet", NULL, CLI_FLAG, &o->quiet, "print only errors and the final summary", NULL},
   };
@@ -331,6 +333,7 @@ int cmd_train(int argc, char **argv) {
   int rc = parse_options(&o, argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   if ((rc = check_eval_options(&o))) return rc;
+  if (o.scale_given && cli_check_scale("train", o.scale)) return CLGAN_EXIT_USAGE;
   rc = o.resume ? cfg_from_checkpoint(&o, &cfg) : cfg_from_options(&o, &cfg);
   if (rc || (rc = apply_run_options(&o, &cfg))) return rc;
   cli_run_options ro = {.data_dir = o.data_dir, .out_dir = o.out, .device = o.device,
@@ -338,7 +341,7 @@ int cmd_train(int argc, char **argv) {
                         .data_limit = o.data_limit,
                         .profile = o.profile, .eval_every = o.eval_every,
                         .eval_count = o.eval_count, .keep_best = o.keep_best,
-                        .classifier = o.classifier};
+                        .classifier = o.classifier, .grid_scale = o.scale};
   catch_stop_signals();
   return cli_run_training(&cfg, &ro, &stop_signal);
 }

@@ -187,7 +187,8 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
   clgan_run_cfg rc = {.data_dir = pr.data_dir, .dir = dir, .resume = ro->resume,
                       .log_every = ro->log_every, .data_limit = ro->data_limit,
                       .eval_every = ro->eval_every,
-                      .eval_count = ro->eval_count, .keep_best = ro->keep_best, .stop = stop};
+                      .eval_count = ro->eval_count, .keep_best = ro->keep_best, .stop = stop,
+                      .grid_scale = ro->grid_scale};
   clgan_run_callbacks cb = {.progress = on_progress, .evaluated = on_evaluated,
                             .warning = on_warning, .classifier = on_classifier, .user = &pr};
   clgan_status st = cli_open_device(ro->device, ro->profile, &dev);

@@ -189,3 +189,21 @@ void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float 
     }
   }
 }
+
+/* ---- Build information ---------------------------------------------------------------------- */
+
+#define CLGAN_STR_(x) #x
+#define CLGAN_STR(x) CLGAN_STR_(x)
+
+void clgan_build_info_get(clgan_build_info *info) {
+  if (!info) return;
+  info->cl_target = CL_TARGET_OPENCL_VERSION;
+  /* FindOpenCL's OpenCL_VERSION_STRING: the newest CL_VERSION_x_y the headers define. */
+#ifdef CLGAN_OPENCL_HEADERS_VERSION
+  info->cl_headers = CLGAN_OPENCL_HEADERS_VERSION;
+#else
+  info->cl_headers = "unknown";
+#endif
+  info->clblast = CLGAN_STR(CLBLAST_VERSION_MAJOR) "." CLGAN_STR(CLBLAST_VERSION_MINOR) "." CLGAN_STR(
+      CLBLAST_VERSION_PATCH);
+}

@@ -167,8 +167,11 @@ static clgan_status write_samples(clgan_run *run) {
                                           run->grid_labels, run->count, run->cfg.latent,
                                           run->pixels);
   if (st != CLGAN_OK) return st;
-  return clgan_png_write_grid(path, run->pixels, run->count, 1, run->ds.rows, run->ds.cols,
-                              run->cfg.grid, 2);
+  int scale = run->rc.grid_scale > 0
+                  ? run->rc.grid_scale
+                  : clgan_grid_auto_scale(run->count, run->ds.cols, run->cfg.grid, 2);
+  return clgan_png_write_grid_scaled(path, run->pixels, run->count, 1, run->ds.rows, run->ds.cols,
+                                     run->cfg.grid, 2, scale);
 }
 
 static void run_eval_free(run_eval *e) {

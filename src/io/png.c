@@ -90,20 +90,34 @@ static uint8_t to_byte(float v) {
   return (uint8_t)floorf((v + 1.0f) * 127.5f + 0.5f);
 }
 
-clgan_status clgan_png_write_grid(const char *path, const float *images, int count, int channels,
-                                  int height, int width, int ncols, int pad) {
+/* Columns of a grid: ncols <= 0 is a square-ish grid, more than count is count. */
+static int grid_cols(int count, int ncols) {
+  if (ncols <= 0) ncols = (int)ceil(sqrt((double)count));
+  return ncols > count ? count : ncols;
+}
+
+int clgan_grid_auto_scale(int count, int width, int ncols, int pad) {
+  if (count <= 0 || width <= 0 || pad < 0) return 1;
+  long long cols = grid_cols(count, ncols);
+  for (int scale = 1;; scale++)
+    if (cols * ((long long)width * scale + pad) + pad >= CLGAN_GRID_MIN_WIDTH) return scale;
+}
+
+clgan_status clgan_png_write_grid_scaled(const char *path, const float *images, int count,
+                                         int channels, int height, int width, int ncols, int pad,
+                                         int scale) {
   if (!images || count <= 0 || (channels != 1 && channels != 3) || height <= 0 || width <= 0 ||
-      pad < 0) {
-    clgan_error("%s: image grid %s: %d images of %d x %d x %d, pad %d",
+      pad < 0 || scale < 1) {
+    clgan_error("%s: image grid %s: %d images of %d x %d x %d, pad %d, scale %d",
                 clgan_status_message(CLGAN_INVALID_ARGUMENT), path ? path : "(null)", count,
-                channels, height, width, pad);
+                channels, height, width, pad, scale);
     return CLGAN_INVALID_ARGUMENT;
   }
-  if (ncols <= 0) ncols = (int)ceil(sqrt((double)count));
-  if (ncols > count) ncols = count;
+  ncols = grid_cols(count, ncols);
   int nrows = (count + ncols - 1) / ncols;
-  long long gw = (long long)ncols * (width + pad) + pad;
-  long long gh = (long long)nrows * (height + pad) + pad;
+  long long tw = (long long)width * scale, th = (long long)height * scale;
+  long long gw = ncols * (tw + pad) + pad;
+  long long gh = nrows * (th + pad) + pad;
   if (gw > PNG_MAX_SIDE || gh > PNG_MAX_SIDE) {
     clgan_error("%s: image grid %s would be %lld x %lld pixels (at most %d a side)",
                 clgan_status_message(CLGAN_INVALID_ARGUMENT), path ? path : "(null)", gw, gh,
@@ -117,18 +131,24 @@ clgan_status clgan_png_write_grid(const char *path, const float *images, int cou
   size_t plane = (size_t)height * width;
   for (int i = 0; i < count; i++) {
     const float *img = images + (size_t)i * channels * plane;
-    size_t x0 = (size_t)(i % ncols) * (width + pad) + pad;
-    size_t y0 = (size_t)(i / ncols) * (height + pad) + pad;
-    for (int y = 0; y < height; y++) {
-      uint8_t *row = grid + (y0 + y) * stride + x0 * channels;
-      for (int x = 0; x < width; x++)
+    size_t x0 = (size_t)(i % ncols) * (size_t)(tw + pad) + (size_t)pad;
+    size_t y0 = (size_t)(i / ncols) * (size_t)(th + pad) + (size_t)pad;
+    for (long long y = 0; y < th; y++) {
+      uint8_t *row = grid + (y0 + (size_t)y) * stride + x0 * channels;
+      const float *src = img + (size_t)(y / scale) * width;
+      for (long long x = 0; x < tw; x++)
         for (int c = 0; c < channels; c++)
-          row[x * channels + c] = to_byte(img[c * plane + (size_t)y * width + x]);
+          row[x * channels + c] = to_byte(src[c * plane + (size_t)(x / scale)]);
     }
   }
   clgan_status st = write_pixels(path, grid, (int)gw, (int)gh, channels);
   free(grid);
   return st;
+}
+
+clgan_status clgan_png_write_grid(const char *path, const float *images, int count, int channels,
+                                  int height, int width, int ncols, int pad) {
+  return clgan_png_write_grid_scaled(path, images, count, channels, height, width, ncols, pad, 1);
 }
 
 /* ---- Reading -------------------------------------------------------------------------------- */

@@ -18,6 +18,8 @@ static const char *const messages[] = {
 #undef CLGAN_X_MSG
 };
 
+const char *clgan_version(void) { return CLGAN_VERSION; }
+
 const char *clgan_status_name(clgan_status s) {
   return (s >= 0 && s < CLGAN_STATUS_COUNT) ? names[s] : "CLGAN_UNKNOWN_STATUS";
 }
