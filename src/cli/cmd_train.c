@@ -72,6 +72,7 @@ typedef struct {
   const char *device, *resume, *opt, *opt_g, *opt_d;
   const char *loss, *init, *diffaug;
   int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit, conditional;
+  int image_size, channels;
   long eval_every;
   int eval_count, keep_best;
   const char *classifier;
@@ -114,7 +115,9 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"model", "NAME", CLI_STR, &o->model, help[0], &o->given[G_MODEL]},
       {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
-      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
+      {"data", "PATH", CLI_STR, &o->data_dir, "an IDX folder (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]), a folder of PNG/JPEG images searched recursively (class subfolders are labels), a CIFAR-10 folder (data_batch_*.bin) or a uint8 .npy (N,H,W[,C]) (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT "; README: Your own images)", NULL},
+      {"image-size", "S", CLI_INT, &o->image_size, "crop every image to a centred square and resize it to S x S with an antialiasing triangle filter (Pillow's antialiased bilinear; 1..1024; default: keep the data's size)", NULL},
+      {"channels", "C", CLI_INT, &o->channels, "1 (gray: RGB converted with ITU-R BT.601 weights 0.299, 0.587, 0.114) or 3 (RGB: gray copied to each); default: the data's (a folder: 3 if any image has colour)", NULL},
       {"data-limit", "N", CLI_INT, &o->data_limit, "train on the first N training images only (0 = all, the default): small-data training, e.g. with --diffaug; give it again with --resume", NULL},
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
@@ -154,7 +157,8 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"quiet", NULL, CLI_FLAG, &o->quiet, "print only errors and the final summary", NULL},
   };
   int rc = cli_parse("train",
-                     "Trains a GAN on the images of an IDX dataset on an OpenCL device. Writes\n"
+                     "Trains a GAN on a data set's images (IDX, a folder of PNG/JPEG, CIFAR-10, .npy)\n"
+                     "on an OpenCL device. Writes\n"
                      "samples/step_NNNNNN.png, metrics.csv, checkpoint.safetensors and losses.png\n"
                      "into the run folder. Ctrl-C finishes the step, saves a checkpoint and exits;\n"
                      "--resume DIR/checkpoint.safetensors continues exactly.",
@@ -308,6 +312,15 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
             o->data_limit);
     return CLGAN_EXIT_USAGE;
   }
+  if (o->image_size < 0 || o->image_size > CLGAN_IMAGE_SIZE_MAX) {
+    fprintf(stderr, "clgan train: error: --image-size %d: out of range (allowed: 1..%d)\n",
+            o->image_size, CLGAN_IMAGE_SIZE_MAX);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->channels != 0 && o->channels != 1 && o->channels != 3) {
+    fprintf(stderr, "clgan train: error: --channels %d: use 1 (gray) or 3 (RGB)\n", o->channels);
+    return CLGAN_EXIT_USAGE;
+  }
   if (o->log_every < 1) {
     fprintf(stderr, "clgan train: error: --log-every %d: out of range (allowed: >= 1)\n",
             o->log_every);
@@ -338,7 +351,8 @@ int cmd_train(int argc, char **argv) {
                         .data_limit = o.data_limit,
                         .profile = o.profile, .eval_every = o.eval_every,
                         .eval_count = o.eval_count, .keep_best = o.keep_best,
-                        .classifier = o.classifier};
+                        .classifier = o.classifier, .image_size = o.image_size,
+                        .channels = o.channels};
   catch_stop_signals();
   return cli_run_training(&cfg, &ro, &stop_signal);
 }

@@ -152,6 +152,11 @@ static clgan_status check_aug(const clgan_trainer *t) {
     clgan_error("DiffAugment policy %#x has bits of no op", t->cfg.diffaug);
     return CLGAN_INVALID_ARGUMENT;
   }
+  if (t->cfg.diffaug && t->data.channels > 1) {
+    clgan_error("DiffAugment works on one-channel images; the data have %d channels (give "
+                "--channels 1, or train without --diffaug)", t->data.channels);
+    return CLGAN_INVALID_ARGUMENT;
+  }
   if (!t->cfg.diffaug || flat ||
       (last->out_c == 1 && last->out_h == t->data.rows && last->out_w == t->data.cols))
     return CLGAN_OK;
@@ -172,7 +177,9 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   t->cfg = *cfg;
   t->data = *data;
   t->in_flight_depth = 2; /* mlp-bn on PoCL: 26 steps/s unbounded, 44 at 1 or 2, 39 at 3-5 */
-  t->dim = data->rows * data->cols;
+  int channels = data->channels > 1 ? data->channels : 1;
+  t->data.channels = t->cfg.channels = channels;
+  t->dim = channels * data->rows * data->cols;
   int b = cfg->batch;
   if (b >= 1 && data->count < b) {
     clgan_error("batch %d is larger than the data set (%d training images): the batch can be "
@@ -209,13 +216,19 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   for (int i = 0; i < t->d_spec.count; i++)
     if (clgan_layer_is_bn(t->d_spec.layers[i].kind) || t->d_spec.layers[i].sn) t->fused = 0;
   if ((st = clgan_net_create_cond(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b, &t->g_cond)) ||
-      (st = clgan_net_create_cond(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
+      (st = clgan_net_create_cond(&t->d, dev, &t->d_spec, channels, data->rows, data->cols,
                                   t->fused ? 2 * b : b, &t->d_cond)))
     goto fail;
   if (t->g.out != t->dim) {
-    clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
-                "the generator spec with linear:%d", t->g.out, t->dim, data->rows, data->cols,
-                t->dim);
+    if (channels > 1)
+      clgan_error("the generator makes %d values per sample but the images have %d (%dx%dx%d): "
+                  "end the generator spec with linear:%d, or a convT to %d channels of %dx%d",
+                  t->g.out, t->dim, channels, data->rows, data->cols, t->dim, channels,
+                  data->rows, data->cols);
+    else
+      clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
+                  "the generator spec with linear:%d", t->g.out, t->dim, data->rows, data->cols,
+                  t->dim);
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
