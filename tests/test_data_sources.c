@@ -3,6 +3,8 @@
  * reference; a folder of images with class subfolders, a corrupt file and a junk file skipped
  * and counted; CIFAR-10 batches and .npy arrays, whole and cut; the refusals, each naming the
  * file. Needs no OpenCL device. */
+#define _DEFAULT_SOURCE /* utimensat, setenv */
+#include <fcntl.h>
 #include <math.h>
 #include <png.h>
 #include <stdint.h>
@@ -10,6 +12,8 @@
 #include "clgan/data.h"
 #include "clgan/io.h"
 #include "io_testutil.h"
+
+#include <sys/stat.h>
 
 static int pattern(int c, int y, int x) { return (c * 71 + y * 37 + x * 13 + y * x) % 256; }
 
@@ -442,8 +446,77 @@ static void test_idx_unchanged(const char *base) {
   clgan_dataset_free(&b);
 }
 
+/* The decode cache: written on the first open, read on the second (same bytes, nothing
+ * decoded), missed when a file's time changes, rebuilt with a warning when damaged. */
+static void test_cache(const char *base) {
+  char dir[600], cache[600], p[700];
+  snprintf(dir, sizeof dir, "%s/cached", base);
+  snprintf(cache, sizeof cache, "%s/cache", base);
+  mkdir(dir, 0755);
+  mkdirs(dir, "x");
+  mkdirs(dir, "y");
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof p, "%s/%s/%d.png", dir, i % 2 ? "x" : "y", i);
+    write_png(p, 10 + i, 9, PNG_COLOR_TYPE_RGB, 8);
+  }
+  clgan_data_opts o = {.image_size = 6, .cache_dir = cache};
+  clgan_dataset a, b;
+  clgan_data_summary sa, sb;
+  CHECK(clgan_dataset_open(dir, "train", &o, &a, &sa) == CLGAN_OK && !sa.cached && sa.cache[0] &&
+            io_file_exists(sa.cache), "first open writes the cache %s", sa.cache);
+  CHECK(clgan_dataset_open(dir, "train", &o, &b, &sb) == CLGAN_OK && sb.cached && b.map &&
+            !strcmp(sa.cache, sb.cache), "second open reads it");
+  size_t n = (size_t)a.count * clgan_dataset_image_bytes(&a);
+  CHECK(a.count == b.count && a.channels == b.channels && a.rows == b.rows && a.classes == b.classes &&
+            a.images && b.images && !memcmp(a.images, b.images, n) && b.labels &&
+            !memcmp(a.labels, b.labels, (size_t)a.count) && !strcmp(sa.classes, sb.classes),
+        "the cached data set equals the decoded one");
+  clgan_dataset_free(&b);
+  clgan_data_opts gray = o;
+  gray.channels = 1;
+  CHECK(clgan_dataset_open(dir, "train", &gray, &b, &sb) == CLGAN_OK && !sb.cached &&
+            strcmp(sa.cache, sb.cache) && b.channels == 1, "other options: another cache file");
+  clgan_dataset_free(&b);
+  /* Damaged: one byte of the data flipped, then the file cut. */
+  size_t len = 0;
+  unsigned char *bytes = io_read_bytes(sa.cache, &len);
+  bytes[len - 3] ^= 0x40;
+  io_write_bytes(sa.cache, bytes, len);
+  io_log_start();
+  clgan_status st = clgan_dataset_open(dir, "train", &o, &b, &sb);
+  io_log_stop();
+  CHECK(st == CLGAN_OK && !sb.cached && strstr(io_log, "CRC-32") && strstr(io_log, sa.cache) &&
+            b.images && !memcmp(a.images, b.images, n), "a flipped byte: decoded again, %s", io_log);
+  clgan_dataset_free(&b);
+  CHECK(clgan_dataset_open(dir, "train", &o, &b, &sb) == CLGAN_OK && sb.cached, "and rewritten");
+  clgan_dataset_free(&b);
+  io_write_bytes(sa.cache, bytes, 5000);
+  io_log_start();
+  st = clgan_dataset_open(dir, "train", &o, &b, &sb);
+  io_log_stop();
+  CHECK(st == CLGAN_OK && !sb.cached && strstr(io_log, "size"), "a cut cache: %s", io_log);
+  clgan_dataset_free(&b);
+  free(bytes);
+  /* A file touched: its time is in the fingerprint. */
+  snprintf(p, sizeof p, "%s/x/1.png", dir);
+  struct timespec times[2] = {{.tv_sec = 1000000000, .tv_nsec = 0}, {.tv_sec = 1000000000, .tv_nsec = 0}};
+  utimensat(AT_FDCWD, p, times, 0);
+  CHECK(clgan_dataset_open(dir, "train", &o, &b, &sb) == CLGAN_OK && !sb.cached &&
+            strcmp(sa.cache, sb.cache), "a touched file: a fresh decode");
+  clgan_dataset_free(&b);
+  clgan_data_opts off = {.image_size = 6, .cache_dir = cache, .no_cache = 1};
+  CHECK(clgan_dataset_open(dir, "train", &off, &b, &sb) == CLGAN_OK && !sb.cached && !sb.cache[0],
+        "no_cache");
+  clgan_dataset_free(&b);
+  clgan_dataset_free(&a);
+}
+
 int main(void) {
   const char *dir = io_tmpdir("sources");
+  /* Decode caches of the opens without a cache_dir stay in the scratch folder. */
+  char xdg[600];
+  snprintf(xdg, sizeof xdg, "%s/xdg", dir);
+  setenv("XDG_CACHE_HOME", xdg, 1);
   test_png_round_trips(dir);
   test_jpeg_round_trips(dir);
   test_resize();
@@ -451,6 +524,7 @@ int main(void) {
   test_cifar(dir);
   test_npy(dir);
   test_idx_unchanged(dir);
+  test_cache(dir);
   io_rm_tree(dir);
   return test_finish();
 }

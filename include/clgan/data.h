@@ -28,6 +28,8 @@ typedef struct {
   uint8_t *labels; /* (count), or NULL when the folder holds no labels file */
   int classes;     /* max label + 1; 0 without labels */
   int channels;    /* 1 (gray) or 3 (RGB planes); 0 reads as 1 (views made before colour) */
+  void *map;       /* a decode cache file mapped (images and labels point into it), or NULL */
+  size_t map_bytes;
 } clgan_dataset;
 
 /* Bytes of one image: channels x rows x cols. */
@@ -97,6 +99,10 @@ typedef struct {
   /* Called while a folder is decoded (every 64 files and at the end); may be NULL. */
   void (*progress)(void *user, int done, int total);
   void *user;
+  /* The decode cache of image folders (src/data/cache.c): kept in cache_dir when given, else
+   * $XDG_CACHE_HOME/clgan/data, else ~/.cache/clgan/data; no_cache decodes every time. */
+  const char *cache_dir;
+  int no_cache;
 } clgan_data_opts;
 
 #define CLGAN_SUMMARY_CLASSES_MAX 512
@@ -107,6 +113,8 @@ typedef struct {
   int src_rows, src_cols;   /* the first image's size before resizing */
   int resized;              /* images whose size changed */
   char classes[CLGAN_SUMMARY_CLASSES_MAX]; /* "0 cat, 1 dog" (cut with "..."), or "" */
+  int cached;               /* read from the decode cache: nothing was decoded */
+  char cache[1024];         /* the cache file used or written, or "" */
 } clgan_data_summary;
 
 /* Opens path as above; sum (may be NULL) says what was read. A folder with no readable image,

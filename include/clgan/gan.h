@@ -78,6 +78,9 @@ typedef struct {
   /* Image channels G makes and D reads (issue 13): 1 (0 reads as 1) or 3. The trainer takes
    * them from its data; a checkpoint records them in its 'image' metadata (CxHxW when not 1). */
   int channels;
+  /* Random horizontal flips of the real batches (issue 13's --flip): each epoch position's
+   * flip drawn keyed (seed, epoch, 10) (clgan_flip_bits), so runs and resumes repeat. */
+  int flip;
 } clgan_train_cfg;
 
 /* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the

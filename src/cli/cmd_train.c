@@ -64,7 +64,7 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
 
 enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
        G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_COUNT };
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_FLIP, G_COUNT };
 
 /* The values of clgan train's options, with the defaults printed by --help. */
 typedef struct {
@@ -72,7 +72,7 @@ typedef struct {
   const char *device, *resume, *opt, *opt_g, *opt_d;
   const char *loss, *init, *diffaug;
   int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit, conditional;
-  int image_size, channels;
+  int image_size, channels, flip, no_data_cache;
   long eval_every;
   int eval_count, keep_best;
   const char *classifier;
@@ -137,6 +137,8 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
       {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
       {"diffaug", "POLICY", CLI_STR, &o->diffaug, help[5], &o->given[G_DIFFAUG]},
+      {"no-data-cache", NULL, CLI_FLAG, &o->no_data_cache, "decode an image folder again instead of reading (and writing) its decode cache in $XDG_CACHE_HOME/clgan/data (else ~/.cache/clgan/data)", NULL},
+      {"flip", NULL, CLI_FLAG, &o->flip, "random horizontal flips of the real images, drawn per epoch from --seed (runs and resumes repeat exactly)", &o->given[G_FLIP]},
       {"conditional", NULL, CLI_FLAG, &o->conditional, "class-conditional GAN on the training labels (README: Conditional GANs): G gets the one-hot class with z, D the one-hot class with the image (MLP) or a class projection (convolutional D)", NULL},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
@@ -187,7 +189,7 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
                                       "optimizer-g", "optimizer-d", "momentum", "loss",
                                       "label-smoothing", "d-steps", "clip-grad-norm", "seed",
                                       "init", "latent", NULL, NULL, "clip-weights",
-                                      "gp-lambda", "ema", "diffaug"};
+                                      "gp-lambda", "ema", "diffaug", "flip"};
   for (int i = 0; i < G_COUNT; i++) {
     if (o->given[i] && names[i]) {
       fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -281,6 +283,7 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
   if (given[G_GP]) cfg->gp_lambda = o->gp_lambda;
   if (given[G_EMA]) cfg->ema = o->ema;
+  if (o->flip) cfg->flip = 1;
   if (o->conditional) cfg->classes = CLGAN_CLASSES_FROM_DATA;
   int rc = apply_optimizer_options(o, cfg);
   if (rc) return rc;
@@ -352,7 +355,7 @@ int cmd_train(int argc, char **argv) {
                         .profile = o.profile, .eval_every = o.eval_every,
                         .eval_count = o.eval_count, .keep_best = o.keep_best,
                         .classifier = o.classifier, .image_size = o.image_size,
-                        .channels = o.channels};
+                        .channels = o.channels, .no_data_cache = o.no_data_cache};
   catch_stop_signals();
   return cli_run_training(&cfg, &ro, &stop_signal);
 }

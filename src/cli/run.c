@@ -91,12 +91,14 @@ static void print_data(const clgan_run_info *info, const char *data_dir) {
          info->count, info->rows, info->cols);
   printf(", %s", info->channels == 3 ? "RGB" : "gray");
   if (d->resized)
-    printf(", %d resized from %dx%d and others (centre crop, antialiased)", d->resized,
+    printf(", %d resized (the first from %dx%d; centre crop, antialiased)", d->resized,
            d->src_cols, d->src_rows);
   if (d->kind == CLGAN_SOURCE_FOLDER)
-    printf("; %d image files, %d skipped (unreadable: each named in a warning)", d->files,
-           d->skipped);
+    printf("; %d image files, %d skipped (unreadable%s)", d->files, d->skipped,
+           d->cached ? "" : ": each named in a warning");
   printf("\n");
+  if (d->cache[0])
+    printf("  decode cache %s (%s)\n", d->cache, d->cached ? "read: nothing decoded" : "written");
   if (d->classes[0]) printf("  classes %s\n", d->classes);
 }
 
@@ -221,7 +223,8 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
                       .eval_every = ro->eval_every,
                       .eval_count = ro->eval_count, .keep_best = ro->keep_best, .stop = stop,
                       .data = {.image_size = ro->image_size, .channels = ro->channels,
-                               .progress = on_scan, .user = &pr}};
+                               .progress = on_scan, .user = &pr,
+                               .no_cache = ro->no_data_cache}};
   clgan_run_callbacks cb = {.progress = on_progress, .evaluated = on_evaluated,
                             .warning = on_warning, .classifier = on_classifier, .user = &pr};
   clgan_status st = cli_open_device(ro->device, ro->profile, &dev);

@@ -19,6 +19,7 @@
 
 typedef struct {
   char **paths;
+  long long *sizes, *mtimes; /* st_size, st_mtim in ns: the decode cache's fingerprint */
   int *top; /* index of the file's top-level subfolder in `tops`, or -1 directly in the root */
   int count, cap;
   char **tops;
@@ -30,6 +31,8 @@ static void scan_free(scan *s) {
   for (int i = 0; i < s->count; i++) free(s->paths[i]);
   for (int i = 0; i < s->ntops; i++) free(s->tops[i]);
   free(s->paths);
+  free(s->sizes);
+  free(s->mtimes);
   free(s->top);
   free(s->tops);
   memset(s, 0, sizeof *s);
@@ -44,7 +47,7 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static clgan_status add_file(scan *s, const char *path, int top) {
+static clgan_status add_file(scan *s, const char *path, int top, const struct stat *sb) {
   if (s->count == s->cap) {
     int cap = s->cap ? 2 * s->cap : 256;
     if (cap > SCAN_MAX_FILES) {
@@ -55,10 +58,16 @@ static clgan_status add_file(scan *s, const char *path, int top) {
     if (p) s->paths = p;
     int *t = realloc(s->top, (size_t)cap * sizeof *t);
     if (t) s->top = t;
-    if (!p || !t) return CLGAN_HOST_OUT_OF_MEMORY;
+    long long *z = realloc(s->sizes, (size_t)cap * sizeof *z);
+    if (z) s->sizes = z;
+    long long *m = realloc(s->mtimes, (size_t)cap * sizeof *m);
+    if (m) s->mtimes = m;
+    if (!p || !t || !z || !m) return CLGAN_HOST_OUT_OF_MEMORY;
     s->cap = cap;
   }
   if (!(s->paths[s->count] = strdup(path))) return CLGAN_HOST_OUT_OF_MEMORY;
+  s->sizes[s->count] = (long long)sb->st_size;
+  s->mtimes[s->count] = (long long)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
   s->top[s->count++] = top;
   return CLGAN_OK;
 }
@@ -131,7 +140,7 @@ static clgan_status walk(scan *s, const char *dir, int depth, int top) {
       }
       st = walk(s, path, depth + 1, t);
     } else if (S_ISREG(sb.st_mode) && has_image_name(names[i])) {
-      st = add_file(s, path, top);
+      st = add_file(s, path, top, &sb);
       if (depth == 0) s->root_files++;
     }
   }
@@ -211,6 +220,21 @@ clgan_status source_folder(const char *dir, const clgan_data_opts *o, clgan_data
     st = CLGAN_BAD_FORMAT;
     goto done;
   }
+  /* The decode cache: the fingerprint of every file and the options. */
+  cache_key key;
+  char key_text[CACHE_KEY_TEXT];
+  cache_key_init(&key);
+  int opt[2] = {o->image_size, o->channels};
+  cache_key_add(&key, opt, sizeof opt);
+  for (int i = 0; i < s.count; i++) {
+    cache_key_add(&key, s.paths[i], strlen(s.paths[i]) + 1);
+    cache_key_add(&key, &s.sizes[i], sizeof s.sizes[i]);
+    cache_key_add(&key, &s.mtimes[i], sizeof s.mtimes[i]);
+  }
+  cache_key_text(&key, key_text);
+  int cached = cache_path(o, key_text, sum->cache, sizeof sum->cache);
+  if (!cached) sum->cache[0] = '\0';
+  if (cached && cache_load(sum->cache, key_text, ds, sum)) goto done;
   int size = o->image_size, rows = 0, cols = 0, n = 0, colour = 0;
   size_t plane = 0, scratch_px = 0;
   for (int i = 0; i < s.count; i++) {
@@ -298,6 +322,7 @@ clgan_status source_folder(const char *dir, const clgan_data_opts *o, clgan_data
   ds->labels = labels;
   ds->classes = nclasses;
   images = labels = NULL;
+  if (cached) cache_store(sum->cache, key_text, ds, sum);
 done:
   free(images);
   free(labels);

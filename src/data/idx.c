@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -509,8 +510,12 @@ fail:
 
 void clgan_dataset_free(clgan_dataset *ds) {
   if (!ds) return;
-  free(ds->images);
-  free(ds->labels);
+  if (ds->map) {
+    munmap(ds->map, ds->map_bytes);
+  } else {
+    free(ds->images);
+    free(ds->labels);
+  }
   memset(ds, 0, sizeof *ds);
 }
 

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "clgan/data.h"
 
@@ -129,7 +130,21 @@ clgan_status clgan_dataset_convert(clgan_dataset *ds, const clgan_data_opts *o) 
     }
   }
   free(planes);
-  free(ds->images);
+  if (ds->map) {
+    /* A cached set is mapped read-only: its labels move to the heap with the new images. */
+    uint8_t *labels = ds->labels ? malloc((size_t)ds->count) : NULL;
+    if (ds->labels && !labels) {
+      free(out);
+      return CLGAN_HOST_OUT_OF_MEMORY;
+    }
+    if (labels) memcpy(labels, ds->labels, (size_t)ds->count);
+    munmap(ds->map, ds->map_bytes);
+    ds->map = NULL;
+    ds->map_bytes = 0;
+    ds->labels = labels;
+  } else {
+    free(ds->images);
+  }
   ds->images = out;
   ds->rows = rows;
   ds->cols = cols;

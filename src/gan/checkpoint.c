@@ -99,6 +99,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
       (st = clgan_st_add_meta(w, "diffaug", clgan_aug_policy_name(c->diffaug))) ||
       (st = ckpt_meta_printf(w, "classes", "%d", c->classes)) ||
+      (c->flip && (st = clgan_st_add_meta(w, "flip", "horizontal"))) ||
       (st = ckpt_meta_printf(w, "conditioning", "generator=%s discriminator=%s",
                              clgan_cond_name(t->g_cond.kind), clgan_cond_name(t->d_cond.kind))) ||
       (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
@@ -274,6 +275,13 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
                 "translation,cutout", path, diffaug);
     return CLGAN_BAD_FORMAT;
   }
+  /* Written only by runs with --flip (issue 13). */
+  const char *flip = clgan_st_meta(f, "flip");
+  if (flip && strcmp(flip, "horizontal") != 0) {
+    clgan_error("%s: metadata 'flip' = '%.40s' is not 'horizontal'", path, flip);
+    return CLGAN_BAD_FORMAT;
+  }
+  c->flip = flip != NULL;
   if (!parse_opt_meta(clgan_st_meta(f, "optimizer.generator"), &c->opt_g) ||
       !parse_opt_meta(clgan_st_meta(f, "optimizer.discriminator"), &c->opt_d)) {
     clgan_error("%s: the optimizer metadata is missing or damaged", path);
@@ -352,6 +360,12 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     else
       clgan_error("%s: the checkpoint is conditional on %d classes, this data set has %d", path,
                   c.classes, t->cfg.classes);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (c.flip != t->cfg.flip) {
+    clgan_error("%s: the checkpoint was trained %s --flip, this run %s", path,
+                c.flip ? "with" : "without", t->cfg.flip ? "has it" : "has not");
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }

@@ -318,6 +318,19 @@ static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   if (!run->rc.resume &&
       (st = clgan_preset_fit(&run->cfg, run->ds.channels, run->ds.rows, run->ds.cols)))
     return st;
+  if (run->rc.resume) {
+    /* The networks are built for the data before the checkpoint is read: a shape that differs
+     * must be named here, not as a layer that does not fit. */
+    clgan_train_cfg saved;
+    int rows = 0, cols = 0, c = run->ds.channels > 1 ? run->ds.channels : 1;
+    if ((st = clgan_checkpoint_cfg(run->rc.resume, &saved, &rows, &cols))) return st;
+    if (rows != run->ds.rows || cols != run->ds.cols || saved.channels != c) {
+      clgan_error("%s was trained on %dx%dx%d images, and %s gives %dx%dx%d: give the --data, "
+                  "--image-size and --channels it was trained with", run->rc.resume,
+                  saved.channels, rows, cols, run->data_dir, c, run->ds.rows, run->ds.cols);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+  }
   int n = run->ds.count;
   if (run->rc.data_limit > 0 && run->rc.data_limit < n) n = run->rc.data_limit;
   info->count = run->data.count = n; /* the gather reads only rows the permutation names */

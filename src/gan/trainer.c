@@ -11,6 +11,11 @@ clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
   int n = t->data.count;
   /* Keyed (seed, epoch): resuming mid-run rebuilds the epoch's order exactly. */
   clgan_philox_shuffle(t->perm_host, n, t->cfg.seed, (uint32_t)t->epoch, STREAM_SHUFFLE);
+  if (t->cfg.flip) {
+    clgan_flip_bits(t->flips_host, n, t->cfg.seed, (uint32_t)t->epoch, STREAM_FLIP);
+    clgan_status st = clgan_buffer_write(t->dev, &t->flips, 0, (size_t)n, t->flips_host);
+    if (st != CLGAN_OK) return st;
+  }
   return clgan_buffer_write(t->dev, &t->perm, 0, (size_t)n * sizeof(int32_t), t->perm_host);
 }
 
@@ -28,9 +33,10 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
                           &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2,
-                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf};
+                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf, &t->flips};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
+  free(t->flips_host);
   free(t);
 }
 
@@ -276,6 +282,13 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto fail;
   }
+  if (cfg->flip) {
+    if ((st = clgan_buffer_alloc(dev, &t->flips, (size_t)data->count))) goto fail;
+    if (!(t->flips_host = malloc((size_t)data->count))) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto fail;
+    }
+  }
   if ((st = clgan_trainer_shuffle(t))) goto fail;
   *out = t;
   return CLGAN_OK;
@@ -418,8 +431,11 @@ static clgan_status d_step(clgan_trainer *t) {
   int dl = t->d.run_count;
   clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1};
   if (!t->external_batches &&
-      ((st = clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm, (int)t->pos, b,
-                                 t->dim)) ||
+      ((st = t->cfg.flip ? clgan_gather_images_flip(t->dev, &t->real, &t->data.images, &t->perm,
+                                                    &t->flips, (int)t->pos, b, t->dim,
+                                                    t->data.cols)
+                         : clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm,
+                                               (int)t->pos, b, t->dim)) ||
        (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
                                (uint64_t)t->d_batches, STREAM_NOISE))))
     return st;
