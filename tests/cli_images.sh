@@ -77,6 +77,8 @@ expect "sample a folder of PNGs" 0 "3 images" -- \
   "$clgan" sample --checkpoint "$run/checkpoint.safetensors" --count 3 --out "$tmp/many/"
 [ -f "$tmp/many/000002.png" ] && rgb "$tmp/many/000000.png" && ok "one RGB PNG per image" ||
   fail "no folder of PNGs"
+expect "clgan eval refuses a colour generator" 2 "makes colour images" -- \
+  "$clgan" eval --checkpoint "$run/checkpoint.safetensors" --count 100
 expect "colour samples refuse IDX output" 2 "colour images.*IDX" -- \
   "$clgan" sample --checkpoint "$run/checkpoint.safetensors" --count 3 --out "$tmp/s.idx"
 

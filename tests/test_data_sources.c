@@ -61,8 +61,12 @@ static void write_png(const char *path, int w, int h, int color_type, int depth)
   free(row);
 }
 
-/* What the RGB decode of write_png's file must give at (y, x), channel c. */
+/* What the RGB decode of write_png's file must give at (y, x), channel c: alpha (77) composited
+ * over white. */
+static int over_white(int v, int a) { return (v * a + 255 * (255 - a) + 127) / 255; }
 static int png_expect(int color_type, int c, int y, int x) {
+  if (color_type & PNG_COLOR_MASK_ALPHA)
+    return over_white(png_expect(color_type & ~PNG_COLOR_MASK_ALPHA, c, y, x), 77);
   if (color_type == PNG_COLOR_TYPE_PALETTE) {
     int i = pattern(0, y, x);
     return c == 0 ? i : c == 1 ? 255 - i : (i * 7) % 256;

@@ -77,9 +77,9 @@ clgan_status clgan_dataset_upload(clgan_device *dev, const clgan_dataset *ds,
  *  - a folder holding CIFAR-10 binaries: data_batch_*.bin (split "train") or test_batch.bin
  *    (any other split); 10,000 records of 1 label byte and 3,072 bytes (R, G, B planes of
  *    32x32) each; batches.meta.txt, when present, names the classes;
- *  - a .npy file of uint8 (N, H, W) or (N, H, W, C), C 1, 3 or 4 (alpha dropped); labels, when
- *    <name>_labels.npy sits beside <name>.npy: 1-D, N entries of uint8, int32 or int64 in
- *    0..255 (split "train" only);
+ *  - a .npy file of uint8 (N, H, W) or (N, H, W, C), C 1, 3 or 4 (alpha composited over
+ *    white, as a PNG's transparency); labels, when <name>_labels.npy sits beside <name>.npy:
+ *    1-D, N entries of uint8, int32 or int64 in 0..255 (split "train" only);
  *  - any other folder: its PNG and JPEG files (recognised by content; .png, .jpg, .jpeg names),
  *    searched recursively in sorted path order, hidden entries skipped. When the folder holds
  *    no image directly and one subfolder or more holds images, the subfolders are the classes
@@ -89,7 +89,12 @@ clgan_status clgan_dataset_upload(clgan_device *dev, const clgan_dataset *ds,
  * support grows with the shrink factor, so shrinking averages every pixel it covers: Pillow's
  * antialiased bilinear), and convert channels (gray -> RGB copies the plane; RGB -> gray is
  * ITU-R BT.601, Y = 0.299 R + 0.587 G + 0.114 B, rounded). */
-typedef enum { CLGAN_SOURCE_IDX, CLGAN_SOURCE_FOLDER, CLGAN_SOURCE_CIFAR10, CLGAN_SOURCE_NPY } clgan_source_kind;
+typedef enum {
+  CLGAN_SOURCE_IDX,
+  CLGAN_SOURCE_FOLDER,
+  CLGAN_SOURCE_CIFAR10,
+  CLGAN_SOURCE_NPY
+} clgan_source_kind;
 const char *clgan_source_kind_name(clgan_source_kind kind); /* "IDX", "image folder", ... */
 
 #define CLGAN_IMAGE_SIZE_MAX 1024

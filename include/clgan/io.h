@@ -24,8 +24,9 @@ clgan_status clgan_png_write_grid(const char *path, const float *images, int cou
 /* 8-bit RGB (3 bytes a pixel, rows top to bottom) or gray. */
 clgan_status clgan_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height);
 clgan_status clgan_png_write_gray(const char *path, const uint8_t *gray, int width, int height);
-/* Reads any PNG as 8-bit pixels with `channels` (1: gray, 3: RGB) bytes each; alpha is dropped,
- * palettes and 16-bit samples are converted. *pixels is malloc'd (free() it). */
+/* Reads any PNG as 8-bit pixels with `channels` (1: gray, 3: RGB) bytes each; transparency
+ * (alpha, tRNS) is composited over white, palettes are expanded, 16-bit samples keep their high
+ * byte. *pixels is malloc'd (free() it). */
 clgan_status clgan_png_read(const char *path, int channels, uint8_t **pixels, int *width,
                             int *height);
 clgan_status clgan_png_read_gray(const char *path, uint8_t **pixels, int *width, int *height);

@@ -77,7 +77,8 @@ static const char *check_header(const unsigned char *h, size_t len, const char *
   if (memcmp(h, "CLGANDC1", 8) != 0 || u32_at(h, 8) != VERSION) return "not a clgan data cache";
   for (int i = 0; i < F_N; i++) f[i] = u32_at(h, 12 + 4 * (size_t)i);
   if (strncmp((const char *)h + 56, key, 32) != 0) return "another fingerprint";
-  if (f[F_COUNT] < 1 || f[F_COUNT] > CLGAN_IDX_MAX_COUNT || (f[F_CHANNELS] != 1 && f[F_CHANNELS] != 3) ||
+  if (f[F_COUNT] < 1 || f[F_COUNT] > CLGAN_IDX_MAX_COUNT ||
+      (f[F_CHANNELS] != 1 && f[F_CHANNELS] != 3) ||
       f[F_ROWS] < 1 || f[F_ROWS] > 32768 || f[F_COLS] < 1 || f[F_COLS] > 32768 ||
       f[F_CLASSES] > 256 || f[F_LABELS] > 1 || (f[F_LABELS] && f[F_CLASSES] < 1))
     return "a header out of range";

@@ -169,7 +169,8 @@ static clgan_status source_npy(const char *path, const char *split, clgan_datase
   int c = nd == 4 ? dims[3] : 1;
   if ((nd != 3 && nd != 4) || (c != 1 && c != 3 && c != 4)) {
     st = clgan_refuse_file(".npy file", path, "holds a %d-D array of last dimension %d; images "
-                           "are (N, H, W) or (N, H, W, C) with C 1, 3 or 4", nd, nd ? dims[nd - 1] : 0);
+                           "are (N, H, W) or (N, H, W, C) with C 1, 3 or 4", nd,
+                           nd ? dims[nd - 1] : 0);
     goto fail;
   }
   if (dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || dims[0] > CLGAN_IDX_MAX_COUNT ||
@@ -183,7 +184,8 @@ static clgan_status source_npy(const char *path, const char *split, clgan_datase
   size_t plane = (size_t)h * w;
   uint8_t *images = raw;
   if (c > 1) {
-    /* (N, H, W, C) interleaved to (N, C, H, W) planes; alpha dropped. */
+    /* (N, H, W, C) interleaved to (N, C, H, W) planes; alpha composited over white, as a
+     * PNG's. */
     images = malloc((size_t)n * out_c * plane);
     if (!images) {
       st = CLGAN_HOST_OUT_OF_MEMORY;
@@ -191,8 +193,12 @@ static clgan_status source_npy(const char *path, const char *split, clgan_datase
     }
     for (int i = 0; i < n; i++)
       for (int k = 0; k < out_c; k++)
-        for (size_t p = 0; p < plane; p++)
-          images[((size_t)i * out_c + k) * plane + p] = raw[((size_t)i * plane + p) * c + k];
+        for (size_t p = 0; p < plane; p++) {
+          const uint8_t *px = raw + ((size_t)i * plane + p) * c;
+          unsigned v = px[k], a = c == 4 ? px[3] : 255u;
+          images[((size_t)i * out_c + k) * plane + p] =
+              (uint8_t)((v * a + 255u * (255u - a) + 127u) / 255u);
+        }
     free(raw);
     raw = NULL;
   }

@@ -150,9 +150,11 @@ static int read_body(png_structp png, png_infop info, read_ctx *ctx) {
   png_set_user_limits(png, PNG_MAX_SIDE, PNG_MAX_SIDE);
   png_read_info(png, info);
   int color = png_get_color_type(png, info);
+  /* Transparency (an alpha channel, or a tRNS chunk that expands into one) is composited over
+   * white below: the colour under a transparent pixel is undefined, often black. */
+  int alpha = (color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
   png_set_expand(png);
   png_set_strip_16(png);
-  png_set_strip_alpha(png);
   if (ctx->channels == 1 && (color & PNG_COLOR_MASK_COLOR))
     png_set_rgb_to_gray_fixed(png, 1, -1, -1);
   if (ctx->channels == 3 && !(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
@@ -162,7 +164,7 @@ static int read_body(png_structp png, png_infop info, read_ctx *ctx) {
   ctx->height = (int)png_get_image_height(png, info);
   if ((size_t)ctx->width * (size_t)ctx->height > PNG_MAX_PIXELS)
     png_error(png, "more than 2^26 pixels (8192 x 8192)");
-  size_t stride = (size_t)ctx->width * ctx->channels;
+  size_t stride = (size_t)ctx->width * (size_t)(ctx->channels + alpha);
   if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected row size after conversion");
   ctx->pixels = malloc(stride * (size_t)ctx->height);
   ctx->rows = malloc(sizeof *ctx->rows * (size_t)ctx->height);
@@ -170,6 +172,18 @@ static int read_body(png_structp png, png_infop info, read_ctx *ctx) {
   for (int y = 0; y < ctx->height; y++) ctx->rows[y] = ctx->pixels + (size_t)y * stride;
   png_read_image(png, ctx->rows);
   png_read_end(png, NULL);
+  if (alpha) {
+    /* In place, front to back: pixel p's result never lands past its source. */
+    size_t n = (size_t)ctx->width * (size_t)ctx->height;
+    int c = ctx->channels;
+    for (size_t p = 0; p < n; p++) {
+      const uint8_t *src = ctx->pixels + p * (size_t)(c + 1);
+      unsigned a = src[c];
+      for (int k = 0; k < c; k++)
+        ctx->pixels[p * (size_t)c + (size_t)k] =
+            (uint8_t)((src[k] * a + 255u * (255u - a) + 127u) / 255u);
+    }
+  }
   return 0;
 }
 
