@@ -129,6 +129,10 @@ cp "$imgs"/red/0*.png "$tmp/flat/"
 expect "conditional without class subfolders exits 2" 2 "needs the training labels.*subfolder" -- \
   "$clgan" train --model dcgan --image-size 16 --steps 1 --batch 4 --data "$tmp/flat" \
   --out "$tmp/x" --conditional
+expect "dcgan64 trains on 64x64 colour" 0 "convT:64:4:2:1,bn2d,relu,convT:3:4:2:1,tanh" -- \
+  "$clgan" train --model dcgan64 --image-size 64 --steps 1 --batch 4 --data "$imgs" --out "$tmp/d64"
+expect "dcgan64's samples are 64x64 RGB" 0 "4 images \(RGB 64x64\)" -- \
+  "$clgan" sample --checkpoint "$tmp/d64/checkpoint.safetensors" --count 4 --out "$tmp/d64.png"
 expect "dcgan64 on 32x32 images exits 2" 2 "dcgan64 takes 64x64.*--image-size 64" -- \
   "$clgan" train --model dcgan64 --image-size 32 --steps 1 --batch 4 --data "$imgs" --out "$tmp/x"
 expect "mixed sizes without --image-size exit 2 naming the file" 2 "mixed/b.png is 20x20.*give --image-size" -- \
