@@ -28,7 +28,9 @@
 #include "util/fsutil.h"
 
 #define HEADER 4096
-#define VERSION 1
+/* In the fingerprint too: bump it when the layout or what decoding makes of a file changes
+ * (2: transparency composited over white), so no run maps data decoded by older rules. */
+#define VERSION 2
 enum { F_COUNT, F_CHANNELS, F_ROWS, F_COLS, F_CLASSES, F_LABELS, F_FILES, F_SKIPPED, F_SRC_ROWS,
        F_SRC_COLS, F_RESIZED, F_N };
 
