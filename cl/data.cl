@@ -18,3 +18,23 @@ __kernel void gather_images(__global float *out, __global const uchar *images,
   }
   out[i] = ((float)images[(size_t)row * (size_t)dim + (size_t)j] - CLGAN_PIXEL_OFFSET) * CLGAN_PIXEL_SCALE;
 }
+
+/* gather_images with random horizontal flips (issue 13's --flip): where flips[first + b] is
+ * not 0, sample b's rows of `width` pixels are read right to left (every channel alike). */
+__kernel void gather_images_flip(__global float *out, __global const uchar *images,
+                                 __global const int *index, __global const uchar *flips,
+                                 int first, int batch, int dim, int nimages, int width) {
+  int i = get_global_id(0);
+  if (i >= batch * dim) return;
+  int b = i / dim, j = i - b * dim;
+  int row = index[first + b];
+  if (row < 0 || row >= nimages) {
+    out[i] = NAN;
+    return;
+  }
+  if (flips[first + b]) {
+    int x = j % width;
+    j += width - 1 - 2 * x;
+  }
+  out[i] = ((float)images[(size_t)row * (size_t)dim + (size_t)j] - CLGAN_PIXEL_OFFSET) * CLGAN_PIXEL_SCALE;
+}

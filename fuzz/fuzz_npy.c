@@ -1,5 +1,6 @@
-/* libFuzzer harness for the .npy reader: clgan_npy_read_f32; an accepted array's buffer must
- * hold rows * cols floats. */
+/* libFuzzer harness for the .npy readers: clgan_npy_read_f32 (an accepted array's buffer must
+ * hold rows * cols floats), clgan_npy_read_u8 (the product of its dims bytes) and
+ * clgan_npy_read_labels (count bytes). */
 #define _GNU_SOURCE
 #include "fuzz_common.h"
 
@@ -17,5 +18,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   }
   free(values);
+
+  uint8_t *bytes = NULL;
+  int dims[4] = {0}, ndim = -1;
+  if (clgan_npy_read_u8(path, &bytes, dims, &ndim) == CLGAN_OK) {
+    if (!bytes || ndim < 1 || ndim > 4) abort();
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+    fuzz_touch(bytes, n);
+  } else if (bytes) {
+    abort();
+  }
+  free(bytes);
+  bytes = NULL;
+  int count = -1;
+  if (clgan_npy_read_labels(path, &bytes, &count) == CLGAN_OK) {
+    if (!bytes || count < 0) abort();
+    fuzz_touch(bytes, (size_t)count);
+  } else if (bytes) {
+    abort();
+  }
+  free(bytes);
   return 0;
 }

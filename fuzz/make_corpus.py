@@ -141,3 +141,40 @@ put("fuzz_csv", "short_row.csv", "a,b,c\n1,2\n")
 put("fuzz_csv", "long_row.csv", "a,b\n1,2,3\n")
 put("fuzz_csv", "not_number.csv", "a,b\n1,zz\n")
 put("fuzz_csv", "header_only.csv", "step,fid\n")
+
+# uint8 image arrays and label arrays (issue 13's .npy data sets), for the same harness.
+put("fuzz_npy", "u1_2x3x4.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4), }", bytes(range(24))))
+put("fuzz_npy", "u1_1x2x2x3.npy", npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1, 2, 2, 3), }", bytes(range(12))))
+put("fuzz_npy", "i8_labels.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", struct.pack("<3q", 0, 9, 255)))
+put("fuzz_npy", "i4_labels.npy", npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", struct.pack("<2i", 1, -1)))
+
+
+# CIFAR-10 batches: 3,073-byte records, a label byte then 3x32x32 pixels.
+def cifar_record(label, seed):
+    return bytes([label]) + bytes((i * 7 + seed) % 256 for i in range(3072))
+
+
+put("fuzz_cifar", "one_record.bin", cifar_record(3, 1))
+put("fuzz_cifar", "two_records.bin", cifar_record(0, 2) + cifar_record(9, 3))
+put("fuzz_cifar", "cut.bin", cifar_record(1, 4)[:2000])
+put("fuzz_cifar", "label_12.bin", cifar_record(12, 5))
+
+
+# Images for the folder decoders: the first byte picks the decoder (odd: JPEG, even: PNG), the
+# rest is the file. PNGs of each colour type here; the JPEG seeds (rgb, gray, progressive) were
+# written once by libjpeg and are committed as they are (the standard library has no encoder).
+def png(w, h, color_type, depth, rows, plte=None):
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + r for r in rows)
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 0))
+    if plte:
+        out += chunk(b"PLTE", plte)
+    return out + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+put("fuzz_image", "png_gray8", b"\x00" + png(3, 2, 0, 8, [b"\x00\x80\xff", b"\x10\x20\x30"]))
+put("fuzz_image", "png_rgb16", b"\x00" + png(2, 2, 2, 16, [bytes(range(12)), bytes(range(12, 24))]))
+put("fuzz_image", "png_palette", b"\x00" + png(2, 2, 3, 8, [b"\x00\x01", b"\x01\x00"], b"\xff\x00\x00\x00\x00\xff"))
+put("fuzz_image", "png_rgba", b"\x00" + png(1, 2, 6, 8, [b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"]))
+put("fuzz_image", "png_cut", b"\x00" + png(4, 4, 2, 8, [bytes(12)] * 4)[:50])

@@ -15,7 +15,8 @@ seconds="${1:-30}"
 [ $# -gt 0 ] && shift
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] &&
-  harnesses=(fuzz_idx fuzz_npy fuzz_safetensors fuzz_spec fuzz_tuning fuzz_csv)
+  harnesses=(fuzz_idx fuzz_npy fuzz_safetensors fuzz_spec fuzz_tuning fuzz_csv fuzz_cifar
+             fuzz_image)
 case "$seconds" in
   '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;;
 esac

@@ -3,7 +3,7 @@
 # is instant. Runs as root, or through sudo.
 set -euo pipefail
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev
-          libpng-dev zlib1g-dev liblapacke-dev pocl-opencl-icd clinfo dataset-fashion-mnist
+          libpng-dev libjpeg-dev zlib1g-dev liblapacke-dev pocl-opencl-icd clinfo dataset-fashion-mnist
           clang libclang-rt-dev
           dpkg-dev binutils groff-base man-db)  # the packaging tests: cpack -G DEB, readelf, man
 missing=()

@@ -10,7 +10,7 @@
 int main(void) {
   clgan_device *dev = test_open_device();
   enum { N = 37, R = 11, C = 13 };
-  clgan_dataset ds = {N, R, C, malloc(N * R * C), NULL, 0};
+  clgan_dataset ds = {.count = N, .rows = R, .cols = C, .images = malloc(N * R * C), .channels = 1};
   for (int i = 0; i < N * R * C; i++) ds.images[i] = (uint8_t)(i * 131 + i / 7);
   clgan_buffer buf;
   CHECK(clgan_dataset_upload(dev, &ds, &buf) == CLGAN_OK, "upload");

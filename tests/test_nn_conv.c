@@ -289,6 +289,12 @@ int main(void) {
   check_net(dev, "conv:3:3:2:1,bn2d:0.9:0.001,lrelu:0.2,conv:5:4:2:1,lrelu:0.2,flatten,linear:2", 2, 7, 7);
   /* A generator: dense to an image, transposed convolutions up, tanh. */
   check_net(dev, "linear:12,bn,relu,reshape:3x2x2,convT:5:4:2:1,bn2d,lrelu:0.2,convT:2:3:2:1,tanh", 4, 1, 1);
+  /* dcgan32 / dcgan64's shapes (issue 13), small: G from the latent as Cx1x1 through a 4x4
+   * stride-1 transposed convolution, up to 3 channels; D down to one 1x1 logit by a 4x4 stride-1
+   * convolution, flattened. */
+  check_net(dev, "convT:5:4:1:0,bn2d,relu,convT:4:4:2:1,bn2d,relu,convT:3:4:2:1,tanh", 6, 1, 1);
+  check_net(dev, "conv:4:4:2:1,lrelu:0.2,conv:6:4:2:1,bn2d,lrelu:0.2,conv:1:4:1:0,flatten", 3, 16,
+            16);
   /* The same with spectral normalisation on some of the layers with weights. */
   check_net(dev, "conv:3:3:2:1:sn,lrelu:0.2,conv:5:4:2:1,lrelu:0.2,flatten,linear:2:sn", 2, 7, 7);
   check_net(dev, "linear:12:sn,bn,relu,reshape:3x2x2,convT:5:4:2:1:sn,bn2d,lrelu:0.2,"

@@ -24,10 +24,16 @@
 
 typedef struct {
   int count, rows, cols;
-  uint8_t *images; /* (count, rows, cols), row-major */
+  uint8_t *images; /* (count, channels, rows, cols), row-major */
   uint8_t *labels; /* (count), or NULL when the folder holds no labels file */
   int classes;     /* max label + 1; 0 without labels */
+  int channels;    /* 1 (gray) or 3 (RGB planes); 0 reads as 1 (views made before colour) */
+  void *map;       /* a decode cache file mapped (images and labels point into it), or NULL */
+  size_t map_bytes;
 } clgan_dataset;
+
+/* Bytes of one image: channels x rows x cols. */
+size_t clgan_dataset_image_bytes(const clgan_dataset *ds);
 
 /* Reads an IDX file of uint8 elements. expect_dims: 1 (labels) or 3 (images); 0 accepts 1 to 3.
  * On success *data is malloc'd (free() it), dims[0..*ndims) hold the dimensions. */
@@ -63,5 +69,76 @@ void clgan_dataset_fingerprint(const clgan_dataset *ds, char *out, size_t size);
  * On failure *images is left zeroed. */
 clgan_status clgan_dataset_upload(clgan_device *dev, const clgan_dataset *ds,
                                   clgan_buffer *images);
+
+/* ---- Data sources (src/data/source.c, folder.c, cifar.c, resize.c; issue 13) ---------------
+
+ * clgan_dataset_open reads any of these into a clgan_dataset, by what `path` is:
+ *  - an IDX folder (<split>-images-idx3-ubyte[.gz], as clgan_dataset_load): unchanged;
+ *  - a folder holding CIFAR-10 binaries: data_batch_*.bin (split "train") or test_batch.bin
+ *    (any other split); 10,000 records of 1 label byte and 3,072 bytes (R, G, B planes of
+ *    32x32) each; batches.meta.txt, when present, names the classes;
+ *  - a .npy file of uint8 (N, H, W) or (N, H, W, C), C 1, 3 or 4 (alpha composited over
+ *    white, as a PNG's transparency); labels, when <name>_labels.npy sits beside <name>.npy:
+ *    1-D, N entries of uint8, int32 or int64 in 0..255 (split "train" only);
+ *  - any other folder: its PNG and JPEG files (recognised by content; .png, .jpg, .jpeg names),
+ *    searched recursively in sorted path order, hidden entries skipped. When the folder holds
+ *    no image directly and one subfolder or more holds images, the subfolders are the classes
+ *    (the ImageFolder layout): label k is the k-th subfolder name in byte order. A file that
+ *    does not decode is skipped with a warning naming it and counted (split "train" only).
+ * Then the options: crop to a centred square and resize to image_size (a triangle filter whose
+ * support grows with the shrink factor, so shrinking averages every pixel it covers: Pillow's
+ * antialiased bilinear), and convert channels (gray -> RGB copies the plane; RGB -> gray is
+ * ITU-R BT.601, Y = 0.299 R + 0.587 G + 0.114 B, rounded). */
+typedef enum {
+  CLGAN_SOURCE_IDX,
+  CLGAN_SOURCE_FOLDER,
+  CLGAN_SOURCE_CIFAR10,
+  CLGAN_SOURCE_NPY
+} clgan_source_kind;
+const char *clgan_source_kind_name(clgan_source_kind kind); /* "IDX", "image folder", ... */
+
+#define CLGAN_IMAGE_SIZE_MAX 1024
+typedef struct {
+  int image_size; /* 0: the source's size (a folder's images must then all have one size) */
+  int channels;   /* 0: the source's (a folder: 3 if any image has colour, else 1), or 1 or 3 */
+  /* Called while a folder is decoded (every 64 files and at the end); may be NULL. */
+  void (*progress)(void *user, int done, int total);
+  void *user;
+  /* The decode cache of image folders (src/data/cache.c): kept in cache_dir when given, else
+   * $XDG_CACHE_HOME/clgan/data, else ~/.cache/clgan/data; no_cache decodes every time. */
+  const char *cache_dir;
+  int no_cache;
+} clgan_data_opts;
+
+#define CLGAN_SUMMARY_CLASSES_MAX 512
+typedef struct {
+  clgan_source_kind kind;
+  int files;                /* image files found (a folder), or files read */
+  int skipped;              /* image files skipped: they did not decode */
+  int src_rows, src_cols;   /* the first image's size before resizing */
+  int resized;              /* images whose size changed */
+  char classes[CLGAN_SUMMARY_CLASSES_MAX]; /* "0 cat, 1 dog" (cut with "..."), or "" */
+  int cached;               /* read from the decode cache: nothing was decoded */
+  char cache[1024];         /* the cache file used or written, or "" */
+} clgan_data_summary;
+
+/* Opens path as above; sum (may be NULL) says what was read. A folder with no readable image,
+ * labels that do not fit, or a bad option: a message naming the file or value and
+ * CLGAN_BAD_FORMAT / CLGAN_IO_ERROR / CLGAN_INVALID_ARGUMENT. On failure ds is left zeroed. */
+clgan_status clgan_dataset_open(const char *path, const char *split, const clgan_data_opts *opts,
+                                clgan_dataset *ds, clgan_data_summary *sum);
+
+/* Reads one CIFAR-10 binary batch file: *images (count, 3, 32, 32) and *labels (count), both
+ * malloc'd. A size that is not a whole number of records, or a label above 9, is refused. */
+clgan_status clgan_cifar10_read(const char *path, uint8_t **images, uint8_t **labels, int *count);
+
+/* Centre-crops one plane of w x h bytes to a square of min(w, h) and resizes it to size x size
+ * (the triangle filter above); dst holds size * size bytes. */
+void clgan_image_resize(uint8_t *dst, int size, const uint8_t *src, int w, int h);
+/* One pixel's BT.601 luma from 8-bit R, G, B. */
+uint8_t clgan_rgb_to_gray(uint8_t r, uint8_t g, uint8_t b);
+/* Applies opts->image_size and opts->channels to a loaded data set in place (the images
+ * reallocated as needed). */
+clgan_status clgan_dataset_convert(clgan_dataset *ds, const clgan_data_opts *opts);
 
 #endif

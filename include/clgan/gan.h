@@ -75,6 +75,12 @@ typedef struct {
    * projection (clgan_conditioning). Real labels are gathered with the batch; the fake batch's
    * labels are uniform, drawn keyed (seed, D steps done, 9). */
   int classes;
+  /* Image channels G makes and D reads (issue 13): 1 (0 reads as 1) or 3. The trainer takes
+   * them from its data; a checkpoint records them in its 'image' metadata (CxHxW when not 1). */
+  int channels;
+  /* Random horizontal flips of the real batches (issue 13's --flip): each epoch position's
+   * flip drawn keyed (seed, epoch, 10) (clgan_flip_bits), so runs and resumes repeat. */
+  int flip;
 } clgan_train_cfg;
 
 /* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the
@@ -98,6 +104,14 @@ int clgan_model_name_ok(const char *name);
 
 /* Fills cfg with a preset ("mlp", "mlp-bn", "mlp-tf"); CLGAN_INVALID_ARGUMENT if unknown. */
 clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg);
+/* Fits a preset's networks to the data's shape (issue 13), when cfg's specs are still the
+ * preset's own (a spec given in their place is the user's and is left alone): the MLP presets'
+ * last generator layer becomes linear:C*H*W (their hidden sizes stay); dcgan, wgan, wgan-gp and
+ * dcgan-hinge-ema take any H and W divisible by 4 (G's dense layer grows to 256 x H/4 x W/4, its
+ * last convT makes C channels); dcgan32 and dcgan64 take only 32x32 and 64x64 images of C
+ * channels. CLGAN_INVALID_ARGUMENT with a message naming the preset and the sizes it takes when
+ * the data's shape is not one of them. Sets cfg->channels. */
+clgan_status clgan_preset_fit(clgan_train_cfg *cfg, int channels, int rows, int cols);
 /* Preset names, NULL-terminated, and a one-line description of each. */
 extern const char *const clgan_preset_names[];
 const char *clgan_preset_summary(const char *name);
@@ -114,6 +128,7 @@ typedef struct {
 
 typedef struct {
   int count, rows, cols;   /* the uint8 training set on the device */
+  int channels;            /* 1 (0 reads as 1) or 3: images are (channels, rows, cols) */
   clgan_buffer images;
   clgan_buffer labels;     /* (count) uint8, needed when cfg.classes > 0 */
 } clgan_train_data;
@@ -238,7 +253,9 @@ clgan_status clgan_checkpoint_load_generator(const char *path, clgan_device *dev
  * reports through callbacks, and the caller words and prints. The caller owns the device. */
 
 typedef struct {
-  const char *data_dir;    /* IDX folder holding the train split */
+  const char *data_dir;    /* the data: any source clgan_dataset_open reads (IDX folder, image
+                              folder, CIFAR-10 folder, .npy), its train split */
+  clgan_data_opts data;    /* --image-size, --channels, the scan's progress */
   const char *dir;         /* run folder, created with samples/ (see clgan_run_default_dir) */
   const char *resume;      /* checkpoint to continue exactly, or NULL */
   int log_every;           /* steps between metrics rows (>= 1) */
@@ -292,6 +309,8 @@ typedef struct {
 /* What clgan_run_open found, filled as far as it got (zero before). */
 typedef struct {
   int count, rows, cols;   /* training images */
+  int channels;
+  clgan_data_summary data; /* what the source held */
   long per_epoch, total;   /* steps per epoch; the run's bound (steps, or epochs x per_epoch) */
   long start_step;         /* the checkpoint's step when resuming, else 0 */
 } clgan_run_info;

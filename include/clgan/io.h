@@ -38,11 +38,29 @@ int clgan_grid_auto_scale(int count, int width, int ncols, int pad);
 /* 8-bit RGB (3 bytes a pixel, rows top to bottom) or gray. */
 clgan_status clgan_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height);
 clgan_status clgan_png_write_gray(const char *path, const uint8_t *gray, int width, int height);
-/* Reads any PNG as 8-bit pixels with `channels` (1: gray, 3: RGB) bytes each; alpha is dropped,
- * palettes and 16-bit samples are converted. *pixels is malloc'd (free() it). */
+/* Reads any PNG as 8-bit pixels with `channels` (1: gray, 3: RGB) bytes each; transparency
+ * (alpha, tRNS) is composited over white, palettes are expanded, 16-bit samples keep their high
+ * byte. *pixels is malloc'd (free() it). */
 clgan_status clgan_png_read(const char *path, int channels, uint8_t **pixels, int *width,
                             int *height);
 clgan_status clgan_png_read_gray(const char *path, uint8_t **pixels, int *width, int *height);
+/* clgan_png_read without the report: what is wrong goes into why (a data folder's scan warns
+ * and skips the file instead of failing). CLGAN_IO_ERROR when it cannot be opened. */
+clgan_status clgan_png_decode(const char *path, int channels, uint8_t **pixels, int *width,
+                              int *height, char *why, size_t why_size);
+
+/* ---- JPEG (src/io/jpeg.c, libjpeg-turbo) ---------------------------------------------------- */
+
+/* Reads a baseline or progressive JPEG as 8-bit RGB (3 bytes a pixel; grayscale expanded).
+ * libjpeg's warnings about corrupt or truncated data are refusals: a cut file is not padded
+ * with gray. CMYK is refused. *rgb is malloc'd (free() it). */
+clgan_status clgan_jpeg_read(const char *path, uint8_t **rgb, int *width, int *height);
+/* The same without the report (see clgan_png_decode). */
+clgan_status clgan_jpeg_decode(const char *path, uint8_t **rgb, int *width, int *height,
+                               char *why, size_t why_size);
+/* Writes 8-bit gray (channels 1) or RGB (3) pixels as a JPEG of quality 1..100, atomically. */
+clgan_status clgan_jpeg_write(const char *path, const uint8_t *pixels, int width, int height,
+                              int channels, int quality);
 
 /* ---- safetensors (src/io/safetensors.c) ---------------------------------------------------- */
 
@@ -196,5 +214,10 @@ clgan_status clgan_plot_lines(const char *path, const clgan_plot_series *series,
 clgan_status clgan_npy_read_f32(const char *path, float **data, int *rows, int *cols);
 /* Writes a 2-D (rows, cols) float32 array as a version 1.0 .npy file, atomically. */
 clgan_status clgan_npy_write_f32(const char *path, const float *data, int rows, int cols);
+/* Reads a uint8 ('|u1') array of 1 to 4 dimensions in C order: image data prepared in Python.
+ * dims[0..*ndim) get the shape. *data is malloc'd (free() it). */
+clgan_status clgan_npy_read_u8(const char *path, uint8_t **data, int dims[4], int *ndim);
+/* Reads a 1-D array of class labels: uint8, int32 or int64 (little-endian), each in 0..255. */
+clgan_status clgan_npy_read_labels(const char *path, uint8_t **labels, int *count);
 
 #endif

@@ -221,6 +221,18 @@ static inline float clgan_pixel_to_unit(uint8_t p) {
  * index outside the set makes that row NaN on the device rather than read out of bounds. */
 clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
                                  const clgan_buffer *index, int first, int batch, int dim);
+/* The same with horizontal flips (issue 13's --flip): where flips[first + b] (uint8) is not 0,
+ * sample b is mirrored, each row of width pixels read right to left; dim is a multiple of
+ * width (channels x rows x width). */
+clgan_status clgan_gather_images_flip(clgan_device *dev, clgan_buffer *out,
+                                      const clgan_buffer *images, const clgan_buffer *index,
+                                      const clgan_buffer *flips, int first, int batch, int dim,
+                                      int width);
+void clgan_ref_gather_images_flip(float *out, const uint8_t *images, const int32_t *index,
+                                  const uint8_t *flips, int first, int batch, int dim, int width);
+/* An epoch's flips: flips[p] = bit 0 of Philox-4x32-10 at counter (p, epoch, stream, 0) and
+ * key seed, so a resumed run redraws the same ones. */
+void clgan_flip_bits(uint8_t *flips, int n, uint64_t seed, uint32_t epoch, uint32_t stream);
 void clgan_ref_gather_images(float *out, const uint8_t *images, const int32_t *index, int first,
                              int batch, int dim);
 

@@ -39,6 +39,12 @@ static clgan_status samples_from_checkpoint(clgan_device *dev, const char *path,
                                                     d->no_ema ? CLGAN_GEN_RAW : CLGAN_GEN_AUTO,
                                                     is_ema);
   if (st) return st;
+  if (cfg.channels > 1) {
+    fprintf(stderr, "clgan eval: error: %s makes colour images; clgan eval judges gray ones (its "
+                    "feature network is a gray classifier; README: Your own images)\n", path);
+    clgan_net_free(&g);
+    return CLGAN_INVALID_ARGUMENT;
+  }
   s->count = count;
   z = malloc((size_t)count * (size_t)cfg.latent * sizeof *z);
   s->images = malloc((size_t)count * (size_t)(s->rows * s->cols) * sizeof *s->images);
@@ -210,6 +216,12 @@ static int run_cas(const char *ckpt, const char *data_opt, const char *device,
   int rows = 0, cols = 0;
   char where[1024];
   if ((st = clgan_checkpoint_cfg(ckpt, &cfg, &rows, &cols))) goto done;
+  if (cfg.channels > 1) {
+    fprintf(stderr, "clgan eval: error: --cas: %s makes colour images; the score is computed on "
+                    "gray ones\n", ckpt);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
   if (cfg.classes == 0) {
     fprintf(stderr, "clgan eval: error: --cas: %s holds an unconditional generator (trained "
                     "without --conditional); the Classification Accuracy Score needs one that "

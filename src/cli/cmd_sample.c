@@ -14,6 +14,7 @@
 #include "clgan/data.h"
 #include "clgan/gan.h"
 #include "clgan/io.h"
+#include "util/fsutil.h"
 
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
@@ -131,7 +132,7 @@ typedef struct {
   int count, cols, interpolate, rows_given, walk_rows;
   long seed;
   int seed_given;
-  int png;
+  int png, folder; /* folder: --out DIR/, one PNG per image */
   int no_ema, trunc_given;
   float truncation;
   /* Conditional generators. */
@@ -147,10 +148,11 @@ static int check_options(sample_opts *o) {
     return CLGAN_EXIT_USAGE;
   }
   o->png = ends_with(o->out, ".png");
+  o->folder = ends_with(o->out, "/");
   int idx = idx_name(o->out);
-  if (!o->png && !idx) {
+  if (!o->png && !idx && !o->folder) {
     fprintf(stderr, "clgan sample: error: --out '%s': the name must end in .png, .idx, .idx.gz "
-                    "or MNIST's -ubyte, -ubyte.gz\n", o->out);
+                    "or MNIST's -ubyte, -ubyte.gz, or in / (a folder of PNGs)\n", o->out);
     return CLGAN_EXIT_USAGE;
   }
   if (o->raw && !ends_with(o->raw, ".npy")) {
@@ -201,7 +203,7 @@ static int check_options(sample_opts *o) {
                     "MNIST's -ubyte, -ubyte.gz\n", o->labels_out);
     return CLGAN_EXIT_USAGE;
   }
-  if (o->labels_out && o->png) {
+  if (o->labels_out && (o->png || o->folder)) {
     fprintf(stderr, "clgan sample: error: --labels goes with an IDX --out (a labelled data set), "
                     "not a PNG grid\n");
     return CLGAN_EXIT_USAGE;
@@ -273,9 +275,10 @@ static clgan_status make_latents(sample_opts *o, int latent, float **z) {
   return CLGAN_OK;
 }
 
-/* The images in [-1, 1] to --out: a PNG grid, or uint8 IDX. */
-static clgan_status write_images(const sample_opts *o, const float *images, int rows,
-                                 int width) {
+/* The images in [-1, 1] to --out: a PNG grid, a folder of PNGs (000000.png, ...), or uint8
+ * IDX (gray only: IDX files here hold count x rows x cols). */
+static clgan_status write_images(const sample_opts *o, const float *images, int channels,
+                                 int rows, int width) {
   int count = o->count;
   size_t n = (size_t)count * (size_t)(rows * width);
   if (o->png) {
@@ -283,7 +286,22 @@ static clgan_status write_images(const sample_opts *o, const float *images, int 
     if (c == 0)
       while (c * c < count) c++;
     int scale = o->scale ? o->scale : clgan_grid_auto_scale(count, width, c, 2);
-    return clgan_png_write_grid_scaled(o->out, images, count, 1, rows, width, c, 2, scale);
+    return clgan_png_write_grid_scaled(o->out, images, count, channels, rows, width, c, 2, scale);
+  }
+  if (o->folder) {
+    clgan_status st = clgan_make_dirs(o->out);
+    size_t dim = (size_t)channels * rows * width;
+    for (int i = 0; st == CLGAN_OK && i < count; i++) {
+      char path[4200];
+      snprintf(path, sizeof path, "%s%06d.png", o->out, i);
+      st = clgan_png_write_grid(path, images + (size_t)i * dim, 1, channels, rows, width, 1, 0);
+    }
+    return st;
+  }
+  if (channels > 1) {
+    clgan_error("%s: the generator makes colour images, and IDX output holds gray ones: write "
+                "a .png grid or a folder (--out DIR/)", o->out);
+    return CLGAN_INVALID_ARGUMENT;
   }
   uint8_t *bytes = malloc(n);
   if (!bytes) return CLGAN_HOST_OUT_OF_MEMORY;
@@ -425,7 +443,7 @@ int cmd_sample(int argc, char **argv) {
   sample_opts o = {.count = 64, .walk_rows = 8, .seed = 1};
   const cli_opt opts[] = {
       {"checkpoint", "PATH", CLI_STR, &o.ckpt, "checkpoint written by clgan train (required)", NULL},
-      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid), FILE.idx or FILE.idx.gz (uint8 images; also MNIST's names, train-images-idx3-ubyte[.gz]) (required)", NULL},
+      {"out", "FILE", CLI_STR, &o.out, "output: FILE.png (a grid, RGB for a colour model), DIR/ (a folder of PNGs, one per image), FILE.idx or FILE.idx.gz (uint8 images; also MNIST's names, train-images-idx3-ubyte[.gz]) (required)", NULL},
       {"count", "N", CLI_INT, &o.count, "number of images (ignored with --latent)", &o.count_given},
       {"class", "K", CLI_INT, &o.klass, "conditional checkpoint: every image of class K (default for a PNG: the class grid, a row per class)", &o.class_given},
       {"labels", "FILE.idx.gz", CLI_STR, &o.labels_out, "conditional checkpoint: write the images' classes as an IDX labels file beside an IDX --out (a labelled synthetic data set)", NULL},
@@ -467,7 +485,8 @@ int cmd_sample(int argc, char **argv) {
              (cfg.classes > 0 && (st = make_labels(&o, cfg.classes, &labels)))) {
     goto done;
   }
-  int dim = rows * width;
+  int channels = cfg.channels > 1 ? cfg.channels : 1;
+  int dim = channels * rows * width;
   images = malloc((size_t)o.count * (size_t)dim * sizeof *images);
   if (!images) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
@@ -475,12 +494,18 @@ int cmd_sample(int argc, char **argv) {
   }
   if ((st = clgan_generate_labels(&g, z, labels, o.count, cfg.latent, images))) goto done;
   if (o.raw && (st = clgan_npy_write_f32(o.raw, images, o.count, dim))) goto done;
-  st = write_images(&o, images, rows, width);
+  st = write_images(&o, images, channels, rows, width);
   if (st == CLGAN_OK && o.labels_out) st = write_labels(o.labels_out, labels, o.count);
   if (st == CLGAN_OK)
-    printf("clgan sample: %d images (%dx%d) from %s%s -> %s%s%s\n", o.count, rows, width, o.ckpt,
+    printf("clgan sample: %d images (%s%dx%d) from %s%s -> %s%s%s\n", o.count,
+           channels > 1 ? "RGB " : "", rows, width, o.ckpt,
            is_ema ? " (EMA generator)" : "", o.out, o.raw ? ", raw floats -> " : "",
            o.raw ? o.raw : "");
+  if (st == CLGAN_OK && o.nearest && channels > 1) {
+    fprintf(stderr, "clgan sample: error: --nearest compares gray images; this generator makes "
+                    "%d channels\n", channels);
+    st = CLGAN_INVALID_ARGUMENT;
+  }
   if (st == CLGAN_OK && o.nearest)
     st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width, o.scale);
 done:

@@ -64,7 +64,7 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
 
 enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
        G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_COUNT };
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_FLIP, G_COUNT };
 
 /* The values of clgan train's options, with the defaults printed by --help. */
 typedef struct {
@@ -72,6 +72,7 @@ typedef struct {
   const char *device, *resume, *opt, *opt_g, *opt_d;
   const char *loss, *init, *diffaug;
   int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit, conditional;
+  int image_size, channels, flip, no_data_cache;
   long eval_every;
   int eval_count, keep_best;
   int scale, scale_given;
@@ -115,7 +116,9 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"model", "NAME", CLI_STR, &o->model, help[0], &o->given[G_MODEL]},
       {"generator", "SPEC", CLI_STR, &o->gspec, "generator spec, replacing the preset's (README: Network specs)", &o->given[G_GSPEC]},
       {"discriminator", "SPEC", CLI_STR, &o->dspec, "discriminator spec, replacing the preset's", &o->given[G_DSPEC]},
-      {"data", "DIR", CLI_STR, &o->data_dir, "folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
+      {"data", "PATH", CLI_STR, &o->data_dir, "an IDX folder (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]), a folder of PNG/JPEG images searched recursively (class subfolders are labels), a CIFAR-10 folder (data_batch_*.bin) or a uint8 .npy (N,H,W[,C]) (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT "; README: Your own images)", NULL},
+      {"image-size", "S", CLI_INT, &o->image_size, "crop every image to a centred square and resize it to S x S with an antialiasing triangle filter (Pillow's antialiased bilinear; 1..1024; 0 keeps the data's size)", NULL},
+      {"channels", "C", CLI_INT, &o->channels, "1 (gray: RGB converted with ITU-R BT.601 weights 0.299, 0.587, 0.114) or 3 (RGB: gray copied to each); 0 keeps the data's (a folder: 3 if any image has colour)", NULL},
       {"data-limit", "N", CLI_INT, &o->data_limit, "train on the first N training images only (0 = all, the default): small-data training, e.g. with --diffaug; give it again with --resume", NULL},
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
@@ -135,6 +138,8 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"gp-lambda", "L", CLI_FLOAT, &o->gp_lambda, "weight of the WGAN-GP gradient penalty (10)", &o->given[G_GP]},
       {"ema", "DECAY", CLI_FLOAT, &o->ema, "keep an EMA generator with this decay (e.g. 0.999; 0 = off, the default): saved as generator_ema, used by samples, evaluations, clgan sample and eval", &o->given[G_EMA]},
       {"diffaug", "POLICY", CLI_STR, &o->diffaug, help[5], &o->given[G_DIFFAUG]},
+      {"no-data-cache", NULL, CLI_FLAG, &o->no_data_cache, "decode an image folder again instead of reading (and writing) its decode cache in $XDG_CACHE_HOME/clgan/data (else ~/.cache/clgan/data)", NULL},
+      {"flip", NULL, CLI_FLAG, &o->flip, "random horizontal flips of the real images, drawn per epoch from --seed (runs and resumes repeat exactly)", &o->given[G_FLIP]},
       {"conditional", NULL, CLI_FLAG, &o->conditional, "class-conditional GAN on the training labels (README: Conditional GANs): G gets the one-hot class with z, D the one-hot class with the image (MLP) or a class projection (convolutional D)", NULL},
       {"label-smoothing", "S", CLI_FLOAT, &o->smoothing, "one-sided label smoothing: real label 1 - S (0 = off, the default; e.g. 0.1)", &o->given[G_SMOOTH]},
       {"d-steps", "K", CLI_INT, &o->d_steps, "discriminator steps per generator step (preset's: 1; wgan, wgan-gp 5)", &o->given[G_DSTEPS]},
@@ -156,7 +161,8 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"quiet", NULL, CLI_FLAG, &o->quiet, "print only errors and the final summary", NULL},
   };
   int rc = cli_parse("train",
-                     "Trains a GAN on the images of an IDX dataset on an OpenCL device. Writes\n"
+                     "Trains a GAN on a data set's images (IDX, a folder of PNG/JPEG, CIFAR-10, .npy)\n"
+                     "on an OpenCL device. Writes\n"
                      "samples/step_NNNNNN.png, metrics.csv, checkpoint.safetensors and losses.png\n"
                      "into the run folder. Ctrl-C finishes the step, saves a checkpoint and exits;\n"
                      "--resume DIR/checkpoint.safetensors continues exactly.",
@@ -185,7 +191,7 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
                                       "optimizer-g", "optimizer-d", "momentum", "loss",
                                       "label-smoothing", "d-steps", "clip-grad-norm", "seed",
                                       "init", "latent", NULL, NULL, "clip-weights",
-                                      "gp-lambda", "ema", "diffaug"};
+                                      "gp-lambda", "ema", "diffaug", "flip"};
   for (int i = 0; i < G_COUNT; i++) {
     if (o->given[i] && names[i]) {
       fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -279,6 +285,7 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   if (given[G_CLIPW]) cfg->clip_weights = o->clip_weights;
   if (given[G_GP]) cfg->gp_lambda = o->gp_lambda;
   if (given[G_EMA]) cfg->ema = o->ema;
+  if (o->flip) cfg->flip = 1;
   if (o->conditional) cfg->classes = CLGAN_CLASSES_FROM_DATA;
   int rc = apply_optimizer_options(o, cfg);
   if (rc) return rc;
@@ -308,6 +315,15 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
   if (o->data_limit < 0) {
     fprintf(stderr, "clgan train: error: --data-limit %d: out of range (allowed: >= 0)\n",
             o->data_limit);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->image_size < 0 || o->image_size > CLGAN_IMAGE_SIZE_MAX) {
+    fprintf(stderr, "clgan train: error: --image-size %d: out of range (allowed: 1..%d)\n",
+            o->image_size, CLGAN_IMAGE_SIZE_MAX);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->channels != 0 && o->channels != 1 && o->channels != 3) {
+    fprintf(stderr, "clgan train: error: --channels %d: use 1 (gray) or 3 (RGB)\n", o->channels);
     return CLGAN_EXIT_USAGE;
   }
   if (o->log_every < 1) {
@@ -341,7 +357,9 @@ int cmd_train(int argc, char **argv) {
                         .data_limit = o.data_limit,
                         .profile = o.profile, .eval_every = o.eval_every,
                         .eval_count = o.eval_count, .keep_best = o.keep_best,
-                        .classifier = o.classifier, .grid_scale = o.scale};
+                        .classifier = o.classifier, .grid_scale = o.scale,
+                        .image_size = o.image_size,
+                        .channels = o.channels, .no_data_cache = o.no_data_cache};
   catch_stop_signals();
   return cli_run_training(&cfg, &ro, &stop_signal);
 }

@@ -70,6 +70,38 @@ static void on_warning(void *user, const char *text) {
   fprintf(stderr, "clgan train: warning: %s\n", text);
 }
 
+/* A folder being decoded: a live count on a terminal, a line every 10% in a log. */
+static void on_scan(void *user, int done, int total) {
+  const printer *pr = user;
+  if (pr->ro->quiet || total < 256) return;
+  if (pr->tty) {
+    printf("\r\033[Kdecoding %s: %d/%d images", pr->data_dir, done, total);
+    if (done == total) printf("\r\033[K");
+    fflush(stdout);
+  } else if (done == total || done / 64 % ((total / 640) + 1) == 0) {
+    printf("decoding %s: %d/%d images\n", pr->data_dir, done, total);
+    fflush(stdout);
+  }
+}
+
+/* What the data source held: the source, the size before and after, classes, skipped files. */
+static void print_data(const clgan_run_info *info, const char *data_dir) {
+  const clgan_data_summary *d = &info->data;
+  printf("  data %s (%s): %d images %dx%d", data_dir, clgan_source_kind_name(d->kind),
+         info->count, info->rows, info->cols);
+  printf(", %s", info->channels == 3 ? "RGB" : "gray");
+  if (d->resized)
+    printf(", %d resized (the first from %dx%d; centre crop, antialiased)", d->resized,
+           d->src_cols, d->src_rows);
+  if (d->kind == CLGAN_SOURCE_FOLDER)
+    printf("; %d image files, %d skipped (unreadable%s)", d->files, d->skipped,
+           d->cached ? "" : ": each named in a warning");
+  printf("\n");
+  if (d->cache[0])
+    printf("  decode cache %s (%s)\n", d->cache, d->cached ? "read: nothing decoded" : "written");
+  if (d->classes[0]) printf("  classes %s\n", d->classes);
+}
+
 /* The classifier lookup stays here: it may train one first, printing its progress. */
 static clgan_status on_classifier(void *user, clgan_device *dev, const clgan_dataset *train,
                                   clgan_classifier **out) {
@@ -147,12 +179,14 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
   clgan_device_tuning_status(dev, &ts);
   clgan_tuning_describe(&ts, tuning, sizeof tuning);
   if (!ro->quiet) {
-    printf("clgan train: %s on %s [%s]\n  GEMM tuning %s\n  data %s: %d images %dx%d\n"
-           "  G %s\n  D %s\n  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
-           cfg->model, di->name, di->platform_name, tuning, rc->data_dir, info.count, info.rows,
-           info.cols, cfg->g_spec, cfg->d_spec, cfg->batch, info.total, info.per_epoch,
-           ro->resume ? ", resumed" : "", rc->dir);
+    /* The trainer's specs: a preset's are fitted to the data's shape (clgan_preset_fit). */
     const clgan_train_cfg *tc = clgan_trainer_cfg(clgan_run_trainer(*run));
+    printf("clgan train: %s on %s [%s]\n  GEMM tuning %s\n", cfg->model, di->name,
+           di->platform_name, tuning);
+    print_data(&info, rc->data_dir);
+    printf("  G %s\n  D %s\n  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
+           tc->g_spec, tc->d_spec, cfg->batch, info.total, info.per_epoch,
+           ro->resume ? ", resumed" : "", rc->dir);
     if (tc->classes > 0) {
       clgan_net_spec d_spec;
       clgan_cond_cfg gc, dc;
@@ -188,7 +222,10 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
                       .log_every = ro->log_every, .data_limit = ro->data_limit,
                       .eval_every = ro->eval_every,
                       .eval_count = ro->eval_count, .keep_best = ro->keep_best, .stop = stop,
-                      .grid_scale = ro->grid_scale};
+                      .grid_scale = ro->grid_scale,
+                      .data = {.image_size = ro->image_size, .channels = ro->channels,
+                               .progress = on_scan, .user = &pr,
+                               .no_cache = ro->no_data_cache}};
   clgan_run_callbacks cb = {.progress = on_progress, .evaluated = on_evaluated,
                             .warning = on_warning, .classifier = on_classifier, .user = &pr};
   clgan_status st = cli_open_device(ro->device, ro->profile, &dev);

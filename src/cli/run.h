@@ -16,6 +16,8 @@ typedef struct {
   int eval_count, keep_best;
   const char *classifier; /* NULL: the cached one for the data */
   int grid_scale;         /* sample grids' pixel scale; 0: clgan_grid_auto_scale */
+  int image_size, channels; /* --image-size, --channels (0: the data's) */
+  int no_data_cache;        /* --no-data-cache */
 } cli_run_options;
 
 /* Returns the process exit code. *stop becomes non-zero on SIGINT/SIGTERM. */

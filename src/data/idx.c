@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -494,6 +495,7 @@ clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_datase
   ds->count = idims[0];
   ds->rows = idims[1];
   ds->cols = idims[2];
+  ds->channels = 1;
   ds->images = images;
   ds->labels = labels;
   if (labels)
@@ -508,18 +510,31 @@ fail:
 
 void clgan_dataset_free(clgan_dataset *ds) {
   if (!ds) return;
-  free(ds->images);
-  free(ds->labels);
+  if (ds->map) {
+    munmap(ds->map, ds->map_bytes);
+  } else {
+    free(ds->images);
+    free(ds->labels);
+  }
   memset(ds, 0, sizeof *ds);
 }
 
+size_t clgan_dataset_image_bytes(const clgan_dataset *ds) {
+  return (size_t)(ds->channels > 1 ? ds->channels : 1) * (size_t)ds->rows * (size_t)ds->cols;
+}
+
+/* Gray data sets keep the fingerprint they had before colour; colour ones say their channels. */
 void clgan_dataset_fingerprint(const clgan_dataset *ds, char *out, size_t size) {
-  size_t pixels = (size_t)ds->count * (size_t)ds->rows * (size_t)ds->cols;
+  size_t pixels = (size_t)ds->count * clgan_dataset_image_bytes(ds);
   unsigned long start = crc32(0L, Z_NULL, 0);
   char labels[16] = "none";
   if (ds->labels)
     snprintf(labels, sizeof labels, "%08lx",
              clgan_crc32_update(start, ds->labels, (size_t)ds->count));
-  snprintf(out, size, "%dx%dx%d-%08lx-%s", ds->count, ds->rows, ds->cols,
-           clgan_crc32_update(start, ds->images, pixels), labels);
+  unsigned long crc = clgan_crc32_update(start, ds->images, pixels);
+  if (ds->channels > 1)
+    snprintf(out, size, "%dx%dx%dx%d-%08lx-%s", ds->count, ds->channels, ds->rows, ds->cols, crc,
+             labels);
+  else
+    snprintf(out, size, "%dx%dx%d-%08lx-%s", ds->count, ds->rows, ds->cols, crc, labels);
 }

@@ -10,7 +10,7 @@ clgan_status clgan_dataset_upload(clgan_device *dev, const clgan_dataset *ds,
   memset(images, 0, sizeof *images);
   if (!dev || !ds || !ds->images || ds->count <= 0 || ds->rows <= 0 || ds->cols <= 0)
     return CLGAN_INVALID_ARGUMENT;
-  size_t bytes = (size_t)ds->count * (size_t)ds->rows * (size_t)ds->cols;
+  size_t bytes = (size_t)ds->count * clgan_dataset_image_bytes(ds);
   clgan_status st = clgan_buffer_alloc(dev, images, bytes);
   if (st != CLGAN_OK) return st;
   st = clgan_buffer_write(dev, images, 0, bytes, ds->images);

@@ -84,7 +84,10 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = clgan_st_add_meta(w, "model", c->model)) ||
       (st = clgan_st_add_meta(w, "generator.spec", c->g_spec)) ||
       (st = clgan_st_add_meta(w, "discriminator.spec", c->d_spec)) ||
-      (st = ckpt_meta_printf(w, "image", "%dx%d", t->data.rows, t->data.cols)) ||
+      (st = t->data.channels > 1
+                ? ckpt_meta_printf(w, "image", "%dx%dx%d", t->data.channels, t->data.rows,
+                                   t->data.cols)
+                : ckpt_meta_printf(w, "image", "%dx%d", t->data.rows, t->data.cols)) ||
       (st = ckpt_meta_printf(w, "latent", "%d", c->latent)) ||
       (st = ckpt_meta_printf(w, "batch", "%d", c->batch)) ||
       (st = ckpt_meta_printf(w, "epochs", "%d", c->epochs)) ||
@@ -96,6 +99,7 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
       (st = clgan_st_add_meta(w, "loss", clgan_loss_name(c->loss))) ||
       (st = clgan_st_add_meta(w, "diffaug", clgan_aug_policy_name(c->diffaug))) ||
       (st = ckpt_meta_printf(w, "classes", "%d", c->classes)) ||
+      (c->flip && (st = clgan_st_add_meta(w, "flip", "horizontal"))) ||
       (st = ckpt_meta_printf(w, "conditioning", "generator=%s discriminator=%s",
                              clgan_cond_name(t->g_cond.kind), clgan_cond_name(t->d_cond.kind))) ||
       (st = ckpt_meta_printf(w, "clip_weights", "%.9g", (double)c->clip_weights)) ||
@@ -216,10 +220,20 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
   snprintf(c->model, sizeof c->model, "%s", model);
   snprintf(c->g_spec, sizeof c->g_spec, "%s", gs);
   snprintf(c->d_spec, sizeof c->d_spec, "%s", ds);
-  int end = -1;
-  if (sscanf(image, "%4dx%4d%n", rows, cols, &end) != 2 || end < 0 || image[end] != '\0' ||
-      *rows < 1 || *cols < 1 || *rows > 4096 || *cols > 4096) {
-    clgan_error("%s: metadata 'image' = '%.40s' is not ROWSxCOLS (each 1..4096)", path, image);
+  /* ROWSxCOLS for one channel (as before colour), CHANNELSxROWSxCOLS for 3. */
+  int end = -1, a = 0, b = 0, k = 0;
+  if (sscanf(image, "%4dx%4dx%4d%n", &k, &a, &b, &end) == 3 && end > 0 && image[end] == '\0' &&
+      k == 3) {
+    c->channels = 3, *rows = a, *cols = b;
+  } else {
+    c->channels = 1;
+    end = -1;
+    if (sscanf(image, "%4dx%4d%n", rows, cols, &end) != 2 || end < 0 || image[end] != '\0')
+      end = -1;
+  }
+  if (end < 0 || *rows < 1 || *cols < 1 || *rows > 4096 || *cols > 4096) {
+    clgan_error("%s: metadata 'image' = '%.40s' is not ROWSxCOLS or 3xROWSxCOLS (each side "
+                "1..4096)", path, image);
     return CLGAN_BAD_FORMAT;
   }
   c->latent = meta_int(f, path, "latent", &st);
@@ -261,6 +275,13 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
                 "translation,cutout", path, diffaug);
     return CLGAN_BAD_FORMAT;
   }
+  /* Written only by runs with --flip (issue 13). */
+  const char *flip = clgan_st_meta(f, "flip");
+  if (flip && strcmp(flip, "horizontal") != 0) {
+    clgan_error("%s: metadata 'flip' = '%.40s' is not 'horizontal'", path, flip);
+    return CLGAN_BAD_FORMAT;
+  }
+  c->flip = flip != NULL;
   if (!parse_opt_meta(clgan_st_meta(f, "optimizer.generator"), &c->opt_g) ||
       !parse_opt_meta(clgan_st_meta(f, "optimizer.discriminator"), &c->opt_d)) {
     clgan_error("%s: the optimizer metadata is missing or damaged", path);
@@ -315,11 +336,13 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
   if (st != CLGAN_OK) return st;
   if ((st = read_cfg(f, path, &c, &rows, &cols))) goto done;
   if (strcmp(c.g_spec, t->cfg.g_spec) || strcmp(c.d_spec, t->cfg.d_spec) ||
-      c.latent != t->cfg.latent || rows != t->data.rows || cols != t->data.cols) {
-    clgan_error("%s: the checkpoint's model (G '%s', D '%s', latent %d, images %dx%d) does not "
-                "match this run's (G '%s', D '%s', latent %d, images %dx%d)", path, c.g_spec,
-                c.d_spec, c.latent, rows, cols, t->cfg.g_spec, t->cfg.d_spec, t->cfg.latent,
-                t->data.rows, t->data.cols);
+      c.latent != t->cfg.latent || rows != t->data.rows || cols != t->data.cols ||
+      c.channels != t->data.channels) {
+    clgan_error("%s: the checkpoint's model (G '%s', D '%s', latent %d, images %dx%dx%d) does "
+                "not match this run's (G '%s', D '%s', latent %d, images %dx%dx%d): give the "
+                "--data, --image-size and --channels it was trained with", path, c.g_spec,
+                c.d_spec, c.latent, c.channels, rows, cols, t->cfg.g_spec, t->cfg.d_spec,
+                t->cfg.latent, t->data.channels, t->data.rows, t->data.cols);
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }
@@ -337,6 +360,12 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     else
       clgan_error("%s: the checkpoint is conditional on %d classes, this data set has %d", path,
                   c.classes, t->cfg.classes);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  if (c.flip != t->cfg.flip) {
+    clgan_error("%s: the checkpoint was trained %s --flip, this run %s", path,
+                c.flip ? "with" : "without", t->cfg.flip ? "has it" : "has not");
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }

@@ -170,8 +170,8 @@ static clgan_status write_samples(clgan_run *run) {
   int scale = run->rc.grid_scale > 0
                   ? run->rc.grid_scale
                   : clgan_grid_auto_scale(run->count, run->ds.cols, run->cfg.grid, 2);
-  return clgan_png_write_grid_scaled(path, run->pixels, run->count, 1, run->ds.rows, run->ds.cols,
-                                     run->cfg.grid, 2, scale);
+  return clgan_png_write_grid_scaled(path, run->pixels, run->count, run->data.channels,
+                                     run->ds.rows, run->ds.cols, run->cfg.grid, 2, scale);
 }
 
 static void run_eval_free(run_eval *e) {
@@ -190,6 +190,12 @@ static clgan_status run_eval_open(clgan_run *run) {
   clgan_status st;
   char path[1200];
   e->count = run->rc.eval_count;
+  if (run->data.channels > 1) {
+    clgan_error("evaluations judge one-channel images (the feature network is a gray "
+                "classifier); the data have %d channels: train without --eval-every, or with "
+                "--channels 1", run->data.channels);
+    return CLGAN_INVALID_ARGUMENT;
+  }
   if (!run->cb.classifier) {
     clgan_error("a run with evaluations needs a classifier callback");
     return CLGAN_INVALID_ARGUMENT;
@@ -199,7 +205,7 @@ static clgan_status run_eval_open(clgan_run *run) {
   if ((st = clgan_evaluator_create(&e->ev, run->dev, e->clf, &run->ds, e->count, &ecfg)))
     return st;
   e->latent = malloc((size_t)e->count * (size_t)run->cfg.latent * sizeof *e->latent);
-  e->pixels = malloc((size_t)e->count * (size_t)(run->ds.rows * run->ds.cols) * sizeof *e->pixels);
+  e->pixels = malloc((size_t)e->count * clgan_dataset_image_bytes(&run->ds) * sizeof *e->pixels);
   if (!e->latent || !e->pixels) return CLGAN_HOST_OUT_OF_MEMORY;
   clgan_fixed_latent(e->latent, e->count, run->cfg.latent, 1);
   snprintf(path, sizeof path, "%s/eval.csv", run->dir);
@@ -286,8 +292,10 @@ static clgan_status upload_labels(clgan_run *run) {
   clgan_status st;
   const clgan_dataset *ds = &run->ds;
   if (!ds->labels) {
-    clgan_error("conditional training needs the training labels, and %s has no "
-                "train-labels-idx1-ubyte[.gz]", run->data_dir);
+    clgan_error("conditional training needs the training labels, and %s has none (an IDX "
+                "folder: train-labels-idx1-ubyte[.gz]; an image folder: one subfolder per class "
+                "and no image directly in it; a .npy: <name>_labels.npy beside it)",
+                run->data_dir);
     return CLGAN_INVALID_ARGUMENT;
   }
   if (run->cfg.classes == CLGAN_CLASSES_FROM_DATA) run->cfg.classes = ds->classes;
@@ -308,12 +316,30 @@ static clgan_status upload_labels(clgan_run *run) {
 /* Data, trainer, resume: everything up to the run folder. */
 static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   clgan_status st;
-  if ((st = clgan_dataset_load(run->data_dir, "train", &run->ds))) return st;
+  if ((st = clgan_dataset_open(run->data_dir, "train", &run->rc.data, &run->ds, &info->data)))
+    return st;
+  if (!run->rc.resume &&
+      (st = clgan_preset_fit(&run->cfg, run->ds.channels, run->ds.rows, run->ds.cols)))
+    return st;
+  if (run->rc.resume) {
+    /* The networks are built for the data before the checkpoint is read: a shape that differs
+     * must be named here, not as a layer that does not fit. */
+    clgan_train_cfg saved;
+    int rows = 0, cols = 0, c = run->ds.channels > 1 ? run->ds.channels : 1;
+    if ((st = clgan_checkpoint_cfg(run->rc.resume, &saved, &rows, &cols))) return st;
+    if (rows != run->ds.rows || cols != run->ds.cols || saved.channels != c) {
+      clgan_error("%s was trained on %dx%dx%d images, and %s gives %dx%dx%d: give the --data, "
+                  "--image-size and --channels it was trained with", run->rc.resume,
+                  saved.channels, rows, cols, run->data_dir, c, run->ds.rows, run->ds.cols);
+      return CLGAN_INVALID_ARGUMENT;
+    }
+  }
   int n = run->ds.count;
   if (run->rc.data_limit > 0 && run->rc.data_limit < n) n = run->rc.data_limit;
   info->count = run->data.count = n; /* the gather reads only rows the permutation names */
   info->rows = run->data.rows = run->ds.rows;
   info->cols = run->data.cols = run->ds.cols;
+  info->channels = run->data.channels = run->ds.channels > 1 ? run->ds.channels : 1;
   if ((st = clgan_dataset_upload(run->dev, &run->ds, &run->data.images))) return st;
   if (run->cfg.classes != 0 && (st = upload_labels(run))) return st;
   if ((st = clgan_trainer_create(&run->t, run->dev, &run->cfg, &run->data))) return st;
@@ -347,7 +373,7 @@ static clgan_status open_folder(clgan_run *run) {
   int classes = run->cfg.classes;
   run->count = run->cfg.grid * (classes > 0 ? classes : run->cfg.grid);
   run->latent = malloc((size_t)run->count * (size_t)run->cfg.latent * sizeof *run->latent);
-  run->pixels = malloc((size_t)run->count * (size_t)(run->ds.rows * run->ds.cols) *
+  run->pixels = malloc((size_t)run->count * clgan_dataset_image_bytes(&run->ds) *
                        sizeof *run->pixels);
   if (classes > 0) run->grid_labels = malloc((size_t)run->count * sizeof *run->grid_labels);
   if (!run->latent || !run->pixels || (classes > 0 && !run->grid_labels))

@@ -11,6 +11,11 @@ clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
   int n = t->data.count;
   /* Keyed (seed, epoch): resuming mid-run rebuilds the epoch's order exactly. */
   clgan_philox_shuffle(t->perm_host, n, t->cfg.seed, (uint32_t)t->epoch, STREAM_SHUFFLE);
+  if (t->cfg.flip) {
+    clgan_flip_bits(t->flips_host, n, t->cfg.seed, (uint32_t)t->epoch, STREAM_FLIP);
+    clgan_status st = clgan_buffer_write(t->dev, &t->flips, 0, (size_t)n, t->flips_host);
+    if (st != CLGAN_OK) return st;
+  }
   return clgan_buffer_write(t->dev, &t->perm, 0, (size_t)n * sizeof(int32_t), t->perm_host);
 }
 
@@ -28,9 +33,10 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
                           &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2,
-                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf};
+                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf, &t->flips};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
+  free(t->flips_host);
   free(t);
 }
 
@@ -152,6 +158,11 @@ static clgan_status check_aug(const clgan_trainer *t) {
     clgan_error("DiffAugment policy %#x has bits of no op", t->cfg.diffaug);
     return CLGAN_INVALID_ARGUMENT;
   }
+  if (t->cfg.diffaug && t->data.channels > 1) {
+    clgan_error("DiffAugment works on one-channel images; the data have %d channels (give "
+                "--channels 1, or train without --diffaug)", t->data.channels);
+    return CLGAN_INVALID_ARGUMENT;
+  }
   if (!t->cfg.diffaug || flat ||
       (last->out_c == 1 && last->out_h == t->data.rows && last->out_w == t->data.cols))
     return CLGAN_OK;
@@ -172,7 +183,9 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   t->cfg = *cfg;
   t->data = *data;
   t->in_flight_depth = 2; /* mlp-bn on PoCL: 26 steps/s unbounded, 44 at 1 or 2, 39 at 3-5 */
-  t->dim = data->rows * data->cols;
+  int channels = data->channels > 1 ? data->channels : 1;
+  t->data.channels = t->cfg.channels = channels;
+  t->dim = channels * data->rows * data->cols;
   int b = cfg->batch;
   if (b >= 1 && data->count < b) {
     clgan_error("batch %d is larger than the data set (%d training images): the batch can be "
@@ -209,13 +222,19 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   for (int i = 0; i < t->d_spec.count; i++)
     if (clgan_layer_is_bn(t->d_spec.layers[i].kind) || t->d_spec.layers[i].sn) t->fused = 0;
   if ((st = clgan_net_create_cond(&t->g, dev, &t->g_spec, cfg->latent, 1, 1, b, &t->g_cond)) ||
-      (st = clgan_net_create_cond(&t->d, dev, &t->d_spec, 1, data->rows, data->cols,
+      (st = clgan_net_create_cond(&t->d, dev, &t->d_spec, channels, data->rows, data->cols,
                                   t->fused ? 2 * b : b, &t->d_cond)))
     goto fail;
   if (t->g.out != t->dim) {
-    clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
-                "the generator spec with linear:%d", t->g.out, t->dim, data->rows, data->cols,
-                t->dim);
+    if (channels > 1)
+      clgan_error("the generator makes %d values per sample but the images have %d (%dx%dx%d): "
+                  "end the generator spec with linear:%d, or a convT to %d channels of %dx%d",
+                  t->g.out, t->dim, channels, data->rows, data->cols, t->dim, channels,
+                  data->rows, data->cols);
+    else
+      clgan_error("the generator makes %d values per sample but the images have %d (%dx%d): end "
+                  "the generator spec with linear:%d", t->g.out, t->dim, data->rows, data->cols,
+                  t->dim);
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
@@ -262,6 +281,13 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if (!t->perm_host) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
     goto fail;
+  }
+  if (cfg->flip) {
+    if ((st = clgan_buffer_alloc(dev, &t->flips, (size_t)data->count))) goto fail;
+    if (!(t->flips_host = malloc((size_t)data->count))) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto fail;
+    }
   }
   if ((st = clgan_trainer_shuffle(t))) goto fail;
   *out = t;
@@ -405,8 +431,11 @@ static clgan_status d_step(clgan_trainer *t) {
   int dl = t->d.run_count;
   clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1};
   if (!t->external_batches &&
-      ((st = clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm, (int)t->pos, b,
-                                 t->dim)) ||
+      ((st = t->cfg.flip ? clgan_gather_images_flip(t->dev, &t->real, &t->data.images, &t->perm,
+                                                    &t->flips, (int)t->pos, b, t->dim,
+                                                    t->data.cols)
+                         : clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm,
+                                               (int)t->pos, b, t->dim)) ||
        (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
                                (uint64_t)t->d_batches, STREAM_NOISE))))
     return st;

@@ -27,6 +27,7 @@ enum {
   STREAM_AUG_FAKE = 7,  /* D step's fake batch, keyed by d_batches */
   STREAM_AUG_G = 8,     /* G step's fake batch, keyed by step */
   STREAM_LABELS = 9,    /* conditional: the fake batch's labels, keyed by d_batches */
+  STREAM_FLIP = 10,     /* --flip: each epoch position's flip, keyed by epoch */
   STREAM_FIXED_LATENT = 0x5A4D
 };
 
@@ -50,6 +51,8 @@ struct clgan_trainer {
   clgan_buffer gp_eps;      /* WGAN-GP: (batch) interpolation weights */
   clgan_buffer ones;        /* WGAN-GP: (batch) the seed dD = 1 */
   int32_t *perm_host;
+  clgan_buffer flips;       /* (count) uint8: this epoch's flips, with cfg.flip */
+  uint8_t *flips_host;
 
   long step;                /* G steps done */
   int epoch;                /* epoch of the next batch */

@@ -18,6 +18,8 @@
 
 /* The biggest side accepted either way: far above any grid or plot, far below a 4 GB buffer. */
 #define PNG_MAX_SIDE 32768
+/* And the biggest area read: a header alone must not make a reader allocate gigabytes. */
+#define PNG_MAX_PIXELS ((size_t)1 << 26)
 
 static void on_png_error(png_structp png, png_const_charp msg) {
   char *buf = png_get_error_ptr(png);
@@ -168,9 +170,11 @@ static int read_body(png_structp png, png_infop info, read_ctx *ctx) {
   png_set_user_limits(png, PNG_MAX_SIDE, PNG_MAX_SIDE);
   png_read_info(png, info);
   int color = png_get_color_type(png, info);
+  /* Transparency (an alpha channel, or a tRNS chunk that expands into one) is composited over
+   * white below: the colour under a transparent pixel is undefined, often black. */
+  int alpha = (color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
   png_set_expand(png);
   png_set_strip_16(png);
-  png_set_strip_alpha(png);
   if (ctx->channels == 1 && (color & PNG_COLOR_MASK_COLOR))
     png_set_rgb_to_gray_fixed(png, 1, -1, -1);
   if (ctx->channels == 3 && !(color & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
@@ -178,7 +182,9 @@ static int read_body(png_structp png, png_infop info, read_ctx *ctx) {
   png_read_update_info(png, info);
   ctx->width = (int)png_get_image_width(png, info);
   ctx->height = (int)png_get_image_height(png, info);
-  size_t stride = (size_t)ctx->width * ctx->channels;
+  if ((size_t)ctx->width * (size_t)ctx->height > PNG_MAX_PIXELS)
+    png_error(png, "more than 2^26 pixels (8192 x 8192)");
+  size_t stride = (size_t)ctx->width * (size_t)(ctx->channels + alpha);
   if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected row size after conversion");
   ctx->pixels = malloc(stride * (size_t)ctx->height);
   ctx->rows = malloc(sizeof *ctx->rows * (size_t)ctx->height);
@@ -186,22 +192,34 @@ static int read_body(png_structp png, png_infop info, read_ctx *ctx) {
   for (int y = 0; y < ctx->height; y++) ctx->rows[y] = ctx->pixels + (size_t)y * stride;
   png_read_image(png, ctx->rows);
   png_read_end(png, NULL);
+  if (alpha) {
+    /* In place, front to back: pixel p's result never lands past its source. */
+    size_t n = (size_t)ctx->width * (size_t)ctx->height;
+    int c = ctx->channels;
+    for (size_t p = 0; p < n; p++) {
+      const uint8_t *src = ctx->pixels + p * (size_t)(c + 1);
+      unsigned a = src[c];
+      for (int k = 0; k < c; k++)
+        ctx->pixels[p * (size_t)c + (size_t)k] =
+            (uint8_t)((src[k] * a + 255u * (255u - a) + 127u) / 255u);
+    }
+  }
   return 0;
 }
 
-clgan_status clgan_png_read(const char *path, int channels, uint8_t **pixels, int *width,
-                            int *height) {
+clgan_status clgan_png_decode(const char *path, int channels, uint8_t **pixels, int *width,
+                              int *height, char *why, size_t why_size) {
   *pixels = NULL;
   *width = *height = 0;
   if (channels != 1 && channels != 3) return CLGAN_INVALID_ARGUMENT;
   read_ctx ctx = {fopen(path, "rb"), channels, NULL, NULL, 0, 0};
   if (!ctx.f) {
-    clgan_error("%s: cannot open %s: %s", IOERR, path, strerror(errno));
+    snprintf(why, why_size, "cannot open: %s", strerror(errno));
     return CLGAN_IO_ERROR;
   }
   unsigned char sig[8];
   if (fread(sig, 1, 8, ctx.f) != 8 || png_sig_cmp(sig, 0, 8) != 0) {
-    clgan_error("%s: %s is not a PNG file (bad signature)", BAD, path);
+    snprintf(why, why_size, "not a PNG file (bad signature)");
     fclose(ctx.f);
     return CLGAN_BAD_FORMAT;
   }
@@ -212,8 +230,10 @@ clgan_status clgan_png_read(const char *path, int channels, uint8_t **pixels, in
   png_infop info = png ? png_create_info_struct(png) : NULL;
   if (!info) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
+    snprintf(why, why_size, "out of memory");
   } else if (read_body(png, info, &ctx) != 0) {
-    clgan_error("%s: %s: %s", BAD, path, msg);
+    snprintf(why, why_size, "%s%s", msg,
+             !strcmp(msg, "Read Error") ? " (the file ends early: truncated?)" : "");
     st = CLGAN_BAD_FORMAT;
   }
   png_destroy_read_struct(&png, &info, NULL);
@@ -227,6 +247,19 @@ clgan_status clgan_png_read(const char *path, int channels, uint8_t **pixels, in
   *width = ctx.width;
   *height = ctx.height;
   return CLGAN_OK;
+}
+
+clgan_status clgan_png_read(const char *path, int channels, uint8_t **pixels, int *width,
+                            int *height) {
+  char why[256] = "";
+  clgan_status st = clgan_png_decode(path, channels, pixels, width, height, why, sizeof why);
+  if (st == CLGAN_IO_ERROR)
+    clgan_error("%s: cannot open %s: %s", IOERR, path, why + strlen("cannot open: "));
+  else if (st == CLGAN_BAD_FORMAT && !strcmp(why, "not a PNG file (bad signature)"))
+    clgan_error("%s: %s is not a PNG file (bad signature)", BAD, path);
+  else if (st == CLGAN_BAD_FORMAT)
+    clgan_error("%s: %s: %s", BAD, path, why);
+  return st;
 }
 
 clgan_status clgan_png_read_gray(const char *path, uint8_t **pixels, int *width, int *height) {
