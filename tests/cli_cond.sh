@@ -123,6 +123,23 @@ head -c 40000 "$dc/checkpoint.safetensors" | grep -aq '"discriminator.embed.weig
   ok "checkpoint holds discriminator.embed.weight" || fail "no embedding tensor"
 expect "dcgan class grid" 0 "80 images" -- "$clgan" sample --checkpoint "$dc/checkpoint.safetensors" --out "$tmp/dgrid.png"
 
+# Every preset trains conditionally (the issue's "--conditional trains every preset"): a step
+# each (the wgans' five critic steps), on 200 images, the colour-family presets at their sizes;
+# the checkpoint says it is conditional on the data's 10 classes. The list is the binary's own.
+presets=$("$clgan" --list presets)
+[ "$(wc -w <<<"$presets")" -ge 9 ] && ok "$(wc -w <<<"$presets") presets listed" || fail "presets: $presets"
+for m in $presets; do
+  size=()
+  case $m in dcgan32) size=(--image-size 32) ;; dcgan64) size=(--image-size 64) ;; esac
+  if "$clgan" train --model "$m" --conditional --steps 1 --batch 8 --data "$data" --data-limit 200 \
+      "${size[@]}" --out "$tmp/every-$m" --log-every 1 --sample-every 0 >"$tmp/every.log" 2>&1 &&
+    head -c 40000 "$tmp/every-$m/checkpoint.safetensors" | grep -aq '"classes":"10"'; then
+    ok "--conditional trains $m"
+  else
+    fail "--conditional on $m: $(tail -n 3 "$tmp/every.log")"
+  fi
+done
+
 # PyTorch's side: a strict load into CondG / ConcatD / ProjectionD.
 if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
   for c in "$ck" "$dc/checkpoint.safetensors"; do

@@ -37,7 +37,7 @@ void nn_cond_input_shape(const clgan_net *net, int *c, int *h, int *w) {
   *h = *w = 1;
 }
 
-int nn_cond_check(clgan_net *net, char *err, size_t size) {
+int nn_cond_check(clgan_net *net, int in_h, int in_w, char *err, size_t size) {
   int classes = net->cond.classes;
   if (net->cond.kind == CLGAN_COND_NONE) return 1;
   if ((unsigned)net->cond.kind >= CLGAN_COND_COUNT || classes < 1 || classes > 65536) {
@@ -46,13 +46,20 @@ int nn_cond_check(clgan_net *net, char *err, size_t size) {
     return 0;
   }
   if (net->cond.kind == CLGAN_COND_CONCAT) {
+    /* A dense first layer takes the concatenation as it is. So does a (transposed) convolution
+     * whose input is a vector, (C, 1, 1) like the latent of dcgan32's and dcgan64's G: the one-hot
+     * label concatenated to a 1x1 map's channels is the same concatenation. */
     for (int i = 0; i < net->count; i++) {
+      clgan_layer_kind kind = net->layers[i].spec.kind;
       if (clgan_layer_is_view(&net->layers[i])) continue;
-      if (net->layers[i].spec.kind == CLGAN_LAYER_LINEAR) return 1;
+      if (kind == CLGAN_LAYER_LINEAR) return 1;
+      if ((kind == CLGAN_LAYER_CONV || kind == CLGAN_LAYER_CONVT) && in_h == 1 && in_w == 1)
+        return 1;
       break;
     }
     snprintf(err, size, "a one-hot label concatenated to the input needs a dense first layer "
-                        "(linear:N); a convolutional discriminator is conditioned by projection");
+                        "(linear:N), or a convolution of a vector input (Cx1x1); a convolutional "
+                        "discriminator is conditioned by projection");
     return 0;
   }
   int last = net->run_count - 1;

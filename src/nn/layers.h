@@ -105,8 +105,8 @@ void clgan_layer_init_affine(const clgan_layer *l, const clgan_layer_init_cfg *c
 /* The first layer's input shape: concat flattens it and adds the classes. */
 void nn_cond_input_shape(const clgan_net *net, int *c, int *h, int *w);
 /* After the layers are shaped: whether the spec can carry the conditioning (0 with a message),
- * and projection's proj_layer and e_n. */
-int nn_cond_check(clgan_net *net, char *err, size_t size);
+ * and projection's proj_layer and e_n. in_h x in_w: the net's input before the conditioning. */
+int nn_cond_check(clgan_net *net, int in_h, int in_w, char *err, size_t size);
 clgan_status nn_cond_alloc(clgan_net *net); /* after the arenas */
 void nn_cond_free(clgan_net *net);
 /* Host initial values of the embedding into the arena copy host. */

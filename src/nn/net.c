@@ -129,7 +129,7 @@ clgan_status clgan_net_create_cond(clgan_net *net, clgan_device *dev, const clga
   net->out = c * h * w;
   {
     char err[240];
-    if (!nn_cond_check(net, err, sizeof err)) {
+    if (!nn_cond_check(net, in_h, in_w, err, sizeof err)) {
       clgan_error("conditioning (%s, %d classes): %s", clgan_cond_name(net->cond.kind),
                   net->cond.classes, err);
       st = CLGAN_INVALID_ARGUMENT;
