@@ -15,6 +15,7 @@ typedef struct {
   long eval_every;        /* 0: no evaluation during training */
   int eval_count, keep_best;
   const char *classifier; /* NULL: the cached one for the data */
+  clgan_dist *dist;       /* data-parallel group (NULL: alone) */
 } cli_run_options;
 
 /* Returns the process exit code. *stop becomes non-zero on SIGINT/SIGTERM. */
