@@ -246,14 +246,7 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
    * check. */
   c->accumulate = clgan_st_meta(f, "accumulate") ? meta_int(f, path, "accumulate", &st) : 1;
   c->ranks = clgan_st_meta(f, "ranks") ? meta_int(f, path, "ranks", &st) : 1;
-  if (st != CLGAN_OK) return st;
-  if (clgan_st_meta(f, "global_batch") && c->accumulate >= 1 && c->ranks >= 1 &&
-      meta_long(f, path, "global_batch", &st) != (long)c->batch * c->accumulate * c->ranks &&
-      st == CLGAN_OK) {
-    clgan_error("%s: metadata 'global_batch' is not batch x accumulate x ranks (%d x %d x %d)",
-                path, c->batch, c->accumulate, c->ranks);
-    return CLGAN_BAD_FORMAT;
-  }
+  long global = clgan_st_meta(f, "global_batch") ? meta_long(f, path, "global_batch", &st) : -1;
   if (st != CLGAN_OK) return st;
   char *seed_end = NULL;
   errno = 0;
@@ -290,6 +283,11 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
     else
       clgan_error("%s: metadata '%s' = %s is out of range (allowed: %s)", path, fault.field,
                   fault.value, fault.range);
+    return CLGAN_BAD_FORMAT;
+  }
+  if (global >= 0 && global != clgan_train_global_batch(c)) {
+    clgan_error("%s: metadata 'global_batch' = %ld is not batch x accumulate x ranks (%d x %d x "
+                "%d)", path, global, c->batch, c->accumulate, c->ranks);
     return CLGAN_BAD_FORMAT;
   }
   /* The sample grid's picture: bounded per side, so that a grid of large images cannot ask for
