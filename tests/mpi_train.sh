@@ -99,4 +99,18 @@ rc=$?
   { fail "a failing rank: exit $rc"; echo "$out" | tail -5; }
 cmp -s "$tmp/before.safetensors" "$tmp/r12/checkpoint.safetensors" && ok "the checkpoint is intact" ||
   fail "the checkpoint changed"
+
+# ---- A stop: mpirun passes Ctrl-C or SIGTERM on to the ranks as SIGTERM; they agree on the step.
+# (SIGTERM here: a script's background job ignores SIGINT.) Bounded, should the stop not work.
+"$mpiexec" "${flags[@]}" "$clgan" train --model mlp --steps 3000 --batch 16 --data "$data" --data-limit 96 --out "$tmp/sig" \
+  --quiet >"$tmp/sig.log" 2>&1 &
+pid=$!
+for _ in $(seq 60); do [ -s "$tmp/sig/metrics.csv" ] && break; sleep 0.5; done
+sleep 1
+kill -TERM $pid
+wait $pid
+step=$(sed -n 's/.*stopped by signal at step \([0-9]*\).*/\1/p' "$tmp/sig.log")
+[ -n "$step" ] && grep -q "\"step\":\"$step\"" "$tmp/sig/checkpoint.safetensors" &&
+  ok "SIGTERM to mpirun: every rank stopped after step $step, checkpoint saved" ||
+  { fail "SIGTERM to mpirun"; tail -5 "$tmp/sig.log"; }
 finish
