@@ -105,6 +105,7 @@ cmp -s "$tmp/before.safetensors" "$tmp/r12/checkpoint.safetensors" && ok "the ch
 "$mpiexec" "${flags[@]}" "$clgan" train --model mlp --steps 3000 --batch 16 --data "$data" --data-limit 96 --out "$tmp/sig" \
   --quiet >"$tmp/sig.log" 2>&1 &
 pid=$!
+trap 'kill -TERM $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 60); do [ -s "$tmp/sig/metrics.csv" ] && break; sleep 0.5; done
 sleep 1
 kill -TERM $pid

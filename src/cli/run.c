@@ -271,8 +271,8 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro_in,
    * checkpoint on disk is whole (written atomically) and --resume continues from it. */
   if (st != CLGAN_OK && ranks > 1)
     clgan_dist_abort(ro->dist, cli_exit_code(st), "training failed (%s); ending every rank. "
-                     "The last checkpoint in %s is intact: --resume %s/checkpoint.safetensors "
-                     "continues", clgan_status_name(st), dir, dir);
+                     "A checkpoint already in %s is intact: --resume %s/checkpoint.safetensors "
+                     "continues from it", clgan_status_name(st), dir, dir);
   clgan_run_close(run);
   clgan_device_close(dev);
   return st == CLGAN_OK ? 0 : cli_exit_code(st);
