@@ -33,6 +33,11 @@ foreach(part IN LISTS clgan_pc_parts)
 endforeach()
 set(CLGAN_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
 set(CLGAN_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+# Open MPI's pkg-config name for its C bindings (Debian's libopenmpi-dev ships ompi-c.pc).
+set(CLGAN_PC_MPI "")
+if(CLGAN_WITH_MPI)
+  set(CLGAN_PC_MPI " ompi-c")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/clgan.pc.in ${PROJECT_BINARY_DIR}/clgan.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/clgan.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
   COMPONENT dev)

@@ -24,6 +24,9 @@
 # 4. nn and gan do not drive the device queue: no clgan_marker_*, clgan_device_flush or
 #    clgan_device_finish. Bounding the steps in flight is ops' (clgan_inflight, clgan/ops.h);
 #    a wait for results is a read of them (clgan_buffer_read blocks). Looked for by name, as 3.
+# 5. MPI's header (mpi.h) appears only in src/dist/ (issue 14): data parallelism reaches the
+#    rest of clgan through clgan/dist.h, so clgan builds, and every other file compiles, without
+#    MPI.
 cmake_minimum_required(VERSION 3.25)
 
 # What each layer may include: DESIGN.md's table, and where the tree legitimately differs.
@@ -44,16 +47,19 @@ cmake_minimum_required(VERSION 3.25)
 #   knows nothing above util, so the arrow still points down).
 # - tune is the tuning search behind `clgan tune` (issue 9), a program on the device layer's
 #   public API: device and util only. Only cli uses it (benches and tests use its public header).
-set(CLGAN_LAYERS util io device data ops nn gan tune cli)
+# - dist is the data-parallel process group (issue 14): MPI behind clgan/dist.h, on util alone;
+#   gan's trainer and run, and cli, use it.
+set(CLGAN_LAYERS util io device data dist ops nn gan tune cli)
 set(allow_util util)
 set(allow_io io util)
 set(allow_device device util)
 set(allow_data data io device util)
+set(allow_dist dist util)
 set(allow_ops ops device util)
 set(allow_nn nn ops device util)
-set(allow_gan gan nn ops data io device util)
+set(allow_gan gan nn ops data io device dist util)
 set(allow_tune tune device util)
-set(allow_cli cli tune gan nn ops data io device util)
+set(allow_cli cli tune gan nn ops data io device dist util)
 # Public headers and the layer that implements each.
 set(public_status util)
 set(public_io io)
@@ -64,11 +70,13 @@ set(public_nn nn)
 set(public_gan gan)
 set(public_eval gan)
 set(public_tune tune)
+set(public_dist dist)
 
 set(NO_GEMM_LAYERS nn gan)
 set(GEMM_CALL_REGEX "(^|[^A-Za-z0-9_])clgan_gemm[ \t]*\\(")
 set(NO_QUEUE_LAYERS nn gan)
 set(QUEUE_CALL_REGEX "(^|[^A-Za-z0-9_])clgan_(marker_[a-z_]+|device_flush|device_finish)[ \t]*\\(")
+set(MPI_HEADER_REGEX "^mpi\\.h$|^mpi[a-z_]*\\.h$")
 set(CL_HEADER_REGEX "^(CL|OpenCL)/|^(cl|opencl)\\.h$|^clblast[A-Za-z0-9_]*\\.h$")
 set(INCLUDE_REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]")
 
@@ -82,6 +90,12 @@ function(clgan_layering_scan_file root rel layer cl_allowed out)
       continue()
     endif()
     set(inc "${CMAKE_MATCH_1}")
+    if(inc MATCHES "${MPI_HEADER_REGEX}")
+      if(NOT rel MATCHES "^src/dist/")
+        list(APPEND found "${rel}: includes ${inc}: MPI belongs in src/dist/ only (clgan/dist.h)")
+      endif()
+      continue()
+    endif()
     if(inc MATCHES "${CL_HEADER_REGEX}")
       if(NOT cl_allowed)
         list(APPEND found "${rel}: includes ${inc}: OpenCL and CLBlast headers belong in src/device/ only")
@@ -234,6 +248,8 @@ function(clgan_layering_selftest dir)
   plant(src/io/cl.c "#include <stdio.h>\n  #  include <CL/cl.h>" ON)
   plant(src/nn/opencl.c "#include <OpenCL/opencl.h>" ON)
   plant(src/ops/clblast.c "#include <clblast_c.h>" ON)
+  plant(src/dist/ok.c "#include <mpi.h>\n#include \"clgan/dist.h\"" OFF)
+  plant(src/gan/mpi.c "#include <mpi.h>" ON)
   plant(src/util/device.c "#include \"clgan/status.h\"\n#include \"clgan/device.h\"" ON)
   plant(src/io/device.c "#include \"device/internal.h\"" ON)
   plant(src/ops/nn.c "#include \"nn/layers.h\"" ON)

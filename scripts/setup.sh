@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev
           libpng-dev libjpeg-dev zlib1g-dev liblapacke-dev pocl-opencl-icd clinfo dataset-fashion-mnist
           clang libclang-rt-dev
-          dpkg-dev binutils groff-base man-db)  # the packaging tests: cpack -G DEB, readelf, man
+          dpkg-dev binutils groff-base man-db  # the packaging tests: cpack -G DEB, readelf, man
+          libopenmpi-dev openmpi-bin)          # MPI: data-parallel training and its tests (issue 14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "clgan/device.h"
+#include "clgan/dist.h"
 #include "clgan/eval.h"
 #include "clgan/nn.h"
 #include "clgan/ops.h"
@@ -81,7 +82,17 @@ typedef struct {
   /* Random horizontal flips of the real batches (issue 13's --flip): each epoch position's
    * flip drawn keyed (seed, epoch, 10) (clgan_flip_bits), so runs and resumes repeat. */
   int flip;
+  /* Gradient accumulation (issue 14, README "Several devices (MPI)"): micro-batches of `batch`
+   * per optimizer step, their gradients summed on the device. 0 is read as 1. */
+  int accumulate;
+  /* Data-parallel ranks the step is split over (the run sets it from its clgan_dist; 0 is read
+   * as 1). Each rank runs `accumulate` micro-batches of `batch`: an optimizer step sees the
+   * global batch batch x accumulate x ranks, and every loss is a mean over it. */
+  int ranks;
 } clgan_train_cfg;
+
+/* batch x accumulate x ranks (0s read as 1): the images of one optimizer step. */
+long clgan_train_global_batch(const clgan_train_cfg *cfg);
 
 /* The allowed values of a clgan_train_cfg, in one place for the CLI's options and the
  * checkpoint reader. A fault names the field as the checkpoint metadata spells it ("batch",
@@ -144,6 +155,14 @@ typedef struct clgan_trainer clgan_trainer;
  * device (rows*cols features); the trainer does not own them. */
 clgan_status clgan_trainer_create(clgan_trainer **t, clgan_device *dev, const clgan_train_cfg *cfg,
                                   const clgan_train_data *data);
+/* The same as one rank of a data-parallel group (dist NULL: alone, as clgan_trainer_create).
+ * cfg->ranks must be the group's size. Each rank takes its own slices of every global batch
+ * from the same permutation and the same noise draws, gradients are summed over the ranks
+ * before every optimizer step (clgan_dist_allreduce_sum), and every rank applies the same
+ * step. Every rank must call clgan_trainer_step and clgan_trainer_metrics alike. */
+clgan_status clgan_trainer_create_dist(clgan_trainer **t, clgan_device *dev,
+                                       const clgan_train_cfg *cfg, const clgan_train_data *data,
+                                       clgan_dist *dist);
 void clgan_trainer_free(clgan_trainer *t);
 
 /* The distinct GEMMs one training step of cfg runs on dev, each with its count per step (for
@@ -160,6 +179,10 @@ clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m);
 
 /* The trainer's state: G steps done, and what it was built with (owned by the trainer). */
 long clgan_trainer_step_count(const clgan_trainer *t);
+long clgan_trainer_global_batch(const clgan_trainer *t); /* images per optimizer step, all ranks */
+/* Data-parallel: folds every rank's metrics window into rank 0's (a collective: every rank
+ * calls it), so that a checkpoint rank 0 writes holds the whole window. Alone, nothing. */
+clgan_status clgan_trainer_gather_metrics(clgan_trainer *t);
 int clgan_trainer_epoch(const clgan_trainer *t);   /* 0-based epoch of the next batch */
 long clgan_trainer_steps_per_epoch(const clgan_trainer *t);
 const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t);
@@ -271,6 +294,11 @@ typedef struct {
   /* Optional: non-zero (a signal handler sets it) ends the run after the current step, which
    * is checkpointed. */
   const volatile sig_atomic_t *stop;
+  /* Data-parallel (NULL: alone): every rank opens the run on its own device with the same cfg
+   * (cfg->ranks the group's size); rank 0 alone creates the run folder and writes metrics,
+   * samples, plots, checkpoints and evaluations. A stop asked on any rank stops every rank
+   * after the same step. */
+  clgan_dist *dist;
 } clgan_run_cfg;
 
 /* A metrics row, as written to metrics.csv. */

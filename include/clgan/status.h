@@ -40,7 +40,8 @@
   X(CLBLAST_ERROR, "CLBlast call failed")                                                  \
   X(UNSUPPORTED, "operation not supported on this device")                                 \
   X(NUMERIC, "non-finite value (NaN or Inf) detected")                                     \
-  X(INTERRUPTED, "interrupted")
+  X(INTERRUPTED, "interrupted")                                                            \
+  X(COMM_ERROR, "communication between ranks failed (MPI)")
 
 typedef enum {
 #define CLGAN_X_ENUM(name, msg) CLGAN_##name,

@@ -64,7 +64,7 @@ static void report_fault(const clgan_cfg_fault *f, int lr_g_given, int lr_d_give
 
 enum { G_MODEL, G_GSPEC, G_DSPEC, G_EPOCHS, G_STEPS, G_BATCH, G_LR, G_LRG, G_LRD, G_B1, G_B2,
        G_OPT, G_OPTG, G_OPTD, G_MOM, G_LOSS, G_SMOOTH, G_DSTEPS, G_CLIP, G_SEED, G_INIT,
-       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_FLIP, G_COUNT };
+       G_LATENT, G_SAMPLE, G_CKPT, G_CLIPW, G_GP, G_EMA, G_DIFFAUG, G_FLIP, G_ACCUM, G_COUNT };
 
 /* The values of clgan train's options, with the defaults printed by --help. */
 typedef struct {
@@ -73,6 +73,7 @@ typedef struct {
   const char *loss, *init, *diffaug;
   int epochs, batch, d_steps, latent, quiet, log_every, profile, data_limit, conditional;
   int image_size, channels, flip, no_data_cache;
+  int accumulate;
   long eval_every;
   int eval_count, keep_best;
   int scale, scale_given;
@@ -92,7 +93,7 @@ static const char *const type_names[] = {CLGAN_DEVICE_TYPE_TABLE(CLI_X_NAME)};
 /* 0 to go on, else the exit code (0 after --help). */
 static int parse_options(train_opts *o, int argc, char **argv) {
   *o = (train_opts){.model = "mlp-bn", .d_steps = 1, .log_every = 50, .eval_count = 10000,
-                    .seed = 1, .gp_lambda = 10};
+                    .seed = 1, .gp_lambda = 10, .accumulate = 1};
   char names[6][CLI_NAMES_MAX], help[6][CLI_NAMES_MAX + 160];
   const char *policies[CLGAN_AUG_ALL + 1];
   for (unsigned p = 0; p <= CLGAN_AUG_ALL; p++) policies[p] = clgan_aug_policy_name(p);
@@ -123,7 +124,8 @@ static int parse_options(train_opts *o, int argc, char **argv) {
       {"out", "DIR", CLI_STR, &o->out, "run folder (default runs/<date>-<model>; with --resume, the checkpoint's folder)", NULL},
       {"epochs", "N", CLI_INT, &o->epochs, "stop after N epochs (0 = no bound; preset's: mlp, mlp-tf 10, dcgan 5)", &o->given[G_EPOCHS]},
       {"steps", "N", CLI_LONG, &o->steps, "stop after N generator steps (0 = no bound; preset's: mlp-bn, wgan, wgan-gp 10000); naming --epochs or --steps drops the preset's other bound", &o->given[G_STEPS]},
-      {"batch", "N", CLI_INT, &o->batch, "batch size (preset's: mlp, mlp-tf 128; the others 64)", &o->given[G_BATCH]},
+      {"batch", "N", CLI_INT, &o->batch, "batch size, per rank under mpirun (preset's: mlp, mlp-tf 128; the others 64)", &o->given[G_BATCH]},
+      {"accumulate", "K", CLI_INT, &o->accumulate, "K micro-batches of --batch per optimizer step, gradients summed: a step sees batch x K (x ranks) images (1, the default); may change on --resume, the global batch staying (README: Several devices)", &o->given[G_ACCUM]},
       {"lr", "RATE", CLI_DOUBLE, &o->lr, "learning rate of both networks (preset's: 2e-4; mlp-tf 1e-3, wgan 5e-5, wgan-gp 1e-4)", &o->given[G_LR]},
       {"lr-g", "RATE", CLI_DOUBLE, &o->lr_g, "generator learning rate (overrides --lr)", &o->given[G_LRG]},
       {"lr-d", "RATE", CLI_DOUBLE, &o->lr_d, "discriminator learning rate (overrides --lr)", &o->given[G_LRD]},
@@ -191,7 +193,7 @@ static int cfg_from_checkpoint(const train_opts *o, clgan_train_cfg *cfg) {
                                       "optimizer-g", "optimizer-d", "momentum", "loss",
                                       "label-smoothing", "d-steps", "clip-grad-norm", "seed",
                                       "init", "latent", NULL, NULL, "clip-weights",
-                                      "gp-lambda", "ema", "diffaug", "flip"};
+                                      "gp-lambda", "ema", "diffaug", "flip", NULL};
   for (int i = 0; i < G_COUNT; i++) {
     if (o->given[i] && names[i]) {
       fprintf(stderr, "clgan train: error: --%s cannot change when resuming: the checkpoint "
@@ -302,6 +304,32 @@ static int cfg_from_options(const train_opts *o, clgan_train_cfg *cfg) {
   return 0;
 }
 
+/* The split of the global batch over this group (issue 14). A new run: --batch per rank,
+ * --accumulate micro-batches. A resumed one keeps the checkpoint's global batch, whatever the
+ * number of ranks now, and --accumulate may change: the batch per rank follows, and a global
+ * batch that does not divide is refused. */
+static int apply_split(const train_opts *o, clgan_train_cfg *cfg, int ranks) {
+  if (!o->resume) {
+    cfg->accumulate = o->accumulate;
+    cfg->ranks = ranks;
+    return 0;
+  }
+  long global = clgan_train_global_batch(cfg);
+  int k = o->given[G_ACCUM] ? o->accumulate : (cfg->accumulate > 1 ? cfg->accumulate : 1);
+  if (k < 1 || global % ((long)k * ranks) != 0) {
+    fprintf(stderr, "clgan train: error: %s has a global batch of %ld images (batch %d x "
+                    "accumulate %d x %d rank(s)), which %d rank(s) x --accumulate %d cannot "
+                    "split evenly: use a number of ranks times --accumulate that divides %ld\n",
+            o->resume, global, cfg->batch, cfg->accumulate > 1 ? cfg->accumulate : 1,
+            cfg->ranks > 1 ? cfg->ranks : 1, ranks, k, global);
+    return CLGAN_EXIT_USAGE;
+  }
+  cfg->batch = (int)(global / ((long)k * ranks));
+  cfg->accumulate = k;
+  cfg->ranks = ranks;
+  return 0;
+}
+
 /* The options that apply to new and resumed runs alike, and the whole configuration checked. */
 static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
   const int *given = o->given;
@@ -326,6 +354,11 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
     fprintf(stderr, "clgan train: error: --channels %d: use 1 (gray) or 3 (RGB)\n", o->channels);
     return CLGAN_EXIT_USAGE;
   }
+  if (o->accumulate < 1 || o->accumulate > 65536) {
+    fprintf(stderr, "clgan train: error: --accumulate %d: out of range (allowed: 1..65536)\n",
+            o->accumulate);
+    return CLGAN_EXIT_USAGE;
+  }
   if (o->log_every < 1) {
     fprintf(stderr, "clgan train: error: --log-every %d: out of range (allowed: >= 1)\n",
             o->log_every);
@@ -343,23 +376,46 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
   return 0;
 }
 
+/* Data-parallel: the library's messages say which rank saw what. */
+static void rank_log(const char *level, const char *text, void *user) {
+  const clgan_dist *dist = user;
+  fprintf(stderr, "clgan: rank %d of %d: %s: %s\n", clgan_dist_rank(dist), clgan_dist_size(dist),
+          level, text);
+}
+
+/* One rank's train command (alone: the whole of it). Every rank reads the same options and
+ * checkpoint, so bad input is refused by all of them alike, before any collective. */
+static int train(const train_opts *o, clgan_dist *dist) {
+  clgan_train_cfg cfg;
+  int rc = o->resume ? cfg_from_checkpoint(o, &cfg) : cfg_from_options(o, &cfg);
+  if (rc || (rc = apply_split(o, &cfg, clgan_dist_size(dist))) ||
+      (rc = apply_run_options(o, &cfg)))
+    return rc;
+  cli_run_options ro = {.data_dir = o->data_dir, .out_dir = o->out, .device = o->device,
+                        .resume = o->resume, .log_every = o->log_every, .quiet = o->quiet,
+                        .data_limit = o->data_limit,
+                        .profile = o->profile, .eval_every = o->eval_every,
+                        .eval_count = o->eval_count, .keep_best = o->keep_best,
+                        .classifier = o->classifier, .grid_scale = o->scale,
+                        .image_size = o->image_size, .channels = o->channels,
+                        .no_data_cache = o->no_data_cache, .dist = dist};
+  catch_stop_signals();
+  return cli_run_training(&cfg, &ro, &stop_signal);
+}
+
 int cmd_train(int argc, char **argv) {
   train_opts o;
-  clgan_train_cfg cfg;
   int rc = parse_options(&o, argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   if ((rc = check_eval_options(&o))) return rc;
   if (o.scale_given && cli_check_scale("train", o.scale)) return CLGAN_EXIT_USAGE;
-  rc = o.resume ? cfg_from_checkpoint(&o, &cfg) : cfg_from_options(&o, &cfg);
-  if (rc || (rc = apply_run_options(&o, &cfg))) return rc;
-  cli_run_options ro = {.data_dir = o.data_dir, .out_dir = o.out, .device = o.device,
-                        .resume = o.resume, .log_every = o.log_every, .quiet = o.quiet,
-                        .data_limit = o.data_limit,
-                        .profile = o.profile, .eval_every = o.eval_every,
-                        .eval_count = o.eval_count, .keep_best = o.keep_best,
-                        .classifier = o.classifier, .grid_scale = o.scale,
-                        .image_size = o.image_size,
-                        .channels = o.channels, .no_data_cache = o.no_data_cache};
-  catch_stop_signals();
-  return cli_run_training(&cfg, &ro, &stop_signal);
+  /* Under mpirun, one rank of a data-parallel group; else alone, without MPI. */
+  clgan_dist *dist = NULL;
+  clgan_status st = clgan_dist_init(&dist);
+  if (st != CLGAN_OK) return cli_exit_code(st);
+  if (clgan_dist_size(dist) > 1) clgan_set_log(rank_log, dist);
+  rc = train(&o, dist);
+  clgan_set_log(NULL, NULL);
+  clgan_dist_finalize(dist);
+  return rc;
 }

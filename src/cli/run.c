@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -187,6 +188,11 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
     printf("  G %s\n  D %s\n  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
            tc->g_spec, tc->d_spec, cfg->batch, info.total, info.per_epoch,
            ro->resume ? ", resumed" : "", rc->dir);
+    int k = cfg->accumulate > 1 ? cfg->accumulate : 1, n = clgan_dist_size(ro->dist);
+    if (k > 1 || n > 1)
+      printf("  global batch %ld = batch %d x accumulate %d x %d rank(s): one optimizer step "
+             "per %ld images, losses averaged over them\n",
+             clgan_train_global_batch(cfg), cfg->batch, k, n, clgan_train_global_batch(cfg));
     if (tc->classes > 0) {
       clgan_net_spec d_spec;
       clgan_cond_cfg gc, dc;
@@ -209,8 +215,56 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
   return CLGAN_OK;
 }
 
-int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
+/* The device selector of this rank: --device (or $CLGAN_DEVICE) may list one per local rank,
+ * comma-separated; one selector is shared. Without either, local ranks take the node's GPUs in
+ * turn, or share the default device when there is none. 0, or the exit code. */
+static int rank_selector(const char *given, const clgan_dist *dist, char *out, size_t size,
+                         const char **sel) {
+  int local = clgan_dist_local_rank(dist), nlocal = clgan_dist_local_size(dist);
+  const char *text = given ? given : getenv("CLGAN_DEVICE");
+  *sel = given;
+  if (text && *text && strchr(text, ',')) {
+    const char *p = text;
+    for (int i = 0; i < local && p; i++) {
+      p = strchr(p, ',');
+      if (p) p++;
+    }
+    if (!p) {
+      fprintf(stderr, "clgan train: error: --device '%s' lists fewer selectors than the %d "
+                      "ranks on this node (one per local rank, comma-separated)\n", text, nlocal);
+      return CLGAN_EXIT_USAGE;
+    }
+    size_t n = strcspn(p, ",");
+    snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), p);
+    *sel = out;
+    return 0;
+  }
+  if ((text && *text) || nlocal == 1) return 0;
+  clgan_device_info *list = NULL;
+  int count = 0, gpus = 0;
+  if (clgan_devices_list(&list, &count) != CLGAN_OK) return 0; /* the open reports it */
+  for (int i = 0; i < count; i++) gpus += list[i].type == CLGAN_DEVICE_GPU;
+  for (int i = 0, g = 0; gpus > 0 && i < count; i++) {
+    if (list[i].type != CLGAN_DEVICE_GPU) continue;
+    if (g++ == local % gpus) {
+      snprintf(out, size, "%d", list[i].index);
+      *sel = out;
+    }
+  }
+  free(list);
+  return 0;
+}
+
+int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro_in,
                      volatile sig_atomic_t *stop) {
+  /* Data-parallel, rank 0 alone prints progress and the summary; errors come from any rank. */
+  cli_run_options quiet_ro = *ro_in;
+  int rank = clgan_dist_rank(ro_in->dist), ranks = clgan_dist_size(ro_in->dist);
+  if (rank != 0) quiet_ro.quiet = 1, quiet_ro.profile = 0;
+  const cli_run_options *ro = &quiet_ro;
+  char selector[128];
+  int sel_rc = rank_selector(ro->device, ro->dist, selector, sizeof selector, &quiet_ro.device);
+  if (sel_rc) return sel_rc;
   clgan_device *dev = NULL;
   clgan_run *run = NULL;
   char dir[1024];
@@ -225,7 +279,8 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
                       .grid_scale = ro->grid_scale,
                       .data = {.image_size = ro->image_size, .channels = ro->channels,
                                .progress = on_scan, .user = &pr,
-                               .no_cache = ro->no_data_cache}};
+                               .no_cache = ro->no_data_cache},
+                      .dist = ro->dist};
   clgan_run_callbacks cb = {.progress = on_progress, .evaluated = on_evaluated,
                             .warning = on_warning, .classifier = on_classifier, .user = &pr};
   clgan_status st = cli_open_device(ro->device, ro->profile, &dev);
@@ -243,13 +298,19 @@ int cli_run_training(const clgan_train_cfg *cfg, const cli_run_options *ro,
     if (pr.tty) printf("\n");
     st = clgan_run_finish(run);
   }
-  if (st == CLGAN_OK) {
+  if (st == CLGAN_OK && rank == 0) {
     clgan_run_result res;
     clgan_run_get_result(run, &res);
     print_summary(&res, ro, clgan_device_get_info(dev)->name, dir);
     if (ro->profile) print_profile(dev);
   }
   explain_failure(st, dev, cfg, ro, dir);
+  /* The other ranks may be waiting in a collective for this one: end the job, from here. The
+   * checkpoint on disk is whole (written atomically) and --resume continues from it. */
+  if (st != CLGAN_OK && ranks > 1)
+    clgan_dist_abort(ro->dist, cli_exit_code(st), "training failed (%s); ending every rank. "
+                     "A checkpoint already in %s is intact: --resume %s/checkpoint.safetensors "
+                     "continues from it", clgan_status_name(st), dir, dir);
   clgan_run_close(run);
   clgan_device_close(dev);
   return st == CLGAN_OK ? 0 : cli_exit_code(st);

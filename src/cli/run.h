@@ -18,6 +18,7 @@ typedef struct {
   int grid_scale;         /* sample grids' pixel scale; 0: clgan_grid_auto_scale */
   int image_size, channels; /* --image-size, --channels (0: the data's) */
   int no_data_cache;        /* --no-data-cache */
+  clgan_dist *dist;       /* data-parallel group (NULL: alone) */
 } cli_run_options;
 
 /* Returns the process exit code. *stop becomes non-zero on SIGINT/SIGTERM. */

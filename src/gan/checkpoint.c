@@ -90,6 +90,9 @@ clgan_status clgan_trainer_save(clgan_trainer *t, const char *path) {
                 : ckpt_meta_printf(w, "image", "%dx%d", t->data.rows, t->data.cols)) ||
       (st = ckpt_meta_printf(w, "latent", "%d", c->latent)) ||
       (st = ckpt_meta_printf(w, "batch", "%d", c->batch)) ||
+      (st = ckpt_meta_printf(w, "accumulate", "%d", t->accum)) ||
+      (st = ckpt_meta_printf(w, "ranks", "%d", t->ranks)) ||
+      (st = ckpt_meta_printf(w, "global_batch", "%ld", t->global)) ||
       (st = ckpt_meta_printf(w, "epochs", "%d", c->epochs)) ||
       (st = ckpt_meta_printf(w, "steps", "%ld", c->steps)) ||
       (st = ckpt_meta_printf(w, "sample_every", "%ld", c->sample_every)) ||
@@ -252,6 +255,12 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
   c->ema = clgan_st_meta(f, "ema") ? meta_float(f, path, "ema", &st) : 0.0f;
   /* Written since conditional GANs (issue 12); earlier checkpoints are unconditional. */
   c->classes = clgan_st_meta(f, "classes") ? meta_int(f, path, "classes", &st) : 0;
+  /* Written since accumulation and data parallelism (issue 14): earlier runs were one rank,
+   * one micro-batch. batch is a rank's micro-batch; global_batch their product, kept as a
+   * check. */
+  c->accumulate = clgan_st_meta(f, "accumulate") ? meta_int(f, path, "accumulate", &st) : 1;
+  c->ranks = clgan_st_meta(f, "ranks") ? meta_int(f, path, "ranks", &st) : 1;
+  long global = clgan_st_meta(f, "global_batch") ? meta_long(f, path, "global_batch", &st) : -1;
   if (st != CLGAN_OK) return st;
   char *seed_end = NULL;
   errno = 0;
@@ -295,6 +304,11 @@ static clgan_status read_cfg(const clgan_st_file *f, const char *path, clgan_tra
     else
       clgan_error("%s: metadata '%s' = %s is out of range (allowed: %s)", path, fault.field,
                   fault.value, fault.range);
+    return CLGAN_BAD_FORMAT;
+  }
+  if (global >= 0 && global != clgan_train_global_batch(c)) {
+    clgan_error("%s: metadata 'global_batch' = %ld is not batch x accumulate x ranks (%d x %d x "
+                "%d)", path, global, c->batch, c->accumulate, c->ranks);
     return CLGAN_BAD_FORMAT;
   }
   /* The sample grid's picture: bounded per side, so that a grid of large images cannot ask for
@@ -369,6 +383,16 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
     st = CLGAN_INVALID_ARGUMENT;
     goto done;
   }
+  /* Another split of the same global batch continues the same run (issue 14): the data
+   * position and the draws are counted in global batches. */
+  if (clgan_train_global_batch(&c) != t->global) {
+    clgan_error("%s: the checkpoint's global batch is %ld images (batch %d x accumulate %d x %d "
+                "rank(s)), this run's %ld (batch %d x accumulate %d x %d rank(s)): the data order "
+                "cannot be continued", path, clgan_train_global_batch(&c), c.batch, c.accumulate,
+                c.ranks, t->global, t->cfg.batch, t->accum, t->ranks);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
   if (c.diffaug != t->cfg.diffaug) {
     clgan_error("%s: the checkpoint was trained with DiffAugment policy %s, this run has %s",
                 path, clgan_aug_policy_name(c.diffaug), clgan_aug_policy_name(t->cfg.diffaug));
@@ -412,6 +436,8 @@ clgan_status clgan_trainer_load(clgan_trainer *t, const char *path) {
       (t->cfg.ema > 0.0f && (st = ckpt_net_upload(&t->g_ema, &he))) ||
       (st = clgan_buffer_write(t->dev, &t->stats, 0, STAT_COUNT * sizeof(float), stats)))
     goto done;
+  /* The window's sums (every rank's, clgan_trainer_gather_metrics) are rank 0's to hold. */
+  if (t->rank != 0 && (st = clgan_buffer_zero(t->dev, &t->stats))) goto done;
   t->g.opt_t = g_t;
   t->d.opt_t = d_t;
   t->step = step;

@@ -38,6 +38,8 @@ clgan_status clgan_preset(const char *name, clgan_train_cfg *cfg) {
   cfg->loss = CLGAN_LOSS_BCE;
   cfg->real_label = 1.0f;
   cfg->d_steps = 1;
+  cfg->accumulate = 1;
+  cfg->ranks = 1;
   cfg->seed = 1;
   cfg->grid = 8;
   cfg->gp_lambda = 10.0f;

@@ -61,6 +61,9 @@ struct clgan_run {
   int32_t *grid_labels;     /* conditional: the class grid's labels (a row per class) */
   int count;                /* images in the grid */
   long per_epoch, total, start_step;
+  long global;              /* images per optimizer step, every rank's */
+  int primary;              /* rank 0, or alone: the one that writes the run folder */
+  int stopping;             /* data-parallel: a stop every rank agreed on after the last step */
   int started;
   double t_start, t_window, t_end;
   long window_start;
@@ -342,7 +345,9 @@ static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   info->channels = run->data.channels = run->ds.channels > 1 ? run->ds.channels : 1;
   if ((st = clgan_dataset_upload(run->dev, &run->ds, &run->data.images))) return st;
   if (run->cfg.classes != 0 && (st = upload_labels(run))) return st;
-  if ((st = clgan_trainer_create(&run->t, run->dev, &run->cfg, &run->data))) return st;
+  if ((st = clgan_trainer_create_dist(&run->t, run->dev, &run->cfg, &run->data, run->rc.dist)))
+    return st;
+  run->global = clgan_trainer_global_batch(run->t);
   if (run->rc.resume && (st = clgan_trainer_load(run->t, run->rc.resume))) return st;
   run->start_step = info->start_step = clgan_trainer_step_count(run->t);
   run->per_epoch = info->per_epoch = clgan_trainer_steps_per_epoch(run->t);
@@ -358,6 +363,7 @@ static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
 static clgan_status open_folder(clgan_run *run) {
   clgan_status st;
   char path[1200];
+  if (!run->primary) return CLGAN_OK; /* rank 0 keeps the folder */
   snprintf(path, sizeof path, "%s/samples", run->dir);
   if ((st = clgan_make_dirs(path))) return st;
   snprintf(path, sizeof path, "%s/metrics.csv", run->dir);
@@ -409,6 +415,7 @@ clgan_status clgan_run_open(clgan_run **out, clgan_device *dev, const clgan_trai
   run->res.best_fid = INFINITY;
   run->res.best_step = -1;
   run->res.eval_count = rc->eval_count;
+  run->primary = clgan_dist_rank(rc->dist) == 0;
   if ((st = copy_text(run->dir, sizeof run->dir, rc->dir, "folder")) ||
       (st = copy_text(run->data_dir, sizeof run->data_dir, rc->data_dir, "data folder")) ||
       (st = copy_text(run->resume, sizeof run->resume, rc->resume, "checkpoint")))
@@ -425,12 +432,26 @@ fail:
   return st;
 }
 
-static int stop_asked(const clgan_run *run) { return run->rc.stop && *run->rc.stop; }
+static int stop_asked_here(const clgan_run *run) { return run->rc.stop && *run->rc.stop; }
+
+/* Data-parallel, every rank stops after the same step: the one after which any rank had been
+ * asked (run_step agrees on it); else a rank would wait in an all-reduce for ever. */
+static int stop_asked(const clgan_run *run) {
+  return clgan_dist_size(run->rc.dist) > 1 ? run->stopping : stop_asked_here(run);
+}
+
+static clgan_status agree_on_stop(clgan_run *run) {
+  if (clgan_dist_size(run->rc.dist) == 1) return CLGAN_OK;
+  float asked = stop_asked_here(run) ? 1.0f : 0.0f;
+  clgan_status st = clgan_dist_allreduce_sum(run->rc.dist, &asked, 1);
+  run->stopping = asked > 0.0f;
+  return st;
+}
 
 /* The grid of step 0 (a new run) and the clocks: the first step of this process. */
 static clgan_status begin(clgan_run *run) {
   clgan_status st;
-  if (!run->rc.resume && (st = write_samples(run))) return st;
+  if (run->primary && !run->rc.resume && (st = write_samples(run))) return st;
   run->t_start = run->t_window = clgan_now_s();
   run->window_start = run->start_step;
   run->started = 1;
@@ -443,11 +464,12 @@ static clgan_status log_row(clgan_run *run, long step, int at_end) {
   clgan_metrics *m = &run->res.last;
   if ((st = clgan_trainer_metrics(run->t, m))) return st;
   double now = clgan_now_s();
-  double img_s = (double)(step - run->window_start) * run->cfg.batch * run->cfg.d_steps /
+  double img_s = (double)(step - run->window_start) * (double)run->global * run->cfg.d_steps /
                  (now - run->t_window);
   run->t_window = now;
   run->window_start = step;
   if (!isfinite(m->d_loss) || !isfinite(m->g_loss)) return CLGAN_NUMERIC;
+  if (!run->primary) return CLGAN_OK;
   int epoch = (int)((step - 1) / run->per_epoch); /* the epoch this step's batches came from */
   double row[CSV_NCOLS] = {(double)step, (double)epoch, m->d_loss, m->g_loss, m->d_real,
                            m->d_fake, m->acc_real, m->acc_fake, m->acc, img_s,
@@ -457,7 +479,7 @@ static clgan_status log_row(clgan_run *run, long step, int at_end) {
   clgan_run_progress p = {
       .step = step, .total = run->total, .epoch = epoch, .at_end = at_end, .m = *m,
       .img_s = img_s,
-      .eta_s = (double)(run->total - step) * run->cfg.batch * run->cfg.d_steps / img_s};
+      .eta_s = (double)(run->total - step) * (double)run->global * run->cfg.d_steps / img_s};
   if (run->cb.progress) run->cb.progress(run->cb.user, &p);
   return CLGAN_OK;
 }
@@ -470,23 +492,26 @@ clgan_status clgan_run_step(clgan_run *run) {
   clgan_status st;
   if (clgan_run_done(run)) return CLGAN_OK;
   if (!run->started && (st = begin(run))) return st;
-  if ((st = clgan_trainer_step(run->t))) return st;
+  if ((st = clgan_trainer_step(run->t)) || (st = agree_on_stop(run))) return st;
   long step = clgan_trainer_step_count(run->t);
   run->res.step = step;
   int at_end = step == run->total;
   const clgan_train_cfg *cfg = &run->cfg;
   if ((step % run->rc.log_every == 0 || at_end) && (st = log_row(run, step, at_end))) return st;
   if ((cfg->sample_every > 0 && step % cfg->sample_every == 0) || at_end)
-    if ((st = write_samples(run))) return st;
+    if (run->primary && (st = write_samples(run))) return st;
   if ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || at_end ||
       stop_asked(run)) {
     char path[1200];
+    /* Every rank's metrics window into rank 0's, which the checkpoint holds (a collective). */
+    if ((st = clgan_trainer_gather_metrics(run->t))) return st;
+    if (!run->primary) return CLGAN_OK;
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", run->dir);
     if ((st = clgan_trainer_save(run->t, path))) return st;
     if (write_loss_plot(run) != CLGAN_OK)
       warn(run, "losses.png not updated; training goes on (metrics.csv holds the losses)");
   }
-  if (run->rc.eval_every > 0 && (step % run->rc.eval_every == 0 || at_end)) {
+  if (run->primary && run->rc.eval_every > 0 && (step % run->rc.eval_every == 0 || at_end)) {
     double before = run->res.eval_seconds;
     if ((st = run_eval_step(run))) return st;
     run->t_window += run->res.eval_seconds - before; /* img/s counts training, not evaluation */
@@ -520,7 +545,7 @@ void clgan_run_get_result(const clgan_run *run, clgan_run_result *res) {
   res->stopped = stop_asked(run);
   if (run->started) {
     res->seconds = (run->t_end > 0 ? run->t_end : clgan_now_s()) - run->t_start;
-    res->img_s = (double)res->steps * run->cfg.batch * run->cfg.d_steps / res->seconds;
+    res->img_s = (double)res->steps * (double)run->global * run->cfg.d_steps / res->seconds;
   }
 }
 

@@ -64,6 +64,11 @@ int clgan_model_name_ok(const char *name) {
   return 1;
 }
 
+long clgan_train_global_batch(const clgan_train_cfg *c) {
+  long k = c->accumulate > 1 ? c->accumulate : 1, n = c->ranks > 1 ? c->ranks : 1;
+  return (long)c->batch * k * n;
+}
+
 clgan_status clgan_train_cfg_check(const clgan_train_cfg *c, clgan_cfg_fault *f) {
   const char *nonneg = "a finite number >= 0";
   memset(f, 0, sizeof *f);
@@ -76,6 +81,10 @@ clgan_status clgan_train_cfg_check(const clgan_train_cfg *c, clgan_cfg_fault *f)
   if (fault_long(f, "latent", c->latent, 1, 65536, "1..65536") ||
       fault_long(f, "batch", c->batch, 1, 65536, "1..65536") ||
       fault_long(f, "d_steps", c->d_steps, 1, 100, "1..100") ||
+      fault_long(f, "accumulate", c->accumulate, 0, 65536, "1..65536 (0 = 1)") ||
+      fault_long(f, "ranks", c->ranks, 0, 65536, "1..65536 (0 = 1)") ||
+      fault_long(f, "global_batch", clgan_train_global_batch(c), 1, INT_MAX,
+                 "batch x accumulate x ranks up to 2147483647") ||
       fault_long(f, "epochs", c->epochs, 0, INT_MAX, ">= 0") ||
       fault_long(f, "steps", c->steps, 0, LONG_MAX, ">= 0") ||
       fault_long(f, "sample_every", c->sample_every, 0, LONG_MAX, ">= 0") ||

@@ -33,9 +33,11 @@ void clgan_trainer_free(clgan_trainer *t) {
   clgan_buffer *bufs[] = {&t->perm,  &t->z,     &t->real,  &t->dlogits, &t->loss_terms,
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
                           &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2,
-                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf, &t->flips};
+                          &t->dfake, &t->labels2, &t->label_u, &t->label_cdf,
+                          &t->z_all, &t->label_u_all, &t->gp_eps_all, &t->flips};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
+  free(t->host_grads);
   free(t->flips_host);
   free(t);
 }
@@ -77,7 +79,9 @@ static clgan_status alloc_labels(clgan_trainer *t) {
   }
   if ((st = clgan_buffer_alloc(dev, &t->label_u, b * sizeof(float))) ||
       (st = clgan_buffer_alloc(dev, &t->label_cdf, (size_t)k * sizeof(float))) ||
-      (st = clgan_buffer_write(dev, &t->label_cdf, 0, (size_t)k * sizeof(float), cdf)))
+      (st = clgan_buffer_write(dev, &t->label_cdf, 0, (size_t)k * sizeof(float), cdf)) ||
+      (t->sliced &&
+       (st = clgan_buffer_alloc(dev, &t->label_u_all, (size_t)t->global * sizeof(float)))))
     goto done;
   clgan_net_set_labels(&t->g, &t->labels_fake);
   if (t->cfg.ema > 0.0f) clgan_net_set_labels(&t->g_ema, &t->labels_fake);
@@ -175,6 +179,43 @@ static clgan_status check_aug(const clgan_trainer *t) {
 
 clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const clgan_train_cfg *cfg,
                                   const clgan_train_data *data) {
+  return clgan_trainer_create_dist(out, dev, cfg, data, NULL);
+}
+
+/* The group's share of the work: micro-batches, ranks, the global batch (issue 14). */
+static clgan_status set_split(clgan_trainer *t, clgan_dist *dist) {
+  const clgan_train_cfg *cfg = &t->cfg;
+  t->dist = dist;
+  t->accum = cfg->accumulate > 1 ? cfg->accumulate : 1;
+  t->ranks = clgan_dist_size(dist);
+  t->rank = clgan_dist_rank(dist);
+  t->global = clgan_train_global_batch(cfg);
+  t->sliced = t->global > cfg->batch;
+  if ((cfg->ranks > 1 ? cfg->ranks : 1) != t->ranks) {
+    clgan_error("the training configuration is for %d rank(s), and this group has %d",
+                cfg->ranks, t->ranks);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (cfg->accumulate < 0) {
+    clgan_error("invalid training setup: accumulate %d", cfg->accumulate);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (cfg->batch >= 1 && t->global > t->data.count) {
+    if (t->global == cfg->batch)
+      clgan_error("batch %d is larger than the data set (%d training images): the batch can "
+                  "be at most %d", cfg->batch, t->data.count, t->data.count);
+    else
+      clgan_error("the global batch of %ld images (batch %d x accumulate %d x %d rank(s)) is "
+                  "larger than the data set (%d training images)", t->global, cfg->batch,
+                  t->accum, t->ranks, t->data.count);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  return CLGAN_OK;
+}
+
+clgan_status clgan_trainer_create_dist(clgan_trainer **out, clgan_device *dev,
+                                       const clgan_train_cfg *cfg, const clgan_train_data *data,
+                                       clgan_dist *dist) {
   clgan_status st = CLGAN_OK;
   *out = NULL;
   clgan_trainer *t = calloc(1, sizeof *t);
@@ -187,12 +228,7 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   t->data.channels = t->cfg.channels = channels;
   t->dim = channels * data->rows * data->cols;
   int b = cfg->batch;
-  if (b >= 1 && data->count < b) {
-    clgan_error("batch %d is larger than the data set (%d training images): the batch can be "
-                "at most %d", b, data->count, data->count);
-    st = CLGAN_INVALID_ARGUMENT;
-    goto fail;
-  }
+  if ((st = set_split(t, dist))) goto fail;
   if (b < 1 || cfg->latent < 1 || cfg->d_steps < 1) {
     clgan_error("invalid training setup: batch %d, latent %d, d_steps %d", b, cfg->latent,
                 cfg->d_steps);
@@ -257,7 +293,8 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
     if ((st = clgan_buffer_alloc(dev, &t->x_hat, (size_t)b * (size_t)t->dim * fb)) ||
         (st = clgan_buffer_alloc(dev, &t->gp_eps, (size_t)b * fb)) ||
         (st = clgan_buffer_alloc(dev, &t->ones, (size_t)b * fb)) ||
-        (st = clgan_fill(dev, &t->ones, b, 1.0f)))
+        (st = clgan_fill(dev, &t->ones, b, 1.0f)) ||
+        (t->sliced && (st = clgan_buffer_alloc(dev, &t->gp_eps_all, (size_t)t->global * fb))))
       goto fail;
   }
   if ((st = clgan_net_init(&t->g, cfg->init, cfg->seed, STREAM_INIT_G)) ||
@@ -275,8 +312,17 @@ clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const 
   if ((st = clgan_buffer_alloc(dev, &t->perm, (size_t)data->count * sizeof(int32_t))) ||
       (st = clgan_buffer_alloc(dev, &t->z, (size_t)b * (size_t)cfg->latent * fb)) ||
       (st = clgan_buffer_alloc(dev, &t->stats, STAT_COUNT * fb)) ||
-      (st = clgan_buffer_zero(dev, &t->stats)))
+      (st = clgan_buffer_zero(dev, &t->stats)) ||
+      (t->sliced &&
+       (st = clgan_buffer_alloc(dev, &t->z_all, (size_t)t->global * (size_t)cfg->latent * fb))))
     goto fail;
+  if (t->ranks > 1) {
+    size_t n = t->g.arena_n > t->d.arena_n ? t->g.arena_n : t->d.arena_n;
+    if (!(t->host_grads = malloc(n * sizeof *t->host_grads))) {
+      st = CLGAN_HOST_OUT_OF_MEMORY;
+      goto fail;
+    }
+  }
   t->perm_host = malloc((size_t)data->count * sizeof *t->perm_host);
   if (!t->perm_host) {
     st = CLGAN_HOST_OUT_OF_MEMORY;
@@ -325,7 +371,8 @@ static clgan_status loss_into(clgan_trainer *t, const clgan_buffer *out, loss_ro
                               loss_bufs lb) {
   clgan_status st;
   int b = t->cfg.batch;
-  float scale = 1.0f / (float)b;
+  /* The mean over the global batch: alone and unaccumulated, 1 / batch as ever. */
+  float scale = 1.0f / (float)t->global;
   clgan_loss_kind kind = t->cfg.loss;
   const clgan_buffer *values = out; /* what D(x) and D(G(z)) report */
   float threshold = 0.0f;
@@ -368,6 +415,16 @@ static clgan_status loss_and_stats(clgan_trainer *t, const clgan_buffer *out, lo
 /* clip_weights: WGAN's critic clipping (the critic's call only); clip_norm applies to both. */
 static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_cfg *opt,
                              float clip_weights) {
+  clgan_status st;
+  /* Data-parallel: the ranks' gradients summed (each scaled by 1 / global already, so the sum
+   * is the global mean) before clipping sees them; one fused host buffer per network. */
+  if (t->ranks > 1) {
+    size_t bytes = net->arena_n * sizeof(float);
+    if ((st = clgan_buffer_read(t->dev, &net->grads, 0, bytes, t->host_grads)) ||
+        (st = clgan_dist_allreduce_sum(t->dist, t->host_grads, net->arena_n)) ||
+        (st = clgan_buffer_write(t->dev, &net->grads, 0, bytes, t->host_grads)))
+      return st;
+  }
   clgan_step_cfg step = {.opt = *opt, .clip_norm = t->cfg.clip_norm,
                          .clip_weights = clip_weights};
   return clgan_net_step(net, &step);
@@ -377,13 +434,19 @@ static clgan_status optimize(clgan_trainer *t, clgan_net *net, const clgan_opt_c
  * batch as D saw them (augmented, with DiffAugment), its gradient added to the critic's by the
  * double backward (docs/wgan-gp.md). */
 static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *real,
-                                     const clgan_buffer *fake) {
+                                     const clgan_buffer *fake, long row) {
   clgan_status st;
   int b = t->cfg.batch;
+  size_t fb = sizeof(float);
   const clgan_buffer *out = NULL, *g = NULL;
   clgan_backward_cfg through = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
-  clgan_gp_cfg gp = {.lambda = t->cfg.gp_lambda, .scale = 1.0f / (float)b};
-  if ((!t->external_batches &&
+  clgan_gp_cfg gp = {.lambda = t->cfg.gp_lambda, .scale = 1.0f / (float)t->global};
+  /* The interpolation weights: this micro-batch's rows of the global batch's draw. */
+  if (!t->external_batches && t->sliced &&
+      (st = clgan_buffer_copy(t->dev, &t->gp_eps, 0, &t->gp_eps_all, (size_t)row * fb,
+                              (size_t)b * fb)))
+    return st;
+  if ((!t->external_batches && !t->sliced &&
        (st = clgan_rand_uniform(t->dev, &t->gp_eps, b, 0.0f, 1.0f, t->cfg.seed,
                                 (uint64_t)t->d_batches, STREAM_GP))) ||
       (st = clgan_gp_interpolate(t->dev, &t->x_hat, real, fake, &t->gp_eps, b, t->dim)))
@@ -401,6 +464,13 @@ static clgan_status gradient_penalty(clgan_trainer *t, const clgan_buffer *real,
   return clgan_net_double_backward(&t->d, b, &t->x_hat, &t->ones, dg);
 }
 
+/* The key of micro-batch k of optimizer step `step`'s draws: the step itself alone and
+ * unaccumulated, else one key per micro-batch of every rank (DiffAugment draws per row of a
+ * batch, so these differ with the split: issue 14's equivalence holds without it). */
+static long micro_key(const clgan_trainer *t, long step, int k) {
+  return step * (long)t->accum * t->ranks + (long)k * t->ranks + t->rank;
+}
+
 /* DiffAugment of one batch of G's output shape, keyed (seed, step, stream). */
 static clgan_aug_cfg aug_cfg(const clgan_trainer *t, long step, uint32_t stream) {
   return (clgan_aug_cfg){.policy = t->cfg.diffaug, .n = t->cfg.batch, .c = 1,
@@ -410,49 +480,80 @@ static clgan_aug_cfg aug_cfg(const clgan_trainer *t, long step, uint32_t stream)
 
 /* The D step's real and fake batch augmented, each with its own draws, into real_aug and
  * fake_aug (fused: x2's halves, so this replaces the copy of the fake batch). */
-static clgan_status augment_d_batches(clgan_trainer *t, const clgan_buffer *fake) {
-  clgan_aug_cfg real = aug_cfg(t, t->d_batches, STREAM_AUG_REAL);
-  clgan_aug_cfg gen = aug_cfg(t, t->d_batches, STREAM_AUG_FAKE);
+static clgan_status augment_d_batches(clgan_trainer *t, const clgan_buffer *fake, int k) {
+  clgan_aug_cfg real = aug_cfg(t, micro_key(t, t->d_batches, k), STREAM_AUG_REAL);
+  clgan_aug_cfg gen = aug_cfg(t, micro_key(t, t->d_batches, k), STREAM_AUG_FAKE);
   clgan_status st = clgan_augment_forward(t->dev, &real, &t->real_aug, &t->real);
   return st != CLGAN_OK ? st : clgan_augment_forward(t->dev, &gen, &t->fake_aug, fake);
 }
 
-static clgan_status d_step(clgan_trainer *t) {
+/* Row of the global batch where rank t->rank's micro-batch k starts. */
+static long micro_row(const clgan_trainer *t, int k) {
+  return ((long)k * t->ranks + t->rank) * t->cfg.batch;
+}
+
+/* The draws of one optimizer step's global batch, keyed by the D steps done: the noise and
+ * the fake labels' uniforms (WGAN-GP's weights are drawn by gradient_penalty). Alone and
+ * unaccumulated they go straight into the batch's buffers, as before issue 14. */
+static clgan_status draw_step(clgan_trainer *t) {
+  clgan_status st;
+  int n = (int)t->global;
+  uint64_t key = (uint64_t)t->d_batches;
+  if ((st = clgan_rand_normal(t->dev, t->sliced ? &t->z_all : &t->z, n * t->cfg.latent, 0.0f,
+                              1.0f, t->cfg.seed, key, STREAM_NOISE)))
+    return st;
+  if (t->cfg.classes > 0 &&
+      (st = clgan_rand_uniform(t->dev, t->sliced ? &t->label_u_all : &t->label_u, n, 0.0f, 1.0f,
+                               t->cfg.seed, key, STREAM_LABELS)))
+    return st;
+  if (t->sliced && t->cfg.loss == CLGAN_LOSS_WGAN_GP)
+    return clgan_rand_uniform(t->dev, &t->gp_eps_all, n, 0.0f, 1.0f, t->cfg.seed, key,
+                              STREAM_GP);
+  return CLGAN_OK;
+}
+
+/* Micro-batch k's noise and fake labels: its rows of the step's draws. */
+static clgan_status micro_latent(clgan_trainer *t, int k) {
+  clgan_status st;
+  size_t row = (size_t)micro_row(t, k), b = (size_t)t->cfg.batch, fb = sizeof(float);
+  size_t lat = (size_t)t->cfg.latent;
+  if (t->sliced &&
+      ((st = clgan_buffer_copy(t->dev, &t->z, 0, &t->z_all, row * lat * fb, b * lat * fb)) ||
+       (t->cfg.classes > 0 &&
+        (st = clgan_buffer_copy(t->dev, &t->label_u, 0, &t->label_u_all, row * fb, b * fb)))))
+    return st;
+  if (t->cfg.classes > 0)
+    return clgan_labels_from_uniform(t->dev, &t->labels_fake, &t->label_u, &t->label_cdf,
+                                     (int)b, t->cfg.classes);
+  return CLGAN_OK;
+}
+
+/* One micro-batch of a D step: its real rows and fake batch through D, the gradients added to
+ * D's (k > 0) or written (k = 0). */
+static clgan_status d_micro(clgan_trainer *t, int k) {
   clgan_status st;
   int b = t->cfg.batch;
-  if (!t->external_batches && t->pos + b > t->data.count) {
-    t->epoch++;
-    t->pos = 0;
-    if ((st = clgan_trainer_shuffle(t))) return st;
-  }
-  if (t->external_batches && t->test_hook && (st = t->test_hook(t, 0, t->test_hook_ctx)))
-    return st;
+  long pos = t->pos + micro_row(t, k);
   const clgan_buffer *fake = NULL, *logits = NULL;
   int dl = t->d.run_count;
-  clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1};
+  clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1, .accumulate = k > 0};
   if (!t->external_batches &&
       ((st = t->cfg.flip ? clgan_gather_images_flip(t->dev, &t->real, &t->data.images, &t->perm,
-                                                    &t->flips, (int)t->pos, b, t->dim,
-                                                    t->data.cols)
+                                                    &t->flips, (int)pos, b, t->dim, t->data.cols)
                          : clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm,
-                                               (int)t->pos, b, t->dim)) ||
-       (st = clgan_rand_normal(t->dev, &t->z, b * t->cfg.latent, 0.0f, 1.0f, t->cfg.seed,
-                               (uint64_t)t->d_batches, STREAM_NOISE))))
+                                               (int)pos, b, t->dim)) ||
+       (st = micro_latent(t, k))))
     return st;
-  /* Conditional: the real labels by the same permutation, the fake ones drawn. */
+  /* Conditional: the real labels by the same permutation. */
   if (t->cfg.classes > 0 && !t->external_batches &&
-      ((st = clgan_gather_labels(t->dev, &t->labels_real, &t->data.labels, &t->perm,
-                                 (int)t->pos, b)) ||
-       (st = clgan_rand_uniform(t->dev, &t->label_u, b, 0.0f, 1.0f, t->cfg.seed,
-                                (uint64_t)t->d_batches, STREAM_LABELS)) ||
-       (st = clgan_labels_from_uniform(t->dev, &t->labels_fake, &t->label_u, &t->label_cdf, b,
-                                       t->cfg.classes))))
+      (st = clgan_gather_labels(t->dev, &t->labels_real, &t->data.labels, &t->perm, (int)pos,
+                                b)))
     return st;
   if ((st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))) return st;
   /* What D sees: the batches themselves, or with DiffAugment their augmentations. */
   const clgan_buffer *real_in = &t->real, *fake_in = fake;
   if (t->cfg.diffaug) {
-    if ((st = augment_d_batches(t, fake))) return st;
+    if ((st = augment_d_batches(t, fake, k))) return st;
     real_in = &t->real_aug;
     fake_in = &t->fake_aug;
   }
@@ -482,29 +583,54 @@ static clgan_status d_step(clgan_trainer *t) {
         (st = clgan_net_backward(&t->d, &back, fake_in, &t->dlogits, NULL)))
       return st;
   }
-  /* One update of D for both batches. */
-  if ((t->cfg.loss == CLGAN_LOSS_WGAN_GP && (st = gradient_penalty(t, real_in, fake_in))) ||
-      (st = optimize(t, &t->d, &t->cfg.opt_d, t->cfg.clip_weights)))
+  if (t->cfg.loss == CLGAN_LOSS_WGAN_GP &&
+      (st = gradient_penalty(t, real_in, fake_in, micro_row(t, k))))
     return st;
+  return CLGAN_OK;
+}
+
+static clgan_status d_step(clgan_trainer *t) {
+  clgan_status st;
+  if (!t->external_batches && t->pos + t->global > t->data.count) {
+    t->epoch++;
+    t->pos = 0;
+    if ((st = clgan_trainer_shuffle(t))) return st;
+  }
+  if (t->external_batches && t->accum > 1) {
+    clgan_error("external batches (tests) take one micro-batch per step");
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  if (t->external_batches && t->test_hook && (st = t->test_hook(t, 0, t->test_hook_ctx)))
+    return st;
+  if (!t->external_batches && (st = draw_step(t))) return st;
+  for (int k = 0; k < t->accum; k++)
+    if ((st = d_micro(t, k))) return st;
+  /* One update of D for all its micro-batches (and ranks). */
+  if ((st = optimize(t, &t->d, &t->cfg.opt_d, t->cfg.clip_weights))) return st;
   if (t->external_batches && t->test_hook && (st = t->test_hook(t, 1, t->test_hook_ctx)))
     return st;
-  t->pos += b;
+  t->pos += t->global;
   t->d_batches++;
   t->window_d++;
   return CLGAN_OK;
 }
 
-clgan_status clgan_trainer_step(clgan_trainer *t) {
+/* Micro-batch k of the G step through the updated D, G's gradients added (k > 0). */
+static clgan_status g_micro(clgan_trainer *t, int k) {
   clgan_status st;
   int b = t->cfg.batch;
-  for (int k = 0; k < t->cfg.d_steps; k++)
-    if ((st = d_step(t))) return st;
-  /* G step through the updated D, on the fake batch of the last D step (G has not changed);
-   * with DiffAugment on its own augmentation, the gradient brought back through A^T. */
+  /* The fake batch of the last D step (G has not changed). Accumulating, only the last
+   * micro-batch's activations are still in G: the others are made again from their rows of
+   * the step's draws (and G's batch-norm running statistics see them a second time). */
   const clgan_buffer *fake = t->g.output, *logits = NULL, *dfake = NULL;
+  if (t->accum > 1 && ((st = micro_latent(t, k)) ||
+                       (st = clgan_net_forward(&t->g, &t->z, b, t->g.count, 1, &fake))))
+    return st;
   clgan_backward_cfg through_d = {.layers = t->d.run_count, .batch = b, .input_grad = 1};
-  clgan_backward_cfg g_back = {.layers = t->g.count, .batch = b, .param_grads = 1};
-  clgan_aug_cfg aug = aug_cfg(t, t->step, STREAM_AUG_G);
+  clgan_backward_cfg g_back = {.layers = t->g.count, .batch = b, .param_grads = 1,
+                               .accumulate = k > 0};
+  /* With DiffAugment on its own augmentation, the gradient brought back through A^T. */
+  clgan_aug_cfg aug = aug_cfg(t, micro_key(t, t->step, k), STREAM_AUG_G);
   if (t->cfg.diffaug) {
     if ((st = clgan_augment_forward(t->dev, &aug, &t->fake_aug, fake))) return st;
     fake = &t->fake_aug;
@@ -518,9 +644,16 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
     if ((st = clgan_augment_backward(t->dev, &aug, &t->dfake, dfake))) return st;
     dfake = &t->dfake;
   }
-  if ((st = clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL)) ||
-      (st = optimize(t, &t->g, &t->cfg.opt_g, 0.0f)))
-    return st;
+  return clgan_net_backward(&t->g, &g_back, &t->z, dfake, NULL);
+}
+
+clgan_status clgan_trainer_step(clgan_trainer *t) {
+  clgan_status st;
+  for (int k = 0; k < t->cfg.d_steps; k++)
+    if ((st = d_step(t))) return st;
+  for (int k = 0; k < t->accum; k++)
+    if ((st = g_micro(t, k))) return st;
+  if ((st = optimize(t, &t->g, &t->cfg.opt_g, 0.0f))) return st;
   if (t->cfg.ema > 0.0f &&
       (st = clgan_net_average(&t->g_ema, &t->g, clgan_ema_decay(t->cfg.ema, t->step))))
     return st;
@@ -531,13 +664,31 @@ clgan_status clgan_trainer_step(clgan_trainer *t) {
   return clgan_inflight_step(t->dev, &t->in_flight, t->step, t->in_flight_depth);
 }
 
+/* Data-parallel: every rank's window of statistics summed (one small all-reduce). */
+static clgan_status sum_stats(clgan_trainer *t, float *s) {
+  clgan_status st = clgan_buffer_read(t->dev, &t->stats, 0, STAT_COUNT * sizeof(float), s);
+  if (st == CLGAN_OK) st = clgan_dist_allreduce_sum(t->dist, s, STAT_COUNT);
+  return st;
+}
+
+clgan_status clgan_trainer_gather_metrics(clgan_trainer *t) {
+  float s[STAT_COUNT];
+  if (t->ranks == 1) return CLGAN_OK;
+  clgan_status st = sum_stats(t, s);
+  if (st != CLGAN_OK) return st;
+  /* Rank 0 holds the sums, the others nothing: a later sum is the same. */
+  if (t->rank != 0) return clgan_buffer_zero(t->dev, &t->stats);
+  return clgan_buffer_write(t->dev, &t->stats, 0, sizeof s, s);
+}
+
 clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m) {
   float s[STAT_COUNT];
   memset(m, 0, sizeof *m);
-  clgan_status st = clgan_buffer_read(t->dev, &t->stats, 0, sizeof s, s);
+  clgan_status st = sum_stats(t, s);
   if (st != CLGAN_OK) return st;
   if ((st = clgan_buffer_zero(t->dev, &t->stats))) return st;
-  double nd = (double)t->window_d * t->cfg.batch, ng = (double)t->window_g * t->cfg.batch;
+  /* Images, not micro-batches: the sums hold every rank's every micro-batch. */
+  double nd = (double)t->window_d * (double)t->global, ng = (double)t->window_g * (double)t->global;
   m->steps = t->window_g;
   if (nd > 0) {
     m->d_loss = ((double)s[STAT_D_LOSS_REAL] + s[STAT_D_LOSS_FAKE] + s[STAT_GP]) / nd;
@@ -553,11 +704,12 @@ clgan_status clgan_trainer_metrics(clgan_trainer *t, clgan_metrics *m) {
 }
 
 long clgan_trainer_step_count(const clgan_trainer *t) { return t->step; }
+long clgan_trainer_global_batch(const clgan_trainer *t) { return t->global; }
 int clgan_trainer_epoch(const clgan_trainer *t) {
-  return t->pos + t->cfg.batch > t->data.count ? t->epoch + 1 : t->epoch;
+  return t->pos + t->global > t->data.count ? t->epoch + 1 : t->epoch;
 }
 long clgan_trainer_steps_per_epoch(const clgan_trainer *t) {
-  long n = t->data.count / ((long)t->cfg.batch * t->cfg.d_steps);
+  long n = t->data.count / (t->global * t->cfg.d_steps);
   return n > 0 ? n : 1; /* a data set smaller than d_steps batches still makes epochs */
 }
 const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t) { return &t->cfg; }

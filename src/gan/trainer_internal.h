@@ -93,6 +93,23 @@ struct clgan_trainer {
   clgan_buffer labels2, labels_real, labels_fake; /* (2B) and views of its halves, or (when
                                                      a half is not aligned) two buffers */
   clgan_buffer label_u, label_cdf;                /* (B), (classes) */
+
+  /* Gradient accumulation and data parallelism (issue 14). An optimizer step sees a global
+   * batch of `global` = batch x accum x ranks images: rank r's micro-batch k is the global
+   * batch's rows [(k * ranks + r) * batch, + batch), its images from the permutation at pos
+   * plus that offset, its noise, fake labels and WGAN-GP weights the same rows of one draw of
+   * the whole global batch, keyed as a single batch's draw was. So the step is the same
+   * whatever the split, up to summation order. Every loss is scaled by 1 / global: gradients
+   * summed over micro-batches and ranks are the global batch's mean. */
+  int accum;                /* micro-batches per optimizer step (>= 1) */
+  int ranks, rank;          /* the data-parallel group; 1 and 0 alone */
+  clgan_dist *dist;
+  long global;              /* batch * accum * ranks */
+  int sliced;               /* global > batch: draws go to the *_all buffers and are sliced */
+  clgan_buffer z_all;       /* (global, latent) */
+  clgan_buffer label_u_all; /* conditional: (global) */
+  clgan_buffer gp_eps_all;  /* WGAN-GP: (global) */
+  float *host_grads;        /* ranks > 1: the all-reduce's host staging (the larger arena) */
 };
 
 /* Builds the permutation of epoch `epoch` on the host and uploads it. */
