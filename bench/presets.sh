@@ -13,7 +13,9 @@ shift || true
 bin=${CLGAN_BENCH_BIN:-build/release/clgan}
 [ -x "$bin" ] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 2; }
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(mlp mlp-tf mlp-bn dcgan wgan wgan-gp sngan-ema)
+# Default: every preset the binary has but the 32x32 and 64x64 ones (the judge is made for the
+# data's own 28x28 images).
+[ ${#presets[@]} -gt 0 ] || mapfile -t presets < <("$bin" --list presets | grep -v '^dcgan32$\|^dcgan64$')
 mkdir -p "$out"
 printf '| preset | train s | FID | KID | precision | recall | density | coverage | class entropy | classes min-max %% |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
