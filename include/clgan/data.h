@@ -171,6 +171,8 @@ typedef struct clgan_stream clgan_stream;
  * CLGAN_INVALID_ARGUMENT. */
 clgan_status clgan_data_device_budget(const clgan_device *dev, unsigned long long *budget);
 
+/* Allocates the two staging buffers and device slots (batch x image_bytes each) and starts the
+ * producer thread; nothing is gathered before the first clgan_stream_next. */
 clgan_status clgan_stream_create(clgan_stream **s, clgan_device *dev, const clgan_stream_cfg *cfg);
 void clgan_stream_free(clgan_stream *s); /* accepts NULL; waits for the thread and transfers */
 /* The batch of `batch` images at permutation position first of epoch `epoch`, as a device
