@@ -2,10 +2,12 @@
 # size the batches are gathered on a host thread and uploaded while the device computes; the run
 # must equal the uploaded one bit for bit (checkpoints compared byte for byte): across epoch
 # boundaries (20 images, batch 8: an epoch of 2 steps), with --flip, with a batch of the whole
-# set, and resumed exactly from a streamed checkpoint. A budget that is not a number exits 2.
+# set, conditional on the array's labels, and resumed exactly from a streamed checkpoint (the
+# later runs stream from the decode cache's mapping). A budget that is not a number exits 2.
 set -u
 clgan=$1
 tmp=$(mktemp -d)
+export XDG_CACHE_HOME=$tmp/cache # the .npy's decode cache
 trap 'rm -rf "$tmp"' EXIT
 source "$2/lib_cli.sh"
 require_device "$clgan"
@@ -20,6 +22,11 @@ random.seed(3)
 with open(sys.argv[1], 'wb') as f:
     f.write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(hdr)) + hdr.encode()
             + bytes(random.randrange(256) for _ in range(20 * 16 * 16 * 3)))
+hdr = "{'descr': '|u1', 'fortran_order': False, 'shape': (20,), }"
+hdr += ' ' * ((64 - (10 + len(hdr) + 1) % 64) % 64) + '\n'
+with open(sys.argv[1][:-4] + '_labels.npy', 'wb') as f:
+    f.write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(hdr)) + hdr.encode()
+            + bytes(i % 3 for i in range(20)))
 PY
 
 data=$tmp/arr.npy
@@ -50,6 +57,12 @@ train sb3 1000 --steps 3 --batch 20 >/dev/null 2>&1
 train ub3 "" --steps 3 --batch 20 >/dev/null 2>&1
 [ -s "$tmp/sb3/checkpoint.safetensors" ] && same sb3 ub3 &&
   ok "a batch of the whole set, streamed, equals uploaded" || fail "whole-set batch differs"
+
+# Conditional: the labels stay uploaded and are gathered by the same permutation.
+train sc5 1000 --steps 5 --conditional >/dev/null 2>&1
+train uc5 "" --steps 5 --conditional >/dev/null 2>&1
+[ -s "$tmp/sc5/checkpoint.safetensors" ] && same sc5 uc5 &&
+  ok "conditional: streamed equals uploaded" || fail "conditional streamed run differs"
 
 # Resume a streamed run at step 3 (mid-epoch) and go to 7: the straight uploaded run's weights.
 train sr "$tmp" --steps 3 --flip >/dev/null 2>&1 # a budget that is a path is not a number
