@@ -28,7 +28,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int sync_every, log_every, conditional;
+static int sync_every, log_every, conditional, batch, image_size;
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb;
@@ -55,13 +55,14 @@ static int run(const char *model, const char *data_dir, const char *device, int 
   cfg.epochs = 0;
   cfg.steps = (long)warmup + steps + 1;
   cfg.sample_every = cfg.checkpoint_every = 0;
+  if (batch > 0) cfg.batch = batch;
   if (conditional) cfg.classes = CLGAN_CLASSES_FROM_DATA; /* README "Conditional GANs" */
   clgan_device_cfg dc = {.selector = device, .profile = profile};
   clgan_device_cfg_from_env(&dc);
   if (clgan_device_open(&dev, &dc)) goto done;
   /* 2mnk per product, times its calls per step. */
   double gflop_step = 0;
-  if (!profile) {
+  if (!profile && !image_size) { /* clgan_train_gemm_shapes builds for 28x28 gray images */
     clgan_tune_shape shapes[CLGAN_TUNE_MAX_SHAPES];
     int nshapes = 0;
     if (clgan_train_gemm_shapes(dev, &cfg, shapes, CLGAN_TUNE_MAX_SHAPES, &nshapes)) goto done;
@@ -76,7 +77,9 @@ static int run(const char *model, const char *data_dir, const char *device, int 
   made = 1;
   clgan_run_cfg rcfg = {.data_dir = data_dir, .dir = dir,
                         .log_every = log_every > 0 ? log_every : (int)cfg.steps + 1};
-  if (clgan_run_open(&r, dev, &cfg, &rcfg, NULL, NULL)) goto done;
+  rcfg.data.image_size = image_size;
+  clgan_run_info rinfo = {0};
+  if (clgan_run_open(&r, dev, &cfg, &rcfg, NULL, &rinfo)) goto done;
   clgan_trainer *t = clgan_run_trainer(r);
   for (int i = 0; i < warmup; i++)
     if (clgan_run_step(r)) goto done;
@@ -88,13 +91,13 @@ static int run(const char *model, const char *data_dir, const char *device, int 
     clgan_profile_collect(dev, &e, &n); /* drop the warm-up's events */
     free(e);
   }
-  double t0 = now_s();
+  double t0 = now_s(), wait0 = clgan_trainer_data_wait(t);
   for (int i = 0; i < steps; i++) {
     if (clgan_run_step(r)) goto done;
     if (sync_every > 0 && (i + 1) % sync_every == 0 && clgan_device_finish(dev)) goto done;
   }
   if (clgan_trainer_metrics(t, &m) || clgan_device_finish(dev)) goto done;
-  double dt = now_s() - t0;
+  double dt = now_s() - t0, wait = clgan_trainer_data_wait(t) - wait0;
   const clgan_device_info *info = clgan_device_get_info(dev);
   if (!profile) {
     clgan_tuning_status ts;
@@ -105,6 +108,10 @@ static int run(const char *model, const char *data_dir, const char *device, int 
            "gemm_gflop_per_step=%.4f gemm_gflops=%.1f device=\"%s\" tuning=\"%s\"\n",
            model, conditional ? " conditional" : "", cfg.batch, steps, steps / dt,
            steps * (double)cfg.batch * cfg.d_steps / dt, 1e3 * dt / steps, gflop_step, gflop_step * steps / dt, info->name, tuning);
+    /* Streamed data (CLGAN_DATA_DEVICE_BUDGET below the set): the host's wait for batches. */
+    printf("clgan %s data: %s (%llu bytes, budget %llu) data_wait_ms_per_step=%.3f "
+           "data_wait_share=%.2f%%\n", model, rinfo.streamed ? "streamed" : "uploaded",
+           rinfo.data_bytes, rinfo.budget, 1e3 * wait / steps, 100 * wait / dt);
   } else {
     clgan_profile_entry *e = NULL;
     int n = 0;
@@ -225,10 +232,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--startup")) startup_only = 1;
     else if (!strcmp(argv[i], "--sync-every") && i + 1 < argc) sync_every = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--log-every") && i + 1 < argc) log_every = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--image-size") && i + 1 < argc) image_size = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: clgan_bench_train [--model mlp|mlp-bn|mlp-tf] [--steps N] "
                       "[--warmup N] [--data DIR] [--device SEL] [--no-profile] [--sync-every N] "
-                      "[--log-every N] [--startup] [--conditional]\n");
+                      "[--log-every N] [--startup] [--conditional] [--batch N] [--image-size S]\n");
       return 2;
     }
   }

@@ -515,6 +515,49 @@ static void test_cache(const char *base) {
   clgan_dataset_free(&a);
 }
 
+/* The decode cache of a .npy array and a CIFAR-10 folder (issue 13): the second open maps the
+ * converted set; a rewritten array (same size, other bytes) is read again. */
+static void test_cache_arrays(const char *base) {
+  char p[700], cache[600], dir[600];
+  enum { N = 3, H = 8, W = 6 };
+  uint8_t hwc[N * H * W * 3];
+  for (int i = 0; i < N * H * W * 3; i++) hwc[i] = (uint8_t)(i * 5 + 3);
+  snprintf(p, sizeof p, "%s/arr_cached.npy", base);
+  snprintf(cache, sizeof cache, "%s/cache_arrays", base);
+  write_npy(p, "|u1", "(3, 8, 6, 3)", hwc, sizeof hwc);
+  clgan_data_opts o = {.image_size = 4, .cache_dir = cache};
+  clgan_dataset a, b;
+  clgan_data_summary sa, sb;
+  CHECK(clgan_dataset_open(p, "train", &o, &a, &sa) == CLGAN_OK && !sa.cached &&
+            io_file_exists(sa.cache), ".npy: the first open writes the cache '%s'", sa.cache);
+  CHECK(clgan_dataset_open(p, "train", &o, &b, &sb) == CLGAN_OK && sb.cached && b.map &&
+            sb.kind == CLGAN_SOURCE_NPY && sb.resized == N && b.rows == 4 && b.channels == 3,
+        ".npy: the second open maps it");
+  size_t n = (size_t)a.count * clgan_dataset_image_bytes(&a);
+  CHECK(a.count == b.count && a.images && b.images && !memcmp(a.images, b.images, n),
+        ".npy: the cached images are the converted ones");
+  clgan_dataset_free(&b);
+  for (int i = 0; i < N * H * W * 3; i++) hwc[i] = (uint8_t)(255 - hwc[i]);
+  write_npy(p, "|u1", "(3, 8, 6, 3)", hwc, sizeof hwc);
+  CHECK(clgan_dataset_open(p, "train", &o, &b, &sb) == CLGAN_OK && !sb.cached && b.images &&
+            a.images && memcmp(a.images, b.images, n) != 0, ".npy rewritten: read again");
+  clgan_dataset_free(&a);
+  clgan_dataset_free(&b);
+  snprintf(dir, sizeof dir, "%s/cifar_cached", base);
+  mkdir(dir, 0755);
+  static uint8_t recs[2 * 3073];
+  for (int r = 0; r < 2; r++) cifar_record(recs + r * 3073, r + 1, r * 7);
+  snprintf(p, sizeof p, "%s/data_batch_1.bin", dir);
+  io_write_bytes(p, recs, sizeof recs);
+  CHECK(clgan_dataset_open(dir, "train", &o, &a, &sa) == CLGAN_OK && !sa.cached &&
+            clgan_dataset_open(dir, "train", &o, &b, &sb) == CLGAN_OK && sb.cached &&
+            sb.kind == CLGAN_SOURCE_CIFAR10 && b.labels && b.labels[1] == 2 && b.classes == 3 &&
+            !memcmp(a.images, b.images, (size_t)a.count * clgan_dataset_image_bytes(&a)),
+        "CIFAR-10: the second open maps the cache");
+  clgan_dataset_free(&a);
+  clgan_dataset_free(&b);
+}
+
 int main(void) {
   const char *dir = io_tmpdir("sources");
   /* Decode caches of the opens without a cache_dir stay in the scratch folder. */
@@ -529,6 +572,7 @@ int main(void) {
   test_npy(dir);
   test_idx_unchanged(dir);
   test_cache(dir);
+  test_cache_arrays(dir);
   io_rm_tree(dir);
   return test_finish();
 }

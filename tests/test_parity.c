@@ -2,7 +2,8 @@
  * with Debian's python3-torch: mlp and mlp-bn (3 steps, BCE, Adam, batch 64; mlp's D takes the
  * fused real + fake pass), dcgan (3 steps, BCE, Adam), wgan (3 generator steps of 5 critic steps,
  * weight clipping, RMSprop) and wgan-gp (1 step; its critic gradient is mostly the gradient
- * penalty's double backward). Both sides initialise
+ * penalty's double backward), and dcgan32's family in colour (3 steps on 3x32x32 images). Both
+ * sides initialise
  * every parameter from the same hash (hash_value), and the trainer's test hook feeds clgan each D
  * step's real batch, noise and (WGAN-GP) interpolation weights from the fixture. Compared: every
  * D step's loss and mean D outputs, the generator loss, the first fake batch, the first
@@ -404,6 +405,15 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file,
 
   clgan_train_cfg cfg;
   clgan_preset(model, &cfg);
+  /* A fixture of another image shape (issue 13's colour models) names it and its networks. */
+  const char *image = clgan_st_meta(f, "image"), *g_spec = clgan_st_meta(f, "g_spec"),
+             *d_spec = clgan_st_meta(f, "d_spec");
+  int channels = 1, rows = 28, cols = 28;
+  if (image)
+    CHECK(sscanf(image, "%dx%dx%d", &channels, &rows, &cols) == 3 && channels > 0 && rows > 0 &&
+              cols > 0, "%s: image shape '%s'", file, image);
+  if (g_spec) snprintf(cfg.g_spec, sizeof cfg.g_spec, "%s", g_spec);
+  if (d_spec) snprintf(cfg.d_spec, sizeof cfg.d_spec, "%s", d_spec);
   cfg.batch = batch;
   cfg.d_steps = d_steps;
   cfg.classes = classes;
@@ -420,8 +430,8 @@ static void run_fixture(clgan_device *dev, const char *model, const char *file,
     CHECK(fabs(v - want[i]) <= 1e-12 * fabs(want[i]), "%s: fixture's %s%g, preset's %g", file,
           keys[i], v, want[i]);
   }
-  int dim = 784, n_d = steps * d_steps;
-  clgan_train_data data = {.count = batch, .rows = 28, .cols = 28};
+  int dim = channels * rows * cols, n_d = steps * d_steps;
+  clgan_train_data data = {.count = batch, .rows = rows, .cols = cols, .channels = channels};
   clgan_buffer_alloc(dev, &data.images, (size_t)batch * dim);
   clgan_buffer_zero(dev, &data.images);
   if (classes) {
@@ -555,6 +565,9 @@ int main(void) {
    * tolerances, the steps being theirs with the conditioning added. */
   run_fixture(dev, "mlp-bn", "parity_cond_mlp_bn.safetensors", &tol_mlp_bn, 10);
   run_fixture(dev, "dcgan", "parity_cond_dcgan.safetensors", &tol_dcgan, 10);
+  /* Colour (issue 13; tests/fixtures/make_colour_fixture.py): dcgan32 at a quarter of its
+   * width on 3x32x32 images. */
+  run_fixture(dev, "dcgan32", "parity_dcgan32_rgb.safetensors", &tol_dcgan, 0);
   clgan_device_close(dev);
   return test_finish();
 }

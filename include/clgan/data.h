@@ -141,4 +141,49 @@ uint8_t clgan_rgb_to_gray(uint8_t r, uint8_t g, uint8_t b);
  * reallocated as needed). */
 clgan_status clgan_dataset_convert(clgan_dataset *ds, const clgan_data_opts *opts);
 
+/* ---- Streaming (src/data/stream.c; issue 13) ------------------------------------------------
+
+ * Data larger than the device's budget stays on the host: a producer thread gathers each
+ * batch's uint8 images (the epoch's permutation, its flips applied by mirroring each row, exact
+ * on bytes) into one of two host staging buffers, and the batch is uploaded on the device's
+ * upload queue into one of two device slots while the device computes the batch before. The
+ * trainer turns the slot into floats with the same gather kernel as the uploaded path (the
+ * identity order), so both paths make bit-identical batches.
+ *
+ * The order of an epoch comes from the caller (the trainer's keyed shuffle): the producer calls
+ * order() on its own thread for the epoch it prepares, so the function must only read what it
+ * is given. */
+typedef void (*clgan_stream_order_fn)(void *ctx, int epoch, int32_t *perm, uint8_t *flips);
+typedef struct {
+  const uint8_t *images;      /* (count, image_bytes), host memory that outlives the stream */
+  int count, batch;
+  size_t image_bytes;         /* channels x rows x cols */
+  int width;                  /* cols: the flip mirrors rows of this many bytes */
+  int flip;                   /* order() fills flips, and flipped images are mirrored */
+  clgan_stream_order_fn order;
+  void *ctx;
+} clgan_stream_cfg;
+typedef struct clgan_stream clgan_stream;
+
+/* The data's budget on dev in bytes: $CLGAN_DATA_DEVICE_BUDGET when set (tests force streaming
+ * with a small one), else half the device's global memory, at most its largest allocation, so
+ * the networks keep the other half. A value that is not a byte count: a message and
+ * CLGAN_INVALID_ARGUMENT. */
+clgan_status clgan_data_device_budget(const clgan_device *dev, unsigned long long *budget);
+
+/* Allocates the two staging buffers and device slots (batch x image_bytes each) and starts the
+ * producer thread; nothing is gathered before the first clgan_stream_next. */
+clgan_status clgan_stream_create(clgan_stream **s, clgan_device *dev, const clgan_stream_cfg *cfg);
+void clgan_stream_free(clgan_stream *s); /* accepts NULL; waits for the thread and transfers */
+/* The batch of `batch` images at permutation position first of epoch `epoch`, as a device
+ * buffer of uint8 images in batch order, flips applied. Commands enqueued on the main queue
+ * after this call see it uploaded. Call clgan_stream_done once they are enqueued. */
+clgan_status clgan_stream_next(clgan_stream *s, int epoch, int first, const clgan_buffer **batch);
+/* The readers of the last batch are enqueued: its slot is free once they have run, and the
+ * producer starts on the batch that follows (the next position, or the next epoch's first). */
+clgan_status clgan_stream_done(clgan_stream *s);
+/* Seconds the host waited for the producer in clgan_stream_next, and batches served. */
+double clgan_stream_wait_seconds(const clgan_stream *s);
+long clgan_stream_batches(const clgan_stream *s);
+
 #endif

@@ -134,6 +134,12 @@ clgan_status clgan_marker_enqueue(clgan_device *dev, clgan_marker *marker);
 /* Waits until the marker is reached, then releases it. */
 clgan_status clgan_marker_wait(clgan_marker marker);
 void clgan_marker_release(clgan_marker marker); /* accepts NULL */
+/* Waits until the marker is reached and keeps it (the caller still releases it); safe from
+ * another host thread than the one that enqueues. */
+clgan_status clgan_marker_sync(clgan_marker marker);
+/* Commands enqueued on the main queue after this call start once marker (from either queue) is
+ * reached; the host does not wait. The marker stays the caller's. */
+clgan_status clgan_queue_wait(clgan_device *dev, clgan_marker marker);
 
 /* ---- Buffers ------------------------------------------------------------------------------- */
 
@@ -160,6 +166,13 @@ clgan_status clgan_buffer_read(clgan_device *dev, const clgan_buffer *buf, size_
 /* Non-blocking write: src must stay valid until the next clgan_device_finish. */
 clgan_status clgan_buffer_write_async(clgan_device *dev, clgan_buffer *buf, size_t offset,
                                       size_t bytes, const void *src);
+/* Non-blocking write on the device's upload queue (a second queue, made on first use), so the
+ * transfer overlaps the main queue's kernels: it starts once `after` is reached (a marker, or
+ * NULL), and *done is reached when the bytes are on the device (the caller releases it; order
+ * the main queue after it with clgan_queue_wait). src must stay unchanged until *done. */
+clgan_status clgan_buffer_upload(clgan_device *dev, clgan_buffer *buf, size_t offset,
+                                 size_t bytes, const void *src, clgan_marker after,
+                                 clgan_marker *done);
 clgan_status clgan_buffer_zero(clgan_device *dev, clgan_buffer *buf);
 /* Enqueues a device-side copy of bytes from src at src_off to dst at dst_off. */
 clgan_status clgan_buffer_copy(clgan_device *dev, clgan_buffer *dst, size_t dst_off,

@@ -142,6 +142,10 @@ typedef struct {
   int channels;            /* 1 (0 reads as 1) or 3: images are (channels, rows, cols) */
   clgan_buffer images;
   clgan_buffer labels;     /* (count) uint8, needed when cfg.classes > 0 */
+  /* Streamed data (issue 13; clgan_data_device_budget): images stays zeroed and the batches
+   * are gathered from host_images (count x channels x rows x cols, outliving the trainer) on
+   * a host thread and uploaded while the device computes. The batches are bit-identical. */
+  const uint8_t *host_images;
 } clgan_train_data;
 
 /* The conditioning of G and D for cfg (kind none for both when cfg->classes is 0): G concat,
@@ -183,6 +187,8 @@ long clgan_trainer_global_batch(const clgan_trainer *t); /* images per optimizer
 /* Data-parallel: folds every rank's metrics window into rank 0's (a collective: every rank
  * calls it), so that a checkpoint rank 0 writes holds the whole window. Alone, nothing. */
 clgan_status clgan_trainer_gather_metrics(clgan_trainer *t);
+/* Seconds the host has waited for streamed batches (0 when the data was uploaded). */
+double clgan_trainer_data_wait(const clgan_trainer *t);
 int clgan_trainer_epoch(const clgan_trainer *t);   /* 0-based epoch of the next batch */
 long clgan_trainer_steps_per_epoch(const clgan_trainer *t);
 const clgan_train_cfg *clgan_trainer_cfg(const clgan_trainer *t);
@@ -341,6 +347,8 @@ typedef struct {
   clgan_data_summary data; /* what the source held */
   long per_epoch, total;   /* steps per epoch; the run's bound (steps, or epochs x per_epoch) */
   long start_step;         /* the checkpoint's step when resuming, else 0 */
+  int streamed;            /* the images exceed the device budget and are streamed */
+  unsigned long long data_bytes, budget; /* the images' bytes; clgan_data_device_budget */
 } clgan_run_info;
 
 /* The run's figures so far; final after clgan_run_finish. */

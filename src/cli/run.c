@@ -101,6 +101,9 @@ static void print_data(const clgan_run_info *info, const char *data_dir) {
   if (d->cache[0])
     printf("  decode cache %s (%s)\n", d->cache, d->cached ? "read: nothing decoded" : "written");
   if (d->classes[0]) printf("  classes %s\n", d->classes);
+  if (info->streamed)
+    printf("  streamed: %llu bytes of images over the device budget of %llu (batches uploaded "
+           "while the device computes)\n", info->data_bytes, info->budget);
 }
 
 /* The classifier lookup stays here: it may train one first, printing its progress. */

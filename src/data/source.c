@@ -230,6 +230,53 @@ fail:
   return st;
 }
 
+/* Adds a file to a cache fingerprint: its path, size and modification time (as folder.c's);
+ * a file that is not there adds its path alone. */
+static void key_add_file(cache_key *k, const char *path) {
+  struct stat sb;
+  long long f[2] = {-1, -1};
+  if (stat(path, &sb) == 0) {
+    f[0] = (long long)sb.st_size;
+    f[1] = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+  }
+  cache_key_add(k, path, strlen(path) + 1);
+  cache_key_add(k, f, sizeof f);
+}
+
+/* The decode cache of a CIFAR-10 folder or a .npy array (issue 13): what it holds is already
+ * converted (--image-size, --channels) and laid out in planes, so a later run maps it and
+ * reads, transposes and resizes nothing. The fingerprint: the source kind, the files read (for
+ * CIFAR-10 also batches.meta.txt, the class names), the split and the options. 1 and the cache
+ * file's path in sum->cache when caching is on. */
+static int source_cache_key(clgan_source_kind kind, const char *path, const char *split,
+                            char **batches, int nb, const clgan_data_opts *o,
+                            clgan_data_summary *sum, char key_text[CACHE_KEY_TEXT]) {
+  cache_key key;
+  char p[4096];
+  int head[3] = {(int)kind, o->image_size, o->channels};
+  cache_key_init(&key);
+  cache_key_add(&key, head, sizeof head);
+  cache_key_add(&key, split, strlen(split) + 1);
+  if (kind == CLGAN_SOURCE_NPY) {
+    key_add_file(&key, path);
+    snprintf(p, sizeof p, "%.*s_labels.npy", (int)strlen(path) - 4, path);
+    key_add_file(&key, p);
+  } else {
+    for (int i = 0; i < nb; i++) {
+      snprintf(p, sizeof p, "%s/%s", path, batches[i]);
+      key_add_file(&key, p);
+    }
+    snprintf(p, sizeof p, "%s/test_batch.bin", path);
+    key_add_file(&key, p);
+    snprintf(p, sizeof p, "%s/batches.meta.txt", path);
+    key_add_file(&key, p);
+  }
+  cache_key_text(&key, key_text);
+  if (cache_path(o, key_text, sum->cache, sizeof sum->cache)) return 1;
+  sum->cache[0] = '\0';
+  return 0;
+}
+
 clgan_status clgan_dataset_open(const char *path, const char *split, const clgan_data_opts *opts,
                                 clgan_dataset *ds, clgan_data_summary *sum) {
   clgan_data_summary local;
@@ -254,10 +301,14 @@ clgan_status clgan_dataset_open(const char *path, const char *split, const clgan
     return CLGAN_IO_ERROR;
   }
   clgan_status st;
-  char **batches = NULL;
-  int nb = 0;
+  char **batches = NULL, key_text[CACHE_KEY_TEXT];
+  int nb = 0, cached = 0;
   if (S_ISREG(sb.st_mode) && ends_with(path, ".npy")) {
     sum->kind = CLGAN_SOURCE_NPY;
+    if (!strcmp(split, "train") &&
+        (cached = source_cache_key(sum->kind, path, split, NULL, 0, opts, sum, key_text)) &&
+        cache_load(sum->cache, key_text, ds, sum))
+      return CLGAN_OK;
     st = source_npy(path, split, ds, sum);
   } else if (!S_ISDIR(sb.st_mode)) {
     clgan_error("%s: %s is neither a folder nor a .npy file", clgan_status_message(CLGAN_IO_ERROR),
@@ -273,6 +324,12 @@ clgan_status clgan_dataset_open(const char *path, const char *split, const clgan
   } else if ((st = cifar_batches(path, &batches, &nb)) == CLGAN_OK &&
              (nb > 0 || (strcmp(split, "train") != 0))) {
     sum->kind = CLGAN_SOURCE_CIFAR10;
+    if ((cached = source_cache_key(sum->kind, path, split, batches, nb, opts, sum, key_text)) &&
+        cache_load(sum->cache, key_text, ds, sum)) {
+      for (int i = 0; i < nb; i++) free(batches[i]);
+      free(batches);
+      return CLGAN_OK;
+    }
     st = source_cifar(path, split, batches, nb, ds, sum);
   } else if (st == CLGAN_OK) {
     sum->kind = CLGAN_SOURCE_FOLDER;
@@ -290,6 +347,10 @@ clgan_status clgan_dataset_open(const char *path, const char *split, const clgan
     if (opts->image_size && (ds->rows != opts->image_size || ds->cols != opts->image_size))
       sum->resized = ds->count;
   }
-  if ((st = clgan_dataset_convert(ds, opts))) clgan_dataset_free(ds);
-  return st;
+  if ((st = clgan_dataset_convert(ds, opts))) {
+    clgan_dataset_free(ds);
+    return st;
+  }
+  if (cached) cache_store(sum->cache, key_text, ds, sum);
+  return CLGAN_OK;
 }

@@ -307,6 +307,7 @@ fail:
 
 void clgan_device_close(clgan_device *dev) {
   if (!dev) return;
+  if (dev->upload) clFinish(dev->upload);
   if (dev->queue) clFinish(dev->queue);
   for (int i = 0; i < dev->nrecords; i++) {
     clReleaseEvent(dev->records[i].event);
@@ -322,6 +323,7 @@ void clgan_device_close(clgan_device *dev) {
   free(dev->kernels);
   for (int i = 0; i < dev->nprograms; i++) clReleaseProgram(dev->programs[i].program);
   free(dev->programs);
+  if (dev->upload) clReleaseCommandQueue(dev->upload);
   if (dev->queue) clReleaseCommandQueue(dev->queue);
   if (dev->context) clReleaseContext(dev->context);
   free(dev);
@@ -333,6 +335,7 @@ size_t clgan_device_align(const clgan_device *dev) { return dev->align; }
 
 clgan_status clgan_device_finish(clgan_device *dev) {
   clgan_status st = CLGAN_OK;
+  if (dev->upload) CL_TRY(clFinish(dev->upload));
   CL_TRY(clFinish(dev->queue));
 fail:
   return st;
@@ -367,6 +370,22 @@ clgan_status clgan_marker_wait(clgan_marker marker) {
   CL_TRY(clWaitForEvents(1, &ev));
 fail:
   clReleaseEvent(ev);
+  return st;
+}
+
+clgan_status clgan_marker_sync(clgan_marker marker) {
+  clgan_status st = CLGAN_OK;
+  cl_event ev = marker;
+  if (ev) CL_TRY(clWaitForEvents(1, &ev));
+fail:
+  return st;
+}
+
+clgan_status clgan_queue_wait(clgan_device *dev, clgan_marker marker) {
+  clgan_status st = CLGAN_OK;
+  cl_event ev = marker;
+  if (ev) CL_TRY(clEnqueueBarrierWithWaitList(dev->queue, 1, &ev, NULL));
+fail:
   return st;
 }
 
@@ -445,6 +464,30 @@ fail:
 clgan_status clgan_buffer_write(clgan_device *dev, clgan_buffer *buf, size_t offset, size_t bytes,
                                 const void *src) {
   return write_buffer(dev, buf, offset, bytes, src, CL_TRUE);
+}
+
+/* A second in-order queue: a transfer on it runs beside the main queue's kernels (a discrete
+ * GPU's copy engine), ordered against them by events only. */
+clgan_status clgan_buffer_upload(clgan_device *dev, clgan_buffer *buf, size_t offset,
+                                 size_t bytes, const void *src, clgan_marker after,
+                                 clgan_marker *done) {
+  cl_int err = CL_SUCCESS;
+  cl_event ev = NULL, wait = after;
+  *done = NULL;
+  clgan_status st = check_range(buf, offset, bytes);
+  if (st != CLGAN_OK) return st;
+  if (!dev->upload) {
+    dev->upload = clCreateCommandQueue(dev->context, dev->id, 0, &err);
+    CL_TRY(err);
+  }
+  CL_TRY(clEnqueueWriteBuffer(dev->upload, (cl_mem)buf->mem, CL_FALSE, offset, bytes, src,
+                              wait ? 1 : 0, wait ? &wait : NULL, &ev));
+  CL_TRY(clFlush(dev->upload));
+  *done = ev;
+  return CLGAN_OK;
+fail:
+  if (ev) clReleaseEvent(ev);
+  return st;
 }
 
 clgan_status clgan_buffer_write_async(clgan_device *dev, clgan_buffer *buf, size_t offset,

@@ -31,6 +31,7 @@ struct clgan_device {
   cl_device_id id;
   cl_context context;
   cl_command_queue queue;
+  cl_command_queue upload; /* clgan_buffer_upload's queue, made on first use, or NULL */
   size_t align; /* sub-buffer offset alignment, bytes */
   char kernel_dir[512];
   int profile;

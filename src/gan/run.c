@@ -343,7 +343,14 @@ static clgan_status open_trainer(clgan_run *run, clgan_run_info *info) {
   info->rows = run->data.rows = run->ds.rows;
   info->cols = run->data.cols = run->ds.cols;
   info->channels = run->data.channels = run->ds.channels > 1 ? run->ds.channels : 1;
-  if ((st = clgan_dataset_upload(run->dev, &run->ds, &run->data.images))) return st;
+  /* Data that fits the device's budget is uploaded once; more is streamed (issue 13). */
+  info->data_bytes = (unsigned long long)n * clgan_dataset_image_bytes(&run->ds);
+  if ((st = clgan_data_device_budget(run->dev, &info->budget))) return st;
+  info->streamed = info->data_bytes > info->budget;
+  if (info->streamed)
+    run->data.host_images = run->ds.images;
+  else if ((st = clgan_dataset_upload(run->dev, &run->ds, &run->data.images)))
+    return st;
   if (run->cfg.classes != 0 && (st = upload_labels(run))) return st;
   if ((st = clgan_trainer_create_dist(&run->t, run->dev, &run->cfg, &run->data, run->rc.dist)))
     return st;

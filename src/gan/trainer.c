@@ -21,6 +21,7 @@ clgan_status clgan_trainer_shuffle(clgan_trainer *t) {
 
 void clgan_trainer_free(clgan_trainer *t) {
   if (!t) return;
+  clgan_stream_free(t->stream);
   clgan_inflight_free(&t->in_flight);
   /* Views before what they view. */
   clgan_buffer *views[] = {&t->logits_real, &t->logits_fake, &t->x2_fake, &t->dl_fake,
@@ -34,7 +35,8 @@ void clgan_trainer_free(clgan_trainer *t) {
                           &t->probs, &t->stats, &t->x_hat,   &t->gp_eps,
                           &t->ones,  &t->x2,    &t->dl2,   &t->lt2,     &t->pr2,
                           &t->dfake, &t->labels2, &t->label_u, &t->label_cdf,
-                          &t->z_all, &t->label_u_all, &t->gp_eps_all, &t->flips};
+                          &t->z_all, &t->label_u_all, &t->gp_eps_all, &t->flips,
+                          &t->identity};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clgan_buffer_free(bufs[i]);
   free(t->perm_host);
   free(t->host_grads);
@@ -175,6 +177,56 @@ static clgan_status check_aug(const clgan_trainer *t) {
               t->data.rows, t->data.cols, last->out_c, last->out_h, last->out_w, t->data.rows,
               t->data.cols);
   return CLGAN_INVALID_ARGUMENT;
+}
+
+/* The stream's order of an epoch, clgan_trainer_shuffle's, on the stream's thread: it reads
+ * only the trainer's fixed count, seed and flip setting. */
+static void stream_order(void *ctx, int epoch, int32_t *perm, uint8_t *flips) {
+  const clgan_trainer *t = ctx;
+  int n = t->data.count;
+  clgan_philox_shuffle(perm, n, t->cfg.seed, (uint32_t)epoch, STREAM_SHUFFLE);
+  if (t->cfg.flip) clgan_flip_bits(flips, n, t->cfg.seed, (uint32_t)epoch, STREAM_FLIP);
+}
+
+static clgan_status open_stream(clgan_trainer *t) {
+  clgan_status st;
+  int b = t->cfg.batch;
+  int32_t *ident = malloc((size_t)b * sizeof *ident);
+  if (!ident) return CLGAN_HOST_OUT_OF_MEMORY;
+  for (int i = 0; i < b; i++) ident[i] = i;
+  clgan_stream_cfg sc = {.images = t->data.host_images, .count = t->data.count, .batch = b,
+                         .image_bytes = (size_t)t->dim, .width = t->data.cols,
+                         .flip = t->cfg.flip, .order = stream_order, .ctx = t};
+  if (!(st = clgan_buffer_alloc(t->dev, &t->identity, (size_t)b * sizeof *ident)) &&
+      !(st = clgan_buffer_write(t->dev, &t->identity, 0, (size_t)b * sizeof *ident, ident)))
+    st = clgan_stream_create(&t->stream, t->dev, &sc);
+  free(ident);
+  return st;
+}
+
+/* The real batch at the current position, as floats in [-1, 1]: gathered on the device from
+ * the uploaded set, or from the streamed slot in its own order (the flips already applied). */
+/* The real micro-batch of rows [pos, pos + batch) of the epoch's order into t->real: gathered
+ * on the device from the uploaded set, or served by the stream (which foresees the next batch
+ * of a one-rank, one-micro-batch run; another split is correct and fills on demand). */
+static clgan_status real_batch(clgan_trainer *t, long pos) {
+  clgan_status st;
+  int b = t->cfg.batch;
+  if (!t->stream)
+    return t->cfg.flip ? clgan_gather_images_flip(t->dev, &t->real, &t->data.images, &t->perm,
+                                                  &t->flips, (int)pos, b, t->dim,
+                                                  t->data.cols)
+                       : clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm,
+                                             (int)pos, b, t->dim);
+  const clgan_buffer *slot = NULL;
+  if ((st = clgan_stream_next(t->stream, t->epoch, (int)pos, &slot)) ||
+      (st = clgan_gather_images(t->dev, &t->real, slot, &t->identity, 0, b, t->dim)))
+    return st;
+  return clgan_stream_done(t->stream);
+}
+
+double clgan_trainer_data_wait(const clgan_trainer *t) {
+  return clgan_stream_wait_seconds(t->stream);
 }
 
 clgan_status clgan_trainer_create(clgan_trainer **out, clgan_device *dev, const clgan_train_cfg *cfg,
@@ -335,6 +387,7 @@ clgan_status clgan_trainer_create_dist(clgan_trainer **out, clgan_device *dev,
       goto fail;
     }
   }
+  if (data->host_images && (st = open_stream(t))) goto fail;
   if ((st = clgan_trainer_shuffle(t))) goto fail;
   *out = t;
   return CLGAN_OK;
@@ -538,11 +591,7 @@ static clgan_status d_micro(clgan_trainer *t, int k) {
   int dl = t->d.run_count;
   clgan_backward_cfg back = {.layers = dl, .batch = b, .param_grads = 1, .accumulate = k > 0};
   if (!t->external_batches &&
-      ((st = t->cfg.flip ? clgan_gather_images_flip(t->dev, &t->real, &t->data.images, &t->perm,
-                                                    &t->flips, (int)pos, b, t->dim, t->data.cols)
-                         : clgan_gather_images(t->dev, &t->real, &t->data.images, &t->perm,
-                                               (int)pos, b, t->dim)) ||
-       (st = micro_latent(t, k))))
+      ((st = real_batch(t, pos)) || (st = micro_latent(t, k))))
     return st;
   /* Conditional: the real labels by the same permutation. */
   if (t->cfg.classes > 0 && !t->external_batches &&

@@ -2,6 +2,7 @@
 #ifndef CLGAN_GAN_TRAINER_INTERNAL_H
 #define CLGAN_GAN_TRAINER_INTERNAL_H
 
+#include "clgan/data.h"
 #include "clgan/gan.h"
 
 enum {
@@ -53,6 +54,8 @@ struct clgan_trainer {
   int32_t *perm_host;
   clgan_buffer flips;       /* (count) uint8: this epoch's flips, with cfg.flip */
   uint8_t *flips_host;
+  clgan_stream *stream;     /* data.host_images: the batches streamed, or NULL */
+  clgan_buffer identity;    /* with stream: (batch) int32 0..batch-1, the gather's order */
 
   long step;                /* G steps done */
   int epoch;                /* epoch of the next batch */
