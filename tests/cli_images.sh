@@ -129,6 +129,8 @@ cp "$imgs"/red/0*.png "$tmp/flat/"
 expect "conditional without class subfolders exits 2" 2 "needs the training labels.*subfolder" -- \
   "$clgan" train --model dcgan --image-size 16 --steps 1 --batch 4 --data "$tmp/flat" \
   --out "$tmp/x" --conditional
+expect "a clean folder: none skipped" 0 "image files, none skipped" -- \
+  "$clgan" train --model dcgan --image-size 16 --steps 1 --batch 4 --data "$tmp/flat" --out "$tmp/flat-run"
 expect "dcgan64 trains on 64x64 colour" 0 "convT:64:4:2:1,bn2d,relu,convT:3:4:2:1,tanh" -- \
   "$clgan" train --model dcgan64 --image-size 64 --steps 1 --batch 4 --data "$imgs" --out "$tmp/d64"
 expect "dcgan64's samples are 64x64 RGB" 0 "4 images \(RGB 64x64\)" -- \

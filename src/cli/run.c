@@ -94,7 +94,9 @@ static void print_data(const clgan_run_info *info, const char *data_dir) {
   if (d->resized)
     printf(", %d resized (the first from %dx%d; centre crop, antialiased)", d->resized,
            d->src_cols, d->src_rows);
-  if (d->kind == CLGAN_SOURCE_FOLDER)
+  if (d->kind == CLGAN_SOURCE_FOLDER && d->skipped == 0)
+    printf("; %d image files, none skipped", d->files);
+  else if (d->kind == CLGAN_SOURCE_FOLDER)
     printf("; %d image files, %d skipped (unreadable%s)", d->files, d->skipped,
            d->cached ? "" : ": each named in a warning");
   printf("\n");
