@@ -171,7 +171,9 @@ static int startup(const char *model, const char *data_dir, const char *device) 
   clgan_device_cfg_from_env(&dc);
   if (clgan_device_open(&dev, &dc)) goto done;
   double t_open = (t = now_s()) - t0;
-  if (clgan_dataset_load(data_dir, "train", &ds)) goto done;
+  /* As clgan train reads it: through the data sources, with the decode cache of a gzip'd IDX
+   * split (the first run inflates and writes it, later ones map it). */
+  if (clgan_dataset_open(data_dir, "train", NULL, &ds, NULL)) goto done;
   double t_read = now_s() - t;
   t = now_s();
   data.count = ds.count;

@@ -269,4 +269,23 @@ expect "resume with --data-limit" 0 "2 steps in" -- \
   "$clgan" train --resume "$tmp/lim/checkpoint.safetensors" --data-limit 256 --steps 12 --data "$data"
 expect "negative --data-limit" 2 "--data-limit -3: out of range" -- "$clgan" train --data-limit -3 --steps 1
 
+# The decode cache of a gzip'd IDX split (README "Environment", start-up): the first run inflates
+# and writes it, the second maps it and trains the same weights; a damaged cache is decoded
+# again with a warning; --no-data-cache neither reads nor writes one.
+cache=$tmp/xdg
+run_cached() { XDG_CACHE_HOME=$cache "$clgan" train --model mlp --steps 2 --data "$data" --out "$tmp/$1" \
+  --sample-every 0 --log-every 1 "${@:2}"; }
+expect "an IDX training set is cached" 0 "decode cache $cache/clgan/data/.*\(written\)" -- run_cached c1
+expect "the next run maps it" 0 "decode cache .*\(read: nothing decoded\)" -- run_cached c2
+cmp -s "$tmp/c1/checkpoint.safetensors" "$tmp/c2/checkpoint.safetensors" &&
+  ok "cached and inflated data train the same weights" || fail "the cached data trains other weights"
+for f in "$cache"/clgan/data/*.clgandata; do
+  printf 'x' | dd of="$f" bs=1 seek=100000 conv=notrunc 2>/dev/null # a byte of the images
+done
+expect "a damaged cache is decoded again" 0 "has a CRC-32 that does not match.*decoding" -- run_cached c3
+cmp -s "$tmp/c1/checkpoint.safetensors" "$tmp/c3/checkpoint.safetensors" &&
+  ok "after the rebuild, the same weights" || fail "the rebuilt cache trains other weights"
+out=$(run_cached c4 --no-data-cache 2>&1)
+grep -q "decode cache" <<<"$out" && fail "--no-data-cache used the cache" || ok "--no-data-cache: no cache"
+
 finish

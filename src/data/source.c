@@ -277,6 +277,43 @@ static int source_cache_key(clgan_source_kind kind, const char *path, const char
   return 0;
 }
 
+/* The decode cache of a gzip'd IDX split (issue 11's start-up): inflating Fashion-MNIST's 26 MB of
+ * training images took 0.17-0.20 s of a warm 0.5-0.6 s launch on the 2-core machine, and mapping
+ * the inflated copy costs one CRC pass. Only splits whose images file is gzip'd and at least
+ * IDX_CACHE_MIN_BYTES on disk are cached (plain IDX is read as it is; a small set inflates
+ * faster than a cache is written). The fingerprint: every spelling of the split's images and
+ * labels file (path, size, modification time), the split and the options. */
+enum { IDX_CACHE_MIN_BYTES = 4 << 20 };
+static int idx_cache_key(const char *dir, const char *split, const clgan_data_opts *o,
+                         clgan_data_summary *sum, char key_text[CACHE_KEY_TEXT]) {
+  const char *forms[] = {"%s/%s-%s-%s-ubyte", "%s/%s-%s-%s-ubyte.gz", "%s/%s-%s.%s-ubyte",
+                         "%s/%s-%s.%s-ubyte.gz"};
+  char p[4096];
+  int found = -1;
+  struct stat sb;
+  for (int i = 0; i < 4 && found < 0; i++) {
+    snprintf(p, sizeof p, forms[i], dir, split, "images", "idx3");
+    if (stat(p, &sb) == 0) found = i;
+  }
+  if (found != 1 && found != 3) return 0; /* none, or plain: the reader reads that one */
+  if (sb.st_size < IDX_CACHE_MIN_BYTES) return 0;
+  cache_key key;
+  int head[3] = {(int)CLGAN_SOURCE_IDX, o->image_size, o->channels};
+  cache_key_init(&key);
+  cache_key_add(&key, head, sizeof head);
+  cache_key_add(&key, split, strlen(split) + 1);
+  for (int i = 0; i < 4; i++) {
+    snprintf(p, sizeof p, forms[i], dir, split, "images", "idx3");
+    key_add_file(&key, p);
+    snprintf(p, sizeof p, forms[i], dir, split, "labels", "idx1");
+    key_add_file(&key, p);
+  }
+  cache_key_text(&key, key_text);
+  if (cache_path(o, key_text, sum->cache, sizeof sum->cache)) return 1;
+  sum->cache[0] = '\0';
+  return 0;
+}
+
 clgan_status clgan_dataset_open(const char *path, const char *split, const clgan_data_opts *opts,
                                 clgan_dataset *ds, clgan_data_summary *sum) {
   clgan_data_summary local;
@@ -319,6 +356,9 @@ clgan_status clgan_dataset_open(const char *path, const char *split, const clgan
     /* Splits other than train exist only for IDX and CIFAR-10; the IDX reader says what it
      * looked for. */
     sum->kind = CLGAN_SOURCE_IDX;
+    if ((cached = idx_cache_key(path, split, opts, sum, key_text)) &&
+        cache_load(sum->cache, key_text, ds, sum))
+      return CLGAN_OK;
     st = clgan_dataset_load(path, split, ds);
     if (st == CLGAN_OK) sum->files = 1;
   } else if ((st = cifar_batches(path, &batches, &nb)) == CLGAN_OK &&
