@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "data/source_internal.h"
 #include "util/crc.h"
 #include "util/fsutil.h"
 
@@ -437,14 +438,14 @@ clgan_status clgan_idx_write_images(const char *path, const uint8_t *images, int
 
 /* ---- Data sets ------------------------------------------------------------------------------ */
 
-/* Finds the first existing spelling of <dir>/<split>-<kind>; on failure lists what was tried. */
-static clgan_status find_split_file(const char *dir, const char *split, const char *kind,
-                                    const char *idx, char *path, size_t size, char *looked,
-                                    size_t looked_size) {
+/* See source_internal.h. */
+clgan_status idx_find_split_file(const char *dir, const char *split, const char *kind,
+                                 const char *idx, char *path, size_t size, char *looked,
+                                 size_t looked_size) {
   const char *forms[] = {"%s/%s-%s-%s-ubyte", "%s/%s-%s-%s-ubyte.gz", "%s/%s-%s.%s-ubyte",
                          "%s/%s-%s.%s-ubyte.gz"};
   size_t used = 0;
-  looked[0] = '\0';
+  if (looked_size) looked[0] = '\0';
   for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
     if (snprintf(path, size, forms[i], dir, split, kind, idx) >= (int)size)
       return CLGAN_INVALID_ARGUMENT;
@@ -470,7 +471,7 @@ clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_datase
   memset(ds, 0, sizeof *ds);
   if (!dir || !dir[0] || !split || !split[0]) return CLGAN_INVALID_ARGUMENT;
 
-  clgan_status st = find_split_file(dir, split, "images", "idx3", images_path,
+  clgan_status st = idx_find_split_file(dir, split, "images", "idx3", images_path,
                                     sizeof images_path, looked, sizeof looked);
   if (st == CLGAN_IO_ERROR)
     clgan_error("%s: no '%s' images in %s: looked for %s", IOERR, split, dir, looked);
@@ -478,7 +479,7 @@ clgan_status clgan_dataset_load(const char *dir, const char *split, clgan_datase
   st = clgan_idx_read(images_path, 3, &images, idims, &nd);
   if (st != CLGAN_OK) return st;
 
-  st = find_split_file(dir, split, "labels", "idx1", labels_path, sizeof labels_path, looked,
+  st = idx_find_split_file(dir, split, "labels", "idx1", labels_path, sizeof labels_path, looked,
                        sizeof looked);
   if (st == CLGAN_OK) {
     st = clgan_idx_read(labels_path, 1, &labels, ldims, &nd);

@@ -44,14 +44,9 @@ static int exists(const char *dir, const char *name) {
 }
 
 static int is_idx_dir(const char *dir, const char *split) {
-  const char *forms[] = {"%s-images-idx3-ubyte", "%s-images-idx3-ubyte.gz", "%s-images.idx3-ubyte",
-                         "%s-images.idx3-ubyte.gz"};
-  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-    char name[512];
-    snprintf(name, sizeof name, forms[i], split);
-    if (exists(dir, name)) return 1;
-  }
-  return 0;
+  char path[4096];
+  return idx_find_split_file(dir, split, "images", "idx3", path, sizeof path, NULL, 0) ==
+         CLGAN_OK;
 }
 
 static int is_batch_name(const char *name) {
@@ -279,35 +274,28 @@ static int source_cache_key(clgan_source_kind kind, const char *path, const char
 
 /* The decode cache of a gzip'd IDX split (issue 11's start-up): inflating Fashion-MNIST's 26 MB of
  * training images took 0.17-0.20 s of a warm 0.5-0.6 s launch on the 2-core machine, and mapping
- * the inflated copy costs one CRC pass. Only splits whose images file is gzip'd and at least
- * IDX_CACHE_MIN_BYTES on disk are cached (plain IDX is read as it is; a small set inflates
- * faster than a cache is written). The fingerprint: every spelling of the split's images and
- * labels file (path, size, modification time), the split and the options. */
+ * the inflated copy costs one CRC pass. Only splits whose images file (the spelling the IDX
+ * reader takes) is gzip'd and at least IDX_CACHE_MIN_BYTES on disk are cached (plain IDX is read
+ * as it is; a small set inflates faster than a cache is written). The fingerprint: the images
+ * and labels files the reader takes (path, size, modification time), the split and the
+ * options. */
 enum { IDX_CACHE_MIN_BYTES = 4 << 20 };
 static int idx_cache_key(const char *dir, const char *split, const clgan_data_opts *o,
                          clgan_data_summary *sum, char key_text[CACHE_KEY_TEXT]) {
-  const char *forms[] = {"%s/%s-%s-%s-ubyte", "%s/%s-%s-%s-ubyte.gz", "%s/%s-%s.%s-ubyte",
-                         "%s/%s-%s.%s-ubyte.gz"};
-  char p[4096];
-  int found = -1;
+  char images[4096], labels[4096];
   struct stat sb;
-  for (int i = 0; i < 4 && found < 0; i++) {
-    snprintf(p, sizeof p, forms[i], dir, split, "images", "idx3");
-    if (stat(p, &sb) == 0) found = i;
-  }
-  if (found != 1 && found != 3) return 0; /* none, or plain: the reader reads that one */
-  if (sb.st_size < IDX_CACHE_MIN_BYTES) return 0;
+  if (idx_find_split_file(dir, split, "images", "idx3", images, sizeof images, NULL, 0) ||
+      !ends_with(images, ".gz") || stat(images, &sb) != 0 || sb.st_size < IDX_CACHE_MIN_BYTES)
+    return 0;
+  if (idx_find_split_file(dir, split, "labels", "idx1", labels, sizeof labels, NULL, 0))
+    labels[0] = '\0';
   cache_key key;
   int head[3] = {(int)CLGAN_SOURCE_IDX, o->image_size, o->channels};
   cache_key_init(&key);
   cache_key_add(&key, head, sizeof head);
   cache_key_add(&key, split, strlen(split) + 1);
-  for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, forms[i], dir, split, "images", "idx3");
-    key_add_file(&key, p);
-    snprintf(p, sizeof p, forms[i], dir, split, "labels", "idx1");
-    key_add_file(&key, p);
-  }
+  key_add_file(&key, images);
+  key_add_file(&key, labels);
   cache_key_text(&key, key_text);
   if (cache_path(o, key_text, sum->cache, sizeof sum->cache)) return 1;
   sum->cache[0] = '\0';

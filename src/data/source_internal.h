@@ -27,6 +27,13 @@ int cache_load(const char *path, const char *key, clgan_dataset *ds, clgan_data_
 void cache_store(const char *path, const char *key, const clgan_dataset *ds,
                  const clgan_data_summary *sum);
 
+/* The first existing spelling of <dir>/<split>-<kind>-<idx>-ubyte (plain or .gz, '-' or '.'
+ * before <idx>) into path (idx.c, which reads IDX sets); CLGAN_IO_ERROR when there is none,
+ * with the paths tried in looked (looked_size may be 0). */
+clgan_status idx_find_split_file(const char *dir, const char *split, const char *kind,
+                                 const char *idx, char *path, size_t size, char *looked,
+                                 size_t looked_size);
+
 /* Appends "k name" to sum->classes at *used (", " between, "..." once full). */
 void source_summary_class(clgan_data_summary *sum, size_t *used, int k, const char *name);
 
