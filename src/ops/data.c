@@ -6,26 +6,38 @@
 #include "clgan/ops.h"
 #include "ops/internal.h"
 
-clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
-                                 const clgan_buffer *index, int first, int batch, int dim) {
-  static const char op[] = "clgan_gather_images";
+/* The counts both gathers take: rows [first, first + batch) of images of dim bytes. */
+static clgan_status gather_counts(const char *op, int first, int batch, int dim) {
   clgan_status st;
-  clgan_kernel *k = NULL;
   if ((st = ops_check_count(first, op, "first")) || (st = ops_check_count(batch, op, "batch")) ||
       (st = ops_check_count(dim, op, "dim")) ||
       (st = ops_check_count((long long)batch * dim, op, "batch * dim")) ||
       (st = ops_check_count((long long)first + batch, op, "first + batch")))
     return st;
+  return CLGAN_OK;
+}
+
+/* The images the kernels may index (their bound on index[]), clamped to an int. */
+static int gather_nimages(const clgan_buffer *images, int dim) {
+  size_t n = images->bytes / (size_t)dim;
+  return n > 2147483647u ? 2147483647 : (int)n;
+}
+
+clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clgan_buffer *images,
+                                 const clgan_buffer *index, int first, int batch, int dim) {
+  static const char op[] = "clgan_gather_images";
+  clgan_status st;
+  clgan_kernel *k = NULL;
+  if ((st = gather_counts(op, first, batch, dim))) return st;
   if (batch == 0 || dim == 0) return CLGAN_OK;
   if ((st = ops_check_buf(out, (size_t)batch * dim * sizeof(float), op, "out")) ||
       (st = ops_check_buf(index, ((size_t)first + batch) * sizeof(int32_t), op, "index")) ||
       (st = ops_check_buf(images, (size_t)dim, op, "images")))
     return st;
-  size_t nimages = images->bytes / (size_t)dim;
   if ((st = ops_kernel_get(dev, "data.cl", "gather_images", &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(batch * dim), CLGAN_BUF(out), CLGAN_BUF(images),
                       CLGAN_BUF(index), CLGAN_INT(first), CLGAN_INT(batch), CLGAN_INT(dim),
-                      CLGAN_INT(nimages > 2147483647u ? 2147483647 : (int)nimages));
+                      CLGAN_INT(gather_nimages(images, dim)));
 }
 
 clgan_status clgan_gather_images_flip(clgan_device *dev, clgan_buffer *out,
@@ -35,11 +47,7 @@ clgan_status clgan_gather_images_flip(clgan_device *dev, clgan_buffer *out,
   static const char op[] = "clgan_gather_images_flip";
   clgan_status st;
   clgan_kernel *k = NULL;
-  if ((st = ops_check_count(first, op, "first")) || (st = ops_check_count(batch, op, "batch")) ||
-      (st = ops_check_count(dim, op, "dim")) ||
-      (st = ops_check_count((long long)batch * dim, op, "batch * dim")) ||
-      (st = ops_check_count((long long)first + batch, op, "first + batch")))
-    return st;
+  if ((st = gather_counts(op, first, batch, dim))) return st;
   if (width < 1 || dim % width != 0) {
     clgan_error("%s: width %d does not divide the image size %d", op, width, dim);
     return CLGAN_INVALID_ARGUMENT;
@@ -50,11 +58,10 @@ clgan_status clgan_gather_images_flip(clgan_device *dev, clgan_buffer *out,
       (st = ops_check_buf(flips, (size_t)first + batch, op, "flips")) ||
       (st = ops_check_buf(images, (size_t)dim, op, "images")))
     return st;
-  size_t nimages = images->bytes / (size_t)dim;
   if ((st = ops_kernel_get(dev, "data.cl", "gather_images_flip", &k))) return st;
   return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(batch * dim), CLGAN_BUF(out), CLGAN_BUF(images),
                       CLGAN_BUF(index), CLGAN_BUF(flips), CLGAN_INT(first), CLGAN_INT(batch),
-                      CLGAN_INT(dim), CLGAN_INT(nimages > 2147483647u ? 2147483647 : (int)nimages),
+                      CLGAN_INT(dim), CLGAN_INT(gather_nimages(images, dim)),
                       CLGAN_INT(width));
 }
 
