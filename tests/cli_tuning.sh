@@ -16,6 +16,9 @@ data=$(data_dir) || exit 1
 
 # Every run here reads a cache of this test's own, never the user's.
 export CLGAN_TUNING_FILE=$tmp/tuning.txt
+# CLBlast's tuning matters where CLBlast computes the GEMMs; a CPU's default is clgan's packed
+# kernels (checked at the end).
+export CLGAN_GEMM=clblast
 unset CLGAN_NO_TUNING CLGAN_TUNING_CLASS
 
 # The selected device (marked '*'), its platform, and its cache key as clgan tune stores it:
@@ -97,4 +100,21 @@ grep -qE "note: no GEMM tuning" <<<"$out" && fail "CLGAN_NO_TUNING=1 still gives
   ok "CLGAN_NO_TUNING=1: no advice"
 out=$(CLGAN_TUNING_CLASS=pocl:skylake-avx512 train)
 grep -qE "note: no GEMM tuning" <<<"$out" && fail "a tuned device gets the advice" || ok "a tuned device: no advice"
+
+# ---- A CPU's default: clgan's packed kernels, which need no CLBlast tuning --------------------
+if [ "$pocl_cpu" = 1 ]; then
+  unset CLGAN_GEMM
+  expect "devices: a CPU's GEMMs are the packed kernels" 0 "GEMM: clgan's packed kernels \(CPU micro-kernel, (6|12) x 16 tiles\)" -- \
+    "$clgan" devices
+  out=$(CLGAN_TUNING_CLASS=pocl:no-such-cpu train)
+  grep -qE "GEMM clgan's packed kernels" <<<"$out" && ok "banner: packed kernels" ||
+    { fail "banner lacks the packed kernels"; echo "$out" | head -5; }
+  grep -qE "note: no GEMM tuning" <<<"$out" && fail "the packed kernels get the tuning advice" ||
+    ok "packed kernels on an untuned class: no advice"
+  expect "tune --if-untuned: the packed kernels need none" 0 "no search \(its GEMMs run on clgan's packed kernels" -- \
+    env CLGAN_TUNING_CLASS=pocl:no-such-cpu "$clgan" tune --if-untuned --out "$tmp/t2.txt"
+  [ ! -e "$tmp/t2.txt" ] && ok "--if-untuned with packed kernels stores nothing" || fail "--if-untuned wrote $tmp/t2.txt"
+  expect "CLGAN_GEMM names a choice" 2 "CLGAN_GEMM='fast': expected auto, clblast or packed" -- \
+    env CLGAN_GEMM=fast "$clgan" train --model mlp --steps 1 --data "$data" --out "$tmp/run2"
+fi
 finish

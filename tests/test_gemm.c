@@ -1,5 +1,6 @@
-/* clgan_gemm (CLBlastSgemm) against the C reference: random shapes including odd sizes, all four
- * transpose combinations, offsets, padded leading dimensions, alpha and beta. */
+/* clgan_gemm against the C reference, through CLBlast and through clgan's packed kernels (both
+ * tile heights): random shapes including odd sizes, all four transpose combinations, offsets,
+ * padded leading dimensions, alpha and beta. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,17 +53,40 @@ static void test_error_ratio(void) {
 
 int main(void) {
   test_error_ratio();
-  clgan_device *dev = test_open_device();
-  /* Training shapes of the mlp GAN. */
-  run_case(dev, 128, 256, 784, 0, 1, 0, 0, 1.0f, 0.0f);
-  run_case(dev, 128, 784, 256, 0, 0, 0, 0, 1.0f, 0.0f);
-  run_case(dev, 256, 784, 128, 1, 0, 0, 0, 1.0f, 1.0f);
-  /* Odd sizes, every transpose, offsets and padded leading dimensions. */
-  for (int t = 0; t < 16; t++) {
-    size_t m = (size_t)irand(1, 67), n = (size_t)irand(1, 67), k = (size_t)irand(1, 131);
-    run_case(dev, m, n, k, t & 1, (t >> 1) & 1, (size_t)irand(0, 5), (size_t)irand(0, 9),
-             t & 4 ? 0.5f : 1.0f, t & 8 ? -0.75f : 0.0f);
+  clgan_device *dev = NULL;
+  const clgan_device_cfg paths[] = {{.gemm = CLGAN_GEMM_CLBLAST, .profile = 1},
+                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 12, .profile = 1},
+                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 6, .profile = 1}};
+  for (int p = 0; p < 3; p++) {
+    dev = test_open_device_cfg(paths[p]);
+    CHECK(clgan_device_gemm(dev) == paths[p].gemm, "GEMM path %s", clgan_gemm_kind_name(paths[p].gemm));
+    /* Training shapes of the mlp GAN, and one of dcgan's (G's first transposed convolution). */
+    run_case(dev, 128, 256, 784, 0, 1, 0, 0, 1.0f, 0.0f);
+    run_case(dev, 128, 784, 256, 0, 0, 0, 0, 1.0f, 0.0f);
+    run_case(dev, 256, 784, 128, 1, 0, 0, 0, 1.0f, 1.0f);
+    run_case(dev, 256, 196, 512, 1, 0, 0, 0, 1.0f, 0.0f);
+    /* Odd sizes, every transpose, offsets and padded leading dimensions. */
+    for (int t = 0; t < 16; t++) {
+      size_t m = (size_t)irand(1, 67), n = (size_t)irand(1, 67), k = (size_t)irand(1, 131);
+      run_case(dev, m, n, k, t & 1, (t >> 1) & 1, (size_t)irand(0, 5), (size_t)irand(0, 9),
+               t & 4 ? 0.5f : 1.0f, t & 8 ? -0.75f : 0.0f);
+    }
+    /* Each GEMM is one "gemm" in the profile whichever path ran it; that the path asked for is
+     * the one that ran shows in a path-specific place: the packed panels exist, or not. */
+    int np = 0;
+    long calls = test_profile_take(dev, "gemm", &np).calls;
+    CHECK(calls == 20, "%s: %ld GEMMs profiled (20)", clgan_gemm_kind_name(paths[p].gemm), calls);
+    CHECK((clgan_gemm_packed_bytes(dev) > 0) == (paths[p].gemm == CLGAN_GEMM_PACKED),
+          "%s: packed panels of %zu bytes", clgan_gemm_kind_name(paths[p].gemm),
+          clgan_gemm_packed_bytes(dev));
+    clgan_device_close(dev);
   }
+  /* A CPU device computes through the packed kernels unless told otherwise. */
+  dev = test_open_device();
+  CHECK(clgan_device_gemm(dev) ==
+            (clgan_device_get_info(dev)->type == CLGAN_DEVICE_CPU ? CLGAN_GEMM_PACKED
+                                                                  : CLGAN_GEMM_CLBLAST),
+        "the default GEMM path: %s", clgan_gemm_kind_name(clgan_device_gemm(dev)));
   clgan_device_close(dev);
   dev = test_open_device_cfg((clgan_device_cfg){.splitk = 1, .profile = 1});
   /* Split along k (a small C, a long k: weight gradients over a batch of images), every
@@ -122,9 +146,9 @@ int main(void) {
   clgan_buffer_free(&d);
   clgan_device_close(dev);
 
-  /* With profiling, each GEMM is one "gemm" entry spanning all of CLBlast's kernels (a marker
-   * before the call), with results unchanged; a failed call records nothing. */
-  dev = test_open_device_cfg((clgan_device_cfg){.profile = 1});
+  /* With profiling, each CLBlast GEMM is one "gemm" entry spanning all of CLBlast's kernels (a
+   * marker before the call), with results unchanged; a failed call records nothing. */
+  dev = test_open_device_cfg((clgan_device_cfg){.profile = 1, .gemm = CLGAN_GEMM_CLBLAST});
   run_case(dev, 200, 300, 400, 0, 1, 3, 5, 1.0f, 0.5f);
   run_case(dev, 7, 5, 3, 1, 0, 0, 0, 1.0f, 0.0f);
   clgan_buffer_alloc(dev, &d, 64 * 4);

@@ -535,7 +535,10 @@ static void test_which_source_wins(void) {
                                         "cpu-haswell-Intel(R) Core(TM) i7-4790 CPU", "", "");
   clgan_device_info h100 = fake_info(CLGAN_DEVICE_GPU, "NVIDIA CUDA", "NVIDIA Corporation",
                                      "NVIDIA H100 80GB HBM3", "", "sm_90");
-  clgan_device_cfg none = {.tuning_file = other}, cached = {.tuning_file = path};
+  /* CLBlast's tuning matters where CLBlast computes the GEMMs: a CPU's default is clgan's packed
+   * kernels, which want no tuning (the last checks). */
+  clgan_device_cfg none = {.tuning_file = other, .gemm = CLGAN_GEMM_CLBLAST},
+                   cached = {.tuning_file = path, .gemm = CLGAN_GEMM_CLBLAST};
 
   /* No cache: the class decides, whoever made the CPU. */
   check_source(&epyc, &none, CLGAN_TUNING_BUILTIN, 0, "built-in for pocl:skylake-avx512", "EPYC");
@@ -545,6 +548,9 @@ static void test_which_source_wins(void) {
   setenv("CLGAN_TUNING_FILE", other, 1); /* a NULL cfg: the default cache */
   check_source(&epyc, NULL, CLGAN_TUNING_BUILTIN, 0, "built-in", "a NULL cfg");
   unsetenv("CLGAN_TUNING_FILE");
+  clgan_device_cfg packed = {.tuning_file = other};
+  check_source(&haswell, &packed, CLGAN_TUNING_NONE, 0, "none for pocl:haswell",
+               "haswell, packed kernels (the default): no advice");
 
   /* The cache's sets for the exact device win over the built-in ones, and stand for none. */
   clgan_tuning_device_key(&epyc, key, sizeof key);
@@ -569,10 +575,12 @@ static void test_which_source_wins(void) {
   check_source(&epyc, &cached, CLGAN_TUNING_CACHED, 0, path, "EPYC, an older cache file");
 
   /* A class borrowed ($CLGAN_TUNING_CLASS), or none; and tuning off. */
-  clgan_device_cfg borrow = {.tuning_file = other, .tuning_class = "pocl:skylake-avx512"};
+  clgan_device_cfg borrow = {.tuning_file = other, .tuning_class = "pocl:skylake-avx512",
+                             .gemm = CLGAN_GEMM_CLBLAST};
   check_source(&haswell, &borrow, CLGAN_TUNING_BUILTIN, 0, "built-in for pocl:skylake-avx512",
                "haswell borrowing skylake-avx512");
-  clgan_device_cfg nothing = {.tuning_file = other, .tuning_class = "none"};
+  clgan_device_cfg nothing = {.tuning_file = other, .tuning_class = "none",
+                              .gemm = CLGAN_GEMM_CLBLAST};
   check_source(&epyc, &nothing, CLGAN_TUNING_NONE, 1, "none for none", "EPYC with class none");
   clgan_device_cfg off = {.tuning_file = path, .no_tuning = 1};
   check_source(&epyc, &off, CLGAN_TUNING_OFF, 0, "off", "EPYC, tuning off");

@@ -98,6 +98,14 @@ int clgan_selector_match(const clgan_selector *sel, const clgan_device_info *lis
 
 typedef struct clgan_device clgan_device;
 
+/* Which code computes clgan_gemm's products. AUTO: PACKED on CPU devices, CLBLAST elsewhere. */
+typedef enum {
+  CLGAN_GEMM_AUTO = 0,
+  CLGAN_GEMM_CLBLAST, /* CLBlastSgemm, with the tuning below */
+  CLGAN_GEMM_PACKED,  /* clgan's packed kernels (cl/gemm.cl): a BLAS-style micro-kernel for CPUs */
+  CLGAN_GEMM_INVALID  /* $CLGAN_GEMM named none of these: clgan_device_open refuses it */
+} clgan_gemm_kind;
+
 typedef struct {
   const char *selector;   /* see clgan_selector_parse; NULL = default */
   const char *kernel_dir; /* load the cl/ kernel files from here instead of the embedded copies; NULL = embedded */
@@ -108,12 +116,15 @@ typedef struct {
    * own: to borrow a kin's sets, or "none" for none. NULL = the device's own. */
   const char *tuning_class;
   const char *tuning_file; /* the tuning cache; NULL = clgan_tuning_default_path */
+  clgan_gemm_kind gemm;    /* who computes GEMMs; AUTO = by device type */
+  int gemm_mr;             /* the packed kernels' tile height, 6 or 12; 0 = by the device */
 } clgan_device_cfg;
 
 /* Fills selector from $CLGAN_DEVICE, kernel_dir from $CLGAN_KERNEL_DIR and tuning_class from
  * $CLGAN_TUNING_CLASS where they are unset, sets no_tuning when $CLGAN_NO_TUNING is set and not
- * "0", and splitk when $CLGAN_SPLITK is: the one place the library reads the environment (with
- * clgan_tuning_default_path's $CLGAN_TUNING_FILE). */
+ * "0", splitk when $CLGAN_SPLITK is, and gemm from $CLGAN_GEMM ("auto", "clblast", "packed";
+ * anything else is CLGAN_GEMM_INVALID) where it is AUTO: the one place the library reads the
+ * environment (with clgan_tuning_default_path's $CLGAN_TUNING_FILE). */
 void clgan_device_cfg_from_env(clgan_device_cfg *cfg);
 
 /* Opens the selected device: context, in-order queue, CLBlast tuning applied.
@@ -250,7 +261,8 @@ clgan_status clgan_profile_collect(clgan_device *dev, clgan_profile_entry **entr
 /* ---- GEMM ---------------------------------------------------------------------------------- */
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, with op(A) of shape (m, k) and op(B) (k, n).
- * Offsets and leading dimensions are in floats. Goes to CLBlastSgemm. With cfg.splitk, a product
+ * Offsets and leading dimensions are in floats. On a CPU device clgan's packed kernels compute it
+ * (cfg.gemm), elsewhere CLBlastSgemm. With cfg.splitk, a product
  * with a small C and a long k (a weight gradient over a whole batch of images) is split along k:
  * CLBlastSgemmStridedBatched into S partial products, summed in a fixed order by a clgan kernel
  * (deterministic), since one small C gives CLBlast too few work-groups to fill a device. Off by
@@ -267,7 +279,23 @@ typedef struct {
   size_t c_off, ldc;
 } clgan_gemm_args;
 
-/* C = alpha op(A) op(B) + beta C through CLBlast, as g describes it; enqueues only.
+/* The GEMM code cfg->gemm (NULL: AUTO) picks for a device: CLBLAST or PACKED, never AUTO;
+ * INVALID stays INVALID. The name of a kind: "auto", "clblast", "packed", "invalid". */
+clgan_gemm_kind clgan_gemm_choose(const clgan_device_info *info, const clgan_device_cfg *cfg);
+const char *clgan_gemm_kind_name(clgan_gemm_kind kind);
+/* The GEMM code an open device uses, and a line saying which for banners and listings ("clgan's
+ * packed kernels (CPU micro-kernel, 12 x 16 tiles)", "CLBlast"). */
+clgan_gemm_kind clgan_device_gemm(const clgan_device *dev);
+void clgan_gemm_describe(clgan_gemm_kind kind, const clgan_device_info *info, char *out,
+                         size_t size);
+/* The packed kernels' tile height on the device info describes: 12 where PoCL names AVX-512 in
+ * the device (32 vector registers), else 6 (MR float16 accumulators must fit the registers). */
+int clgan_gemm_packed_rows(const clgan_device_info *info);
+/* The bytes the packed path holds for its panels (0 until it has run): for tests and reports. */
+size_t clgan_gemm_packed_bytes(const clgan_device *dev);
+
+/* C = alpha op(A) op(B) + beta C as g describes it, through the device's GEMM code
+ * (clgan_device_gemm): CLBlast, or clgan's packed kernels; enqueues only.
  * CLGAN_INVALID_ARGUMENT for sizes that do not fit the buffers, CLGAN_CLBLAST_ERROR. */
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g);
 
@@ -368,6 +396,9 @@ typedef struct {
   /* CLBlast's defaults are known to be slow on this kind of device (a CPU through PoCL: its
    * database has nothing for PoCL, and training ran 2.8x slower untuned, issue 11). */
   int slow_defaults;
+  /* Who computes the device's GEMMs (clgan_gemm_choose): CLBlast's sets matter only for
+   * CLGAN_GEMM_CLBLAST; the packed kernels need none, so slow_defaults is 0 for them. */
+  clgan_gemm_kind gemm;
 } clgan_tuning_status;
 
 /* What clgan_device_open applied to dev. */

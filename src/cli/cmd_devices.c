@@ -74,6 +74,11 @@ int cmd_devices(int argc, char **argv) {
     char tuning[1400];
     clgan_tuning_lookup(d, &dcfg, &ts);
     clgan_tuning_describe(&ts, tuning, sizeof tuning);
+    char gemm[160];
+    clgan_gemm_describe(ts.gemm, d, gemm, sizeof gemm);
+    printf("        GEMM: %s%s\n", gemm,
+           ts.gemm == CLGAN_GEMM_PACKED ? " (CLGAN_GEMM=clblast: CLBlast's, with the tuning below)"
+                                        : "");
     printf("        GEMM tuning: %s%s\n", tuning,
            clgan_tuning_wanted(&ts) ? " (slow on a CPU: run `clgan tune` once)" : "");
   }

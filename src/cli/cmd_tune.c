@@ -181,6 +181,9 @@ static int wants_search(const char *sel, const char *path, double budget) {
   else
     printf("clgan tune: %s: GEMM tuning %s; no search (%s)\n", list[pick].name, what,
            ts.source == CLGAN_TUNING_OFF    ? "CLGAN_NO_TUNING is set"
+           : ts.gemm == CLGAN_GEMM_PACKED
+               ? "its GEMMs run on clgan's packed kernels, which need no tuning; CLGAN_GEMM=clblast "
+                 "for CLBlast"
            : ts.source == CLGAN_TUNING_NONE ? "CLBlast's own defaults serve this kind of device"
                                             : "without --if-untuned clgan tune searches anyway");
   fflush(stdout);

@@ -187,8 +187,14 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
   if (!ro->quiet) {
     /* The trainer's specs: a preset's are fitted to the data's shape (clgan_preset_fit). */
     const clgan_train_cfg *tc = clgan_trainer_cfg(clgan_run_trainer(*run));
-    printf("clgan train: %s on %s [%s]\n  GEMM tuning %s\n", cfg->model, di->name,
-           di->platform_name, tuning);
+    char gemm[160];
+    clgan_gemm_describe(clgan_device_gemm(dev), di, gemm, sizeof gemm);
+    if (clgan_device_gemm(dev) == CLGAN_GEMM_PACKED)
+      printf("clgan train: %s on %s [%s]\n  GEMM %s\n", cfg->model, di->name, di->platform_name,
+             gemm);
+    else
+      printf("clgan train: %s on %s [%s]\n  GEMM tuning %s\n", cfg->model, di->name,
+             di->platform_name, tuning);
     print_data(&info, rc->data_dir);
     printf("  G %s\n  D %s\n  batch %d, %ld steps (%ld per epoch)%s, run folder %s\n",
            tc->g_spec, tc->d_spec, cfg->batch, info.total, info.per_epoch,

@@ -207,6 +207,12 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
   const char *splitk = getenv("CLGAN_SPLITK");
   if (splitk && *splitk && strcmp(splitk, "0") != 0) cfg->splitk = 1;
+  const char *gemm = getenv("CLGAN_GEMM");
+  if (cfg->gemm == CLGAN_GEMM_AUTO && gemm && *gemm) {
+    cfg->gemm = CLGAN_GEMM_INVALID;
+    for (int k = CLGAN_GEMM_AUTO; k < CLGAN_GEMM_INVALID; k++)
+      if (strcmp(gemm, clgan_gemm_kind_name((clgan_gemm_kind)k)) == 0) cfg->gemm = (clgan_gemm_kind)k;
+  }
 }
 
 static void report_no_match(const char *text, const clgan_device_info *list, int count) {
@@ -276,6 +282,15 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
   dev->id = fs.device;
   dev->profile = cfg.profile;
   dev->splitk = cfg.splitk;
+  dev->gemm = clgan_gemm_choose(&dev->info, &cfg);
+  if (dev->gemm == CLGAN_GEMM_INVALID) {
+    clgan_error("%s: $CLGAN_GEMM='%s': expected auto, clblast or packed",
+                clgan_status_message(CLGAN_INVALID_ARGUMENT), getenv("CLGAN_GEMM") ? getenv("CLGAN_GEMM") : "");
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
+  dev->gemm_mr = cfg.gemm_mr == 6 || cfg.gemm_mr == 12 ? cfg.gemm_mr
+                                                       : clgan_gemm_packed_rows(&dev->info);
   if (cfg.kernel_dir) snprintf(dev->kernel_dir, sizeof dev->kernel_dir, "%s", cfg.kernel_dir);
 
   cl_uint align_bits = 0;
@@ -315,6 +330,8 @@ void clgan_device_close(clgan_device *dev) {
   }
   if (dev->gemm_temp) clReleaseMemObject(dev->gemm_temp);
   clgan_buffer_free(&dev->splitk_ws);
+  clgan_buffer_free(&dev->pack_a);
+  clgan_buffer_free(&dev->pack_b);
   free(dev->records);
   for (int i = 0; i < dev->nkernels; i++) {
     clReleaseKernel(dev->kernels[i]->kernel);
@@ -528,6 +545,11 @@ fail:
 
 clgan_status clgan_launch(clgan_device *dev, clgan_kernel *kernel, clgan_range r, int nargs,
                           const clgan_arg *args) {
+  return clgan_launch_event(dev, kernel, r, nargs, args, NULL);
+}
+
+clgan_status clgan_launch_event(clgan_device *dev, clgan_kernel *kernel, clgan_range r, int nargs,
+                                const clgan_arg *args, cl_event *out) {
   clgan_status st = CLGAN_OK;
   cl_kernel k = kernel->kernel;
   for (int i = 0; i < nargs; i++) {
@@ -576,7 +598,8 @@ clgan_status clgan_launch(clgan_device *dev, clgan_kernel *kernel, clgan_range r
                 clgan_cl_error_name(err));
     return st;
   }
-  if (ev) clgan_profile_record_event(dev, ev, kernel->name);
+  if (ev && out) *out = ev;
+  else if (ev) clgan_profile_record_event(dev, ev, kernel->name);
   return CLGAN_OK;
 }
 

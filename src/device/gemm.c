@@ -1,5 +1,5 @@
-/* GEMM through CLBlast (row-major CLBlastSgemm); CLBlast's status codes are mapped into
- * clgan's table in errors.c. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c).
+/* GEMM through CLBlast (row-major CLBlastSgemm), or on CPU devices through clgan's packed
+ * kernels (cl/gemm.cl); CLBlast's status codes are mapped into clgan's table in errors.c. Tuned parameters reach CLBlast through clgan_tuning_apply (tuning.c).
  * The indirect GEMM path pads its operands into a scratch buffer; left to itself CLBlast
  * creates and frees one in every call, which on PoCL cost as much as the small products
  * themselves, so the device keeps one, grown to the largest size asked for. */
@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "device/internal.h"
 
@@ -101,6 +102,112 @@ static clgan_status gemm_splitk(clgan_device *dev, const clgan_gemm_args *g, siz
                       CLGAN_INT(splits), CLGAN_FLOAT(g->alpha), CLGAN_FLOAT(g->beta));
 }
 
+clgan_gemm_kind clgan_gemm_choose(const clgan_device_info *info, const clgan_device_cfg *cfg) {
+  clgan_gemm_kind want = cfg ? cfg->gemm : CLGAN_GEMM_AUTO;
+  if (want != CLGAN_GEMM_AUTO) return want;
+  return info->type == CLGAN_DEVICE_CPU ? CLGAN_GEMM_PACKED : CLGAN_GEMM_CLBLAST;
+}
+
+const char *clgan_gemm_kind_name(clgan_gemm_kind kind) {
+  static const char *const names[] = {"auto", "clblast", "packed", "invalid"};
+  return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "invalid";
+}
+
+clgan_gemm_kind clgan_device_gemm(const clgan_device *dev) { return dev->gemm; }
+
+size_t clgan_gemm_packed_bytes(const clgan_device *dev) {
+  return dev->pack_a.bytes + dev->pack_b.bytes;
+}
+
+int clgan_gemm_packed_rows(const clgan_device_info *info) {
+  return strstr(info->name, "avx512") ? 12 : 6;
+}
+
+void clgan_gemm_describe(clgan_gemm_kind kind, const clgan_device_info *info, char *out,
+                         size_t size) {
+  if (kind == CLGAN_GEMM_PACKED)
+    snprintf(out, size, "clgan's packed kernels (CPU micro-kernel, %d x 16 tiles)",
+             clgan_gemm_packed_rows(info));
+  else
+    snprintf(out, size, "CLBlast");
+}
+
+/* Whether op(X) of rows x cols, from offset off with leading dimension ld, fits n_floats. */
+static int operand_fits(int trans, size_t rows, size_t cols, size_t off, size_t ld,
+                        size_t n_floats) {
+  size_t r = trans ? cols : rows, c = trans ? rows : cols; /* as stored */
+  return ld >= c && (r == 0 || off + (r - 1) * ld + c <= n_floats);
+}
+
+/* The packed path: op(A) into panels of MR rows, op(B) into panels of 16 columns (zero past the
+ * edges), then one work-item per MR x 16 tile of C (cl/gemm.cl). The panels live in buffers the
+ * device keeps, grown to the largest size asked for; the in-order queue orders their reuse. */
+static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g) {
+  size_t mr = (size_t)dev->gemm_mr, nr = 16;
+  size_t mt = (g->m + mr - 1) / mr, nt = (g->n + nr - 1) / nr;
+  size_t a_bytes = mt * mr * g->k * sizeof(float), b_bytes = nt * nr * g->k * sizeof(float);
+  clgan_status st;
+  if (dev->pack_a.bytes < a_bytes) {
+    clgan_buffer_free(&dev->pack_a); /* enqueued commands keep the old one alive */
+    if ((st = clgan_buffer_alloc(dev, &dev->pack_a, a_bytes))) return st;
+  }
+  if (dev->pack_b.bytes < b_bytes) {
+    clgan_buffer_free(&dev->pack_b);
+    if ((st = clgan_buffer_alloc(dev, &dev->pack_b, b_bytes))) return st;
+  }
+  static const char *const prefixes[] = {"#define GEMM_MR 6\n", "#define GEMM_MR 12\n"};
+  const char *prefix = prefixes[dev->gemm_mr == 12];
+  clgan_kernel *pack_a = NULL, *pack_b = NULL, *micro = NULL;
+  if ((st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_pack_a", &pack_a)) ||
+      (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_pack_b", &pack_b)) ||
+      (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_packed", &micro)))
+    return st;
+  clgan_range ra = {.dims = 2, .global = {g->k, mt, 1}}, rb = {.dims = 2, .global = {g->k, nt, 1}};
+  clgan_range rm = {.dims = 2, .global = {nt, mt, 1}, .local = {1, 1, 1}};
+  /* The profile counts the three launches as one "gemm", as it counts CLBlast's kernels. */
+  cl_event mark = profile_mark(dev), ev[3] = {NULL, NULL, NULL};
+  clgan_arg aa[] = {CLGAN_BUF(g->a), CLGAN_INT(g->a_off), CLGAN_INT(g->lda), CLGAN_INT(g->trans_a),
+                    CLGAN_INT(g->m), CLGAN_INT(g->k), CLGAN_INT(mt), CLGAN_BUF(&dev->pack_a)};
+  clgan_arg ba[] = {CLGAN_BUF(g->b), CLGAN_INT(g->b_off), CLGAN_INT(g->ldb), CLGAN_INT(g->trans_b),
+                    CLGAN_INT(g->n), CLGAN_INT(g->k), CLGAN_INT(nt), CLGAN_BUF(&dev->pack_b)};
+  clgan_arg ma[] = {CLGAN_BUF(&dev->pack_a), CLGAN_BUF(&dev->pack_b), CLGAN_INT(g->k),
+                    CLGAN_BUF(g->c), CLGAN_INT(g->c_off), CLGAN_INT(g->ldc), CLGAN_INT(g->m),
+                    CLGAN_INT(g->n), CLGAN_FLOAT(g->alpha), CLGAN_FLOAT(g->beta)};
+  if (!(st = clgan_launch_event(dev, pack_a, ra, 8, aa, &ev[0])) &&
+      !(st = clgan_launch_event(dev, pack_b, rb, 8, ba, &ev[1])))
+    st = clgan_launch_event(dev, micro, rm, 10, ma, &ev[2]);
+  for (int i = 0; i < 2; i++)
+    if (ev[i]) clReleaseEvent(ev[i]);
+  if (st) {
+    if (mark) clReleaseEvent(mark);
+    if (ev[2]) clReleaseEvent(ev[2]);
+    return st;
+  }
+  profile_gemm(dev, mark, ev[2]);
+  return CLGAN_OK;
+}
+
+/* The packed path checks what CLBlast would: the operands fit their buffers. Its kernels index
+ * with ints, so a buffer past INT_MAX floats goes to CLBlast. */
+static int use_packed(const clgan_device *dev, const clgan_gemm_args *g, clgan_status *st) {
+  *st = CLGAN_OK;
+  if (dev->gemm != CLGAN_GEMM_PACKED || g->k == 0) return 0;
+  size_t fa = g->a->bytes / sizeof(float), fb = g->b->bytes / sizeof(float),
+         fc = g->c->bytes / sizeof(float);
+  if (fa > INT_MAX || fb > INT_MAX || fc > INT_MAX) return 0;
+  if (!operand_fits(g->trans_a, g->m, g->k, g->a_off, g->lda, fa) ||
+      !operand_fits(g->trans_b, g->k, g->n, g->b_off, g->ldb, fb) ||
+      !operand_fits(0, g->m, g->n, g->c_off, g->ldc, fc)) {
+    clgan_error("%s: GEMM of %zu x %zu x %zu (ta %d, tb %d; lda %zu, ldb %zu, ldc %zu; offsets "
+                "%zu, %zu, %zu) does not fit its buffers of %zu, %zu and %zu bytes",
+                clgan_status_message(CLGAN_INVALID_ARGUMENT), g->m, g->n, g->k, g->trans_a,
+                g->trans_b, g->lda, g->ldb, g->ldc, g->a_off, g->b_off, g->c_off, g->a->bytes,
+                g->b->bytes, g->c->bytes);
+    *st = CLGAN_INVALID_ARGUMENT;
+  }
+  return 1;
+}
+
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
   if (g->m == 0 || g->n == 0) return CLGAN_OK;
   if (dev->gemm_log) log_shape(dev, g);
@@ -118,6 +225,8 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
     }
     return gemm_splitk(dev, g, splits, ta, tb);
   }
+  clgan_status packed_st;
+  if (use_packed(dev, g, &packed_st)) return packed_st ? packed_st : gemm_packed(dev, g);
   size_t temp = 0;
   CLBlastStatusCode c = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k,
                                                    g->a_off, g->lda, g->b_off, g->ldb, g->c_off,

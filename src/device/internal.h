@@ -45,6 +45,9 @@ struct clgan_device {
   size_t gemm_temp_bytes;
   clgan_buffer splitk_ws; /* split-k's partial products, kept across calls (gemm.c) */
   int splitk;
+  clgan_gemm_kind gemm;   /* CLBLAST or PACKED (clgan_gemm_choose) */
+  int gemm_mr;            /* the packed kernels' tile height (GEMM_MR) */
+  clgan_buffer pack_a, pack_b; /* the packed GEMM's panels, kept across calls (gemm.c) */
   clgan_tuning_status tuning; /* the class and cache file looked in, and what was applied */
 
   clgan_profile_record *records;
@@ -79,6 +82,10 @@ clgan_status clgan_clblast_fail(int code, const char *call, const char *file, in
 
 /* Records an event for the profile; takes ownership of ev. */
 void clgan_profile_record_event(clgan_device *dev, cl_event ev, const char *name);
+/* clgan_launch, except that with profiling on the launch's event goes to *out (the caller's to
+ * record or release) instead of the profile under the kernel's name; out may be NULL. */
+clgan_status clgan_launch_event(clgan_device *dev, clgan_kernel *kernel, clgan_range r, int nargs,
+                                const clgan_arg *args, cl_event *out);
 /* A span from the end of `after` (a marker enqueued before a library call that runs several
  * kernels but returns one event, as CLBlast does) to the end of ev; after may be NULL. */
 void clgan_profile_record_span(clgan_device *dev, cl_event after, cl_event ev, const char *name);

@@ -218,9 +218,12 @@ void clgan_tuning_status_init(const clgan_device_info *info, const clgan_device_
   else
     clgan_tuning_default_path(status->path, sizeof status->path);
   /* CLBlast's database has no PoCL device, and its defaults for a CPU ran training's GEMMs
-   * 5.6x and mlp-bn 2.8x slower than tuned sets (bench/RESULTS.md, issue 11). */
+   * 5.6x and mlp-bn 2.8x slower than tuned sets (bench/RESULTS.md, issue 11). Where clgan's
+   * packed kernels compute the GEMMs (a CPU's default) CLBlast's sets do not matter. */
+  status->gemm = clgan_gemm_choose(info, cfg);
   status->slow_defaults = info->type == CLGAN_DEVICE_CPU &&
-                          strstr(info->platform_name, "Portable Computing Language") != NULL;
+                          strstr(info->platform_name, "Portable Computing Language") != NULL &&
+                          status->gemm == CLGAN_GEMM_CLBLAST;
 }
 
 void clgan_tuning_lookup(const clgan_device_info *info, const clgan_device_cfg *cfg,
