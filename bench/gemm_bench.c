@@ -153,8 +153,9 @@ static int peak(const char *sel, double seconds) {
   clgan_device_tuning_status(dev, &ts);
   clgan_tuning_describe(&ts, tuning, sizeof tuning);
   if (ok)
-    printf("peak gemm_gflops=%.1f shape=%zux%zux%zu tuning=\"%s\" device=\"%s\"\n", best, at->m,
-           at->n, at->k, tuning, clgan_device_get_info(dev)->name);
+    printf("peak gemm_gflops=%.1f shape=%zux%zux%zu gemm=%s tuning=\"%s\" device=\"%s\"\n",
+           best, at->m, at->n, at->k, clgan_gemm_kind_name(clgan_device_gemm(dev)), tuning,
+           clgan_device_get_info(dev)->name);
   else
     fprintf(stderr, "bench: a GEMM failed or gave a wrong result\n");
   clgan_device_close(dev);

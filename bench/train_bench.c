@@ -105,9 +105,11 @@ static int run(const char *model, const char *data_dir, const char *device, int 
     clgan_device_tuning_status(dev, &ts);
     clgan_tuning_describe(&ts, tuning, sizeof tuning);
     printf("clgan %s%s batch=%d steps=%d steps_per_s=%.1f img_per_s=%.0f ms_per_step=%.2f "
-           "gemm_gflop_per_step=%.4f gemm_gflops=%.1f device=\"%s\" tuning=\"%s\"\n",
+           "gemm_gflop_per_step=%.4f gemm_gflops=%.1f device=\"%s\" gemm=%s tuning=\"%s\"\n",
            model, conditional ? " conditional" : "", cfg.batch, steps, steps / dt,
-           steps * (double)cfg.batch * cfg.d_steps / dt, 1e3 * dt / steps, gflop_step, gflop_step * steps / dt, info->name, tuning);
+           steps * (double)cfg.batch * cfg.d_steps / dt, 1e3 * dt / steps, gflop_step,
+           gflop_step * steps / dt, info->name, clgan_gemm_kind_name(clgan_device_gemm(dev)),
+           tuning);
     /* Streamed data (CLGAN_DATA_DEVICE_BUDGET below the set): the host's wait for batches. */
     printf("clgan %s data: %s (%llu bytes, budget %llu) data_wait_ms_per_step=%.3f "
            "data_wait_share=%.2f%%\n", model, rinfo.streamed ? "streamed" : "uploaded",
