@@ -28,33 +28,104 @@ __kernel void gemm_splitk_reduce(__global float *c, int c_off, int ldc, __global
 #endif
 #define GEMM_NR 16
 
-__kernel void gemm_pack_a(__global const float *a, int a_off, int lda, int trans, int m, int k,
-                          int tiles, __global float *ap) {
+/* Element (r, c) of an operand as stored: row-major with leading dimension ld, its columns in
+ * blocks of blk (0: one block) that lie bstride floats apart: a window-side tensor (N, O, P)
+ * read as the (O, N*P) matrix the convolutions multiply, without a permuted copy. */
+inline int gemm_at(int off, int ld, int blk, int bstride, int r, int c) {
+  if (blk == 0) return off + r * ld + c;
+  int b = c / blk;
+  return off + b * bstride + r * ld + (c - b * blk);
+}
+
+/* The offset of column c of a block-laid operand, from the start of its row 0. */
+inline int gemm_col(int blk, int bstride, int c) {
+  if (blk == 0) return c;
+  int b = c / blk;
+  return b * bstride + (c - b * blk);
+}
+
+/* One work-item packs MR rows of op(A) at one k, with the index arithmetic done once per
+ * work-item where the layout allows (PoCL runs these as plain loops: a division per element
+ * costs more than the copy). */
+__kernel void gemm_pack_a(__global const float *a, int a_off, int lda, int blk, int bstride,
+                          int trans, int m, int k, int tiles, __global float *ap) {
   int p = get_global_id(0), t = get_global_id(1);
   if (p >= k || t >= tiles) return;
   __global float *out = ap + ((size_t)t * k + p) * GEMM_MR;
+  if (!trans) {
+    __global const float *col = a + a_off + gemm_col(blk, bstride, p);
 #pragma unroll
-  for (int r = 0; r < GEMM_MR; r++) {
-    int i = t * GEMM_MR + r;
-    out[r] = i < m ? (trans ? a[a_off + p * lda + i] : a[a_off + i * lda + p]) : 0.0f;
+    for (int r = 0; r < GEMM_MR; r++) {
+      int i = t * GEMM_MR + r;
+      out[r] = i < m ? col[i * lda] : 0.0f;
+    }
+  } else {
+#pragma unroll
+    for (int r = 0; r < GEMM_MR; r++) {
+      int i = t * GEMM_MR + r;
+      out[r] = i < m ? a[gemm_at(a_off, lda, blk, bstride, p, i)] : 0.0f;
+    }
   }
 }
 
-__kernel void gemm_pack_b(__global const float *b, int b_off, int ldb, int trans, int n, int k,
-                          int tiles, __global float *bp) {
+/* One work-item packs 16 columns of op(B) at one k. B as stored is a matrix (gemm_at) or, with
+ * im2col, col() of an image (N, C, H, W) at b_off: row (c, i, j) of C*KH*KW, column (n, oh, ow)
+ * of N*HO*WO, the value of pixel (oh*gs - gp + i, ow*gs - gp + j) of channel c of image n, 0
+ * outside it (cl/conv.cl's conv_im2col, read in place). A work-item steps through its 16
+ * positions or taps rather than dividing each one out. */
+__kernel void gemm_pack_b(__global const float *b, int b_off, int ldb, int blk, int bstride,
+                          int trans, int n, int k, int tiles, int im2col, int gc, int gh,
+                          int gw, int kh, int kw, int gs, int gp, int ho, int wo,
+                          __global float *bp) {
   int p = get_global_id(0), t = get_global_id(1);
   if (p >= k || t >= tiles) return;
   __global float *out = bp + ((size_t)t * k + p) * GEMM_NR;
-#pragma unroll
-  for (int q = 0; q < GEMM_NR; q++) {
-    int j = t * GEMM_NR + q;
-    out[q] = j < n ? (trans ? b[b_off + j * ldb + p] : b[b_off + p * ldb + j]) : 0.0f;
+  int j0 = t * GEMM_NR;
+  if (!im2col && !trans) {
+    __global const float *row = b + b_off + p * ldb;
+    if (blk == 0) {
+      for (int q = 0; q < GEMM_NR; q++) out[q] = j0 + q < n ? row[j0 + q] : 0.0f;
+    } else {
+      int blkno = j0 / blk, w = j0 - blkno * blk;
+      for (int q = 0; q < GEMM_NR; q++) {
+        out[q] = j0 + q < n ? row[blkno * bstride + w] : 0.0f;
+        if (++w == blk) w = 0, blkno++;
+      }
+    }
+  } else if (!im2col) {
+    for (int q = 0; q < GEMM_NR; q++)
+      out[q] = j0 + q < n ? b[gemm_at(b_off, ldb, blk, bstride, j0 + q, p)] : 0.0f;
+  } else {
+    /* Stored row r = (ch, i, jj), column c = (img, oh, ow); op(B)(p, j) is (p, j) or (j, p). */
+    int r = trans ? j0 : p, c = trans ? p : j0;
+    int ch = r / (kh * kw), tap = r - ch * (kh * kw), i = tap / kw, jj = tap - i * kw;
+    int img = c / (ho * wo), pos = c - img * (ho * wo), oh = pos / wo, ow = pos - oh * wo;
+    for (int q = 0; q < GEMM_NR; q++) {
+      float v = 0.0f;
+      if (j0 + q < n) {
+        int y = oh * gs - gp + i, x = ow * gs - gp + jj;
+        if (y >= 0 && y < gh && x >= 0 && x < gw)
+          v = b[b_off + ((img * gc + ch) * gh + y) * gw + x];
+      }
+      out[q] = v;
+      if (trans) { /* the next tap */
+        if (++jj == kw) {
+          jj = 0;
+          if (++i == kh) i = 0, ch++;
+        }
+      } else if (++ow == wo) { /* the next position */
+        ow = 0;
+        if (++oh == ho) oh = 0, img++;
+      }
+    }
   }
 }
 
+/* C = alpha A B + beta C (+ bias[i] on row i when has_bias), C laid out as gemm_at says. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(__global const float *ap, __global const float *bp, int k, __global float *c,
-                 int c_off, int ldc, int m, int n, float alpha, float beta) {
+                 int c_off, int ldc, int blk, int bstride, int m, int n, float alpha, float beta,
+                 __global const float *bias, int has_bias) {
   int tj = get_global_id(0), ti = get_global_id(1);
   const __global float *pa = ap + (size_t)ti * GEMM_MR * k;
   const __global float *pb = bp + (size_t)tj * GEMM_NR * k;
@@ -67,15 +138,19 @@ void gemm_packed(__global const float *ap, __global const float *bp, int k, __gl
     for (int r = 0; r < GEMM_MR; r++) acc[r] = fma((float16)(pa[p * GEMM_MR + r]), bv, acc[r]);
   }
   int i0 = ti * GEMM_MR, j0 = tj * GEMM_NR, cols = min(GEMM_NR, n - j0);
+  int cb[GEMM_NR];
+  for (int q = 0; q < cols; q++) cb[q] = gemm_col(blk, bstride, j0 + q);
 #pragma unroll
   for (int r = 0; r < GEMM_MR; r++) {
-    if (i0 + r >= m) break;
+    int i = i0 + r;
+    if (i >= m) break;
     float row[GEMM_NR];
     vstore16(acc[r], 0, row);
-    __global float *out = c + c_off + (size_t)(i0 + r) * ldc + j0;
-    if (beta != 0.0f)
-      for (int q = 0; q < cols; q++) out[q] = alpha * row[q] + beta * out[q];
-    else
-      for (int q = 0; q < cols; q++) out[q] = alpha * row[q];
+    float add = has_bias ? bias[i] : 0.0f;
+    __global float *out = c + c_off + (size_t)i * ldc;
+    for (int q = 0; q < cols; q++) {
+      float v = beta != 0.0f ? alpha * row[q] + beta * out[cb[q]] : alpha * row[q];
+      out[cb[q]] = has_bias ? v + add : v;
+    }
   }
 }

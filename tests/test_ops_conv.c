@@ -183,23 +183,30 @@ static void check_refusals(clgan_device *dev) {
 }
 
 int main(void) {
-  clgan_device *dev = test_open_device();
   check_out_sizes();
-  /* Small odd shapes. */
-  static const clgan_conv_shape small[] = {
-      {3, 3, 7, 5, 5, 3, 3, 2, 1}, {3, 5, 7, 5, 3, 4, 4, 2, 1}, {3, 3, 5, 7, 5, 3, 3, 1, 0},
-      {3, 5, 7, 5, 3, 3, 2, 1, 1}, {3, 3, 7, 7, 5, 4, 4, 3, 2}, {1, 1, 1, 1, 1, 1, 1, 1, 0},
-  };
-  for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
-    check_shape(dev, &CONV, small[i], 2e-5);
-    check_shape(dev, &CONVT, small[i], 2e-5);
+  /* Both GEMM paths: CLBlast over im2col and CNHW copies, and clgan's packed kernels reading
+   * the tensors in place (clgan_gemm_ex's layouts; with both tile heights). */
+  const clgan_device_cfg paths[] = {{.gemm = CLGAN_GEMM_CLBLAST},
+                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 12},
+                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 6}};
+  for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+    clgan_device *dev = test_open_device_cfg(paths[p]);
+    /* Small odd shapes. */
+    static const clgan_conv_shape small[] = {
+        {3, 3, 7, 5, 5, 3, 3, 2, 1}, {3, 5, 7, 5, 3, 4, 4, 2, 1}, {3, 3, 5, 7, 5, 3, 3, 1, 0},
+        {3, 5, 7, 5, 3, 3, 2, 1, 1}, {3, 3, 7, 7, 5, 4, 4, 3, 2}, {1, 1, 1, 1, 1, 1, 1, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+      check_shape(dev, &CONV, small[i], 2e-5);
+      check_shape(dev, &CONVT, small[i], 2e-5);
+    }
+    /* The DCGAN layers at batch 2 (generator 7 -> 14 -> 28, discriminator 28 -> 14 -> 7). */
+    check_shape(dev, &CONVT, (clgan_conv_shape){2, 256, 7, 7, 128, 4, 4, 2, 1}, 1e-4);
+    check_shape(dev, &CONVT, (clgan_conv_shape){2, 128, 14, 14, 1, 4, 4, 2, 1}, 1e-4);
+    check_shape(dev, &CONV, (clgan_conv_shape){2, 1, 28, 28, 32, 4, 4, 2, 1}, 1e-4);
+    check_shape(dev, &CONV, (clgan_conv_shape){2, 32, 14, 14, 64, 4, 4, 2, 1}, 1e-4);
+    check_refusals(dev);
+    clgan_device_close(dev);
   }
-  /* The DCGAN layers at batch 2 (generator 7 -> 14 -> 28, discriminator 28 -> 14 -> 7). */
-  check_shape(dev, &CONVT, (clgan_conv_shape){2, 256, 7, 7, 128, 4, 4, 2, 1}, 1e-4);
-  check_shape(dev, &CONVT, (clgan_conv_shape){2, 128, 14, 14, 1, 4, 4, 2, 1}, 1e-4);
-  check_shape(dev, &CONV, (clgan_conv_shape){2, 1, 28, 28, 32, 4, 4, 2, 1}, 1e-4);
-  check_shape(dev, &CONV, (clgan_conv_shape){2, 32, 14, 14, 64, 4, 4, 2, 1}, 1e-4);
-  check_refusals(dev);
-  clgan_device_close(dev);
   return test_finish();
 }

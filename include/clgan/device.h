@@ -299,6 +299,36 @@ size_t clgan_gemm_packed_bytes(const clgan_device *dev);
  * CLGAN_INVALID_ARGUMENT for sizes that do not fit the buffers, CLGAN_CLBLAST_ERROR. */
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g);
 
+/* Operand layouts the packed path reads and writes in place (clgan_gemm_ex), so that the
+ * convolutions multiply their tensors without permuted or unfolded copies:
+ * - column blocks: an operand as stored is row-major with leading dimension ld inside each
+ *   block of blk columns, and block b starts b * bstride floats after the offset (blk 0: plain
+ *   row-major). A window-side tensor (N, O, P) is the (O, N*P) matrix with ld P, blk P and
+ *   bstride O*P.
+ * - im2col: B as stored is col() of the image (N, C, H, W) at b_off of g->b, a
+ *   (C*KH*KW) x (N*HO*WO) matrix, each entry read from the image (0 in the padding).
+ * - bias: bias[i] is added to row i of C after alpha and beta. */
+typedef struct {
+  int blk;        /* columns per block; 0 = plain row-major */
+  size_t bstride; /* floats from one block's start to the next */
+} clgan_gemm_blocks;
+
+typedef struct {
+  int n, c, h, w, kh, kw, stride, pad, ho, wo;
+} clgan_gemm_im2col;
+
+typedef struct {
+  clgan_gemm_blocks a, b, c;
+  const clgan_gemm_im2col *b_im2col; /* NULL: B is a matrix (with b's blocks) */
+  const clgan_buffer *bias;          /* NULL: none */
+} clgan_gemm_layout;
+
+/* clgan_gemm with the layouts above (NULL: plain). Only the packed path has them:
+ * CLGAN_INVALID_ARGUMENT on a device whose GEMMs go to CLBlast (clgan_device_gemm), or for
+ * operands that do not fit their buffers. */
+clgan_status clgan_gemm_ex(clgan_device *dev, const clgan_gemm_args *g,
+                           const clgan_gemm_layout *layout);
+
 /* The plain C reference for clgan_gemm on host arrays (double accumulation), with the same
  * meaning of every field; a, b and c are the host arrays the buffers would hold. */
 void clgan_gemm_reference(const clgan_gemm_args *g, const float *a, const float *b, float *c);

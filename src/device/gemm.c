@@ -132,17 +132,46 @@ void clgan_gemm_describe(clgan_gemm_kind kind, const clgan_device_info *info, ch
     snprintf(out, size, "CLBlast");
 }
 
-/* Whether op(X) of rows x cols, from offset off with leading dimension ld, fits n_floats. */
-static int operand_fits(int trans, size_t rows, size_t cols, size_t off, size_t ld,
-                        size_t n_floats) {
+/* The largest float index + 1 that op(X) of rows x cols reads, stored from offset off with
+ * leading dimension ld in blocks bl; 0 when ld is too small for a row (or a block's row). */
+static size_t operand_end(int trans, size_t rows, size_t cols, size_t off, size_t ld,
+                          clgan_gemm_blocks bl) {
   size_t r = trans ? cols : rows, c = trans ? rows : cols; /* as stored */
-  return ld >= c && (r == 0 || off + (r - 1) * ld + c <= n_floats);
+  if (r == 0 || c == 0) return off;
+  if (bl.blk <= 0) return ld >= c ? off + (r - 1) * ld + c : 0;
+  size_t blk = (size_t)bl.blk, last = (c - 1) / blk, width = c < blk ? c : blk;
+  if (ld < width) return 0;
+  return off + last * bl.bstride + (r - 1) * ld + width;
+}
+
+static const clgan_gemm_layout plain_layout = {{0, 0}, {0, 0}, {0, 0}, NULL, NULL};
+
+/* Whether the operands fit their buffers (an im2col B: its image; C with room for bias). */
+static int packed_fits(const clgan_gemm_args *g, const clgan_gemm_layout *l) {
+  size_t fa = g->a->bytes / sizeof(float), fb = g->b->bytes / sizeof(float),
+         fc = g->c->bytes / sizeof(float);
+  size_t ea = operand_end(g->trans_a, g->m, g->k, g->a_off, g->lda, l->a);
+  size_t ec = operand_end(0, g->m, g->n, g->c_off, g->ldc, l->c);
+  size_t eb;
+  if (l->b_im2col) {
+    const clgan_gemm_im2col *v = l->b_im2col;
+    size_t rows = (size_t)v->c * v->kh * v->kw, cols = (size_t)v->n * v->ho * v->wo;
+    int ok = v->n > 0 && v->c > 0 && v->h > 0 && v->w > 0 && v->kh > 0 && v->kw > 0 &&
+             v->stride > 0 && v->pad >= 0 && v->ho > 0 && v->wo > 0 &&
+             (g->trans_b ? g->k == cols && g->n == rows : g->k == rows && g->n == cols);
+    eb = ok ? g->b_off + (size_t)v->n * v->c * v->h * v->w : 0;
+  } else {
+    eb = operand_end(g->trans_b, g->k, g->n, g->b_off, g->ldb, l->b);
+  }
+  if (l->bias && l->bias->bytes < g->m * sizeof(float)) return 0;
+  return ea && eb && ec && ea <= fa && eb <= fb && ec <= fc;
 }
 
 /* The packed path: op(A) into panels of MR rows, op(B) into panels of 16 columns (zero past the
  * edges), then one work-item per MR x 16 tile of C (cl/gemm.cl). The panels live in buffers the
  * device keeps, grown to the largest size asked for; the in-order queue orders their reuse. */
-static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g) {
+static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
+                                const clgan_gemm_layout *l) {
   size_t mr = (size_t)dev->gemm_mr, nr = 16;
   size_t mt = (g->m + mr - 1) / mr, nt = (g->n + nr - 1) / nr;
   size_t a_bytes = mt * mr * g->k * sizeof(float), b_bytes = nt * nr * g->k * sizeof(float);
@@ -164,18 +193,28 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g) {
     return st;
   clgan_range ra = {.dims = 2, .global = {g->k, mt, 1}}, rb = {.dims = 2, .global = {g->k, nt, 1}};
   clgan_range rm = {.dims = 2, .global = {nt, mt, 1}, .local = {1, 1, 1}};
+  clgan_gemm_im2col v = l->b_im2col ? *l->b_im2col : (clgan_gemm_im2col){0};
   /* The profile counts the three launches as one "gemm", as it counts CLBlast's kernels. */
   cl_event mark = profile_mark(dev), ev[3] = {NULL, NULL, NULL};
-  clgan_arg aa[] = {CLGAN_BUF(g->a), CLGAN_INT(g->a_off), CLGAN_INT(g->lda), CLGAN_INT(g->trans_a),
-                    CLGAN_INT(g->m), CLGAN_INT(g->k), CLGAN_INT(mt), CLGAN_BUF(&dev->pack_a)};
-  clgan_arg ba[] = {CLGAN_BUF(g->b), CLGAN_INT(g->b_off), CLGAN_INT(g->ldb), CLGAN_INT(g->trans_b),
-                    CLGAN_INT(g->n), CLGAN_INT(g->k), CLGAN_INT(nt), CLGAN_BUF(&dev->pack_b)};
+  clgan_arg aa[] = {CLGAN_BUF(g->a),        CLGAN_INT(g->a_off),      CLGAN_INT(g->lda),
+                    CLGAN_INT(l->a.blk),    CLGAN_INT(l->a.bstride),  CLGAN_INT(g->trans_a),
+                    CLGAN_INT(g->m),        CLGAN_INT(g->k),          CLGAN_INT(mt),
+                    CLGAN_BUF(&dev->pack_a)};
+  clgan_arg ba[] = {CLGAN_BUF(g->b),       CLGAN_INT(g->b_off),     CLGAN_INT(g->ldb),
+                    CLGAN_INT(l->b.blk),   CLGAN_INT(l->b.bstride), CLGAN_INT(g->trans_b),
+                    CLGAN_INT(g->n),       CLGAN_INT(g->k),         CLGAN_INT(nt),
+                    CLGAN_INT(l->b_im2col != NULL), CLGAN_INT(v.c), CLGAN_INT(v.h),
+                    CLGAN_INT(v.w),        CLGAN_INT(v.kh),         CLGAN_INT(v.kw),
+                    CLGAN_INT(v.stride),   CLGAN_INT(v.pad),        CLGAN_INT(v.ho),
+                    CLGAN_INT(v.wo),       CLGAN_BUF(&dev->pack_b)};
   clgan_arg ma[] = {CLGAN_BUF(&dev->pack_a), CLGAN_BUF(&dev->pack_b), CLGAN_INT(g->k),
-                    CLGAN_BUF(g->c), CLGAN_INT(g->c_off), CLGAN_INT(g->ldc), CLGAN_INT(g->m),
-                    CLGAN_INT(g->n), CLGAN_FLOAT(g->alpha), CLGAN_FLOAT(g->beta)};
-  if (!(st = clgan_launch_event(dev, pack_a, ra, 8, aa, &ev[0])) &&
-      !(st = clgan_launch_event(dev, pack_b, rb, 8, ba, &ev[1])))
-    st = clgan_launch_event(dev, micro, rm, 10, ma, &ev[2]);
+                    CLGAN_BUF(g->c),         CLGAN_INT(g->c_off),     CLGAN_INT(g->ldc),
+                    CLGAN_INT(l->c.blk),     CLGAN_INT(l->c.bstride), CLGAN_INT(g->m),
+                    CLGAN_INT(g->n),         CLGAN_FLOAT(g->alpha),   CLGAN_FLOAT(g->beta),
+                    CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias != NULL)};
+  if (!(st = clgan_launch_event(dev, pack_a, ra, 10, aa, &ev[0])) &&
+      !(st = clgan_launch_event(dev, pack_b, rb, 20, ba, &ev[1])))
+    st = clgan_launch_event(dev, micro, rm, 14, ma, &ev[2]);
   for (int i = 0; i < 2; i++)
     if (ev[i]) clReleaseEvent(ev[i]);
   if (st) {
@@ -187,25 +226,35 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g) {
   return CLGAN_OK;
 }
 
-/* The packed path checks what CLBlast would: the operands fit their buffers. Its kernels index
- * with ints, so a buffer past INT_MAX floats goes to CLBlast. */
-static int use_packed(const clgan_device *dev, const clgan_gemm_args *g, clgan_status *st) {
-  *st = CLGAN_OK;
-  if (dev->gemm != CLGAN_GEMM_PACKED || g->k == 0) return 0;
-  size_t fa = g->a->bytes / sizeof(float), fb = g->b->bytes / sizeof(float),
-         fc = g->c->bytes / sizeof(float);
-  if (fa > INT_MAX || fb > INT_MAX || fc > INT_MAX) return 0;
-  if (!operand_fits(g->trans_a, g->m, g->k, g->a_off, g->lda, fa) ||
-      !operand_fits(g->trans_b, g->k, g->n, g->b_off, g->ldb, fb) ||
-      !operand_fits(0, g->m, g->n, g->c_off, g->ldc, fc)) {
-    clgan_error("%s: GEMM of %zu x %zu x %zu (ta %d, tb %d; lda %zu, ldb %zu, ldc %zu; offsets "
-                "%zu, %zu, %zu) does not fit its buffers of %zu, %zu and %zu bytes",
-                clgan_status_message(CLGAN_INVALID_ARGUMENT), g->m, g->n, g->k, g->trans_a,
-                g->trans_b, g->lda, g->ldb, g->ldc, g->a_off, g->b_off, g->c_off, g->a->bytes,
-                g->b->bytes, g->c->bytes);
-    *st = CLGAN_INVALID_ARGUMENT;
+static clgan_status refuse(const clgan_gemm_args *g, const char *why) {
+  clgan_error("%s: GEMM of %zu x %zu x %zu (ta %d, tb %d; lda %zu, ldb %zu, ldc %zu; offsets "
+              "%zu, %zu, %zu; buffers of %zu, %zu and %zu bytes): %s",
+              clgan_status_message(CLGAN_INVALID_ARGUMENT), g->m, g->n, g->k, g->trans_a,
+              g->trans_b, g->lda, g->ldb, g->ldc, g->a_off, g->b_off, g->c_off, g->a->bytes,
+              g->b->bytes, g->c->bytes, why);
+  return CLGAN_INVALID_ARGUMENT;
+}
+
+/* The packed kernels index with ints: a buffer past INT_MAX floats goes to CLBlast. */
+static int packed_ints(const clgan_gemm_args *g) {
+  return g->a->bytes / sizeof(float) <= INT_MAX && g->b->bytes / sizeof(float) <= INT_MAX &&
+         g->c->bytes / sizeof(float) <= INT_MAX;
+}
+
+clgan_status clgan_gemm_ex(clgan_device *dev, const clgan_gemm_args *g,
+                           const clgan_gemm_layout *layout) {
+  if (!layout) return clgan_gemm(dev, g);
+  if (g->m == 0 || g->n == 0) return CLGAN_OK;
+  if (dev->gemm != CLGAN_GEMM_PACKED || !packed_ints(g))
+    return refuse(g, "operand layouts need clgan's packed GEMM (CLGAN_GEMM=packed)");
+  if (!packed_fits(g, layout)) return refuse(g, "the operands do not fit their buffers");
+  if (dev->gemm_log) log_shape(dev, g);
+  if (g->k == 0) {
+    /* No products: C = beta C (+ bias) through a k of 1 over zero panels would read garbage;
+     * the caller's convolutions never ask for it. */
+    return refuse(g, "k = 0 with a layout");
   }
-  return 1;
+  return gemm_packed(dev, g, layout);
 }
 
 clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
@@ -225,8 +274,10 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g) {
     }
     return gemm_splitk(dev, g, splits, ta, tb);
   }
-  clgan_status packed_st;
-  if (use_packed(dev, g, &packed_st)) return packed_st ? packed_st : gemm_packed(dev, g);
+  if (dev->gemm == CLGAN_GEMM_PACKED && g->k > 0 && packed_ints(g)) {
+    if (!packed_fits(g, &plain_layout)) return refuse(g, "the operands do not fit their buffers");
+    return gemm_packed(dev, g, &plain_layout);
+  }
   size_t temp = 0;
   CLBlastStatusCode c = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, g->m, g->n, g->k,
                                                    g->a_off, g->lda, g->b_off, g->ldb, g->c_off,

@@ -1,6 +1,7 @@
 /* 2-D convolution (torch.nn.Conv2d) and transposed convolution (torch.nn.ConvTranspose2d),
- * NCHW, stride and symmetric zero padding, no dilation or groups, through CLBlast's GEMM and
- * the im2col/col2im/permutation kernels of cl/conv.cl, with their C references.
+ * NCHW, stride and symmetric zero padding, no dilation or groups, through clgan_gemm and the
+ * im2col/col2im/permutation kernels of cl/conv.cl, with their C references. With clgan's packed
+ * GEMM (CPU devices) only col2im remains of those kernels: see "The packed GEMM's way" below.
  *
  * Both ops share one geometry, a Conv2d's: an image side (N, C, H, W) and a window side
  * (N, O, Ho, Wo), with the weight as an (O, K) matrix, K = C*KH*KW. For Conv2d the image is
@@ -221,6 +222,57 @@ static clgan_status gemm_weight_grad(clgan_device *dev, const geom *g, clgan_buf
   return clgan_gemm(dev, &a);
 }
 
+/* ---- The packed GEMM's way: the tensors read in place ------------------------------------
+ * clgan's packed GEMM (CPU devices) reads col() straight from the image and a window-side
+ * tensor (N, O, P) as the (O, N*P) matrix it is in blocks of P columns (clgan_gemm_ex), and
+ * writes the window side and its bias the same way: no im2col, no CNHW copies, no bias pass.
+ * Only col2im, a sum over overlapping windows, remains. Same products, same order of the sum
+ * over k: the results are those of the copies. */
+static int packed(clgan_device *dev) { return clgan_device_gemm(dev) == CLGAN_GEMM_PACKED; }
+
+static clgan_gemm_blocks window_blocks(const geom *g) {
+  return (clgan_gemm_blocks){.blk = g->p, .bstride = (size_t)g->o * g->p};
+}
+
+static clgan_gemm_im2col image_cols(const geom *g) {
+  return (clgan_gemm_im2col){g->n, g->c, g->h, g->w, g->kh, g->kw, g->stride, g->pad, g->ho, g->wo};
+}
+
+/* window (O, N*P) = W (O, K) col(img) (+ bias), written into the (N, O, P) tensor y. */
+static clgan_status packed_window_from_image(clgan_device *dev, const geom *g, clgan_buffer *y,
+                                             const clgan_buffer *w, const clgan_buffer *img,
+                                             const clgan_buffer *bias) {
+  clgan_gemm_im2col v = image_cols(g);
+  clgan_gemm_layout l = {.c = window_blocks(g), .b_im2col = &v, .bias = bias};
+  clgan_gemm_args a = {.m = (size_t)g->o, .n = (size_t)g->n * g->p, .k = (size_t)g->k,
+                       .alpha = 1.0f, .a = w, .lda = (size_t)g->k, .b = img, .c = y,
+                       .ldc = (size_t)g->p};
+  return clgan_gemm_ex(dev, &a, &l);
+}
+
+/* col (K, N*P) in the workspace = W^T window, the window read from the (N, O, P) tensor x. */
+static clgan_status packed_col_from_window(clgan_device *dev, const geom *g, clgan_buffer *ws,
+                                           const clgan_buffer *w, const clgan_buffer *x) {
+  size_t np = (size_t)g->n * g->p;
+  clgan_gemm_layout l = {.b = window_blocks(g)};
+  clgan_gemm_args a = {.trans_a = 1, .m = (size_t)g->k, .n = np, .k = (size_t)g->o,
+                       .alpha = 1.0f, .a = w, .lda = (size_t)g->k, .b = x, .ldb = (size_t)g->p,
+                       .c = ws, .ldc = np};
+  return clgan_gemm_ex(dev, &a, &l);
+}
+
+/* dW (O, K) (+)= window (O, N*P) col(img)^T, the window read from the (N, O, P) tensor x. */
+static clgan_status packed_weight_grad(clgan_device *dev, const geom *g, clgan_buffer *dw,
+                                       const clgan_buffer *x, const clgan_buffer *img,
+                                       int accumulate) {
+  clgan_gemm_im2col v = image_cols(g);
+  clgan_gemm_layout l = {.a = window_blocks(g), .b_im2col = &v};
+  clgan_gemm_args a = {.trans_b = 1, .m = (size_t)g->o, .n = (size_t)g->k,
+                       .k = (size_t)g->n * g->p, .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f,
+                       .a = x, .lda = (size_t)g->p, .b = img, .c = dw, .ldc = (size_t)g->k};
+  return clgan_gemm_ex(dev, &a, &l);
+}
+
 /* An empty batch has no terms: weight and bias gradients are 0, or keep their values. */
 static clgan_status empty_batch_grads(clgan_device *dev, const geom *g, clgan_buffer *dw,
                                       clgan_buffer *db, int bias_len, int accumulate) {
@@ -247,6 +299,7 @@ clgan_status clgan_conv2d_forward(clgan_device *dev, const clgan_conv_shape *sh,
       (b && (st = ops_check_buf(b, (size_t)g.o * sizeof(float), op, "b"))) ||
       (st = ops_check_buf(col, workspace_floats(&g) * sizeof(float), op, "col")))
     return st;
+  if (packed(dev)) return packed_window_from_image(dev, &g, y, w, x, b);
   if ((st = im2col(dev, &g, col, x, 0)) || (st = gemm_window_from_col(dev, &g, col, w)))
     return st;
   return from_cnhw(dev, &g, y, col, b);
@@ -272,6 +325,13 @@ clgan_status clgan_conv2d_backward(clgan_device *dev, const clgan_conv_shape *sh
     return st;
   if (db && (st = bias_backward(dev, db, dy, g.n, g.o, g.p, accumulate))) return st;
   if (!dx && !dw) return CLGAN_OK;
+  if (packed(dev)) {
+    if (dw && (st = packed_weight_grad(dev, &g, dw, dy, x, accumulate))) return st;
+    if (dx && ((st = packed_col_from_window(dev, &g, col, w, dy)) ||
+               (st = col2im(dev, &g, dx, col, NULL))))
+      return st;
+    return CLGAN_OK;
+  }
   if ((st = to_cnhw(dev, &g, col, dy))) return st;
   if (dw && ((st = im2col(dev, &g, col, x, 1)) ||
              (st = gemm_weight_grad(dev, &g, dw, col, accumulate))))
@@ -298,8 +358,11 @@ clgan_status clgan_convT2d_forward(clgan_device *dev, const clgan_conv_shape *sh
       (b && (st = ops_check_buf(b, (size_t)g.c * sizeof(float), op, "b"))) ||
       (st = ops_check_buf(col, workspace_floats(&g) * sizeof(float), op, "col")))
     return st;
-  if ((st = to_cnhw(dev, &g, col, x)) || (st = gemm_col_from_window(dev, &g, col, w)))
+  if (packed(dev)) {
+    if ((st = packed_col_from_window(dev, &g, col, w, x))) return st;
+  } else if ((st = to_cnhw(dev, &g, col, x)) || (st = gemm_col_from_window(dev, &g, col, w))) {
     return st;
+  }
   return col2im(dev, &g, y, col, b);
 }
 
@@ -323,6 +386,11 @@ clgan_status clgan_convT2d_backward(clgan_device *dev, const clgan_conv_shape *s
     return st;
   if (db && (st = bias_backward(dev, db, dy, g.n, g.c, g.h * g.w, accumulate))) return st;
   if (!dx && !dw) return CLGAN_OK;
+  if (packed(dev)) {
+    if (dx && (st = packed_window_from_image(dev, &g, dx, w, dy, NULL))) return st;
+    if (dw && (st = packed_weight_grad(dev, &g, dw, x, dy, accumulate))) return st;
+    return CLGAN_OK;
+  }
   /* col(dy) in both layouts, one after the other: (K, N*P) for dx, (N*P, K) for dw. */
   if (dx && ((st = im2col(dev, &g, col, dy, 0)) || (st = gemm_window_from_col(dev, &g, col, w)) ||
              (st = from_cnhw(dev, &g, dx, col, NULL))))
