@@ -68,20 +68,14 @@ __kernel void gemm_pack_a(__global const float *a, int a_off, int lda, int blk, 
   }
 }
 
-/* One work-item packs 16 columns of op(B) at one k. B as stored is a matrix (gemm_at) or, with
- * im2col, col() of an image (N, C, H, W) at b_off: row (c, i, j) of C*KH*KW, column (n, oh, ow)
- * of N*HO*WO, the value of pixel (oh*gs - gp + i, ow*gs - gp + j) of channel c of image n, 0
- * outside it (cl/conv.cl's conv_im2col, read in place). A work-item steps through its 16
- * positions or taps rather than dividing each one out. */
+/* One work-item packs 16 columns of op(B) at one k, B as stored a matrix (gemm_at). */
 __kernel void gemm_pack_b(__global const float *b, int b_off, int ldb, int blk, int bstride,
-                          int trans, int n, int k, int tiles, int im2col, int gc, int gh,
-                          int gw, int kh, int kw, int gs, int gp, int ho, int wo,
-                          __global float *bp) {
+                          int trans, int n, int k, int tiles, __global float *bp) {
   int p = get_global_id(0), t = get_global_id(1);
   if (p >= k || t >= tiles) return;
   __global float *out = bp + ((size_t)t * k + p) * GEMM_NR;
   int j0 = t * GEMM_NR;
-  if (!im2col && !trans) {
+  if (!trans) {
     __global const float *row = b + b_off + p * ldb;
     if (blk == 0) {
       for (int q = 0; q < GEMM_NR; q++) out[q] = j0 + q < n ? row[j0 + q] : 0.0f;
@@ -92,31 +86,57 @@ __kernel void gemm_pack_b(__global const float *b, int b_off, int ldb, int blk, 
         if (++w == blk) w = 0, blkno++;
       }
     }
-  } else if (!im2col) {
+  } else {
     for (int q = 0; q < GEMM_NR; q++)
       out[q] = j0 + q < n ? b[gemm_at(b_off, ldb, blk, bstride, j0 + q, p)] : 0.0f;
-  } else {
-    /* Stored row r = (ch, i, jj), column c = (img, oh, ow); op(B)(p, j) is (p, j) or (j, p). */
-    int r = trans ? j0 : p, c = trans ? p : j0;
-    int ch = r / (kh * kw), tap = r - ch * (kh * kw), i = tap / kw, jj = tap - i * kw;
-    int img = c / (ho * wo), pos = c - img * (ho * wo), oh = pos / wo, ow = pos - oh * wo;
+  }
+}
+
+/* One work-item packs one whole panel of op(B) = col(image) (trans 0) or col(image)^T (trans
+ * 1), the image (N, C, H, W) at b_off: col() has row (c, i, j) of C*KH*KW and column
+ * (n, oh, ow) of N*HO*WO, the value of pixel (oh*gs - gp + i, ow*gs - gp + j) of channel c of
+ * image n, 0 outside it (cl/conv.cl's conv_im2col, read in place). The panel's 16 columns are
+ * fixed (16 positions, or 16 taps); k steps through the taps (or positions) one by one, so the
+ * index arithmetic is a few additions per element and the panel is written in order. */
+__kernel void gemm_pack_b_im2col(__global const float *b, int b_off, int trans, int n, int k,
+                                 int tiles, int gc, int gh, int gw, int kh, int kw, int gs,
+                                 int gp, int ho, int wo, __global float *bp) {
+  int t = get_global_id(0);
+  if (t >= tiles) return;
+  __global float *out = bp + (size_t)t * k * GEMM_NR;
+  int plane = gh * gw;
+  /* The 16 fixed columns: for positions, where each window starts in its image; for taps, the
+   * channel plane and offsets of each tap. */
+  int fy[GEMM_NR], fx[GEMM_NR], fo[GEMM_NR];
+  int j0 = t * GEMM_NR;
+  for (int q = 0; q < GEMM_NR; q++) {
+    int j = min(j0 + q, n - 1);
+    if (!trans) {
+      int img = j / (ho * wo), pos = j - img * (ho * wo), oh = pos / wo, ow = pos - oh * wo;
+      fy[q] = oh * gs - gp, fx[q] = ow * gs - gp, fo[q] = b_off + img * gc * plane;
+    } else {
+      int ch = j / (kh * kw), tap = j - ch * (kh * kw), i = tap / kw;
+      fy[q] = i, fx[q] = tap - i * kw, fo[q] = b_off + ch * plane;
+    }
+  }
+  int cols = min(GEMM_NR, n - j0);
+  /* The stepped index: a tap (ch, i, jj) or a position (img, oh, ow). */
+  int s0 = 0, s1 = 0, s2 = 0;
+  for (int p = 0; p < k; p++, out += GEMM_NR) {
     for (int q = 0; q < GEMM_NR; q++) {
-      float v = 0.0f;
-      if (j0 + q < n) {
-        int y = oh * gs - gp + i, x = ow * gs - gp + jj;
-        if (y >= 0 && y < gh && x >= 0 && x < gw)
-          v = b[b_off + ((img * gc + ch) * gh + y) * gw + x];
+      int y, x, off;
+      if (!trans) y = fy[q] + s1, x = fx[q] + s2, off = fo[q] + s0 * plane;
+      else y = s1 * gs - gp + fy[q], x = s2 * gs - gp + fx[q], off = fo[q] + s0 * gc * plane;
+      out[q] = q < cols && y >= 0 && y < gh && x >= 0 && x < gw ? b[off + y * gw + x] : 0.0f;
+    }
+    if (!trans) { /* the next tap */
+      if (++s2 == kw) {
+        s2 = 0;
+        if (++s1 == kh) s1 = 0, s0++;
       }
-      out[q] = v;
-      if (trans) { /* the next tap */
-        if (++jj == kw) {
-          jj = 0;
-          if (++i == kh) i = 0, ch++;
-        }
-      } else if (++ow == wo) { /* the next position */
-        ow = 0;
-        if (++oh == ho) oh = 0, img++;
-      }
+    } else if (++s2 == wo) { /* the next position */
+      s2 = 0;
+      if (++s1 == ho) s1 = 0, s0++;
     }
   }
 }

@@ -187,11 +187,13 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
   static const char *const prefixes[] = {"#define GEMM_MR 6\n", "#define GEMM_MR 12\n"};
   const char *prefix = prefixes[dev->gemm_mr == 12];
   clgan_kernel *pack_a = NULL, *pack_b = NULL, *micro = NULL;
+  const char *pack_b_name = l->b_im2col ? "gemm_pack_b_im2col" : "gemm_pack_b";
   if ((st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_pack_a", &pack_a)) ||
-      (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_pack_b", &pack_b)) ||
+      (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", pack_b_name, &pack_b)) ||
       (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_packed", &micro)))
     return st;
   clgan_range ra = {.dims = 2, .global = {g->k, mt, 1}}, rb = {.dims = 2, .global = {g->k, nt, 1}};
+  if (l->b_im2col) rb = (clgan_range){.dims = 1, .global = {nt, 1, 1}, .local = {1, 1, 1}};
   clgan_range rm = {.dims = 2, .global = {nt, mt, 1}, .local = {1, 1, 1}};
   clgan_gemm_im2col v = l->b_im2col ? *l->b_im2col : (clgan_gemm_im2col){0};
   /* The profile counts the three launches as one "gemm", as it counts CLBlast's kernels. */
@@ -203,17 +205,21 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
   clgan_arg ba[] = {CLGAN_BUF(g->b),       CLGAN_INT(g->b_off),     CLGAN_INT(g->ldb),
                     CLGAN_INT(l->b.blk),   CLGAN_INT(l->b.bstride), CLGAN_INT(g->trans_b),
                     CLGAN_INT(g->n),       CLGAN_INT(g->k),         CLGAN_INT(nt),
-                    CLGAN_INT(l->b_im2col != NULL), CLGAN_INT(v.c), CLGAN_INT(v.h),
-                    CLGAN_INT(v.w),        CLGAN_INT(v.kh),         CLGAN_INT(v.kw),
-                    CLGAN_INT(v.stride),   CLGAN_INT(v.pad),        CLGAN_INT(v.ho),
-                    CLGAN_INT(v.wo),       CLGAN_BUF(&dev->pack_b)};
+                    CLGAN_BUF(&dev->pack_b)};
+  clgan_arg bi[] = {CLGAN_BUF(g->b),      CLGAN_INT(g->b_off),  CLGAN_INT(g->trans_b),
+                    CLGAN_INT(g->n),      CLGAN_INT(g->k),      CLGAN_INT(nt),
+                    CLGAN_INT(v.c),       CLGAN_INT(v.h),       CLGAN_INT(v.w),
+                    CLGAN_INT(v.kh),      CLGAN_INT(v.kw),      CLGAN_INT(v.stride),
+                    CLGAN_INT(v.pad),     CLGAN_INT(v.ho),      CLGAN_INT(v.wo),
+                    CLGAN_BUF(&dev->pack_b)};
   clgan_arg ma[] = {CLGAN_BUF(&dev->pack_a), CLGAN_BUF(&dev->pack_b), CLGAN_INT(g->k),
                     CLGAN_BUF(g->c),         CLGAN_INT(g->c_off),     CLGAN_INT(g->ldc),
                     CLGAN_INT(l->c.blk),     CLGAN_INT(l->c.bstride), CLGAN_INT(g->m),
                     CLGAN_INT(g->n),         CLGAN_FLOAT(g->alpha),   CLGAN_FLOAT(g->beta),
                     CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias != NULL)};
   if (!(st = clgan_launch_event(dev, pack_a, ra, 10, aa, &ev[0])) &&
-      !(st = clgan_launch_event(dev, pack_b, rb, 20, ba, &ev[1])))
+      !(st = l->b_im2col ? clgan_launch_event(dev, pack_b, rb, 16, bi, &ev[1])
+                          : clgan_launch_event(dev, pack_b, rb, 10, ba, &ev[1])))
     st = clgan_launch_event(dev, micro, rm, 14, ma, &ev[2]);
   for (int i = 0; i < 2; i++)
     if (ev[i]) clReleaseEvent(ev[i]);
