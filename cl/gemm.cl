@@ -44,51 +44,58 @@ inline int gemm_col(int blk, int bstride, int c) {
   return b * bstride + (c - b * blk);
 }
 
-/* One work-item packs MR rows of op(A) at one k, with the index arithmetic done once per
- * work-item where the layout allows (PoCL runs these as plain loops: a division per element
- * costs more than the copy). */
+/* One work-item packs one whole panel: MR rows of op(A) over all of k, written in order.
+ * Column c of a block-laid operand starts gemm_col(c) floats into row 0; the stepping below
+ * keeps the block and the place in it, so an element costs an add or two, not a division. */
 __kernel void gemm_pack_a(__global const float *a, int a_off, int lda, int blk, int bstride,
                           int trans, int m, int k, int tiles, __global float *ap) {
-  int p = get_global_id(0), t = get_global_id(1);
-  if (p >= k || t >= tiles) return;
-  __global float *out = ap + ((size_t)t * k + p) * GEMM_MR;
+  int t = get_global_id(0);
+  if (t >= tiles) return;
+  __global float *out = ap + (size_t)t * k * GEMM_MR;
+  int i0 = t * GEMM_MR, rows = min(GEMM_MR, m - i0);
   if (!trans) {
-    __global const float *col = a + a_off + gemm_col(blk, bstride, p);
-#pragma unroll
-    for (int r = 0; r < GEMM_MR; r++) {
-      int i = t * GEMM_MR + r;
-      out[r] = i < m ? col[i * lda] : 0.0f;
+    /* op(A)(i, p) = A(i, p): row i's element p at gemm_col(p) + i * lda. */
+    int bl = blk ? blk : k, blkno = 0, w = 0;
+    for (int p = 0; p < k; p++, out += GEMM_MR) {
+      __global const float *col = a + a_off + blkno * bstride + w + i0 * lda;
+      for (int r = 0; r < GEMM_MR; r++) out[r] = r < rows ? col[r * lda] : 0.0f;
+      if (++w == bl) w = 0, blkno++;
     }
   } else {
-#pragma unroll
-    for (int r = 0; r < GEMM_MR; r++) {
-      int i = t * GEMM_MR + r;
-      out[r] = i < m ? a[gemm_at(a_off, lda, blk, bstride, p, i)] : 0.0f;
+    /* op(A)(i, p) = A(p, i): row p of A, columns i0 .. i0 + MR - 1. */
+    int cb[GEMM_MR];
+    for (int r = 0; r < GEMM_MR; r++) cb[r] = gemm_col(blk, bstride, i0 + min(r, rows - 1));
+    for (int p = 0; p < k; p++, out += GEMM_MR) {
+      __global const float *row = a + a_off + p * lda;
+      for (int r = 0; r < GEMM_MR; r++) out[r] = r < rows ? row[cb[r]] : 0.0f;
     }
   }
 }
 
-/* One work-item packs 16 columns of op(B) at one k, B as stored a matrix (gemm_at). */
+/* One work-item packs one whole panel of op(B), B as stored a matrix: 16 columns over all of
+ * k, written in order. */
 __kernel void gemm_pack_b(__global const float *b, int b_off, int ldb, int blk, int bstride,
                           int trans, int n, int k, int tiles, __global float *bp) {
-  int p = get_global_id(0), t = get_global_id(1);
-  if (p >= k || t >= tiles) return;
-  __global float *out = bp + ((size_t)t * k + p) * GEMM_NR;
-  int j0 = t * GEMM_NR;
+  int t = get_global_id(0);
+  if (t >= tiles) return;
+  __global float *out = bp + (size_t)t * k * GEMM_NR;
+  int j0 = t * GEMM_NR, cols = min(GEMM_NR, n - j0);
   if (!trans) {
-    __global const float *row = b + b_off + p * ldb;
-    if (blk == 0) {
-      for (int q = 0; q < GEMM_NR; q++) out[q] = j0 + q < n ? row[j0 + q] : 0.0f;
-    } else {
-      int blkno = j0 / blk, w = j0 - blkno * blk;
-      for (int q = 0; q < GEMM_NR; q++) {
-        out[q] = j0 + q < n ? row[blkno * bstride + w] : 0.0f;
-        if (++w == blk) w = 0, blkno++;
-      }
+    /* op(B)(p, j) = B(p, j): row p, columns j0 .. j0 + 15 at gemm_col(j). */
+    int cb[GEMM_NR];
+    for (int q = 0; q < GEMM_NR; q++) cb[q] = gemm_col(blk, bstride, j0 + min(q, cols - 1));
+    for (int p = 0; p < k; p++, out += GEMM_NR) {
+      __global const float *row = b + b_off + p * ldb;
+      for (int q = 0; q < GEMM_NR; q++) out[q] = q < cols ? row[cb[q]] : 0.0f;
     }
   } else {
-    for (int q = 0; q < GEMM_NR; q++)
-      out[q] = j0 + q < n ? b[gemm_at(b_off, ldb, blk, bstride, j0 + q, p)] : 0.0f;
+    /* op(B)(p, j) = B(j, p): rows j0 .. j0 + 15, column p. */
+    int bl = blk ? blk : k, blkno = 0, w = 0;
+    for (int p = 0; p < k; p++, out += GEMM_NR) {
+      __global const float *col = b + b_off + blkno * bstride + w + j0 * ldb;
+      for (int q = 0; q < GEMM_NR; q++) out[q] = q < cols ? col[q * ldb] : 0.0f;
+      if (++w == bl) w = 0, blkno++;
+    }
   }
 }
 

@@ -192,8 +192,9 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
       (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", pack_b_name, &pack_b)) ||
       (st = clgan_kernel_get_prefixed(dev, prefix, "gemm.cl", "gemm_packed", &micro)))
     return st;
-  clgan_range ra = {.dims = 2, .global = {g->k, mt, 1}}, rb = {.dims = 2, .global = {g->k, nt, 1}};
-  if (l->b_im2col) rb = (clgan_range){.dims = 1, .global = {nt, 1, 1}, .local = {1, 1, 1}};
+  /* A work-item per panel, alone in its work-group (PoCL spreads work-groups over the cores). */
+  clgan_range ra = {.dims = 1, .global = {mt, 1, 1}, .local = {1, 1, 1}};
+  clgan_range rb = {.dims = 1, .global = {nt, 1, 1}, .local = {1, 1, 1}};
   clgan_range rm = {.dims = 2, .global = {nt, mt, 1}, .local = {1, 1, 1}};
   clgan_gemm_im2col v = l->b_im2col ? *l->b_im2col : (clgan_gemm_im2col){0};
   /* The profile counts the three launches as one "gemm", as it counts CLBlast's kernels. */
