@@ -147,7 +147,8 @@ static clgan_status col2im(clgan_device *dev, const geom *g, clgan_buffer *img,
   clgan_kernel *k = NULL;
   clgan_status st = ops_kernel_get(dev, "conv.cl", "conv_col2im", &k);
   if (st) return st;
-  return CLGAN_LAUNCH(dev, k, range_2d((size_t)g->h * g->w, (size_t)g->n * g->c), CLGAN_BUF(img),
+  clgan_range planes = {.dims = 1, .global = {(size_t)g->n * g->c, 1, 1}, .local = {1, 1, 1}};
+  return CLGAN_LAUNCH(dev, k, planes, CLGAN_BUF(img),
                       CLGAN_BUF(ws), CLGAN_INT(0), CLGAN_BUF(bias ? bias : ws),
                       CLGAN_INT(bias != NULL), CLGAN_INT(g->n), CLGAN_INT(g->c), CLGAN_INT(g->h),
                       CLGAN_INT(g->w), CLGAN_INT(g->kh), CLGAN_INT(g->kw), CLGAN_INT(g->stride),
