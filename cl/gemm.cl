@@ -148,12 +148,20 @@ __kernel void gemm_pack_b_im2col(__global const float *b, int b_off, int trans, 
   }
 }
 
-/* C = alpha A B + beta C (+ bias[i] on row i when has_bias), C laid out as gemm_at says. */
+/* C = alpha A B + beta C (+ bias[i] on row i when has_bias), C laid out as gemm_at says.
+ * Work-group w computes one tile; the tiles go in groups of `group` tile rows, and within a
+ * group column by column, so that consecutive work-groups share a B panel and cycle over the
+ * group's A panels, which the host sizes to stay in the L2 cache (PoCL runs work-groups in
+ * order of their id): B is read from memory once per group, not once per tile row. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void gemm_packed(__global const float *ap, __global const float *bp, int k, __global float *c,
                  int c_off, int ldc, int blk, int bstride, int m, int n, float alpha, float beta,
-                 __global const float *bias, int has_bias) {
-  int tj = get_global_id(0), ti = get_global_id(1);
+                 __global const float *bias, int has_bias, int mtiles, int ntiles, int group) {
+  int w = get_global_id(0);
+  if (w >= mtiles * ntiles) return;
+  int g0 = w / (group * ntiles), in = w - g0 * group * ntiles;
+  int rows = min(group, mtiles - g0 * group);
+  int tj = in / rows, ti = g0 * group + (in - (in / rows) * rows);
   const __global float *pa = ap + (size_t)ti * GEMM_MR * k;
   const __global float *pb = bp + (size_t)tj * GEMM_NR * k;
   float16 acc[GEMM_MR];

@@ -195,7 +195,11 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
   /* A work-item per panel, alone in its work-group (PoCL spreads work-groups over the cores). */
   clgan_range ra = {.dims = 1, .global = {mt, 1, 1}, .local = {1, 1, 1}};
   clgan_range rb = {.dims = 1, .global = {nt, 1, 1}, .local = {1, 1, 1}};
-  clgan_range rm = {.dims = 2, .global = {nt, mt, 1}, .local = {1, 1, 1}};
+  clgan_range rm = {.dims = 1, .global = {nt * mt, 1, 1}, .local = {1, 1, 1}};
+  /* Tile rows per group: their A panels (MR x k floats each) within about 512 KiB. */
+  size_t group = (512u << 10) / (mr * (g->k ? g->k : 1) * sizeof(float));
+  if (group < 1) group = 1;
+  if (group > mt) group = mt;
   clgan_gemm_im2col v = l->b_im2col ? *l->b_im2col : (clgan_gemm_im2col){0};
   /* The profile counts the three launches as one "gemm", as it counts CLBlast's kernels. */
   cl_event mark = profile_mark(dev), ev[3] = {NULL, NULL, NULL};
@@ -217,11 +221,12 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
                     CLGAN_BUF(g->c),         CLGAN_INT(g->c_off),     CLGAN_INT(g->ldc),
                     CLGAN_INT(l->c.blk),     CLGAN_INT(l->c.bstride), CLGAN_INT(g->m),
                     CLGAN_INT(g->n),         CLGAN_FLOAT(g->alpha),   CLGAN_FLOAT(g->beta),
-                    CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias != NULL)};
+                    CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias != NULL),
+                    CLGAN_INT(mt),           CLGAN_INT(nt),           CLGAN_INT(group)};
   if (!(st = clgan_launch_event(dev, pack_a, ra, 10, aa, &ev[0])) &&
       !(st = l->b_im2col ? clgan_launch_event(dev, pack_b, rb, 16, bi, &ev[1])
                           : clgan_launch_event(dev, pack_b, rb, 10, ba, &ev[1])))
-    st = clgan_launch_event(dev, micro, rm, 14, ma, &ev[2]);
+    st = clgan_launch_event(dev, micro, rm, 17, ma, &ev[2]);
   for (int i = 0; i < 2; i++)
     if (ev[i]) clReleaseEvent(ev[i]);
   if (st) {
