@@ -1,4 +1,5 @@
-/* clgan gemm-check: a quick proof that the device and CLBlast work — GEMMs of the shapes
+/* clgan gemm-check: a quick proof that the device and its GEMM code (CLBlast, or clgan's packed
+ * kernels on a CPU) work — GEMMs of the shapes
  * training uses, in every transpose combination, against the C reference, with their speed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@ int cmd_gemm_check(int argc, char **argv) {
       {"reps", "N", CLI_INT, &reps, "timed repetitions per shape", NULL},
   };
   int rc = cli_parse("gemm-check", "Runs GEMMs of the MLP GAN's shapes on the device through "
-                     "CLBlast, checks each against\na C reference and prints its GFLOPS.",
+                     "its GEMM code (CLBlast,\nor clgan's packed kernels on a CPU device; "
+                     "$CLGAN_GEMM chooses), checks each against a C\nreference and prints its "
+                     "GFLOPS.",
                      opts, 2, argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
   if (reps < 1) {
@@ -30,8 +33,10 @@ int cmd_gemm_check(int argc, char **argv) {
   clgan_status st = cli_open_device(sel, 0, &dev);
   if (st != CLGAN_OK) return cli_exit_code(st);
   const clgan_device_info *info = clgan_device_get_info(dev);
-  printf("device %d (%d:%d): %s [%s]\n", info->index, info->platform, info->device, info->name,
-         info->platform_name);
+  char gemm[160];
+  clgan_gemm_describe(clgan_device_gemm(dev), info, gemm, sizeof gemm);
+  printf("device %d (%d:%d): %s [%s]\nGEMM: %s\n", info->index, info->platform, info->device,
+         info->name, info->platform_name, gemm);
 
   /* (m, n, k, trans_a, trans_b): the forward, input-gradient and weight-gradient products of a
    * 128-sample batch through the mlp GAN's 784x256 layer. */

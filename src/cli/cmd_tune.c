@@ -112,8 +112,12 @@ static int wants_search(const char *sel, const char *path, double budget);
 static int child_main(tune_run *run) {
   if (run->if_untuned && !wants_search(run->sel, run->path, run->budget)) return 0;
   /* Untuned: "before" is CLBlast's default, and no stored set can break the search's program. */
+  /* The search is of CLBlast's parameters, on the products a step makes when CLBlast computes
+   * them (the packed path's transposes and in-place layouts differ). */
   clgan_device_cfg dcfg = {.selector = run->sel, .no_tuning = 1};
   clgan_device_cfg_from_env(&dcfg);
+  clgan_gemm_kind own = dcfg.gemm;
+  dcfg.gemm = CLGAN_GEMM_CLBLAST;
   clgan_device *dev = NULL;
   clgan_status st = clgan_device_open(&dev, &dcfg);
   if (st != CLGAN_OK) return cli_exit_code(st);
@@ -122,6 +126,10 @@ static int child_main(tune_run *run) {
   clgan_device_tuning_key(dev, key, sizeof key);
   printf("tuning device %d (%d:%d): %s [%s], budget %.0f s\n", info->index, info->platform,
          info->device, info->name, info->platform_name, run->budget);
+  dcfg.gemm = own;
+  if (clgan_gemm_choose(info, &dcfg) == CLGAN_GEMM_PACKED)
+    printf("note: this device's GEMMs run on clgan's packed kernels; CLBlast's sets found here "
+           "apply with CLGAN_GEMM=clblast\n");
   fflush(stdout);
 
   /* The GEMMs of one training step of --model's preset, weighted by their calls. */
