@@ -149,30 +149,46 @@ __kernel void gemm_pack_b_im2col(__global const float *b, int b_off, int trans, 
 }
 
 /* C = alpha A B + beta C (+ bias[i] on row i when has_bias), C laid out as gemm_at says.
+ * A comes from its packed panels (a_direct 0: a is the panel buffer) or, when it is a plain
+ * matrix, straight from a (a_direct 1, rows past m read row m - 1 and are not stored); B
+ * likewise from its panels or, plain, untransposed and a whole number of 16-column panels
+ * wide, straight from b: packing pays for the large products it makes cache-friendly, not for
+ * the small ones, where its launch and pass cost as much as the product.
  * Work-group w computes one tile; the tiles go in groups of `group` tile rows, and within a
  * group column by column, so that consecutive work-groups share a B panel and cycle over the
  * group's A panels, which the host sizes to stay in the L2 cache (PoCL runs work-groups in
  * order of their id): B is read from memory once per group, not once per tile row. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void gemm_packed(__global const float *ap, __global const float *bp, int k, __global float *c,
-                 int c_off, int ldc, int blk, int bstride, int m, int n, float alpha, float beta,
-                 __global const float *bias, int has_bias, int mtiles, int ntiles, int group) {
+void gemm_packed(__global const float *a, int a_direct, int a_off, int lda, int trans_a,
+                 __global const float *b, int b_direct, int b_off, int ldb, int k,
+                 __global float *c, int c_off, int ldc, int blk, int bstride, int m, int n,
+                 float alpha, float beta, __global const float *bias, int has_bias, int mtiles,
+                 int ntiles, int group) {
   int w = get_global_id(0);
   if (w >= mtiles * ntiles) return;
   int g0 = w / (group * ntiles), in = w - g0 * group * ntiles;
   int rows = min(group, mtiles - g0 * group);
   int tj = in / rows, ti = g0 * group + (in - (in / rows) * rows);
-  const __global float *pa = ap + (size_t)ti * GEMM_MR * k;
-  const __global float *pb = bp + (size_t)tj * GEMM_NR * k;
+  int i0 = ti * GEMM_MR, j0 = tj * GEMM_NR, cols = min(GEMM_NR, n - j0);
+  /* Element (i0 + r, p) of op(A) is a[abase + min(r, last) * rstep + p * kstep]. */
+  int last = min(GEMM_MR, m - i0) - 1;
+  size_t abase = a_direct ? (size_t)a_off + (size_t)i0 * (trans_a ? 1 : lda) : (size_t)ti * GEMM_MR * k;
+  int rstep = a_direct ? (trans_a ? 1 : lda) : 1, kstep = a_direct ? (trans_a ? lda : 1) : GEMM_MR;
+  if (!a_direct) last = GEMM_MR - 1;
+  size_t bbase = b_direct ? (size_t)b_off + j0 : (size_t)tj * GEMM_NR * k;
+  int bstep = b_direct ? ldb : GEMM_NR;
+  __global const float *ar[GEMM_MR];
+#pragma unroll
+  for (int r = 0; r < GEMM_MR; r++) ar[r] = a + abase + (size_t)min(r, last) * rstep;
+  __global const float *pb = b + bbase;
   float16 acc[GEMM_MR];
 #pragma unroll
   for (int r = 0; r < GEMM_MR; r++) acc[r] = (float16)(0.0f);
   for (int p = 0; p < k; p++) {
-    float16 bv = vload16(p, pb);
+    float16 bv = vload16(0, pb + (size_t)p * bstep);
 #pragma unroll
-    for (int r = 0; r < GEMM_MR; r++) acc[r] = fma((float16)(pa[p * GEMM_MR + r]), bv, acc[r]);
+    for (int r = 0; r < GEMM_MR; r++) acc[r] = fma((float16)(ar[r][p * kstep]), bv, acc[r]);
   }
-  int i0 = ti * GEMM_MR, j0 = tj * GEMM_NR, cols = min(GEMM_NR, n - j0);
   int cb[GEMM_NR];
   for (int q = 0; q < cols; q++) cb[q] = gemm_col(blk, bstride, j0 + q);
 #pragma unroll

@@ -54,10 +54,13 @@ static void test_error_ratio(void) {
 int main(void) {
   test_error_ratio();
   clgan_device *dev = NULL;
-  const clgan_device_cfg paths[] = {{.gemm = CLGAN_GEMM_CLBLAST, .profile = 1},
-                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 12, .profile = 1},
-                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 6, .profile = 1}};
-  for (int p = 0; p < 3; p++) {
+  /* The packed path reads plain operands in place unless gemm_pack_all packs them. */
+  const clgan_device_cfg paths[] = {
+      {.gemm = CLGAN_GEMM_CLBLAST, .profile = 1},
+      {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 12, .profile = 1},
+      {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 6, .profile = 1},
+      {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 12, .gemm_pack_all = 1, .profile = 1}};
+  for (int p = 0; p < 4; p++) {
     dev = test_open_device_cfg(paths[p]);
     CHECK(clgan_device_gemm(dev) == paths[p].gemm, "GEMM path %s", clgan_gemm_kind_name(paths[p].gemm));
     /* Training shapes of the mlp GAN, and one of dcgan's (G's first transposed convolution). */

@@ -188,7 +188,8 @@ int main(void) {
    * the tensors in place (clgan_gemm_ex's layouts; with both tile heights). */
   const clgan_device_cfg paths[] = {{.gemm = CLGAN_GEMM_CLBLAST},
                                     {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 12},
-                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 6}};
+                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_mr = 6},
+                                    {.gemm = CLGAN_GEMM_PACKED, .gemm_pack_all = 1}};
   for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
     clgan_device *dev = test_open_device_cfg(paths[p]);
     /* Small odd shapes. */

@@ -207,6 +207,8 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
   const char *splitk = getenv("CLGAN_SPLITK");
   if (splitk && *splitk && strcmp(splitk, "0") != 0) cfg->splitk = 1;
+  const char *pack_all = getenv("CLGAN_GEMM_PACK_ALL");
+  if (pack_all && *pack_all && strcmp(pack_all, "0") != 0) cfg->gemm_pack_all = 1;
   const char *gemm = getenv("CLGAN_GEMM");
   if (cfg->gemm == CLGAN_GEMM_AUTO && gemm && *gemm) {
     cfg->gemm = CLGAN_GEMM_INVALID;
@@ -283,6 +285,7 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
   dev->profile = cfg.profile;
   dev->splitk = cfg.splitk;
   dev->gemm = clgan_gemm_choose(&dev->info, &cfg);
+  dev->gemm_pack_all = cfg.gemm_pack_all;
   if (dev->gemm == CLGAN_GEMM_INVALID) {
     clgan_error("%s: $CLGAN_GEMM='%s': expected auto, clblast or packed",
                 clgan_status_message(CLGAN_INVALID_ARGUMENT), getenv("CLGAN_GEMM") ? getenv("CLGAN_GEMM") : "");

@@ -174,7 +174,13 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
                                 const clgan_gemm_layout *l) {
   size_t mr = (size_t)dev->gemm_mr, nr = 16;
   size_t mt = (g->m + mr - 1) / mr, nt = (g->n + nr - 1) / nr;
-  size_t a_bytes = mt * mr * g->k * sizeof(float), b_bytes = nt * nr * g->k * sizeof(float);
+  /* Plain operands are read in place (see gemm_packed in cl/gemm.cl): A always, B when
+   * untransposed and a whole number of panels wide. $CLGAN_GEMM_PACK_ALL packs both anyway. */
+  int a_direct = l->a.blk == 0 && !dev->gemm_pack_all;
+  int b_direct = l->b.blk == 0 && !l->b_im2col && !g->trans_b && g->n % nr == 0 &&
+                 !dev->gemm_pack_all;
+  size_t a_bytes = a_direct ? 0 : mt * mr * g->k * sizeof(float);
+  size_t b_bytes = b_direct ? 0 : nt * nr * g->k * sizeof(float);
   clgan_status st;
   if (dev->pack_a.bytes < a_bytes) {
     clgan_buffer_free(&dev->pack_a); /* enqueued commands keep the old one alive */
@@ -217,16 +223,20 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
                     CLGAN_INT(v.kh),      CLGAN_INT(v.kw),      CLGAN_INT(v.stride),
                     CLGAN_INT(v.pad),     CLGAN_INT(v.ho),      CLGAN_INT(v.wo),
                     CLGAN_BUF(&dev->pack_b)};
-  clgan_arg ma[] = {CLGAN_BUF(&dev->pack_a), CLGAN_BUF(&dev->pack_b), CLGAN_INT(g->k),
+  clgan_arg ma[] = {CLGAN_BUF(a_direct ? g->a : &dev->pack_a), CLGAN_INT(a_direct),
+                    CLGAN_INT(g->a_off),     CLGAN_INT(g->lda),       CLGAN_INT(g->trans_a),
+                    CLGAN_BUF(b_direct ? g->b : &dev->pack_b), CLGAN_INT(b_direct),
+                    CLGAN_INT(g->b_off),     CLGAN_INT(g->ldb),       CLGAN_INT(g->k),
                     CLGAN_BUF(g->c),         CLGAN_INT(g->c_off),     CLGAN_INT(g->ldc),
                     CLGAN_INT(l->c.blk),     CLGAN_INT(l->c.bstride), CLGAN_INT(g->m),
                     CLGAN_INT(g->n),         CLGAN_FLOAT(g->alpha),   CLGAN_FLOAT(g->beta),
                     CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias != NULL),
                     CLGAN_INT(mt),           CLGAN_INT(nt),           CLGAN_INT(group)};
-  if (!(st = clgan_launch_event(dev, pack_a, ra, 10, aa, &ev[0])) &&
-      !(st = l->b_im2col ? clgan_launch_event(dev, pack_b, rb, 16, bi, &ev[1])
-                          : clgan_launch_event(dev, pack_b, rb, 10, ba, &ev[1])))
-    st = clgan_launch_event(dev, micro, rm, 17, ma, &ev[2]);
+  if (!a_direct) st = clgan_launch_event(dev, pack_a, ra, 10, aa, &ev[0]);
+  if (!st && !b_direct)
+    st = l->b_im2col ? clgan_launch_event(dev, pack_b, rb, 16, bi, &ev[1])
+                     : clgan_launch_event(dev, pack_b, rb, 10, ba, &ev[1]);
+  if (!st) st = clgan_launch_event(dev, micro, rm, 24, ma, &ev[2]);
   for (int i = 0; i < 2; i++)
     if (ev[i]) clReleaseEvent(ev[i]);
   if (st) {
