@@ -94,9 +94,11 @@ __kernel void conv_bias_backward(__global float *db, __global const float *dy, i
                                  int p, int accumulate, __local float *scratch) {
   int ch = get_group_id(0), l = get_local_id(0), size = get_local_size(0);
   float s = 0.0f;
+  /* q = n * p + pos, stepped by size without a division per element. */
+  int n = l / p, pos = l - (l / p) * p;
   for (int q = l; q < n_img * p; q += size) {
-    int n = q / p;
-    s += dy[(n * c + ch) * p + (q - n * p)];
+    s += dy[(n * c + ch) * p + pos];
+    for (pos += size; pos >= p; pos -= p) n++;
   }
   s = clgan_tree_sum(scratch, s);
   if (l == 0) db[ch] = accumulate ? db[ch] + s : s;
