@@ -148,7 +148,8 @@ __kernel void gemm_pack_b_im2col(__global const float *b, int b_off, int trans, 
   }
 }
 
-/* C = alpha A B + beta C (+ bias[i] on row i when has_bias), C laid out as gemm_at says.
+/* C = alpha A B + beta C, plus bias[i] on row i (has_bias 1) or bias[j] on column j
+ * (has_bias 2), C laid out as gemm_at says.
  * A comes from its packed panels (a_direct 0: a is the panel buffer) or, when it is a plain
  * matrix, straight from a (a_direct 1, rows past m read row m - 1 and are not stored); B
  * likewise from its panels or, plain, untransposed and a whole number of 16-column panels
@@ -197,11 +198,11 @@ void gemm_packed(__global const float *a, int a_direct, int a_off, int lda, int 
     if (i >= m) break;
     float row[GEMM_NR];
     vstore16(acc[r], 0, row);
-    float add = has_bias ? bias[i] : 0.0f;
+    float add = has_bias == 1 ? bias[i] : 0.0f;
     __global float *out = c + c_off + (size_t)i * ldc;
     for (int q = 0; q < cols; q++) {
       float v = beta != 0.0f ? alpha * row[q] + beta * out[cb[q]] : alpha * row[q];
-      out[cb[q]] = has_bias ? v + add : v;
+      out[cb[q]] = has_bias == 1 ? v + add : has_bias == 2 ? v + bias[j0 + q] : v;
     }
   }
 }

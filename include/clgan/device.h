@@ -309,7 +309,8 @@ clgan_status clgan_gemm(clgan_device *dev, const clgan_gemm_args *g);
  *   bstride O*P.
  * - im2col: B as stored is col() of the image (N, C, H, W) at b_off of g->b, a
  *   (C*KH*KW) x (N*HO*WO) matrix, each entry read from the image (0 in the padding).
- * - bias: bias[i] is added to row i of C after alpha and beta. */
+ * - bias: bias[i] is added to row i of C after alpha and beta (bias_columns: bias[j] to
+ *   column j, a dense layer's bias). */
 typedef struct {
   int blk;        /* columns per block; 0 = plain row-major */
   size_t bstride; /* floats from one block's start to the next */
@@ -323,6 +324,7 @@ typedef struct {
   clgan_gemm_blocks a, b, c;
   const clgan_gemm_im2col *b_im2col; /* NULL: B is a matrix (with b's blocks) */
   const clgan_buffer *bias;          /* NULL: none */
+  int bias_columns;                  /* bias[j] on column j instead of bias[i] on row i */
 } clgan_gemm_layout;
 
 /* clgan_gemm with the layouts above (NULL: plain). Only the packed path has them:

@@ -144,7 +144,7 @@ static size_t operand_end(int trans, size_t rows, size_t cols, size_t off, size_
   return off + last * bl.bstride + (r - 1) * ld + width;
 }
 
-static const clgan_gemm_layout plain_layout = {{0, 0}, {0, 0}, {0, 0}, NULL, NULL};
+static const clgan_gemm_layout plain_layout = {{0, 0}, {0, 0}, {0, 0}, NULL, NULL, 0};
 
 /* Whether the operands fit their buffers (an im2col B: its image; C with room for bias). */
 static int packed_fits(const clgan_gemm_args *g, const clgan_gemm_layout *l) {
@@ -163,7 +163,7 @@ static int packed_fits(const clgan_gemm_args *g, const clgan_gemm_layout *l) {
   } else {
     eb = operand_end(g->trans_b, g->k, g->n, g->b_off, g->ldb, l->b);
   }
-  if (l->bias && l->bias->bytes < g->m * sizeof(float)) return 0;
+  if (l->bias && l->bias->bytes < (l->bias_columns ? g->n : g->m) * sizeof(float)) return 0;
   return ea && eb && ec && ea <= fa && eb <= fb && ec <= fc;
 }
 
@@ -230,7 +230,7 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
                     CLGAN_BUF(g->c),         CLGAN_INT(g->c_off),     CLGAN_INT(g->ldc),
                     CLGAN_INT(l->c.blk),     CLGAN_INT(l->c.bstride), CLGAN_INT(g->m),
                     CLGAN_INT(g->n),         CLGAN_FLOAT(g->alpha),   CLGAN_FLOAT(g->beta),
-                    CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias != NULL),
+                    CLGAN_BUF(l->bias ? l->bias : g->c), CLGAN_INT(l->bias ? 1 + (l->bias_columns != 0) : 0),
                     CLGAN_INT(mt),           CLGAN_INT(nt),           CLGAN_INT(group)};
   if (!a_direct) st = clgan_launch_event(dev, pack_a, ra, 10, aa, &ev[0]);
   if (!st && !b_direct)

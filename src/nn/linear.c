@@ -49,21 +49,23 @@ static void linear_init(const clgan_layer *l, const clgan_layer_init_cfg *cfg, f
 }
 
 /* y = x W^T + b. CLBlast on PoCL ran B-transposed products slower than a transposed copy and
- * an NN product; clgan's packed kernels transpose while packing, so they take W as it is. */
+ * an NN product; clgan's packed kernels transpose while packing, so they take W as it is, and
+ * add b as they store y. */
 static clgan_status linear_forward(clgan_net *net, clgan_layer *l, const clgan_buffer *x,
                                    int batch, int train) {
   (void)train;
   clgan_gemm_args g = {.m = (size_t)batch, .n = (size_t)l->out, .k = (size_t)l->in,
                        .alpha = 1.0f, .beta = 0.0f, .a = x, .lda = (size_t)l->in, .b = &l->wt,
                        .ldb = (size_t)l->out, .c = &l->y, .ldc = (size_t)l->out};
-  clgan_status st = CLGAN_OK;
   if (clgan_device_gemm(net->dev) == CLGAN_GEMM_PACKED) {
+    /* The bias is added as C is stored: no pass of its own. */
     g.trans_b = 1;
     g.b = clgan_layer_weight(l);
     g.ldb = (size_t)l->in;
-  } else {
-    st = clgan_transpose(net->dev, &l->wt, clgan_layer_weight(l), l->out, l->in);
+    clgan_gemm_layout with_bias = {.bias = &l->b, .bias_columns = 1};
+    return clgan_gemm_ex(net->dev, &g, &with_bias);
   }
+  clgan_status st = clgan_transpose(net->dev, &l->wt, clgan_layer_weight(l), l->out, l->in);
   if (st == CLGAN_OK) st = clgan_matmul(net->dev, &g);
   if (st != CLGAN_OK) return st;
   return clgan_bias_forward(net->dev, &l->y, &l->b, batch, l->out);
