@@ -190,6 +190,22 @@ void gemm_packed(__global const float *a, int a_direct, int a_off, int lda, int 
 #pragma unroll
     for (int r = 0; r < GEMM_MR; r++) acc[r] = fma((float16)(ar[r][p * kstep]), bv, acc[r]);
   }
+  if (blk == 0 && cols == GEMM_NR) {
+    /* A whole tile of a plain C: one vector store a row (the element loop below cost as much
+     * as the products when k is a batch of 64). */
+    float16 bc = has_bias == 2 ? vload16(0, bias + j0) : (float16)(0.0f);
+#pragma unroll
+    for (int r = 0; r < GEMM_MR; r++) {
+      int i = i0 + r;
+      if (i >= m) break;
+      __global float *out = c + c_off + (size_t)i * ldc + j0;
+      float16 v = beta != 0.0f ? alpha * acc[r] + beta * vload16(0, out) : alpha * acc[r];
+      if (has_bias == 1) v += (float16)(bias[i]);
+      else if (has_bias == 2) v += bc;
+      vstore16(v, 0, out);
+    }
+    return;
+  }
   int cb[GEMM_NR];
   for (int q = 0; q < cols; q++) cb[q] = gemm_col(blk, bstride, j0 + q);
 #pragma unroll
