@@ -35,14 +35,18 @@ __kernel void rand_normal(__global float *out, int n, float mean, float stddev, 
   int b = get_global_id(0);
   if (b > (n - 1) / 4) return;
   uint4 w = block(b, seed_lo, seed_hi, step_lo, step_hi, stream);
-  uint words[4] = {w.x, w.y, w.z, w.w};
-  for (int p = 0; p < 2; p++) {
-    float r = sqrt(-2.0f * log(to_unit(words[2 * p])));
-    float theta = 6.28318530717958647692f * to_unit(words[2 * p + 1]);
-    float z[2] = {r * cos(theta), r * sin(theta)};
-    for (int k = 0; k < 2 && 2 * p + k < n - 4 * b; k++) {
-      float t = stddev * z[k];
-      out[4 * b + 2 * p + k] = mean + t;
-    }
+  /* Straight-line Box-Muller on both pairs, the stores guarded only at the end of out: PoCL
+   * vectorises this across work-items (a loop with the guard inside ran the math scalar). */
+  float r0 = sqrt(-2.0f * log(to_unit(w.x))), t0 = 6.28318530717958647692f * to_unit(w.y);
+  float r1 = sqrt(-2.0f * log(to_unit(w.z))), t1 = 6.28318530717958647692f * to_unit(w.w);
+  float4 z = (float4)(r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1));
+  float4 v = mean + stddev * z;
+  int left = n - 4 * b;
+  if (left >= 4) {
+    vstore4(v, b, out);
+  } else {
+    out[4 * b] = v.x;
+    if (left > 1) out[4 * b + 1] = v.y;
+    if (left > 2) out[4 * b + 2] = v.z;
   }
 }
