@@ -117,7 +117,8 @@ typedef struct {
   const char *tuning_class;
   const char *tuning_file; /* the tuning cache; NULL = clgan_tuning_default_path */
   clgan_gemm_kind gemm;    /* who computes GEMMs; AUTO = by device type */
-  int gemm_mr;             /* the packed kernels' tile height, 6 or 12; 0 = by the device */
+  int gemm_mr;             /* the packed kernels' tile height, 6 or 12; 0 = by the device
+                              ($CLGAN_GEMM_MR) */
   int gemm_pack_all;       /* the packed path packs plain operands too, rather than reading
                               them in place ($CLGAN_GEMM_PACK_ALL; for tests and A/B) */
 } clgan_device_cfg;

@@ -207,6 +207,8 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
   const char *splitk = getenv("CLGAN_SPLITK");
   if (splitk && *splitk && strcmp(splitk, "0") != 0) cfg->splitk = 1;
+  const char *mr = getenv("CLGAN_GEMM_MR");
+  if (!cfg->gemm_mr && mr && *mr) cfg->gemm_mr = atoi(mr);
   const char *pack_all = getenv("CLGAN_GEMM_PACK_ALL");
   if (pack_all && *pack_all && strcmp(pack_all, "0") != 0) cfg->gemm_pack_all = 1;
   const char *gemm = getenv("CLGAN_GEMM");

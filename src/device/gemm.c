@@ -190,6 +190,7 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
     clgan_buffer_free(&dev->pack_b);
     if ((st = clgan_buffer_alloc(dev, &dev->pack_b, b_bytes))) return st;
   }
+  /* 16-row tiles measured slower than 12 on dcgan and mlp-bn (bench/RESULTS.md). */
   static const char *const prefixes[] = {"#define GEMM_MR 6\n", "#define GEMM_MR 12\n"};
   const char *prefix = prefixes[dev->gemm_mr == 12];
   clgan_kernel *pack_a = NULL, *pack_b = NULL, *micro = NULL;
