@@ -151,7 +151,7 @@ __kernel void gemm_pack_b_im2col(__global const float *b, int b_off, int trans, 
 /* C = alpha A B + beta C, plus bias[i] on row i (has_bias 1) or bias[j] on column j
  * (has_bias 2), C laid out as gemm_at says.
  * A comes from its packed panels (a_direct 0: a is the panel buffer) or, when it is a plain
- * matrix, straight from a (a_direct 1, rows past m read row m - 1 and are not stored); B
+ * transposed matrix MR divides the rows of, straight from a (a_direct 1); B
  * likewise from its panels or, plain, untransposed and a whole number of 16-column panels
  * wide, straight from b: packing pays for the large products it makes cache-friendly, not for
  * the small ones, where its launch and pass cost as much as the product.
@@ -171,24 +171,21 @@ void gemm_packed(__global const float *a, int a_direct, int a_off, int lda, int 
   int rows = min(group, mtiles - g0 * group);
   int tj = in / rows, ti = g0 * group + (in - (in / rows) * rows);
   int i0 = ti * GEMM_MR, j0 = tj * GEMM_NR, cols = min(GEMM_NR, n - j0);
-  /* Element (i0 + r, p) of op(A) is a[abase + min(r, last) * rstep + p * kstep]. */
-  int last = min(GEMM_MR, m - i0) - 1;
-  size_t abase = a_direct ? (size_t)a_off + (size_t)i0 * (trans_a ? 1 : lda) : (size_t)ti * GEMM_MR * k;
-  int rstep = a_direct ? (trans_a ? 1 : lda) : 1, kstep = a_direct ? (trans_a ? lda : 1) : GEMM_MR;
-  if (!a_direct) last = GEMM_MR - 1;
-  size_t bbase = b_direct ? (size_t)b_off + j0 : (size_t)tj * GEMM_NR * k;
+  /* Element (i0 + r, p) of op(A) is pa[p * kstep + r]: a panel (kstep MR), or with a_direct
+   * a transposed A read in place (kstep lda; the host asks for it only when MR divides m). One
+   * pointer and constant offsets: twelve row pointers spilled out of the registers. */
+  (void)trans_a;
+  __global const float *pa = a + (a_direct ? (size_t)a_off + i0 : (size_t)ti * GEMM_MR * k);
+  int kstep = a_direct ? lda : GEMM_MR;
+  __global const float *pb = b + (b_direct ? (size_t)b_off + j0 : (size_t)tj * GEMM_NR * k);
   int bstep = b_direct ? ldb : GEMM_NR;
-  __global const float *ar[GEMM_MR];
-#pragma unroll
-  for (int r = 0; r < GEMM_MR; r++) ar[r] = a + abase + (size_t)min(r, last) * rstep;
-  __global const float *pb = b + bbase;
   float16 acc[GEMM_MR];
 #pragma unroll
   for (int r = 0; r < GEMM_MR; r++) acc[r] = (float16)(0.0f);
-  for (int p = 0; p < k; p++) {
-    float16 bv = vload16(0, pb + (size_t)p * bstep);
+  for (int p = 0; p < k; p++, pa += kstep, pb += bstep) {
+    float16 bv = vload16(0, pb);
 #pragma unroll
-    for (int r = 0; r < GEMM_MR; r++) acc[r] = fma((float16)(ar[r][p * kstep]), bv, acc[r]);
+    for (int r = 0; r < GEMM_MR; r++) acc[r] = fma((float16)(pa[r]), bv, acc[r]);
   }
   if (blk == 0 && cols == GEMM_NR) {
     /* A whole tile of a plain C: one vector store a row (the element loop below cost as much

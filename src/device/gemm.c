@@ -174,9 +174,10 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
                                 const clgan_gemm_layout *l) {
   size_t mr = (size_t)dev->gemm_mr, nr = 16;
   size_t mt = (g->m + mr - 1) / mr, nt = (g->n + nr - 1) / nr;
-  /* Plain operands are read in place (see gemm_packed in cl/gemm.cl): A always, B when
-   * untransposed and a whole number of panels wide. $CLGAN_GEMM_PACK_ALL packs both anyway. */
-  int a_direct = l->a.blk == 0 && !dev->gemm_pack_all;
+  /* Plain operands are read in place (see gemm_packed in cl/gemm.cl): A when transposed and
+   * whole tiles high, B when untransposed and whole panels wide. $CLGAN_GEMM_PACK_ALL packs both
+   * anyway. */
+  int a_direct = l->a.blk == 0 && g->trans_a && g->m % mr == 0 && !dev->gemm_pack_all;
   int b_direct = l->b.blk == 0 && !l->b_im2col && !g->trans_b && g->n % nr == 0 &&
                  !dev->gemm_pack_all;
   size_t a_bytes = a_direct ? 0 : mt * mr * g->k * sizeof(float);
