@@ -79,11 +79,16 @@ int main(void) {
     for (int t = 0; t < 4; t++)
       run_case(dev, (size_t)irand(1, 40), 16 * (size_t)irand(1, 4), (size_t)irand(1, 70), t & 1, 0,
                (size_t)irand(1, 5), (size_t)irand(1, 9), 1.0f, t & 2 ? 0.5f : 0.0f);
+    /* A read in place on the packed path: transposed, rows a multiple of 12 (and so of 6), with
+     * offsets, padding, both B layouts. */
+    for (int t = 0; t < 4; t++)
+      run_case(dev, 12 * (size_t)irand(1, 5), (size_t)irand(1, 50), (size_t)irand(1, 70), 1, t & 1,
+               (size_t)irand(1, 5), (size_t)irand(1, 9), 1.0f, t & 2 ? 0.5f : 0.0f);
     /* Each GEMM is one "gemm" in the profile whichever path ran it; that the path asked for is
      * the one that ran shows in a path-specific place: the packed panels exist, or not. */
     int np = 0;
     long calls = test_profile_take(dev, "gemm", &np).calls;
-    CHECK(calls == 24, "%s: %ld GEMMs profiled (24)", clgan_gemm_kind_name(paths[p].gemm), calls);
+    CHECK(calls == 28, "%s: %ld GEMMs profiled (28)", clgan_gemm_kind_name(paths[p].gemm), calls);
     CHECK((clgan_gemm_packed_bytes(dev) > 0) == (paths[p].gemm == CLGAN_GEMM_PACKED),
           "%s: packed panels of %zu bytes", clgan_gemm_kind_name(paths[p].gemm),
           clgan_gemm_packed_bytes(dev));
