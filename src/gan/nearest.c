@@ -9,10 +9,13 @@
 
 #include "clgan/gan.h"
 
-/* Values summed in float before the running sum takes them in double: float inner sums
- * vectorise, and a block of 256 terms of at most 4 keeps 1e-5 relative however large the
- * image (64x64 RGB is 12,288 terms). */
-enum { BLOCK = 256 };
+/* Values summed in float before the running sum takes them in double: a block of 256 terms
+ * of at most 4 keeps 1e-5 relative however large the image (64x64 RGB is 12,288 terms). Within
+ * a block, LANES independent float sums let the compiler vectorise without fast-math (a single
+ * running sum may not be reordered). clgan sample --nearest with 64 samples (128 queries with
+ * the scale's) against 50,000 images of 3x32x32 from a .npy: 33.6 s wall with one sum, 12.0 s
+ * with 8 (same figures and grid; 2 shared cores, load 5, sampling alone 0.8 s). */
+enum { BLOCK = 256, LANES = 8 };
 
 void clgan_nearest_images(const float *queries, int nq, const clgan_dataset *set,
                           const int *skip, int *index, float *dist) {
@@ -26,13 +29,20 @@ void clgan_nearest_images(const float *queries, int nq, const clgan_dataset *set
       const uint8_t *y = set->images + (size_t)i * dim;
       double d = 0.0;
       for (size_t p0 = 0; p0 < dim; p0 += BLOCK) {
-        size_t end = p0 + BLOCK < dim ? p0 + BLOCK : dim;
-        float s = 0.0f;
-        for (size_t p = p0; p < end; p++) {
+        size_t end = p0 + BLOCK < dim ? p0 + BLOCK : dim, p = p0;
+        float s[LANES] = {0};
+        for (; p + LANES <= end; p += LANES)
+          for (int k = 0; k < LANES; k++) {
+            float e = x[p + k] - clgan_pixel_to_unit(y[p + k]);
+            s[k] += e * e;
+          }
+        for (; p < end; p++) {
           float e = x[p] - clgan_pixel_to_unit(y[p]);
-          s += e * e;
+          s[0] += e * e;
         }
-        d += s;
+        float sum = 0.0f;
+        for (int k = 0; k < LANES; k++) sum += s[k];
+        d += sum;
       }
       if (d < best) { /* strict: the lowest index wins a tie */
         best = d;
