@@ -77,6 +77,129 @@ expect "sample a folder of PNGs" 0 "3 images" -- \
   "$clgan" sample --checkpoint "$run/checkpoint.safetensors" --count 3 --out "$tmp/many/"
 [ -f "$tmp/many/000002.png" ] && rgb "$tmp/many/000000.png" && ok "one RGB PNG per image" ||
   fail "no folder of PNGs"
+# --nearest in colour: each sample beside its nearest training image over all three channels, in
+# an RGB grid, the data read as clgan train reads it. On a .npy of 32x32 RGB images (no resizing,
+# so every grid tile can be checked exactly): each neighbour tile is the image nearest to the
+# sample's raw floats over all 3,072 values, found again here. A folder and a .npy have no test
+# split: training images are measured against the others; CIFAR-10 has test_batch.bin.
+python3 - "$tmp" <<'PY' || { echo "FAIL: cannot write the nearest fixtures"; exit 1; }
+import os, random, struct, sys
+root = sys.argv[1]
+random.seed(2)
+def image():  # (H, W, C) bytes: a colour gradient with a disc of another colour
+    a, b = [random.randint(0, 255) for _ in range(3)], [random.randint(0, 255) for _ in range(3)]
+    cx, cy, r = random.randint(4, 28), random.randint(4, 28), random.randint(3, 10)
+    return bytes(b[c] if (x - cx) ** 2 + (y - cy) ** 2 < r * r else (a[c] + 4 * x) % 256
+                 for y in range(32) for x in range(32) for c in range(3))
+hdr = "{'descr': '|u1', 'fortran_order': False, 'shape': (40, 32, 32, 3), }"
+hdr += ' ' * ((64 - (10 + len(hdr) + 1) % 64) % 64) + '\n'
+with open(f'{root}/rgb32.npy', 'wb') as f:
+    f.write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(hdr)) + hdr.encode())
+    for _ in range(40):
+        f.write(image())
+def record(label):  # CIFAR-10: a label byte, then the R, G and B planes
+    px = image()
+    return bytes([label]) + bytes(px[p * 3 + c] for c in range(3) for p in range(1024))
+for d, files in (('cifar', {'data_batch_1.bin': 30, 'test_batch.bin': 10}),
+                 ('cifar-notest', {'data_batch_1.bin': 30})):
+    os.makedirs(f'{root}/{d}')
+    for name, n in files.items():
+        with open(f'{root}/{d}/{name}', 'wb') as f:
+            f.write(b''.join(record(i % 10) for i in range(n)))
+PY
+ck=$run/checkpoint.safetensors
+# lines NAME PATTERN... < output: every extended regex matches some line of the output.
+lines() {
+  local name=$1 out pat
+  shift
+  out=$(cat)
+  for pat in "$@"; do
+    grep -qE -- "$pat" <<<"$out" || { fail "$name: output lacks /$pat/"; echo "$out" | tail -8 | sed 's/^/    /'; return; }
+  done
+  ok "$name"
+}
+"$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --raw "$tmp/n4.npy" --scale 1 \
+  --nearest "$tmp/nn.png" --data "$tmp/rgb32.npy" >"$tmp/nn.txt" 2>&1 && ok "nearest in colour on a .npy: exit 0" ||
+  fail "nearest in colour on a .npy: exit $?"
+lines "nearest in colour on a .npy: all channels, judged by the training images" \
+  "40 of .*rgb32.npy, .npy array; Euclidean over 3x32x32 values" \
+  "^  4 training images, each against the others: mean distance" <"$tmp/nn.txt"
+python3 - "$tmp" <<'PY' && ok "each neighbour tile is the RGB image nearest over all channels" || fail "the nearest grid is wrong"
+import struct, sys, zlib
+root = sys.argv[1]
+def npy(path):
+    d = open(path, 'rb').read()
+    n = struct.unpack('<H', d[8:10])[0]
+    return eval(d[10:10 + n].decode())['shape'], d[10 + n:]
+def png(path):  # an 8-bit PNG without interlace: (width, height, colour type, rows of bytes)
+    d = open(path, 'rb').read()
+    w, h, depth, ctype, _, _, lace = struct.unpack('>IIBBBBB', d[16:29])
+    assert depth == 8 and lace == 0
+    at, idat = 8, b''
+    while at < len(d):
+        n, t = struct.unpack('>I4s', d[at:at + 8])
+        idat += d[at + 8:at + 8 + n] if t == b'IDAT' else b''
+        at += 12 + n
+    raw, bpp = zlib.decompress(idat), {0: 1, 2: 3}[ctype]
+    rows, prev, stride = [], bytearray(w * bpp), w * bpp
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            p = a + b - c
+            pred = [0, a, b, (a + b) // 2,
+                    a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c][f]
+            line[i] = (line[i] + pred) % 256
+        rows.append(bytes(line))
+        prev = line
+    return w, h, ctype, rows
+(n, hh, ww, cc), data = npy(f'{root}/rgb32.npy')
+(q, dim), raw = npy(f'{root}/n4.npy')
+samples = struct.unpack(f'<{q * dim}f', raw)
+w, h, ctype, rows = png(f'{root}/nn.png')
+assert ctype == 2, f'colour type {ctype}, not RGB'
+assert (w, h) == (4 * 34 + 2, 2 * 34 + 2), (w, h)
+unit = [b / 127.5 - 1 for b in range(256)]
+for s in range(q):
+    x = samples[s * dim:(s + 1) * dim]  # (C, H, W) planes
+    best, at = None, -1
+    for i in range(n):
+        img = data[i * dim:(i + 1) * dim]  # (H, W, C)
+        d = sum((x[c * 1024 + p] - unit[img[p * 3 + c]]) ** 2 for p in range(1024) for c in range(3))
+        if best is None or d < best:
+            best, at = d, i
+    tile = 2 * s + 1
+    x0, y0 = (tile % 4) * 34 + 2, (tile // 4) * 34 + 2
+    got = b''.join(rows[y0 + y][x0 * 3:(x0 + 32) * 3] for y in range(32))
+    want = data[at * dim:(at + 1) * dim]
+    assert got == want, f'sample {s}: its tile is not image {at}, the nearest over all channels'
+    assert any(got[p * 3] != got[p * 3 + 1] for p in range(1024)), f'sample {s}: a gray tile'
+PY
+expect "nearest in colour on the image folder, as trained (--image-size 32)" 0 "their neighbours' classes:.*\(.* of 2 classes\)" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --nearest "$tmp/nnf.png" \
+  --data "$imgs" --image-size 32
+rgb "$tmp/nnf.png" && ok "the folder's nearest grid is RGB" || fail "the folder's nearest grid is not RGB"
+expect "nearest in colour on CIFAR-10, judged by its test batch" 0 "^  8 test images: mean distance" -- \
+  "$clgan" sample --checkpoint "$ck" --count 8 --out "$tmp/n8.png" --nearest "$tmp/nnc.png" --data "$tmp/cifar"
+rgb "$tmp/nnc.png" && ok "the CIFAR-10 nearest grid is RGB" || fail "the CIFAR-10 nearest grid is not RGB"
+expect "nearest: CIFAR-10 without test_batch.bin exits 2" 2 "needs the test batch \(test_batch.bin\) in $tmp/cifar-notest" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --nearest "$tmp/nnx.png" --data "$tmp/cifar-notest"
+expect "nearest: the folder at another size exits 2 naming both shapes" 2 "makes 3x32x32 images, and $imgs holds 3x36x40: give --data, --image-size and --channels" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --nearest "$tmp/nnx.png" --data "$imgs"
+expect "nearest: gray data for a colour generator exits 2" 2 "makes 3x32x32 images, and .* holds 1x32x32" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --nearest "$tmp/nnx.png" \
+  --data "$tmp/rgb32.npy" --channels 1
+mkdir "$tmp/one"
+cp "$imgs/red/00.png" "$tmp/one/"
+expect "nearest: one training image and no test split exits 2" 2 "needs at least 2 images in $tmp/one \(1 found\)" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --nearest "$tmp/nnx.png" \
+  --data "$tmp/one" --image-size 32
+[ ! -e "$tmp/nnx.png" ] && ok "a refused --nearest writes no grid" || fail "a refused --nearest wrote its grid"
+expect "--image-size without --nearest exits 2" 2 "--image-size goes with --nearest" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --image-size 32
+expect "--channels 2 with --nearest exits 2" 2 "--channels 2: use 1" -- \
+  "$clgan" sample --checkpoint "$ck" --count 4 --out "$tmp/n4.png" --nearest "$tmp/nnx.png" --channels 2
 expect "clgan eval refuses a colour generator" 2 "makes colour images" -- \
   "$clgan" eval --checkpoint "$run/checkpoint.safetensors" --count 100
 expect "colour samples refuse IDX output" 2 "colour images.*IDX" -- \

@@ -225,11 +225,15 @@ clgan_status clgan_latent_truncate(float *z, int count, int dim, uint64_t seed, 
 /* steps vectors (steps x dim) on the great circle from a to b, a and b included: spherical
  * interpolation, straight where a and b are (anti)parallel. */
 void clgan_latent_interpolate(float *out, const float *a, const float *b, int dim, int steps);
-/* For each of nq images (floats in [-1, 1], dim pixels) the nearest of the n uint8 images of
- * set, scaled as training scales them (clgan_pixel_to_unit): index[q] and the Euclidean
- * distance dist[q]; the lowest index wins a tie. A memorisation check for generated samples. */
-void clgan_nearest_images(const float *queries, int nq, const uint8_t *set, int n, int dim,
-                          int *index, float *dist);
+/* For each of nq images (floats in [-1, 1], each clgan_dataset_image_bytes(set) values: its
+ * channels x rows x cols in (C, H, W) planes, as a generator writes them) the nearest of the
+ * images of set over all channels, scaled as training scales them (clgan_pixel_to_unit):
+ * index[q] and the Euclidean distance dist[q]; the lowest index wins a tie. skip: NULL, or for
+ * each query an image of set to leave out (-1: none), so a training image can be measured
+ * against the others. No image left: index -1, distance 0. A memorisation check for generated
+ * samples. */
+void clgan_nearest_images(const float *queries, int nq, const clgan_dataset *set,
+                          const int *skip, int *index, float *dist);
 
 /* Task-based evaluation of a conditional generator g (src/gan/cas.c; README "Conditional
  * GANs"): count balanced samples (latents clgan_fixed_latent(seed), classes shuffled) as uint8

@@ -36,96 +36,6 @@ static void mean_min(const float *d, int n, double *mean, double *min) {
   }
 }
 
-/* --nearest: each sample beside its nearest training image, and the distances against those of
- * as many test images (the t10k split, which the folder must hold): samples much closer to the
- * training set than unseen real images are would be copies. */
-static clgan_status nearest_check(const char *png, const char *dir, const float *images,
-                                  int count, int rows, int width, int scale) {
-  if (count > 256) {
-    fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
-            count);
-    return CLGAN_INVALID_ARGUMENT;
-  }
-  dir = clgan_data_dir(dir);
-  clgan_dataset train = {0}, test = {0};
-  clgan_status st = clgan_dataset_load(dir, "train", &train);
-  if (st) return st;
-  int dim = rows * width;
-  if (train.rows != rows || train.cols != width) {
-    fprintf(stderr, "clgan sample: error: %s holds %dx%d images; the generator makes %dx%d\n",
-            dir, train.rows, train.cols, rows, width);
-    clgan_dataset_free(&train);
-    return CLGAN_INVALID_ARGUMENT;
-  }
-  /* Without the test split the distances have no scale to be judged by: that is a failed
-   * check (exit 2), not a pass (issue 9, finding 7: it printed an error and exited 0), found
-   * before the grid is written. */
-  if ((st = clgan_dataset_load(dir, "t10k", &test))) {
-    fprintf(stderr, "clgan sample: error: --nearest needs the t10k test images in %s to judge "
-                    "the distances by\n", dir);
-    clgan_dataset_free(&train);
-    return st;
-  }
-  if (test.rows != rows || test.cols != width) {
-    fprintf(stderr, "clgan sample: error: the t10k images in %s are %dx%d; the generator makes "
-                    "%dx%d\n", dir, test.rows, test.cols, rows, width);
-    clgan_dataset_free(&train);
-    clgan_dataset_free(&test);
-    return CLGAN_INVALID_ARGUMENT;
-  }
-  int *index = malloc((size_t)count * 2 * sizeof *index);
-  float *dist = malloc((size_t)count * 2 * sizeof *dist);
-  float *pairs = malloc((size_t)count * 2 * (size_t)dim * sizeof *pairs);
-  if (!index || !dist || !pairs) {
-    st = CLGAN_HOST_OUT_OF_MEMORY;
-    goto done;
-  }
-  clgan_nearest_images(images, count, train.images, train.count, dim, index, dist);
-  for (int q = 0; q < count; q++) {
-    float *pair = pairs + (size_t)2 * q * dim;
-    memcpy(pair, images + (size_t)q * dim, (size_t)dim * sizeof *pair);
-    const uint8_t *y = train.images + (size_t)index[q] * dim;
-    for (int p = 0; p < dim; p++) pair[dim + p] = clgan_pixel_to_unit(y[p]);
-  }
-  int per_row = 8;
-  while (per_row > 1 && per_row * per_row > count) per_row /= 2;
-  if (!scale) scale = clgan_grid_auto_scale(2 * count, width, 2 * per_row, 2);
-  if ((st = clgan_png_write_grid_scaled(png, pairs, 2 * count, 1, rows, width, 2 * per_row, 2,
-                                        scale)))
-    goto done;
-  double mean, min;
-  mean_min(dist, count, &mean, &min);
-  printf("nearest training image (%d of %s, Euclidean, pixels in [-1, 1]):\n"
-         "  %d samples:     mean distance %.2f, smallest %.2f -> %s (sample | nearest pairs)\n",
-         train.count, dir, count, mean, min, png);
-  /* Which classes the samples' neighbours belong to: a crude coverage check (a collapsed
-   * generator's samples all sit near one or two classes). */
-  if (train.labels && train.classes > 0 && train.classes <= 256) {
-    int hist[256] = {0}, present = 0;
-    for (int q = 0; q < count; q++) hist[train.labels[index[q]]]++;
-    printf("  their neighbours' classes:");
-    for (int c = 0; c < train.classes; c++) {
-      printf(" %d:%d", c, hist[c]);
-      present += hist[c] > 0;
-    }
-    printf(" (%d of %d classes)\n", present, train.classes);
-  }
-  /* The same for unseen real images: the scale a sample's distance is judged by. */
-  int n = test.count < count ? test.count : count;
-  for (size_t i = 0; i < (size_t)n * dim; i++) pairs[i] = clgan_pixel_to_unit(test.images[i]);
-  clgan_nearest_images(pairs, n, train.images, train.count, dim, index + count, dist + count);
-  mean_min(dist + count, n, &mean, &min);
-  printf("  %d test images: mean distance %.2f, smallest %.2f (samples far closer than these "
-         "would be copies)\n", n, mean, min);
-done:
-  free(index);
-  free(dist);
-  free(pairs);
-  clgan_dataset_free(&train);
-  clgan_dataset_free(&test);
-  return st;
-}
-
 /* The options, and what they decide: png is the output's kind (else IDX). */
 typedef struct {
   const char *ckpt, *out, *latent_path, *raw, *device, *nearest, *data_dir;
@@ -139,7 +49,136 @@ typedef struct {
   int klass, class_given, count_given;
   const char *labels_out, *class_weights;
   int scale, scale_given; /* grids' pixel scale; 0: clgan_grid_auto_scale */
+  /* --nearest's data, read as clgan train read it (0: the data's own size and channels). */
+  int image_size, data_channels, image_size_given, data_channels_given;
 } sample_opts;
+
+/* The split --nearest judges distances by, for a training set of this kind: IDX's t10k,
+ * CIFAR-10's test_batch.bin (any split but "train"), else none (a folder of images or a .npy
+ * array holds one set). */
+static const char *reference_split(clgan_source_kind kind) {
+  return kind == CLGAN_SOURCE_IDX ? "t10k" : kind == CLGAN_SOURCE_CIFAR10 ? "test" : NULL;
+}
+
+/* A data set of the generator's shape, or CLGAN_INVALID_ARGUMENT with a message naming both. */
+static clgan_status check_shape(const sample_opts *o, const char *what, const clgan_dataset *ds,
+                                int channels, int rows, int width) {
+  int c = ds->channels > 1 ? ds->channels : 1;
+  if (c == channels && ds->rows == rows && ds->cols == width) return CLGAN_OK;
+  fprintf(stderr, "clgan sample: error: the generator of %s makes %dx%dx%d images, and %s holds "
+                  "%dx%dx%d: give --data, --image-size and --channels as clgan train was given "
+                  "them\n", o->ckpt, channels, rows, width, what, c, ds->rows, ds->cols);
+  return CLGAN_INVALID_ARGUMENT;
+}
+
+/* --nearest: each sample beside its nearest training image over all channels (a colour grid
+ * for a colour generator), and the distances against a scale: as many test images' (IDX's
+ * t10k split or CIFAR-10's test batch, which the data must then hold), else, for a folder of
+ * images or a .npy array, as many training images' distances to the other training images.
+ * Samples much closer to the training set than that would be copies. The data is read as
+ * clgan train reads it (clgan_dataset_open with --image-size and --channels). */
+static clgan_status nearest_check(const sample_opts *o, const float *images, int channels,
+                                  int rows, int width) {
+  int count = o->count;
+  if (count > 256) {
+    fprintf(stderr, "clgan sample: error: --nearest compares at most 256 samples (%d asked)\n",
+            count);
+    return CLGAN_INVALID_ARGUMENT;
+  }
+  const char *dir = clgan_data_dir(o->data_dir);
+  clgan_data_opts dopts = {.image_size = o->image_size, .channels = o->data_channels};
+  clgan_data_summary sum;
+  clgan_dataset train = {0}, test = {0};
+  int *index = NULL, *skip = NULL;
+  float *dist = NULL, *pairs = NULL;
+  clgan_status st = clgan_dataset_open(dir, "train", &dopts, &train, &sum);
+  if (st) return st;
+  if ((st = check_shape(o, dir, &train, channels, rows, width))) goto done;
+  /* Without a scale the distances cannot be judged: that is a failed check (exit 2), not a
+   * pass (issue 9, finding 7: it printed an error and exited 0), found before the grid is
+   * written. */
+  const char *split = reference_split(sum.kind);
+  if (split && (st = clgan_dataset_open(dir, split, &dopts, &test, NULL))) {
+    fprintf(stderr, "clgan sample: error: --nearest needs the %s in %s to judge the distances "
+                    "by\n", sum.kind == CLGAN_SOURCE_IDX ? "t10k test images"
+                                                          : "test batch (test_batch.bin)", dir);
+    goto done;
+  }
+  if (split && (st = check_shape(o, "its test split", &test, channels, rows, width))) goto done;
+  if (!split && train.count < 2) {
+    fprintf(stderr, "clgan sample: error: --nearest needs at least 2 images in %s (%d found): "
+                    "without a test split, the distances are judged by each training image's "
+                    "to the others\n", dir, train.count);
+    st = CLGAN_INVALID_ARGUMENT;
+    goto done;
+  }
+  size_t dim = clgan_dataset_image_bytes(&train);
+  index = malloc((size_t)count * 2 * sizeof *index);
+  skip = malloc((size_t)count * sizeof *skip);
+  dist = malloc((size_t)count * 2 * sizeof *dist);
+  pairs = malloc((size_t)count * 2 * dim * sizeof *pairs);
+  if (!index || !skip || !dist || !pairs) {
+    st = CLGAN_HOST_OUT_OF_MEMORY;
+    goto done;
+  }
+  clgan_nearest_images(images, count, &train, NULL, index, dist);
+  for (int q = 0; q < count; q++) {
+    float *pair = pairs + (size_t)2 * q * dim;
+    memcpy(pair, images + (size_t)q * dim, dim * sizeof *pair);
+    const uint8_t *y = train.images + (size_t)index[q] * dim;
+    for (size_t p = 0; p < dim; p++) pair[dim + p] = clgan_pixel_to_unit(y[p]);
+  }
+  int per_row = 8;
+  while (per_row > 1 && per_row * per_row > count) per_row /= 2;
+  int scale = o->scale ? o->scale : clgan_grid_auto_scale(2 * count, width, 2 * per_row, 2);
+  if ((st = clgan_png_write_grid_scaled(o->nearest, pairs, 2 * count, channels, rows, width,
+                                        2 * per_row, 2, scale)))
+    goto done;
+  double mean, min;
+  mean_min(dist, count, &mean, &min);
+  printf("nearest training image (%d of %s, %s; Euclidean over %dx%dx%d values in [-1, 1]):\n"
+         "  %d samples:     mean distance %.2f, smallest %.2f -> %s (sample | nearest pairs)\n",
+         train.count, dir, clgan_source_kind_name(sum.kind), channels, rows, width, count, mean,
+         min, o->nearest);
+  /* Which classes the samples' neighbours belong to: a crude coverage check (a collapsed
+   * generator's samples all sit near one or two classes). */
+  if (train.labels && train.classes > 0 && train.classes <= 256) {
+    int hist[256] = {0}, present = 0;
+    for (int q = 0; q < count; q++) hist[train.labels[index[q]]]++;
+    printf("  their neighbours' classes:");
+    for (int c = 0; c < train.classes; c++) {
+      printf(" %d:%d", c, hist[c]);
+      present += hist[c] > 0;
+    }
+    printf(" (%d of %d classes)\n", present, train.classes);
+  }
+  /* The same for real images the samples' distances are judged by: unseen test images, or
+   * training images spread over the set, each against the others. */
+  const clgan_dataset *ref = split ? &test : &train;
+  int n = ref->count < count ? ref->count : count;
+  for (int q = 0; q < n; q++) {
+    int at = split ? q : (int)((long long)q * train.count / n);
+    skip[q] = split ? -1 : at;
+    for (size_t p = 0; p < dim; p++)
+      pairs[(size_t)q * dim + p] = clgan_pixel_to_unit(ref->images[(size_t)at * dim + p]);
+  }
+  clgan_nearest_images(pairs, n, &train, skip, index + count, dist + count);
+  mean_min(dist + count, n, &mean, &min);
+  if (split)
+    printf("  %d test images: mean distance %.2f, smallest %.2f (samples far closer than these "
+           "would be copies)\n", n, mean, min);
+  else
+    printf("  %d training images, each against the others: mean distance %.2f, smallest %.2f "
+           "(samples far closer than these would be copies)\n", n, mean, min);
+done:
+  free(index);
+  free(skip);
+  free(dist);
+  free(pairs);
+  clgan_dataset_free(&train);
+  clgan_dataset_free(&test);
+  return st;
+}
 
 /* The checks that need no device: 0, or CLGAN_EXIT_USAGE with the message printed. */
 static int check_options(sample_opts *o) {
@@ -190,8 +229,19 @@ static int check_options(sample_opts *o) {
             asked);
     return CLGAN_EXIT_USAGE;
   }
-  if (o->data_dir && !o->nearest) {
-    fprintf(stderr, "clgan sample: error: --data goes with --nearest\n");
+  if (!o->nearest && (o->data_dir || o->image_size_given || o->data_channels_given)) {
+    fprintf(stderr, "clgan sample: error: %s goes with --nearest\n",
+            o->data_dir ? "--data" : o->image_size_given ? "--image-size" : "--channels");
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->image_size < 0 || o->image_size > CLGAN_IMAGE_SIZE_MAX) {
+    fprintf(stderr, "clgan sample: error: --image-size %d: out of range (allowed: 1..%d)\n",
+            o->image_size, CLGAN_IMAGE_SIZE_MAX);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (o->data_channels != 0 && o->data_channels != 1 && o->data_channels != 3) {
+    fprintf(stderr, "clgan sample: error: --channels %d: use 1 (gray) or 3 (RGB)\n",
+            o->data_channels);
     return CLGAN_EXIT_USAGE;
   }
   if (o->rows_given && !o->interpolate) {
@@ -455,8 +505,10 @@ int cmd_sample(int argc, char **argv) {
       {"scale", "N", CLI_INT, &o.scale, CLI_SCALE_HELP, &o.scale_given},
       {"interpolate", "K", CLI_INT, &o.interpolate, "rows of K images each, walking on a great circle from one random latent vector to another (K in 2..64; replaces --count)", NULL},
       {"rows", "R", CLI_INT, &o.walk_rows, "with --interpolate: the number of walks (1..256; 8)", &o.rows_given},
-      {"nearest", "FILE.png", CLI_STR, &o.nearest, "memorisation check: a grid pairing each sample with its nearest training image, and their distances against test images' (at most 256 samples)", NULL},
-      {"data", "DIR", CLI_STR, &o.data_dir, "with --nearest: the data set folder (default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
+      {"nearest", "FILE.png", CLI_STR, &o.nearest, "memorisation check, gray or colour: a grid pairing each sample with its nearest training image (over all channels; RGB for a colour model), and their distances against test images' (IDX t10k, CIFAR-10 test_batch.bin) or, for a folder of images or a .npy, training images' to the others (at most 256 samples)", NULL},
+      {"data", "PATH", CLI_STR, &o.data_dir, "with --nearest: the training data, any source clgan train reads (IDX folder, folder of PNG/JPEG, CIFAR-10 folder, .npy; default $CLGAN_DATA, else " CLGAN_DATA_DIR_DEFAULT ")", NULL},
+      {"image-size", "S", CLI_INT, &o.image_size, "with --nearest: resize --data to S x S as clgan train --image-size S did (0 keeps the data's size)", &o.image_size_given},
+      {"channels", "C", CLI_INT, &o.data_channels, "with --nearest: read --data with C channels as clgan train --channels C did (1 or 3; 0 keeps the data's)", &o.data_channels_given},
       {"truncation", "PSI", CLI_FLOAT, &o.truncation, "truncation trick: redraw each latent component with |z| > PSI (> 0; BigGAN's resampling): fidelity for diversity", &o.trunc_given},
       {"no-ema", NULL, CLI_FLAG, &o.no_ema, "use the trained generator, not the EMA one a checkpoint trained with --ema holds", NULL},
       {"device", "SEL", CLI_STR, &o.device, "OpenCL device (index, P:D, type or name; $CLGAN_DEVICE)", NULL},
@@ -501,13 +553,7 @@ int cmd_sample(int argc, char **argv) {
            channels > 1 ? "RGB " : "", rows, width, o.ckpt,
            is_ema ? " (EMA generator)" : "", o.out, o.raw ? ", raw floats -> " : "",
            o.raw ? o.raw : "");
-  if (st == CLGAN_OK && o.nearest && channels > 1) {
-    fprintf(stderr, "clgan sample: error: --nearest compares gray images; this generator makes "
-                    "%d channels\n", channels);
-    st = CLGAN_INVALID_ARGUMENT;
-  }
-  if (st == CLGAN_OK && o.nearest)
-    st = nearest_check(o.nearest, o.data_dir, images, o.count, rows, width, o.scale);
+  if (st == CLGAN_OK && o.nearest) st = nearest_check(&o, images, channels, rows, width);
 done:
   free(z);
   free(labels);
