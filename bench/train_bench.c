@@ -208,9 +208,10 @@ static int startup(const char *model, const char *data_dir, const char *device) 
   clgan_tuning_describe(&ts, tuning, sizeof tuning);
   printf("startup %s: exec to main %.3f s, device open %.3f s, data read %.3f s, upload %.3f s, "
          "trainer %.3f s, step-0 grid %.3f s, first step %.3f s; launch to first step %.3f s "
-         "(tuning %s)\n",
+         "(gemm %s, tuning %s)\n",
          model, t_main, t_open, t_read, t_upload, t_create, t_grid, t_step,
-         (t_main > 0 ? t_main : 0) + now_s() - t0, tuning);
+         (t_main > 0 ? t_main : 0) + now_s() - t0, clgan_gemm_kind_name(clgan_device_gemm(dev)),
+         tuning);
   rc = 0;
 done:
   free(latent);
