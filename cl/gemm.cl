@@ -44,59 +44,49 @@ inline int gemm_col(int blk, int bstride, int c) {
   return b * bstride + (c - b * blk);
 }
 
-/* One work-item packs one whole panel: MR rows of op(A) over all of k, written in order.
- * Column c of a block-laid operand starts gemm_col(c) floats into row 0; the stepping below
- * keeps the block and the place in it, so an element costs an add or two, not a division. */
-__kernel void gemm_pack_a(__global const float *a, int a_off, int lda, int blk, int bstride,
-                          int trans, int m, int k, int tiles, __global float *ap) {
-  int t = get_global_id(0);
-  if (t >= tiles) return;
-  __global float *out = ap + (size_t)t * k * GEMM_MR;
-  int i0 = t * GEMM_MR, rows = min(GEMM_MR, m - i0);
-  if (!trans) {
-    /* op(A)(i, p) = A(i, p): row i's element p at gemm_col(p) + i * lda. */
+/* One whole panel, written in order: `width` lines of an operand over all of k, the line index
+ * j0 .. j0 + width - 1 (lines past `lines` zero), element p of each line at out[p * width + q].
+ * The lines are the operand's stored rows (along_rows: element (line, p) at line * ld +
+ * gemm_col(p)) or its stored columns (element (p, line) at p * ld + gemm_col(line)). Column c of
+ * a block-laid operand starts gemm_col(c) floats into row 0; along rows the stepping keeps the
+ * block and the place in it, so an element costs an add or two, not a division. */
+inline void gemm_pack_panel(__global const float *x, int off, int ld, int blk, int bstride,
+                            int along_rows, int lines, int k, int j0, const int width,
+                            __global float *out) {
+  int used = min(width, lines - j0);
+  if (along_rows) {
     int bl = blk ? blk : k, blkno = 0, w = 0;
-    for (int p = 0; p < k; p++, out += GEMM_MR) {
-      __global const float *col = a + a_off + blkno * bstride + w + i0 * lda;
-      for (int r = 0; r < GEMM_MR; r++) out[r] = r < rows ? col[r * lda] : 0.0f;
+    for (int p = 0; p < k; p++, out += width) {
+      __global const float *col = x + off + blkno * bstride + w + j0 * ld;
+      for (int q = 0; q < width; q++) out[q] = q < used ? col[q * ld] : 0.0f;
       if (++w == bl) w = 0, blkno++;
     }
   } else {
-    /* op(A)(i, p) = A(p, i): row p of A, columns i0 .. i0 + MR - 1. */
-    int cb[GEMM_MR];
-    for (int r = 0; r < GEMM_MR; r++) cb[r] = gemm_col(blk, bstride, i0 + min(r, rows - 1));
-    for (int p = 0; p < k; p++, out += GEMM_MR) {
-      __global const float *row = a + a_off + p * lda;
-      for (int r = 0; r < GEMM_MR; r++) out[r] = r < rows ? row[cb[r]] : 0.0f;
+    int cb[GEMM_NR]; /* GEMM_MR <= GEMM_NR */
+    for (int q = 0; q < width; q++) cb[q] = gemm_col(blk, bstride, j0 + min(q, used - 1));
+    for (int p = 0; p < k; p++, out += width) {
+      __global const float *row = x + off + p * ld;
+      for (int q = 0; q < width; q++) out[q] = q < used ? row[cb[q]] : 0.0f;
     }
   }
 }
 
-/* One work-item packs one whole panel of op(B), B as stored a matrix: 16 columns over all of
- * k, written in order. */
+/* Panel t of op(A): MR of its rows, which are A's rows, or its columns when transposed. */
+__kernel void gemm_pack_a(__global const float *a, int a_off, int lda, int blk, int bstride,
+                          int trans, int m, int k, int tiles, __global float *ap) {
+  int t = get_global_id(0);
+  if (t >= tiles) return;
+  gemm_pack_panel(a, a_off, lda, blk, bstride, !trans, m, k, t * GEMM_MR, GEMM_MR,
+                  ap + (size_t)t * k * GEMM_MR);
+}
+
+/* Panel t of op(B): 16 of its columns, which are B's columns, or its rows when transposed. */
 __kernel void gemm_pack_b(__global const float *b, int b_off, int ldb, int blk, int bstride,
                           int trans, int n, int k, int tiles, __global float *bp) {
   int t = get_global_id(0);
   if (t >= tiles) return;
-  __global float *out = bp + (size_t)t * k * GEMM_NR;
-  int j0 = t * GEMM_NR, cols = min(GEMM_NR, n - j0);
-  if (!trans) {
-    /* op(B)(p, j) = B(p, j): row p, columns j0 .. j0 + 15 at gemm_col(j). */
-    int cb[GEMM_NR];
-    for (int q = 0; q < GEMM_NR; q++) cb[q] = gemm_col(blk, bstride, j0 + min(q, cols - 1));
-    for (int p = 0; p < k; p++, out += GEMM_NR) {
-      __global const float *row = b + b_off + p * ldb;
-      for (int q = 0; q < GEMM_NR; q++) out[q] = q < cols ? row[cb[q]] : 0.0f;
-    }
-  } else {
-    /* op(B)(p, j) = B(j, p): rows j0 .. j0 + 15, column p. */
-    int bl = blk ? blk : k, blkno = 0, w = 0;
-    for (int p = 0; p < k; p++, out += GEMM_NR) {
-      __global const float *col = b + b_off + blkno * bstride + w + j0 * ldb;
-      for (int q = 0; q < GEMM_NR; q++) out[q] = q < cols ? col[q * ldb] : 0.0f;
-      if (++w == bl) w = 0, blkno++;
-    }
-  }
+  gemm_pack_panel(b, b_off, ldb, blk, bstride, trans, n, k, t * GEMM_NR, GEMM_NR,
+                  bp + (size_t)t * k * GEMM_NR);
 }
 
 /* One work-item packs one whole panel of op(B) = col(image) (trans 0) or col(image)^T (trans
