@@ -117,15 +117,23 @@ __kernel void gemm_pack_b_im2col(__global const float *b, int b_off, int trans, 
     }
   }
   int cols = min(GEMM_NR, n - j0);
+  /* The 16 lanes as vectors, so that a step is vector arithmetic, 16 loads and one 16-wide
+   * store (a lane outside the image or past n loads its column's first element and keeps 0). */
+  int16 vy = vload16(0, fy), vx = vload16(0, fx), vo = vload16(0, fo);
+  int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int16 live = lane < (int16)(cols);
   /* The stepped index: a tap (ch, i, jj) or a position (img, oh, ow). */
   int s0 = 0, s1 = 0, s2 = 0;
   for (int p = 0; p < k; p++, out += GEMM_NR) {
-    for (int q = 0; q < GEMM_NR; q++) {
-      int y, x, off;
-      if (!trans) y = fy[q] + s1, x = fx[q] + s2, off = fo[q] + s0 * plane;
-      else y = s1 * gs - gp + fy[q], x = s2 * gs - gp + fx[q], off = fo[q] + s0 * gc * plane;
-      out[q] = q < cols && y >= 0 && y < gh && x >= 0 && x < gw ? b[off + y * gw + x] : 0.0f;
-    }
+    int16 y, x, off;
+    if (!trans) y = vy + s1, x = vx + s2, off = vo + s0 * plane;
+    else y = vy + (s1 * gs - gp), x = vx + (s2 * gs - gp), off = vo + s0 * gc * plane;
+    int16 in = live & (y >= 0) & (y < (int16)(gh)) & (x >= 0) & (x < (int16)(gw));
+    int16 at = select(vo, off + y * gw + x, in);
+    float16 v = (float16)(b[at.s0], b[at.s1], b[at.s2], b[at.s3], b[at.s4], b[at.s5], b[at.s6],
+                          b[at.s7], b[at.s8], b[at.s9], b[at.sa], b[at.sb], b[at.sc], b[at.sd],
+                          b[at.se], b[at.sf]);
+    vstore16(select((float16)(0.0f), v, in), 0, out);
     if (!trans) { /* the next tap */
       if (++s2 == kw) {
         s2 = 0;
