@@ -37,9 +37,10 @@ __kernel void rand_normal(__global float *out, int n, float mean, float stddev, 
   uint4 w = block(b, seed_lo, seed_hi, step_lo, step_hi, stream);
   /* Straight-line Box-Muller on both pairs, the stores guarded only at the end of out: PoCL
    * vectorises this across work-items (a loop with the guard inside ran the math scalar). */
-  float r0 = sqrt(-2.0f * log(to_unit(w.x))), t0 = 6.28318530717958647692f * to_unit(w.y);
-  float r1 = sqrt(-2.0f * log(to_unit(w.z))), t1 = 6.28318530717958647692f * to_unit(w.w);
-  float4 z = (float4)(r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1));
+  float2 r = sqrt(-2.0f * log((float2)(to_unit(w.x), to_unit(w.z))));
+  float2 t = 6.28318530717958647692f * (float2)(to_unit(w.y), to_unit(w.w)), c;
+  float2 s = sincos(t, &c);
+  float4 z = (float4)(r.x * c.x, r.x * s.x, r.y * c.y, r.y * s.y);
   float4 v = mean + stddev * z;
   int left = n - 4 * b;
   if (left >= 4) {
