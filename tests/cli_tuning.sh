@@ -106,9 +106,14 @@ if [ "$pocl_cpu" = 1 ]; then
   unset CLGAN_GEMM
   expect "devices: a CPU's GEMMs are the packed kernels" 0 "GEMM: clgan's packed kernels \(CPU micro-kernel, (6|12) x 16 tiles\)" -- \
     "$clgan" devices
+  expect "devices: CLGAN_GEMM_MR names the tiles in use" 0 "GEMM: clgan's packed kernels \(CPU micro-kernel, 6 x 16 tiles\)" -- \
+    env CLGAN_GEMM_MR=6 "$clgan" devices
   out=$(CLGAN_TUNING_CLASS=pocl:no-such-cpu train)
   grep -qE "GEMM clgan's packed kernels" <<<"$out" && ok "banner: packed kernels" ||
     { fail "banner lacks the packed kernels"; echo "$out" | head -5; }
+  out=$(CLGAN_GEMM_MR=6 train)
+  grep -qE "GEMM clgan's packed kernels \(CPU micro-kernel, 6 x 16 tiles\)" <<<"$out" &&
+    ok "banner: CLGAN_GEMM_MR's tiles" || { fail "banner lacks 6 x 16 tiles"; echo "$out" | head -5; }
   grep -qE "note: no GEMM tuning" <<<"$out" && fail "the packed kernels get the tuning advice" ||
     ok "packed kernels on an untuned class: no advice"
   expect "tune --if-untuned: the packed kernels need none" 0 "no search \(its GEMMs run on clgan's packed kernels" -- \

@@ -286,14 +286,18 @@ typedef struct {
  * INVALID stays INVALID. The name of a kind: "auto", "clblast", "packed", "invalid". */
 clgan_gemm_kind clgan_gemm_choose(const clgan_device_info *info, const clgan_device_cfg *cfg);
 const char *clgan_gemm_kind_name(clgan_gemm_kind kind);
-/* The GEMM code an open device uses, and a line saying which for banners and listings ("clgan's
- * packed kernels (CPU micro-kernel, 12 x 16 tiles)", "CLBlast"). */
+/* The GEMM code an open device uses. */
 clgan_gemm_kind clgan_device_gemm(const clgan_device *dev);
-void clgan_gemm_describe(clgan_gemm_kind kind, const clgan_device_info *info, char *out,
+/* The packed kernels' tile height on the device info describes under cfg (may be NULL):
+ * cfg->gemm_mr when it is 6 or 12, else 12 where PoCL names AVX-512 in the device (32 vector
+ * registers), else 6 (MR float16 accumulators must fit the registers). */
+int clgan_gemm_packed_rows(const clgan_device_info *info, const clgan_device_cfg *cfg);
+/* A line saying which GEMM code runs ("clgan's packed kernels (CPU micro-kernel, 12 x 16
+ * tiles)", "CLBlast"): on the device info describes under cfg (listings), or on an open one
+ * (banners). */
+void clgan_gemm_describe(const clgan_device_info *info, const clgan_device_cfg *cfg, char *out,
                          size_t size);
-/* The packed kernels' tile height on the device info describes: 12 where PoCL names AVX-512 in
- * the device (32 vector registers), else 6 (MR float16 accumulators must fit the registers). */
-int clgan_gemm_packed_rows(const clgan_device_info *info);
+void clgan_device_gemm_describe(const clgan_device *dev, char *out, size_t size);
 /* The bytes the packed path holds for its panels (0 until it has run): for tests and reports. */
 size_t clgan_gemm_packed_bytes(const clgan_device *dev);
 

@@ -75,7 +75,7 @@ int cmd_devices(int argc, char **argv) {
     clgan_tuning_lookup(d, &dcfg, &ts);
     clgan_tuning_describe(&ts, tuning, sizeof tuning);
     char gemm[160];
-    clgan_gemm_describe(ts.gemm, d, gemm, sizeof gemm);
+    clgan_gemm_describe(d, &dcfg, gemm, sizeof gemm);
     printf("        GEMM: %s%s\n", gemm,
            ts.gemm == CLGAN_GEMM_PACKED ? " (CLGAN_GEMM=clblast: CLBlast's, with the tuning below)"
                                         : "");

@@ -34,7 +34,7 @@ int cmd_gemm_check(int argc, char **argv) {
   if (st != CLGAN_OK) return cli_exit_code(st);
   const clgan_device_info *info = clgan_device_get_info(dev);
   char gemm[160];
-  clgan_gemm_describe(clgan_device_gemm(dev), info, gemm, sizeof gemm);
+  clgan_device_gemm_describe(dev, gemm, sizeof gemm);
   printf("device %d (%d:%d): %s [%s]\nGEMM: %s\n", info->index, info->platform, info->device,
          info->name, info->platform_name, gemm);
 

@@ -188,7 +188,7 @@ static clgan_status open_run(clgan_run **run, clgan_device *dev, const clgan_tra
     /* The trainer's specs: a preset's are fitted to the data's shape (clgan_preset_fit). */
     const clgan_train_cfg *tc = clgan_trainer_cfg(clgan_run_trainer(*run));
     char gemm[160];
-    clgan_gemm_describe(clgan_device_gemm(dev), di, gemm, sizeof gemm);
+    clgan_device_gemm_describe(dev, gemm, sizeof gemm);
     if (clgan_device_gemm(dev) == CLGAN_GEMM_PACKED)
       printf("clgan train: %s on %s [%s]\n  GEMM %s\n", cfg->model, di->name, di->platform_name,
              gemm);

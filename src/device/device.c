@@ -294,8 +294,7 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
-  dev->gemm_mr = cfg.gemm_mr == 6 || cfg.gemm_mr == 12 ? cfg.gemm_mr
-                                                       : clgan_gemm_packed_rows(&dev->info);
+  dev->gemm_mr = clgan_gemm_packed_rows(&dev->info, &cfg);
   if (cfg.kernel_dir) snprintf(dev->kernel_dir, sizeof dev->kernel_dir, "%s", cfg.kernel_dir);
 
   cl_uint align_bits = 0;

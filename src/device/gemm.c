@@ -119,17 +119,25 @@ size_t clgan_gemm_packed_bytes(const clgan_device *dev) {
   return dev->pack_a.bytes + dev->pack_b.bytes;
 }
 
-int clgan_gemm_packed_rows(const clgan_device_info *info) {
+int clgan_gemm_packed_rows(const clgan_device_info *info, const clgan_device_cfg *cfg) {
+  if (cfg && (cfg->gemm_mr == 6 || cfg->gemm_mr == 12)) return cfg->gemm_mr;
   return strstr(info->name, "avx512") ? 12 : 6;
 }
 
-void clgan_gemm_describe(clgan_gemm_kind kind, const clgan_device_info *info, char *out,
-                         size_t size) {
+static void describe(clgan_gemm_kind kind, int rows, char *out, size_t size) {
   if (kind == CLGAN_GEMM_PACKED)
-    snprintf(out, size, "clgan's packed kernels (CPU micro-kernel, %d x 16 tiles)",
-             clgan_gemm_packed_rows(info));
+    snprintf(out, size, "clgan's packed kernels (CPU micro-kernel, %d x 16 tiles)", rows);
   else
     snprintf(out, size, "CLBlast");
+}
+
+void clgan_gemm_describe(const clgan_device_info *info, const clgan_device_cfg *cfg, char *out,
+                         size_t size) {
+  describe(clgan_gemm_choose(info, cfg), clgan_gemm_packed_rows(info, cfg), out, size);
+}
+
+void clgan_device_gemm_describe(const clgan_device *dev, char *out, size_t size) {
+  describe(dev->gemm, dev->gemm_mr, out, size);
 }
 
 /* The largest float index + 1 that op(X) of rows x cols reads, stored from offset off with
