@@ -122,7 +122,7 @@ typedef struct {
   size_t w_n, b_n;        /* element counts (0 if none) */
   clgan_buffer w, b;      /* views into params */
   clgan_buffer dw, db;    /* views into grads */
-  clgan_buffer wt;        /* linear: W^T (in, out), refreshed by each forward */
+  clgan_buffer wt;        /* linear: W^T (in, out), refreshed by each forward; CLBlast path only */
   clgan_buffer running_mean, running_var; /* bn: (out) */
   clgan_buffer mean, invstd;              /* bn: saved batch statistics (out) */
   clgan_buffer y;         /* (batch, out) output */

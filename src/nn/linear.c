@@ -22,7 +22,9 @@ static int linear_shape(clgan_layer *l, char *err, size_t err_size) {
   return 1;
 }
 
+/* W^T for the CLBlast path's forward; the packed GEMM reads W as it is (linear_forward). */
 static clgan_status linear_alloc(clgan_net *net, clgan_layer *l) {
+  if (clgan_device_gemm(net->dev) == CLGAN_GEMM_PACKED) return CLGAN_OK;
   return clgan_buffer_alloc(net->dev, &l->wt, l->w_n * sizeof(float));
 }
 
