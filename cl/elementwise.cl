@@ -1,31 +1,24 @@
 /* Elementwise utilities over flat float buffers (src/ops/elementwise.c). */
 
-__kernel void fill(__global float *x, int n, float value) {
-  int i = get_global_id(0);
-  if (i >= n) return;
-  x[i] = value;
-}
+/* CLGAN_VEC elements a work-item (CLGAN_EACH, the ops preamble). */
+#define FILL(T, LD, ST) ST(x, (T)(value));
+__kernel void fill(__global float *x, int n, float value) { CLGAN_EACH(n, FILL); }
 
 /* b == 0 overwrites y without reading it, as BLAS does, so NaN in a fresh buffer cannot leak. */
+#define AXPBY(T, LD, ST) ST(y, b == 0.0f ? a * LD(x) : a * LD(x) + b * LD(y));
 __kernel void axpby(__global float *y, float a, __global const float *x, float b, int n) {
-  int i = get_global_id(0);
-  if (i >= n) return;
-  y[i] = b == 0.0f ? a * x[i] : a * x[i] + b * y[i];
+  CLGAN_EACH(n, AXPBY);
 }
 
-__kernel void clamp_values(__global float *x, int n, float c) {
-  int i = get_global_id(0);
-  if (i >= n) return;
-  x[i] = fmin(fmax(x[i], -c), c);
-}
+#define CLAMP(T, LD, ST) ST(x, fmin(fmax(LD(x), -c), c));
+__kernel void clamp_values(__global float *x, int n, float c) { CLGAN_EACH(n, CLAMP); }
 
 /* The scale comes from a device-side sum of squares, so clipping never waits on the host. */
+#define CLIP(T, LD, ST) if (coef < 1.0f) ST(x, LD(x) * coef);
 __kernel void clip_by_norm(__global float *x, int n, __global const float *sumsq, int slot,
                            float max_norm) {
-  int i = get_global_id(0);
-  if (i >= n) return;
   float coef = max_norm / (sqrt(sumsq[slot]) + 1e-6f);
-  if (coef < 1.0f) x[i] *= coef;
+  CLGAN_EACH(n, CLIP);
 }
 
 /* out (cols, rows) = in (rows, cols)^T, through a 16x16 tile in local memory so that both the

@@ -121,6 +121,8 @@ typedef struct {
                               ($CLGAN_GEMM_MR) */
   int gemm_pack_all;       /* the packed path packs plain operands too, rather than reading
                               them in place ($CLGAN_GEMM_PACK_ALL; for tests and A/B) */
+  int vec_width;           /* elements per work-item of the elementwise kernels, 1 or 16; 0 =
+                              by the device, clgan_vec_width ($CLGAN_VEC_WIDTH) */
 } clgan_device_cfg;
 
 /* Fills selector from $CLGAN_DEVICE, kernel_dir from $CLGAN_KERNEL_DIR and tuning_class from
@@ -292,6 +294,14 @@ clgan_gemm_kind clgan_device_gemm(const clgan_device *dev);
  * cfg->gemm_mr when it is 6 or 12, else 12 where PoCL names AVX-512 in the device (32 vector
  * registers), else 6 (MR float16 accumulators must fit the registers). */
 int clgan_gemm_packed_rows(const clgan_device_info *info, const clgan_device_cfg *cfg);
+/* How many consecutive elements one work-item of an elementwise kernel (optimizer steps,
+ * activations, fills; CLGAN_VEC in every program, src/device/program.c) takes on the device info describes
+ * under cfg (may be NULL): cfg->vec_width when it is 1 or 16, else 16 on CPU devices, where a
+ * work-item's float16 is one AVX-512 register (or two AVX ones) and PoCL's loop over single-float
+ * work-items ran 2-3x slower (bench/RESULTS.md), and 1 elsewhere, where neighbouring work-items
+ * reading neighbouring floats is what a GPU's memory wants. On an open device: what it uses. */
+int clgan_vec_width(const clgan_device_info *info, const clgan_device_cfg *cfg);
+int clgan_device_vec_width(const clgan_device *dev);
 /* A line saying which GEMM code runs ("clgan's packed kernels (CPU micro-kernel, 12 x 16
  * tiles)", "CLBlast"): on the device info describes under cfg (listings), or on an open one
  * (banners). */

@@ -209,6 +209,8 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   if (splitk && *splitk && strcmp(splitk, "0") != 0) cfg->splitk = 1;
   const char *mr = getenv("CLGAN_GEMM_MR");
   if (!cfg->gemm_mr && mr && *mr) cfg->gemm_mr = atoi(mr);
+  const char *vec = getenv("CLGAN_VEC_WIDTH");
+  if (!cfg->vec_width && vec && *vec) cfg->vec_width = atoi(vec);
   const char *pack_all = getenv("CLGAN_GEMM_PACK_ALL");
   if (pack_all && *pack_all && strcmp(pack_all, "0") != 0) cfg->gemm_pack_all = 1;
   const char *gemm = getenv("CLGAN_GEMM");
@@ -295,6 +297,7 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
     goto fail;
   }
   dev->gemm_mr = clgan_gemm_packed_rows(&dev->info, &cfg);
+  dev->vec_width = clgan_vec_width(&dev->info, &cfg);
   if (cfg.kernel_dir) snprintf(dev->kernel_dir, sizeof dev->kernel_dir, "%s", cfg.kernel_dir);
 
   cl_uint align_bits = 0;

@@ -115,6 +115,13 @@ const char *clgan_gemm_kind_name(clgan_gemm_kind kind) {
 
 clgan_gemm_kind clgan_device_gemm(const clgan_device *dev) { return dev->gemm; }
 
+int clgan_vec_width(const clgan_device_info *info, const clgan_device_cfg *cfg) {
+  if (cfg && (cfg->vec_width == 1 || cfg->vec_width == 16)) return cfg->vec_width;
+  return info->type == CLGAN_DEVICE_CPU ? 16 : 1;
+}
+
+int clgan_device_vec_width(const clgan_device *dev) { return dev->vec_width; }
+
 size_t clgan_gemm_packed_bytes(const clgan_device *dev) {
   return dev->pack_a.bytes + dev->pack_b.bytes;
 }

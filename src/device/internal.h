@@ -48,6 +48,7 @@ struct clgan_device {
   clgan_gemm_kind gemm;   /* CLBLAST or PACKED (clgan_gemm_choose) */
   int gemm_mr;            /* the packed kernels' tile height (GEMM_MR) */
   int gemm_pack_all;      /* pack plain operands too (cfg.gemm_pack_all) */
+  int vec_width;          /* CLGAN_VEC of every program (clgan_vec_width) */
   clgan_buffer pack_a, pack_b; /* the packed GEMM's panels, kept across calls (gemm.c) */
   clgan_tuning_status tuning; /* the class and cache file looked in, and what was applied */
 

@@ -22,6 +22,14 @@ static const char build_options[] = "-cl-std=CL1.2";
  * another does not: off everywhere, every kernel rounds each operation as the C references
  * do, and devices agree. */
 static const char device_preamble[] = "#pragma OPENCL FP_CONTRACT OFF\n";
+/* Then the device's facts: CLGAN_VEC, the elements per work-item of the elementwise kernels
+ * (clgan_vec_width), with floatv (float16 or float), VLOAD(p) and VSTORE(v, p) to match. */
+static const char vec_preamble_16[] =
+    "#define CLGAN_VEC 16\n#define floatv float16\n"
+    "#define VLOAD(p) vload16(0, (p))\n#define VSTORE(v, p) vstore16((v), 0, (p))\n";
+static const char vec_preamble_1[] =
+    "#define CLGAN_VEC 1\n#define floatv float\n"
+    "#define VLOAD(p) (*(p))\n#define VSTORE(v, p) (*(p) = (v))\n";
 /* After the preambles: the build log's line numbers are the file's. */
 static const char line_reset[] = "#line 1\n";
 
@@ -87,9 +95,11 @@ static clgan_status build_program(clgan_device *dev, const char *prefix, const c
   *out = NULL;
   st = read_source(dev, file, &text, &len);
   if (st != CLGAN_OK) return st;
-  const char *srcs[] = {device_preamble, prefix ? prefix : "", line_reset, text};
-  size_t lens[] = {strlen(device_preamble), strlen(srcs[1]), strlen(line_reset), len};
-  prog = clCreateProgramWithSource(dev->context, 4, srcs, lens, &err);
+  const char *vec = dev->vec_width == 16 ? vec_preamble_16 : vec_preamble_1;
+  const char *srcs[] = {device_preamble, vec, prefix ? prefix : "", line_reset, text};
+  size_t lens[] = {strlen(device_preamble), strlen(vec), strlen(srcs[2]), strlen(line_reset),
+                   len};
+  prog = clCreateProgramWithSource(dev->context, 5, srcs, lens, &err);
   CL_TRY(err);
   err = clBuildProgram(prog, 1, &dev->id, build_options, NULL, NULL);
   if (err != CL_SUCCESS) {

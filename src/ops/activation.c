@@ -52,7 +52,7 @@ clgan_status clgan_act_forward(clgan_device *dev, clgan_act act, float param, cl
   if ((st = ops_check_buf(y, bytes, op, "y")) || (st = ops_check_buf(x, bytes, op, "x")))
     return st;
   if ((st = ops_kernel_get(dev, "activation.cl", forward_kernels[act], &k))) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(y), CLGAN_BUF(x), CLGAN_INT(n),
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, n), CLGAN_BUF(y), CLGAN_BUF(x), CLGAN_INT(n),
                       CLGAN_FLOAT(param));
 }
 
@@ -73,7 +73,7 @@ clgan_status clgan_act_backward(clgan_device *dev, clgan_act act, float param, c
       (uses_y && (st = ops_check_buf(y, bytes, op, "y"))))
     return st;
   if ((st = ops_kernel_get(dev, "activation.cl", backward_kernels[act], &k))) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(dx), CLGAN_BUF(dy),
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, n), CLGAN_BUF(dx), CLGAN_BUF(dy),
                       CLGAN_BUF(uses_x ? x : dy), CLGAN_BUF(uses_y ? y : dy), CLGAN_INT(n),
                       CLGAN_FLOAT(param));
 }

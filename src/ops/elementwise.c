@@ -18,7 +18,7 @@ clgan_status clgan_fill(clgan_device *dev, clgan_buffer *x, int n, float value) 
   clgan_kernel *k = NULL;
   clgan_status st = prepare(dev, "clgan_fill", "fill", n, x, "x", &k);
   if (st || n == 0) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(x), CLGAN_INT(n), CLGAN_FLOAT(value));
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, n), CLGAN_BUF(x), CLGAN_INT(n), CLGAN_FLOAT(value));
 }
 
 clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clgan_buffer *x,
@@ -27,7 +27,7 @@ clgan_status clgan_axpby(clgan_device *dev, clgan_buffer *y, float a, const clga
   clgan_status st = prepare(dev, "clgan_axpby", "axpby", n, y, "y", &k);
   if (st || n == 0) return st;
   if ((st = ops_check_buf(x, (size_t)n * sizeof(float), "clgan_axpby", "x"))) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(y), CLGAN_FLOAT(a), CLGAN_BUF(x),
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, n), CLGAN_BUF(y), CLGAN_FLOAT(a), CLGAN_BUF(x),
                       CLGAN_FLOAT(b), CLGAN_INT(n));
 }
 
@@ -57,7 +57,7 @@ clgan_status clgan_clamp(clgan_device *dev, clgan_buffer *x, int n, float c) {
   clgan_kernel *k = NULL;
   clgan_status st = prepare(dev, "clgan_clamp", "clamp_values", n, x, "x", &k);
   if (st || n == 0) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(x), CLGAN_INT(n), CLGAN_FLOAT(c));
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, n), CLGAN_BUF(x), CLGAN_INT(n), CLGAN_FLOAT(c));
 }
 
 clgan_status clgan_clip_by_norm(clgan_device *dev, clgan_buffer *x, int n,
@@ -69,6 +69,6 @@ clgan_status clgan_clip_by_norm(clgan_device *dev, clgan_buffer *x, int n,
   if ((st = ops_check_count(slot, op, "slot")) ||
       (st = ops_check_buf(sumsq, ((size_t)slot + 1) * sizeof(float), op, "sumsq")))
     return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(n), CLGAN_BUF(x), CLGAN_INT(n), CLGAN_BUF(sumsq),
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, n), CLGAN_BUF(x), CLGAN_INT(n), CLGAN_BUF(sumsq),
                       CLGAN_INT(slot), CLGAN_FLOAT(max_norm));
 }

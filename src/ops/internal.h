@@ -20,5 +20,7 @@ size_t ops_reduce_local(const clgan_device *dev);
  * src/ops/preamble.c): every ops kernel comes through here. */
 clgan_status ops_kernel_get(clgan_device *dev, const char *file, const char *name,
                             clgan_kernel **kernel);
+/* The launch of a CLGAN_EACH kernel over n elements: one work-item per CLGAN_VEC of them. */
+clgan_range ops_vec_range(const clgan_device *dev, int n);
 
 #endif

@@ -62,7 +62,7 @@ clgan_status clgan_opt_step(clgan_device *dev, const clgan_opt_cfg *cfg, long t,
   if ((st = ops_check_buf(w, bytes, op, "w")) || (st = ops_check_buf(g, bytes, op, "g")))
     return st;
   step_scalars s = scalars(cfg, t);
-  clgan_range r = CLGAN_RANGE_1D(n);
+  clgan_range r = ops_vec_range(dev, n);
   switch (cfg->kind) {
     case CLGAN_OPT_ADAM:
       if ((st = ops_check_buf(state1, bytes, op, "state1 (adam m)")) ||

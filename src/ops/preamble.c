@@ -48,6 +48,21 @@ static const char preamble[] =
     "  }\n"
     "  return ctr;\n"
     "}\n"
+    /* An elementwise kernel's work-item takes elements [i, i + CLGAN_VEC) of n (CLGAN_VEC and
+     * floatv come from the device layer, clgan_vec_width): BODY(T, LD, ST) runs once on floatv
+     * when all of them are there, else once per element on float (the tail), where LD(p) is
+     * p's element(s) at i and ST(p, v) stores v there. The same operations either way, so
+     * the results are the same bits at every width. The host launches clgan_vec_groups(n)
+     * work-items. */
+    "#define CLGAN_LDV(p) VLOAD((p) + clgan_i_)\n"
+    "#define CLGAN_STV(p, v) VSTORE((v), (p) + clgan_i_)\n"
+    "#define CLGAN_LDS(p) ((p)[clgan_i_])\n"
+    "#define CLGAN_STS(p, v) ((p)[clgan_i_] = (v))\n"
+    "#define CLGAN_EACH(n, BODY) do { \\\n"
+    "  int clgan_i_ = (int)get_global_id(0) * CLGAN_VEC; \\\n"
+    "  if (clgan_i_ <= (n) - CLGAN_VEC) { BODY(floatv, CLGAN_LDV, CLGAN_STV) } \\\n"
+    "  else for (; clgan_i_ < (n); clgan_i_++) { BODY(float, CLGAN_LDS, CLGAN_STS) } \\\n"
+    "} while (0)\n"
     "#define CLGAN_PIXEL_OFFSET " OPS_STR(CLGAN_PIXEL_OFFSET) "\n"
     "#define CLGAN_PIXEL_SCALE " OPS_STR(CLGAN_PIXEL_SCALE) "\n"
     /* Launched as one or more work-groups of a power-of-two size L, each work-item holding its
@@ -68,6 +83,11 @@ static const char preamble[] =
     "}\n";
 
 const char *clgan_kernel_preamble(void) { return preamble; }
+
+clgan_range ops_vec_range(const clgan_device *dev, int n) {
+  size_t v = (size_t)clgan_device_vec_width(dev);
+  return CLGAN_RANGE_1D(((size_t)n + v - 1) / v);
+}
 
 clgan_status ops_kernel_get(clgan_device *dev, const char *file, const char *name,
                             clgan_kernel **kernel) {
