@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One run, both peers: clgan's training throughput and the PyTorch program's on the same machine
 # and data, and their ratio, for each model named (default: mlp mlp-bn dcgan).
-#   bench/compare.sh [--steps N] [MODEL...]
+#   bench/compare.sh [--steps N] [--rounds R] [MODEL...]
 # Needs a release build (cmake --preset release && cmake --build --preset release) and Debian's
-# python3-torch. PyTorch runs at each thread count of CLGAN_BENCH_PEER_THREADS (default "1 2":
+# python3-torch. The two sides run in turns, R rounds (default 3, $CLGAN_BENCH_ROUNDS), and each
+# side's figure is its best round: the machines are shared, and load only ever slows a run.
+# PyTorch runs at each thread count of CLGAN_BENCH_PEER_THREADS (default "1 2":
 # one was faster than two on the 2-core machine for mlp, two for dcgan) and clgan is compared
 # with the fastest.
 #
@@ -19,7 +21,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=300
-if [ "${1:-}" = --steps ]; then steps=$2; shift 2; fi
+rounds=${CLGAN_BENCH_ROUNDS:-3}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --steps) steps=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(mlp mlp-bn dcgan)
 bin=${CLGAN_BENCH_BIN:-build/release/bench/clgan_bench_train}
@@ -52,6 +61,8 @@ peer() {
 }
 # field NAME LINE: the number after NAME= in a result line.
 field() { sed -nE "s/(^|.* )$1=([0-9.]+).*/\2/p" <<<"$2"; }
+# faster A B: whether result line A has more img/s than B.
+faster() { awk -v a="$(field img_per_s "$1")" -v b="$(field img_per_s "$2")" 'BEGIN { exit !(a > b) }'; }
 
 # The machine's GEMM peak: clgan's, then PyTorch's at each thread count.
 ours_peak=$("$gemm_bin" --peak --seconds 1 | grep '^peak ')
@@ -92,25 +103,39 @@ for model in "${models[@]}"; do
   esac
   s=$steps
   [ "$model" = dcgan ] && s=$((steps / 10 > 20 ? steps / 10 : 20))
-  # (not tee /dev/stderr: with stderr on a file, tee reopens it at offset 0 over earlier lines)
-  out=$("$bin" --model "$model" --steps "$s" "${data_args[@]}" | grep -v '^clgan .*: device time')
-  printf '%s\n' "$out" >&2
-  ours=$(grep '^clgan ' <<<"$out")
-  echo "$ours"
-  best="" best_t=""
-  for t in "${thread_counts[@]}"; do
-    theirs=$(peer "$t" "${script[@]}" --steps "$s" --threads "$t" --device "$peer_device" \
-      "${data_args[@]}" 2>/dev/null | grep '^peer ')
-    echo "$theirs"
-    if [ -z "$best" ] || awk -v a="$(field img_per_s "$theirs")" -v b="$(field img_per_s "$best")" \
-      'BEGIN { exit !(a > b) }'; then
-      best=$theirs best_t=$t
-    fi
+  # Rounds, alternating the sides: each round runs clgan, then the peer at each thread count;
+  # each side's figure is its best round (a shared machine only ever slows a run down), and
+  # each round's own ratio shows the spread.
+  ours="" best="" best_t="" round_ratios=""
+  for ((r = 1; r <= rounds; r++)); do
+    prof=()
+    [ "$r" -gt 1 ] && prof=(--no-profile)
+    # (not tee /dev/stderr: with stderr on a file, tee reopens it at offset 0 over earlier lines)
+    out=$("$bin" --model "$model" --steps "$s" "${prof[@]}" "${data_args[@]}" |
+      grep -v '^clgan .*: device time')
+    printf '%s\n' "$out" >&2
+    line=$(grep '^clgan .* batch=' <<<"$out")
+    echo "round $r $line"
+    if [ -z "$ours" ] || faster "$line" "$ours"; then ours=$line; fi
+    round_best=""
+    for t in "${thread_counts[@]}"; do
+      theirs=$(peer "$t" "${script[@]}" --steps "$s" --threads "$t" --device "$peer_device" \
+        "${data_args[@]}" 2>/dev/null | grep '^peer ')
+      echo "round $r $theirs"
+      if [ -z "$round_best" ] || faster "$theirs" "$round_best"; then round_best=$theirs; fi
+      if [ -z "$best" ] || faster "$theirs" "$best"; then best=$theirs best_t=$t; fi
+    done
+    round_ratios+=" $(awk -v a="$(field img_per_s "$line")" -v b="$(field img_per_s "$round_best")" \
+      'BEGIN { printf "%.2f", a / b }')"
   done
+  echo "$ours"
+  echo "$best"
   awk -v a="$(field img_per_s "$ours")" -v b="$(field img_per_s "$best")" -v m="$model" \
-    -v p="$peer_device" -v t="$best_t" -v all="${thread_counts[*]}" 'BEGIN {
-      printf "ratio %s: clgan / PyTorch (%s) img/s = %.2f\n", m,
-        p == "cpu" ? "the faster of " all " threads: " t ", OpenBLAS" : p, a / b }'
+    -v p="$peer_device" -v t="$best_t" -v all="${thread_counts[*]}" -v n="$rounds" \
+    -v rr="$round_ratios" 'BEGIN {
+      printf "ratio %s: clgan / PyTorch (%s) img/s = %.2f (best of %d rounds each; each " \
+        "round'"'"'s own:%s)\n", m,
+        p == "cpu" ? "the faster of " all " threads: " t ", OpenBLAS" : p, a / b, n, rr }'
   # (steps/s from ms_per_step: steps_per_s has one decimal, coarse for dcgan's ~4 steps/s)
   awk -v w="$(field gemm_gflop_per_step "$ours")" -v a="$(awk -v x="$(field ms_per_step "$ours")" 'BEGIN { print 1000 / x }')" \
     -v b="$(awk -v x="$(field ms_per_step "$best")" 'BEGIN { print 1000 / x }')" -v peak="$peak" -v m="$model" 'BEGIN {

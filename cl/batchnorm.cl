@@ -104,62 +104,62 @@ __kernel void bn_backward(__global float *dx, __global float *dgamma, __global f
 }
 
 /* Dense layers (s = 1): a channel's n values lie c floats apart, so a group per channel would
- * gather scattered floats. One work-item per channel instead: neighbouring work-items read
- * neighbouring floats, and a sum runs over one batch (tens to hundreds of values) in order.
- * Same results as above up to the order of the sums; deterministic likewise. */
+ * gather scattered floats. One work-item per CLGAN_VEC channels instead (CLGAN_EACH, the ops
+ * preamble: 16 on CPU devices, a float16 a row): neighbouring work-items read neighbouring
+ * floats, and a sum runs over one batch (tens to hundreds of values) in order, the same
+ * operations for each channel at any width. Same results as above up to the order of the sums;
+ * deterministic likewise. */
+#define BN_FORWARD_DENSE(T, LD, ST)                                                             \
+  T sum = 0.0f;                                                                                 \
+  for (int b = 0; b < n; b++) sum += LD(x + (size_t)b * c);                                     \
+  T mu = sum / (float)n;                                                                        \
+  T ss = 0.0f;                                                                                  \
+  for (int b = 0; b < n; b++) {                                                                 \
+    T d = LD(x + (size_t)b * c) - mu;                                                           \
+    ss += d * d;                                                                                \
+  }                                                                                             \
+  T var = ss / (float)n;                                                                        \
+  T is = 1.0f / sqrt(var + eps);                                                                \
+  T g = LD(gamma), bt = LD(beta);                                                               \
+  for (int b = 0; b < n; b++)                                                                   \
+    ST(y + (size_t)b * c, g * ((LD(x + (size_t)b * c) - mu) * is) + bt);                        \
+  ST(mean, mu);                                                                                 \
+  ST(invstd, is);                                                                               \
+  T unbiased = var * ((float)n / (float)(n - 1));                                               \
+  ST(running_mean, (1.0f - momentum) * LD(running_mean) + momentum * mu);                       \
+  ST(running_var, (1.0f - momentum) * LD(running_var) + momentum * unbiased);
+
 __kernel void bn_forward_train_dense(__global float *y, __global float *mean,
                                      __global float *invstd, __global float *running_mean,
                                      __global float *running_var, __global const float *x,
                                      __global const float *gamma, __global const float *beta,
                                      int n, int c, float eps, float momentum) {
-  int ch = get_global_id(0);
-  if (ch >= c) return;
-  float sum = 0.0f;
-  for (int b = 0; b < n; b++) sum += x[(size_t)b * c + ch];
-  float mu = sum / (float)n;
-  float ss = 0.0f;
-  for (int b = 0; b < n; b++) {
-    float d = x[(size_t)b * c + ch] - mu;
-    ss += d * d;
-  }
-  float var = ss / (float)n;
-  float is = 1.0f / sqrt(var + eps);
-  float g = gamma[ch], bt = beta[ch];
-  for (int b = 0; b < n; b++) {
-    size_t i = (size_t)b * c + ch;
-    y[i] = g * ((x[i] - mu) * is) + bt;
-  }
-  mean[ch] = mu;
-  invstd[ch] = is;
-  float unbiased = var * ((float)n / (float)(n - 1));
-  running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mu;
-  running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * unbiased;
+  CLGAN_EACH(c, BN_FORWARD_DENSE);
 }
+
+#define BN_BACKWARD_DENSE(T, LD, ST)                                                            \
+  T mu = LD(mean), is = LD(invstd);                                                             \
+  T sdy = 0.0f, sdyx = 0.0f;                                                                    \
+  for (int b = 0; b < n; b++) {                                                                 \
+    T g = LD(dy + (size_t)b * c);                                                               \
+    sdy += g;                                                                                   \
+    sdyx += g * ((LD(x + (size_t)b * c) - mu) * is);                                            \
+  }                                                                                             \
+  if (write_params) {                                                                           \
+    ST(dbeta, accumulate ? LD(dbeta) + sdy : sdy);                                              \
+    ST(dgamma, accumulate ? LD(dgamma) + sdyx : sdyx);                                          \
+  }                                                                                             \
+  float m = (float)n;                                                                           \
+  T k = LD(gamma) * is / m;                                                                     \
+  for (int b = 0; b < n; b++) {                                                                 \
+    T xhat = (LD(x + (size_t)b * c) - mu) * is;                                                 \
+    ST(dx + (size_t)b * c, k * (m * LD(dy + (size_t)b * c) - sdy - xhat * sdyx));               \
+  }
 
 __kernel void bn_backward_dense(__global float *dx, __global float *dgamma, __global float *dbeta,
                                 __global const float *dy, __global const float *x,
                                 __global const float *mean, __global const float *invstd,
                                 __global const float *gamma, int n, int c, int accumulate,
                                 int write_params) {
-  int ch = get_global_id(0);
-  if (ch >= c) return;
-  float mu = mean[ch], is = invstd[ch];
-  float sdy = 0.0f, sdyx = 0.0f;
-  for (int b = 0; b < n; b++) {
-    size_t i = (size_t)b * c + ch;
-    float g = dy[i];
-    sdy += g;
-    sdyx += g * ((x[i] - mu) * is);
-  }
-  if (write_params) {
-    dbeta[ch] = accumulate ? dbeta[ch] + sdy : sdy;
-    dgamma[ch] = accumulate ? dgamma[ch] + sdyx : sdyx;
-  }
-  float m = (float)n;
-  float k = gamma[ch] * is / m;
-  for (int b = 0; b < n; b++) {
-    size_t i = (size_t)b * c + ch;
-    float xhat = (x[i] - mu) * is;
-    dx[i] = k * (m * dy[i] - sdy - xhat * sdyx);
-  }
+  CLGAN_EACH(c, BN_BACKWARD_DENSE);
 }

@@ -69,6 +69,11 @@ void test_fill_uniform(float *x, size_t n, float lo, float hi, unsigned long lon
 
 void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rng,
                     const char *what) {
+  test_gemm_case_bias(dev, g, 0, rng, what);
+}
+
+void test_gemm_case_bias(clgan_device *dev, clgan_gemm_args g, int bias, unsigned long long *rng,
+                         const char *what) {
   size_t arows = g.trans_a ? g.k : g.m, brows = g.trans_b ? g.n : g.k;
   size_t na = g.a_off + arows * g.lda, nb = g.b_off + brows * g.ldb, nc = g.c_off + g.m * g.ldc;
   float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *want = malloc(nc * 4);
@@ -86,10 +91,27 @@ void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rn
   g.a = &da;
   g.b = &db;
   g.c = &dc;
-  clgan_status st = clgan_gemm(dev, &g);
+  /* A bias, added after alpha and beta: bias[i] on row i (1) or bias[j] on column j (2). */
+  size_t nbias = bias == 1 ? g.m : g.n;
+  float *hb = malloc(nbias * 4);
+  clgan_buffer dbias = {0};
+  clgan_status st;
+  if (bias) {
+    test_fill_uniform(hb, nbias, -1, 1, rng);
+    CHECK(clgan_buffer_alloc(dev, &dbias, nbias * 4) == CLGAN_OK, "%s: alloc bias", what);
+    clgan_buffer_write(dev, &dbias, 0, nbias * 4, hb);
+    clgan_gemm_layout l = {.bias = &dbias, .bias_columns = bias == 2};
+    st = clgan_gemm_ex(dev, &g, &l);
+  } else {
+    st = clgan_gemm(dev, &g);
+  }
   CHECK(st == CLGAN_OK, "%s: returned %s", what, clgan_status_name(st));
   CHECK(clgan_buffer_read(dev, &dc, 0, nc * 4, c) == CLGAN_OK, "%s: read", what);
   clgan_gemm_reference(&g, a, b, want);
+  for (size_t i = 0; bias && i < g.m; i++)
+    for (size_t j = 0; j < g.n; j++) want[g.c_off + i * g.ldc + j] += hb[bias == 1 ? i : j];
+  if (bias) clgan_buffer_free(&dbias);
+  free(hb);
   double atol, rtol;
   clgan_gemm_tolerance(g.k, &atol, &rtol);
   CHECK_CLOSE(what, c, want, nc, atol, rtol);

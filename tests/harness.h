@@ -47,6 +47,10 @@ void test_fill_uniform(float *x, size_t n, float lo, float hi, unsigned long lon
  * against clgan_gemm_reference within clgan_gemm_tolerance; `what` names the case. */
 void test_gemm_case(clgan_device *dev, clgan_gemm_args g, unsigned long long *rng,
                     const char *what);
+/* The same through clgan_gemm_ex with a bias added after alpha and beta: bias[i] on row i
+ * (bias 1) or bias[j] on column j (bias 2); bias 0 is test_gemm_case (clgan_gemm). */
+void test_gemm_case_bias(clgan_device *dev, clgan_gemm_args g, int bias, unsigned long long *rng,
+                         const char *what);
 
 /* Collects (and so clears) dev's profile and returns its entry named `name`, all zero if there
  * is none; *entries (may be NULL) gets the number of entries. */

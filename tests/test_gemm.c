@@ -1,6 +1,6 @@
 /* clgan_gemm against the C reference, through CLBlast and through clgan's packed kernels (both
  * tile heights): random shapes including odd sizes, all four transpose combinations, offsets,
- * padded leading dimensions, alpha and beta. */
+ * padded leading dimensions, alpha, beta, and a bias on rows or columns. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,11 +84,28 @@ int main(void) {
     for (int t = 0; t < 4; t++)
       run_case(dev, 12 * (size_t)irand(1, 5), (size_t)irand(1, 50), (size_t)irand(1, 70), 1, t & 1,
                (size_t)irand(1, 5), (size_t)irand(1, 9), 1.0f, t & 2 ? 0.5f : 0.0f);
+    /* A B^T, as the dense layers' forward pass, with offsets, padding, alpha, beta and a bias on
+     * rows or columns (clgan_gemm_ex; the packed path only), sizes off the tile edges. */
+    for (int t = 0; t < 6; t++) {
+      size_t m = (size_t)irand(1, 70), n = (size_t)irand(1, 70), k = (size_t)irand(1, 300);
+      clgan_gemm_args g = {.trans_b = 1, .m = m, .n = n, .k = k, .alpha = t & 1 ? 0.5f : 1.0f,
+                           .beta = t & 2 ? -0.75f : 0.0f, .lda = k + (size_t)irand(0, 5),
+                           .ldb = k + (size_t)irand(0, 5), .ldc = n + (size_t)irand(0, 5),
+                           .a_off = (size_t)irand(0, 9), .b_off = (size_t)irand(0, 9),
+                           .c_off = (size_t)irand(0, 9)};
+      char what[128];
+      snprintf(what, sizeof what, "A B^T m=%zu n=%zu k=%zu alpha=%g beta=%g bias %d", m, n, k,
+               (double)g.alpha, (double)g.beta, t % 3);
+      if (paths[p].gemm == CLGAN_GEMM_PACKED || t % 3 == 0)
+        test_gemm_case_bias(dev, g, t % 3, &rng, what);
+    }
     /* Each GEMM is one "gemm" in the profile whichever path ran it; that the path asked for is
      * the one that ran shows in a path-specific place: the packed panels exist, or not. */
     int np = 0;
     long calls = test_profile_take(dev, "gemm", &np).calls;
-    CHECK(calls == 28, "%s: %ld GEMMs profiled (28)", clgan_gemm_kind_name(paths[p].gemm), calls);
+    long want = paths[p].gemm == CLGAN_GEMM_PACKED ? 34 : 30;
+    CHECK(calls == want, "%s: %ld GEMMs profiled (%ld)", clgan_gemm_kind_name(paths[p].gemm),
+          calls, want);
     CHECK((clgan_gemm_packed_bytes(dev) > 0) == (paths[p].gemm == CLGAN_GEMM_PACKED),
           "%s: packed panels of %zu bytes", clgan_gemm_kind_name(paths[p].gemm),
           clgan_gemm_packed_bytes(dev));

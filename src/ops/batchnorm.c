@@ -53,7 +53,7 @@ clgan_status clgan_bn_forward_train(clgan_device *dev, const clgan_bn_shape *sh,
     return st;
   if (sh->s == 1) { /* dense layer: one work-item per channel (cl/batchnorm.cl says why) */
     if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_forward_train_dense", &k))) return st;
-    return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(sh->c), CLGAN_BUF(y), CLGAN_BUF(mean),
+    return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, sh->c), CLGAN_BUF(y), CLGAN_BUF(mean),
                         CLGAN_BUF(invstd), CLGAN_BUF(running_mean), CLGAN_BUF(running_var),
                         CLGAN_BUF(x), CLGAN_BUF(gamma), CLGAN_BUF(beta), CLGAN_INT(sh->n),
                         CLGAN_INT(sh->c), CLGAN_FLOAT(sh->eps), CLGAN_FLOAT(sh->momentum));
@@ -123,7 +123,7 @@ clgan_status clgan_bn_backward(clgan_device *dev, const clgan_bn_shape *sh, clga
   /* Without parameter gradients, dx stands in for them; the kernel does not write them. */
   if (sh->s == 1) {
     if ((st = ops_kernel_get(dev, "batchnorm.cl", "bn_backward_dense", &k))) return st;
-    return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(sh->c), CLGAN_BUF(dx),
+    return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, sh->c), CLGAN_BUF(dx),
                         CLGAN_BUF(dgamma ? dgamma : dx), CLGAN_BUF(dbeta ? dbeta : dx),
                         CLGAN_BUF(dy), CLGAN_BUF(x), CLGAN_BUF(mean), CLGAN_BUF(invstd),
                         CLGAN_BUF(gamma), CLGAN_INT(sh->n), CLGAN_INT(sh->c),

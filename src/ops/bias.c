@@ -37,7 +37,7 @@ clgan_status clgan_bias_backward(clgan_device *dev, clgan_buffer *db, const clga
     return st;
   if ((st = ops_kernel_get(dev, "bias.cl", "bias_backward", &k))) return st;
   /* With rows == 0 the kernel never reads dy; db still needs a valid argument. */
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(cols), CLGAN_BUF(db), CLGAN_BUF(rows ? dy : db),
+  return CLGAN_LAUNCH(dev, k, ops_vec_range(dev, cols), CLGAN_BUF(db), CLGAN_BUF(rows ? dy : db),
                       CLGAN_INT(rows), CLGAN_INT(cols), CLGAN_INT(accumulate != 0));
 }
 
