@@ -39,14 +39,16 @@ __kernel void conv_im2col(__global float *col, int col_off, int sk, int sq,
  * order (i, j), each a contiguous run of col's HO*WO positions for image n, into the pixels
  * they land on. No two work-items touch one pixel and the order is fixed: deterministic
  * without atomics. (Gathering per pixel instead read col in scattered steps of N*P: 1.6x
- * slower on G's 256 -> 128 convT on PoCL, 2.5-3x on D's conv backward.) 1-D range n*C + c. */
+ * slower on G's 256 -> 128 convT on PoCL, 2.5-3x on D's conv backward.) 1-D range C*n. */
 __kernel void conv_col2im(__global float *x, __global const float *col, int col_off,
                           __global const float *bias, int has_bias, int n_img, int c, int h,
                           int w, int kh, int kw, int stride, int pad, int ho, int wo) {
-  int nc = get_global_id(0);
-  if (nc >= n_img * c) return;
-  int n = nc / c, ch = nc - n * c, p_all = n_img * ho * wo;
-  __global float *plane = x + (size_t)nc * h * w;
+  int id = get_global_id(0);
+  if (id >= n_img * c) return;
+  /* Planes in channel-major order: consecutive work-items read consecutive runs of the same
+   * rows of col (image-major, each read runs of HO*WO floats N*HO*WO apart: 2x slower). */
+  int ch = id / n_img, n = id - ch * n_img, p_all = n_img * ho * wo;
+  __global float *plane = x + ((size_t)n * c + ch) * h * w;
   float b0 = has_bias ? bias[ch] : 0.0f;
   for (int pix = 0; pix < h * w; pix++) plane[pix] = b0;
   __global const float *cb = col + col_off + ch * kh * kw * p_all + n * ho * wo;
@@ -64,6 +66,52 @@ __kernel void conv_col2im(__global float *x, __global const float *col, int col_
         for (int ow = ow0; ow < ow1; ow++) dst[ow * stride] += src[ow];
       }
     }
+  }
+}
+
+/* conv_col2im for DCGAN's windows (4 x 4, stride 2, padding 1, h = 2 ho, w = 2 wo, wo <= 16),
+ * a pixel row at a time: pixel 2u of a row takes taps j = 1 (window column u) and j = 3 (u - 1),
+ * pixel 2u + 1 taps j = 0 (u + 1) and j = 2 (u), and the row y takes the two taps i of the
+ * parity of y + 1 whose window row oh = (y + 1 - i) / 2 exists. So a row is two float16 over
+ * u, even and odd pixels, each the bias plus col's taps in the order (i, j) conv_col2im adds
+ * them (select keeps a lane no window reaches as it was): the same sums, bitwise, from whole
+ * vector loads of col's rows (up to 15 floats past a row's end; the workspace has 16 to
+ * spare) instead of stride-2 adds a float at a time. */
+__kernel void conv_col2im_k4s2(__global float *x, __global const float *col, int col_off,
+                               __global const float *bias, int has_bias, int n_img, int c,
+                               int ho, int wo) {
+  int id = get_global_id(0);
+  if (id >= n_img * c) return;
+  /* Planes in channel-major order: consecutive work-items read consecutive runs of the same
+   * 16 rows of col (image-major, each read runs of 49 floats 12 KiB apart: 2x slower). */
+  int ch = id / n_img, n = id - ch * n_img, p_all = n_img * ho * wo, w = 2 * wo;
+  __global float *plane = x + ((size_t)n * c + ch) * 4 * ho * wo;
+  float b0 = has_bias ? bias[ch] : 0.0f;
+  __global const float *cb = col + col_off + (size_t)ch * 16 * p_all + n * ho * wo;
+  int16 u = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int16 m1 = u < wo, m3 = u >= 1 && u < wo, m0 = u < wo - 1, m2 = u < wo;
+  const uint16 next = (uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15);
+  const uint16 prev = (uint16)(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+  const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const uint16 hi = (uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (int y = 0; y < 2 * ho; y++) {
+    float16 e = (float16)(b0), o = (float16)(b0);
+    for (int i = (y + 1) & 1; i < 4; i += 2) {
+      int oh = (y + 1 - i) / 2;
+      if (oh < 0 || oh >= ho) continue;
+      __global const float *r = cb + (i * 4) * p_all + oh * wo;
+      float16 t0 = shuffle(vload16(0, r), next), t1 = vload16(0, r + p_all),
+              t2 = vload16(0, r + 2 * p_all), t3 = shuffle(vload16(0, r + 3 * p_all), prev);
+      e = select(e, e + t1, m1);
+      e = select(e, e + t3, m3);
+      o = select(o, o + t0, m0);
+      o = select(o, o + t2, m2);
+    }
+    float row[32];
+    vstore16(shuffle2(e, o, lo), 0, row);
+    vstore16(shuffle2(e, o, hi), 0, row + 16);
+    __global float *dst = plane + y * w;
+    for (int q = 0; q < w; q++) dst[q] = row[q];
   }
 }
 
