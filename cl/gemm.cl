@@ -78,37 +78,51 @@ inline void gemm_pack_panel(__global const float *x, int off, int ld, int blk, i
                             __global float *out) {
   int used = min(width, lines - j0);
   if (along_rows) {
-    int bl = blk ? blk : k, blkno = 0, w = 0, p = 0;
-    if (blk == 0 && used == width) {
-      /* A whole panel of a plain operand: 16 k at a time, a 16-wide load from each line, a
-       * register transpose, a store per k (2.4-4x the element loop's speed on a weight matrix;
-       * the same floats in the same places). Lines past the width load line 0 and go unused. */
-      __global const float *line = x + off + (size_t)j0 * ld;
-      for (; p + 16 <= k; p += 16, out += 16 * width) {
+    /* Lines past `used` repeat the last one, and their lanes are stored as 0. */
+    int16 live = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) < (int16)(used);
+    int bl = blk ? blk : k, blkno = 0, w = 0;
+    for (int p = 0; p < k;) {
+      __global const float *col = x + off + blkno * bstride + w + j0 * ld;
+      if (p + 16 <= k && w + 16 <= bl) {
+        /* 16 k inside one block: a 16-wide load from each line, a register transpose, a
+         * store per k (2.4-4x the element loop below on a weight matrix; the same floats). */
         float16 r[16];
 #pragma unroll
-        for (int q = 0; q < 16; q++)
-          r[q] = vload16(0, line + (size_t)(q < width ? q : 0) * ld + p);
+        for (int q = 0; q < 16; q++) r[q] = vload16(0, col + (size_t)min(q, used - 1) * ld);
         gemm_transpose16(r);
 #pragma unroll
         for (int t = 0; t < 16; t++) {
+          float16 v = select((float16)(0.0f), r[t], live);
           __global float *o = out + t * width;
           if (width == 16) {
-            vstore16(r[t], 0, o);
+            vstore16(v, 0, o);
           } else if (width == 12) {
-            vstore8(r[t].lo, 0, o);
-            vstore4(r[t].s89ab, 0, o + 8);
+            vstore8(v.lo, 0, o);
+            vstore4(v.s89ab, 0, o + 8);
           } else {
-            for (int q = 0; q < width; q++) o[q] = ((float *)&r[t])[q];
+            for (int q = 0; q < width; q++) o[q] = ((float *)&v)[q];
           }
         }
+        p += 16, out += 16 * width, w += 16;
+      } else {
+        for (int q = 0; q < width; q++) out[q] = q < used ? col[q * ld] : 0.0f;
+        p++, out += width, w++;
       }
-      w = p;
+      if (w == bl) w = 0, blkno++;
     }
-    for (; p < k; p++, out += width) {
-      __global const float *col = x + off + blkno * bstride + w + j0 * ld;
-      for (int q = 0; q < width; q++) out[q] = q < used ? col[q * ld] : 0.0f;
-      if (++w == bl) w = 0, blkno++;
+  } else if (used == width && (blk == 0 || j0 / blk == (j0 + width - 1) / blk)) {
+    /* The lines side by side in one block: each k's `width` floats are adjacent, one copy. */
+    int c0 = gemm_col(blk, bstride, j0);
+    for (int p = 0; p < k; p++, out += width) {
+      __global const float *row = x + off + p * ld + c0;
+      if (width == 16) {
+        vstore16(vload16(0, row), 0, out);
+      } else if (width == 12) {
+        vstore8(vload8(0, row), 0, out);
+        vstore4(vload4(0, row + 8), 0, out + 8);
+      } else {
+        for (int q = 0; q < width; q++) out[q] = row[q];
+      }
     }
   } else {
     int cb[GEMM_NR]; /* GEMM_MR <= GEMM_NR */
