@@ -23,13 +23,16 @@ static const char build_options[] = "-cl-std=CL1.2";
  * do, and devices agree. */
 static const char device_preamble[] = "#pragma OPENCL FP_CONTRACT OFF\n";
 /* Then the device's facts: CLGAN_VEC, the elements per work-item of the elementwise kernels
- * (clgan_vec_width), with floatv (float16 or float), VLOAD(p) and VSTORE(v, p) to match. */
+ * (clgan_vec_width), with floatv (float16 or float), VLOAD(p), VSTORE(v, p) and VLOAD_U8F(p)
+ * (bytes to floats) to match. */
 static const char vec_preamble_16[] =
     "#define CLGAN_VEC 16\n#define floatv float16\n"
-    "#define VLOAD(p) vload16(0, (p))\n#define VSTORE(v, p) vstore16((v), 0, (p))\n";
+    "#define VLOAD(p) vload16(0, (p))\n#define VSTORE(v, p) vstore16((v), 0, (p))\n"
+    "#define VLOAD_U8F(p) convert_float16(vload16(0, (p)))\n";
 static const char vec_preamble_1[] =
     "#define CLGAN_VEC 1\n#define floatv float\n"
-    "#define VLOAD(p) (*(p))\n#define VSTORE(v, p) (*(p) = (v))\n";
+    "#define VLOAD(p) (*(p))\n#define VSTORE(v, p) (*(p) = (v))\n"
+    "#define VLOAD_U8F(p) ((float)*(p))\n";
 /* After the preambles: the build log's line numbers are the file's. */
 static const char line_reset[] = "#line 1\n";
 

@@ -35,7 +35,9 @@ clgan_status clgan_gather_images(clgan_device *dev, clgan_buffer *out, const clg
       (st = ops_check_buf(images, (size_t)dim, op, "images")))
     return st;
   if ((st = ops_kernel_get(dev, "data.cl", "gather_images", &k))) return st;
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(batch * dim), CLGAN_BUF(out), CLGAN_BUF(images),
+  size_t v = (size_t)clgan_device_vec_width(dev);
+  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_2D(((size_t)dim + v - 1) / v, batch), CLGAN_BUF(out),
+                      CLGAN_BUF(images),
                       CLGAN_BUF(index), CLGAN_INT(first), CLGAN_INT(batch), CLGAN_INT(dim),
                       CLGAN_INT(gather_nimages(images, dim)));
 }

@@ -91,9 +91,10 @@ void clgan_ref_rand_normal(float *out, int n, float mean, float stddev, uint64_t
   }
 }
 
+/* per_item: the elements one work-item writes (4 for rand_uniform, 64 for rand_normal). */
 static clgan_status launch_rand(clgan_device *dev, const char *op, const char *kernel,
-                                clgan_buffer *out, int n, float a, float b, uint64_t seed,
-                                uint64_t step, uint32_t stream) {
+                                int per_item, clgan_buffer *out, int n, float a, float b,
+                                uint64_t seed, uint64_t step, uint32_t stream) {
   clgan_status st;
   clgan_kernel *k = NULL;
   if ((st = ops_check_count(n, op, "n"))) return st;
@@ -101,8 +102,8 @@ static clgan_status launch_rand(clgan_device *dev, const char *op, const char *k
   if ((st = ops_check_buf(out, (size_t)n * sizeof(float), op, "out")) ||
       (st = ops_kernel_get(dev, "random.cl", kernel, &k)))
     return st;
-  int blocks = (int)(((long long)n + 3) / 4);
-  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(blocks), CLGAN_BUF(out), CLGAN_INT(n), CLGAN_FLOAT(a),
+  int items = (int)(((long long)n + per_item - 1) / per_item);
+  return CLGAN_LAUNCH(dev, k, CLGAN_RANGE_1D(items), CLGAN_BUF(out), CLGAN_INT(n), CLGAN_FLOAT(a),
                       CLGAN_FLOAT(b), CLGAN_UINT((uint32_t)seed),
                       CLGAN_UINT((uint32_t)(seed >> 32)),
                       CLGAN_UINT((uint32_t)step), CLGAN_UINT((uint32_t)(step >> 32)),
@@ -111,12 +112,12 @@ static clgan_status launch_rand(clgan_device *dev, const char *op, const char *k
 
 clgan_status clgan_rand_uniform(clgan_device *dev, clgan_buffer *out, int n, float lo, float hi,
                                 uint64_t seed, uint64_t step, uint32_t stream) {
-  return launch_rand(dev, "clgan_rand_uniform", "rand_uniform", out, n, lo, hi, seed, step,
+  return launch_rand(dev, "clgan_rand_uniform", "rand_uniform", 4, out, n, lo, hi, seed, step,
                      stream);
 }
 
 clgan_status clgan_rand_normal(clgan_device *dev, clgan_buffer *out, int n, float mean,
                                float stddev, uint64_t seed, uint64_t step, uint32_t stream) {
-  return launch_rand(dev, "clgan_rand_normal", "rand_normal", out, n, mean, stddev, seed, step,
+  return launch_rand(dev, "clgan_rand_normal", "rand_normal", 64, out, n, mean, stddev, seed, step,
                      stream);
 }
