@@ -218,7 +218,10 @@ static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
   /* A work-item per panel, alone in its work-group (PoCL spreads work-groups over the cores). */
   clgan_range ra = {.dims = 1, .global = {mt, 1, 1}, .local = {1, 1, 1}};
   clgan_range rb = {.dims = 1, .global = {nt, 1, 1}, .local = {1, 1, 1}};
-  clgan_range rm = {.dims = 1, .global = {nt * mt, 1, 1}, .local = {1, 1, 1}};
+  /* A work-item per tile, or per pair of tiles side by side with 12-row tiles (GEMM_NB in
+   * cl/gemm.cl). */
+  size_t nb = mr == 12 ? 2 : 1;
+  clgan_range rm = {.dims = 1, .global = {(nt + nb - 1) / nb * mt, 1, 1}, .local = {1, 1, 1}};
   /* Tile rows per group: their A panels (MR x k floats each) within about 512 KiB. */
   size_t group = (512u << 10) / (mr * (g->k ? g->k : 1) * sizeof(float));
   if (group < 1) group = 1;
