@@ -104,7 +104,7 @@ grep -qE "note: no GEMM tuning" <<<"$out" && fail "a tuned device gets the advic
 # ---- A CPU's default: clgan's packed kernels, which need no CLBlast tuning --------------------
 if [ "$pocl_cpu" = 1 ]; then
   unset CLGAN_GEMM
-  expect "devices: a CPU's GEMMs are the packed kernels" 0 "GEMM: clgan's packed kernels \(CPU micro-kernel, (6|12) x 16 tiles\)" -- \
+  expect "devices: a CPU's GEMMs are the packed kernels" 0 "GEMM: clgan's packed kernels \(CPU micro-kernel, (6 x 16|12 x 32) tiles\)" -- \
     "$clgan" devices
   expect "devices: CLGAN_GEMM_MR names the tiles in use" 0 "GEMM: clgan's packed kernels \(CPU micro-kernel, 6 x 16 tiles\)" -- \
     env CLGAN_GEMM_MR=6 "$clgan" devices

@@ -302,7 +302,7 @@ int clgan_gemm_packed_rows(const clgan_device_info *info, const clgan_device_cfg
  * reading neighbouring floats is what a GPU's memory wants. On an open device: what it uses. */
 int clgan_vec_width(const clgan_device_info *info, const clgan_device_cfg *cfg);
 int clgan_device_vec_width(const clgan_device *dev);
-/* A line saying which GEMM code runs ("clgan's packed kernels (CPU micro-kernel, 12 x 16
+/* A line saying which GEMM code runs ("clgan's packed kernels (CPU micro-kernel, 12 x 32
  * tiles)", "CLBlast"): on the device info describes under cfg (listings), or on an open one
  * (banners). */
 void clgan_gemm_describe(const clgan_device_info *info, const clgan_device_cfg *cfg, char *out,

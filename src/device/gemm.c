@@ -131,9 +131,11 @@ int clgan_gemm_packed_rows(const clgan_device_info *info, const clgan_device_cfg
   return strstr(info->name, "avx512") ? 12 : 6;
 }
 
+/* rows x 32 with 12-row tiles, which go two panels a work-item (GEMM_NB in cl/gemm.cl). */
 static void describe(clgan_gemm_kind kind, int rows, char *out, size_t size) {
   if (kind == CLGAN_GEMM_PACKED)
-    snprintf(out, size, "clgan's packed kernels (CPU micro-kernel, %d x 16 tiles)", rows);
+    snprintf(out, size, "clgan's packed kernels (CPU micro-kernel, %d x %d tiles)", rows,
+             rows == 12 ? 32 : 16);
   else
     snprintf(out, size, "CLBlast");
 }
