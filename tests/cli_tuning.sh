@@ -121,5 +121,9 @@ if [ "$pocl_cpu" = 1 ]; then
   [ ! -e "$tmp/t2.txt" ] && ok "--if-untuned with packed kernels stores nothing" || fail "--if-untuned wrote $tmp/t2.txt"
   expect "CLGAN_GEMM names a choice" 2 "CLGAN_GEMM='fast': expected auto, clblast or packed" -- \
     env CLGAN_GEMM=fast "$clgan" train --model mlp --steps 1 --data "$data" --out "$tmp/run2"
+  expect "CLGAN_GEMM_MR names a tile height" 2 "CLGAN_GEMM_MR='8' \\(clgan_device_cfg.gemm_mr -1\\): expected 6 or 12" -- \
+    env CLGAN_GEMM_MR=8 "$clgan" train --model mlp --steps 1 --data "$data" --out "$tmp/run3"
+  expect "CLGAN_VEC_WIDTH names a width" 2 "CLGAN_VEC_WIDTH='4' \\(clgan_device_cfg.vec_width -1\\): expected 1 or 16" -- \
+    env CLGAN_VEC_WIDTH=4 "$clgan" train --model mlp --steps 1 --data "$data" --out "$tmp/run4"
 fi
 finish

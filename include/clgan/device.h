@@ -118,11 +118,12 @@ typedef struct {
   const char *tuning_file; /* the tuning cache; NULL = clgan_tuning_default_path */
   clgan_gemm_kind gemm;    /* who computes GEMMs; AUTO = by device type */
   int gemm_mr;             /* the packed kernels' tile height, 6 or 12; 0 = by the device
-                              ($CLGAN_GEMM_MR) */
+                              ($CLGAN_GEMM_MR); anything else: clgan_device_open refuses */
   int gemm_pack_all;       /* the packed path packs plain operands too, rather than reading
                               them in place ($CLGAN_GEMM_PACK_ALL; for tests and A/B) */
   int vec_width;           /* elements per work-item of the elementwise kernels, 1 or 16; 0 =
-                              by the device, clgan_vec_width ($CLGAN_VEC_WIDTH) */
+                              by the device, clgan_vec_width ($CLGAN_VEC_WIDTH); anything
+                              else: clgan_device_open refuses */
 } clgan_device_cfg;
 
 /* Fills selector from $CLGAN_DEVICE, kernel_dir from $CLGAN_KERNEL_DIR and tuning_class from

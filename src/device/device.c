@@ -207,10 +207,13 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   if (no_tuning && *no_tuning && strcmp(no_tuning, "0") != 0) cfg->no_tuning = 1;
   const char *splitk = getenv("CLGAN_SPLITK");
   if (splitk && *splitk && strcmp(splitk, "0") != 0) cfg->splitk = 1;
+  /* A choice other than those named is -1, which clgan_device_open refuses. */
   const char *mr = getenv("CLGAN_GEMM_MR");
-  if (!cfg->gemm_mr && mr && *mr) cfg->gemm_mr = atoi(mr);
+  if (!cfg->gemm_mr && mr && *mr)
+    cfg->gemm_mr = !strcmp(mr, "6") ? 6 : !strcmp(mr, "12") ? 12 : -1;
   const char *vec = getenv("CLGAN_VEC_WIDTH");
-  if (!cfg->vec_width && vec && *vec) cfg->vec_width = atoi(vec);
+  if (!cfg->vec_width && vec && *vec)
+    cfg->vec_width = !strcmp(vec, "1") ? 1 : !strcmp(vec, "16") ? 16 : -1;
   const char *pack_all = getenv("CLGAN_GEMM_PACK_ALL");
   if (pack_all && *pack_all && strcmp(pack_all, "0") != 0) cfg->gemm_pack_all = 1;
   const char *gemm = getenv("CLGAN_GEMM");
@@ -293,6 +296,18 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
   if (dev->gemm == CLGAN_GEMM_INVALID) {
     clgan_error("%s: $CLGAN_GEMM='%s': expected auto, clblast or packed",
                 clgan_status_message(CLGAN_INVALID_ARGUMENT), getenv("CLGAN_GEMM") ? getenv("CLGAN_GEMM") : "");
+    st = CLGAN_INVALID_ARGUMENT;
+    goto fail;
+  }
+  if ((cfg.gemm_mr && cfg.gemm_mr != 6 && cfg.gemm_mr != 12) ||
+      (cfg.vec_width && cfg.vec_width != 1 && cfg.vec_width != 16)) {
+    int mr_bad = cfg.gemm_mr && cfg.gemm_mr != 6 && cfg.gemm_mr != 12;
+    const char *env = getenv(mr_bad ? "CLGAN_GEMM_MR" : "CLGAN_VEC_WIDTH");
+    clgan_error("%s: %s='%s' (clgan_device_cfg.%s %d): expected %s",
+                clgan_status_message(CLGAN_INVALID_ARGUMENT),
+                mr_bad ? "$CLGAN_GEMM_MR" : "$CLGAN_VEC_WIDTH", env ? env : "",
+                mr_bad ? "gemm_mr" : "vec_width", mr_bad ? cfg.gemm_mr : cfg.vec_width,
+                mr_bad ? "6 or 12" : "1 or 16");
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
