@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clgan/data.h"
 #include "clgan/io.h"
 
 const char *clgan_cli_version(void) { return CLGAN_CLI_VERSION; }
@@ -190,6 +191,20 @@ int cli_check_truncation(const char *command, float psi) {
   fprintf(stderr, "clgan %s: error: --truncation %g: must be a finite number > 0 (components "
                   "with |z| > PSI are redrawn; 1 keeps 68 %% of N(0, 1))\n", command, (double)psi);
   return CLGAN_EXIT_USAGE;
+}
+
+int cli_check_image_opts(const char *command, int image_size, int channels) {
+  if (image_size < 0 || image_size > CLGAN_IMAGE_SIZE_MAX) {
+    fprintf(stderr, "clgan %s: error: --image-size %d: out of range (allowed: 1..%d)\n", command,
+            image_size, CLGAN_IMAGE_SIZE_MAX);
+    return CLGAN_EXIT_USAGE;
+  }
+  if (channels != 0 && channels != 1 && channels != 3) {
+    fprintf(stderr, "clgan %s: error: --channels %d: use 1 (gray) or 3 (RGB)\n", command,
+            channels);
+    return CLGAN_EXIT_USAGE;
+  }
+  return 0;
 }
 
 int cli_check_scale(const char *command, int scale) {

@@ -52,6 +52,10 @@ enum { CLI_SCALE_MAX = 64 };
   "PNG grids: draw each image pixel as an N x N block (nearest neighbour; 1..64; default: "   \
   "the smallest N that makes the grid at least 256 pixels wide), tiles 2 pixels apart"
 int cli_check_scale(const char *command, int scale);
+/* --image-size S and --channels C of the data (clgan train, clgan sample --nearest): 0 when S
+ * is 0 (not given) or 1..CLGAN_IMAGE_SIZE_MAX and C is 0 (as stored), 1 or 3, else
+ * CLGAN_EXIT_USAGE with the message printed. */
+int cli_check_image_opts(const char *command, int image_size, int channels);
 /* The names of an enum, for help texts and error messages, from the enum's X-macro table so
  * that a new row appears in both without editing them:
  *   static const char *const losses[] = {CLGAN_LOSS_TABLE(CLI_X_NAME)};

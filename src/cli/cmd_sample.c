@@ -234,16 +234,7 @@ static int check_options(sample_opts *o) {
             o->data_dir ? "--data" : o->image_size_given ? "--image-size" : "--channels");
     return CLGAN_EXIT_USAGE;
   }
-  if (o->image_size < 0 || o->image_size > CLGAN_IMAGE_SIZE_MAX) {
-    fprintf(stderr, "clgan sample: error: --image-size %d: out of range (allowed: 1..%d)\n",
-            o->image_size, CLGAN_IMAGE_SIZE_MAX);
-    return CLGAN_EXIT_USAGE;
-  }
-  if (o->data_channels != 0 && o->data_channels != 1 && o->data_channels != 3) {
-    fprintf(stderr, "clgan sample: error: --channels %d: use 1 (gray) or 3 (RGB)\n",
-            o->data_channels);
-    return CLGAN_EXIT_USAGE;
-  }
+  if (cli_check_image_opts("sample", o->image_size, o->data_channels)) return CLGAN_EXIT_USAGE;
   if (o->rows_given && !o->interpolate) {
     fprintf(stderr, "clgan sample: error: --rows goes with --interpolate\n");
     return CLGAN_EXIT_USAGE;

@@ -345,15 +345,7 @@ static int apply_run_options(const train_opts *o, clgan_train_cfg *cfg) {
             o->data_limit);
     return CLGAN_EXIT_USAGE;
   }
-  if (o->image_size < 0 || o->image_size > CLGAN_IMAGE_SIZE_MAX) {
-    fprintf(stderr, "clgan train: error: --image-size %d: out of range (allowed: 1..%d)\n",
-            o->image_size, CLGAN_IMAGE_SIZE_MAX);
-    return CLGAN_EXIT_USAGE;
-  }
-  if (o->channels != 0 && o->channels != 1 && o->channels != 3) {
-    fprintf(stderr, "clgan train: error: --channels %d: use 1 (gray) or 3 (RGB)\n", o->channels);
-    return CLGAN_EXIT_USAGE;
-  }
+  if (cli_check_image_opts("train", o->image_size, o->channels)) return CLGAN_EXIT_USAGE;
   if (o->accumulate < 1 || o->accumulate > 65536) {
     fprintf(stderr, "clgan train: error: --accumulate %d: out of range (allowed: 1..65536)\n",
             o->accumulate);
