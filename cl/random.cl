@@ -30,9 +30,9 @@ __kernel void rand_uniform(__global float *out, int n, float lo, float hi, uint 
 }
 
 /* Box-Muller on the pairs (w.x, w.y) and (w.z, w.w) of each block, 16 blocks a work-item:
- * Philox on uint16 lanes (the preamble's rounds, lane by lane: the same words) and the math on
- * float16, 2.5x the float2-a-block kernel's speed on PoCL. Work-item g writes elements
- * 64 g .. 64 g + 63, those below n. */
+ * Philox on uint16 lanes (the preamble's CLGAN_PHILOX4X32_10, lane by lane: the same words)
+ * and the math on float16, 2.5x the float2-a-block kernel's speed on PoCL. Work-item g writes
+ * elements 64 g .. 64 g + 63, those below n. */
 static float16 to_unit16(uint16 bits) {
   return convert_float16(bits >> 9) * 0x1.0p-23f + 0x1.0p-24f;
 }
@@ -44,18 +44,7 @@ __kernel void rand_normal(__global float *out, int n, float mean, float stddev, 
   uint16 x = (uint)(16 * g) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   uint16 y = (uint16)(step_lo), z = (uint16)(step_hi), w = (uint16)(stream);
   uint k0 = seed_lo, k1 = seed_hi;
-  for (int r = 0; r < 10; r++) {
-    if (r > 0) {
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    uint16 lo0 = 0xD2511F53u * x, hi0 = mul_hi((uint16)(0xD2511F53u), x);
-    uint16 lo1 = 0xCD9E8D57u * z, hi1 = mul_hi((uint16)(0xCD9E8D57u), z);
-    x = hi1 ^ y ^ k0;
-    y = lo1;
-    z = hi0 ^ w ^ k1;
-    w = lo0;
-  }
+  CLGAN_PHILOX4X32_10(uint16, x, y, z, w, k0, k1)
   float16 r0 = sqrt(-2.0f * log(to_unit16(x))), r1 = sqrt(-2.0f * log(to_unit16(z)));
   float16 c0, c1;
   float16 s0 = sincos(6.28318530717958647692f * to_unit16(y), &c0);

@@ -36,17 +36,25 @@ static const char preamble[] =
     " };\n"
     /* Philox-4x32-10 (clgan_philox4x32; constants from Random123's philox.h), shared by the
      * random numbers (cl/random.cl) and DiffAugment's draws (cl/augment.cl). */
-    "static inline uint4 clgan_philox4x32_10(uint4 ctr, uint2 key) {\n"
-    "  for (int r = 0; r < 10; r++) {\n"
-    "    if (r > 0) {\n"
-    "      key.x += 0x9E3779B9u;\n"
-    "      key.y += 0xBB67AE85u;\n"
-    "    }\n"
-    "    uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);\n"
-    "    uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);\n"
-    "    ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);\n"
+    /* The rounds on four words x, y, z, w of type T (uint, or uintn for n blocks side by
+     * side, cl/random.cl's rand_normal) and the key k0, k1 (uint, updated). */
+    "#define CLGAN_PHILOX4X32_10(T, x, y, z, w, k0, k1) \\\n"
+    "  for (int r_ = 0; r_ < 10; r_++) { \\\n"
+    "    if (r_ > 0) { \\\n"
+    "      k0 += 0x9E3779B9u; \\\n"
+    "      k1 += 0xBB67AE85u; \\\n"
+    "    } \\\n"
+    "    T lo0_ = 0xD2511F53u * x, hi0_ = mul_hi((T)(0xD2511F53u), x); \\\n"
+    "    T lo1_ = 0xCD9E8D57u * z, hi1_ = mul_hi((T)(0xCD9E8D57u), z); \\\n"
+    "    x = hi1_ ^ y ^ k0; \\\n"
+    "    y = lo1_; \\\n"
+    "    z = hi0_ ^ w ^ k1; \\\n"
+    "    w = lo0_; \\\n"
     "  }\n"
-    "  return ctr;\n"
+    "static inline uint4 clgan_philox4x32_10(uint4 ctr, uint2 key) {\n"
+    "  uint x = ctr.x, y = ctr.y, z = ctr.z, w = ctr.w, k0 = key.x, k1 = key.y;\n"
+    "  CLGAN_PHILOX4X32_10(uint, x, y, z, w, k0, k1)\n"
+    "  return (uint4)(x, y, z, w);\n"
     "}\n"
     /* An elementwise kernel's work-item takes elements [i, i + CLGAN_VEC) of n (CLGAN_VEC and
      * floatv come from the device layer, clgan_vec_width): BODY(T, LD, ST) runs once on floatv
