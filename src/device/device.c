@@ -224,6 +224,17 @@ void clgan_device_cfg_from_env(clgan_device_cfg *cfg) {
   }
 }
 
+/* Whether a cfg choice is 0 (the device's) or one of a and b; otherwise reported, with the
+ * environment variable's text. */
+static int choice_ok(const char *env, const char *field, int value, int a, int b) {
+  if (value == 0 || value == a || value == b) return 1;
+  const char *text = getenv(env);
+  clgan_error("%s: $%s='%s' (clgan_device_cfg.%s %d): expected %d or %d",
+              clgan_status_message(CLGAN_INVALID_ARGUMENT), env, text ? text : "", field, value,
+              a, b);
+  return 0;
+}
+
 static void report_no_match(const char *text, const clgan_device_info *list, int count) {
   char buf[3072];
   size_t used = 0;
@@ -299,15 +310,8 @@ clgan_status clgan_device_open(clgan_device **out, const clgan_device_cfg *cfg_i
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
-  if ((cfg.gemm_mr && cfg.gemm_mr != 6 && cfg.gemm_mr != 12) ||
-      (cfg.vec_width && cfg.vec_width != 1 && cfg.vec_width != 16)) {
-    int mr_bad = cfg.gemm_mr && cfg.gemm_mr != 6 && cfg.gemm_mr != 12;
-    const char *env = getenv(mr_bad ? "CLGAN_GEMM_MR" : "CLGAN_VEC_WIDTH");
-    clgan_error("%s: %s='%s' (clgan_device_cfg.%s %d): expected %s",
-                clgan_status_message(CLGAN_INVALID_ARGUMENT),
-                mr_bad ? "$CLGAN_GEMM_MR" : "$CLGAN_VEC_WIDTH", env ? env : "",
-                mr_bad ? "gemm_mr" : "vec_width", mr_bad ? cfg.gemm_mr : cfg.vec_width,
-                mr_bad ? "6 or 12" : "1 or 16");
+  if (!choice_ok("CLGAN_GEMM_MR", "gemm_mr", cfg.gemm_mr, 6, 12) ||
+      !choice_ok("CLGAN_VEC_WIDTH", "vec_width", cfg.vec_width, 1, 16)) {
     st = CLGAN_INVALID_ARGUMENT;
     goto fail;
   }
