@@ -185,7 +185,8 @@ static int packed_fits(const clgan_gemm_args *g, const clgan_gemm_layout *l) {
 }
 
 /* The packed path: op(A) into panels of MR rows, op(B) into panels of 16 columns (zero past the
- * edges), then one work-item per MR x 16 tile of C (cl/gemm.cl). The panels live in buffers the
+ * edges), then one work-item per MR x 16 tile of C, or per two side by side with 12-row tiles
+ * (cl/gemm.cl). The panels live in buffers the
  * device keeps, grown to the largest size asked for; the in-order queue orders their reuse. */
 static clgan_status gemm_packed(clgan_device *dev, const clgan_gemm_args *g,
                                 const clgan_gemm_layout *l) {
